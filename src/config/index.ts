@@ -1,0 +1,2 @@
+export { loadConfig, type Config } from './load-config.js';
+export { configSchema } from './config.schema.js';

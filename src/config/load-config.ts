@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { configSchema } from './config.schema.js';
+import { SiphonError } from '../core/errors.js';
+
+export interface Config {
+  readonly databaseUrl: string | undefined;
+  readonly home: string;
+  readonly embeddedPort: number;
+  readonly api: { readonly host: string; readonly port: number };
+  readonly tokens: { readonly admin: string | undefined; readonly viewer: string | undefined };
+  readonly rolePasswords: {
+    readonly reader: string | undefined;
+    readonly writer: string | undefined;
+    readonly api: string | undefined;
+  };
+  readonly log: { readonly level: string; readonly format: 'pretty' | 'json' };
+  readonly runner: {
+    readonly pollIntervalMs: number;
+    readonly leaseMs: number;
+    readonly concurrency: number;
+    readonly statementTimeoutMs: number;
+    readonly maxAttempts: number;
+  };
+  readonly demo: { readonly films: number; readonly ratings: number };
+}
+
+/**
+ * Reads the environment (and an optional .env in the working directory; the environment wins),
+ * validates it once and returns a frozen config. A bad value fails fast naming its variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const dotenvPath = resolve(cwd, '.env');
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  const result = configSchema.safeParse({ ...fromFile, ...env });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'environment');
+    const code = variable === 'DATABASE_URL' ? 'SIPHON_ERR_DB_URL_INVALID' : 'SIPHON_ERR_CONFIG_INVALID';
+    throw new SiphonError(code, `${variable} ${issue.message}`, { field: variable });
+  }
+  const raw = result.data;
+  return Object.freeze({
+    databaseUrl: raw.DATABASE_URL,
+    home: resolve(cwd, raw.SIPHON_HOME),
+    embeddedPort: raw.SIPHON_PG_PORT,
+    api: Object.freeze({ host: raw.SIPHON_API_HOST, port: raw.SIPHON_API_PORT }),
+    tokens: Object.freeze({ admin: raw.SIPHON_ADMIN_TOKEN, viewer: raw.SIPHON_VIEWER_TOKEN }),
+    rolePasswords: Object.freeze({
+      reader: raw.SIPHON_READER_PASSWORD,
+      writer: raw.SIPHON_WRITER_PASSWORD,
+      api: raw.SIPHON_API_PASSWORD,
+    }),
+    log: Object.freeze({
+      level: raw.SIPHON_LOG_LEVEL,
+      format: raw.SIPHON_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+    }),
+    runner: Object.freeze({
+      pollIntervalMs: raw.SIPHON_RUNNER_POLL_INTERVAL,
+      leaseMs: raw.SIPHON_RUNNER_LEASE,
+      concurrency: raw.SIPHON_RUNNER_CONCURRENCY,
+      statementTimeoutMs: raw.SIPHON_STATEMENT_TIMEOUT,
+      maxAttempts: raw.SIPHON_RUNNER_MAX_ATTEMPTS,
+    }),
+    demo: Object.freeze({ films: raw.SIPHON_DEMO_FILMS, ratings: raw.SIPHON_DEMO_RATINGS }),
+  });
+}

@@ -1,0 +1,91 @@
+import { quoteIdent, quoteQualified, type QualifiedName } from '../core/identifiers.js';
+
+/**
+ * Where a batch starts: nothing (from the beginning), strictly after a cursor row (the keyset), or
+ * from an incremental-key value inclusive (the lookback window at the start of an incremental run).
+ */
+export type BatchCursor = { readonly after: readonly string[] } | { readonly from: string } | null;
+
+export interface BatchPlan {
+  readonly sourceQuery: string;
+  readonly target: QualifiedName;
+  /** Columns copied to the target (source ∩ target), in source order. */
+  readonly columns: readonly string[];
+  /** The target's unique key (ON CONFLICT). */
+  readonly keys: readonly string[];
+  /** Keyset order: the unique key (full), or the incremental key then the unique key (incremental). */
+  readonly cursorColumns: readonly string[];
+  /** The incremental key, when there is one: newest version of a duplicated key wins. */
+  readonly incrementalKey: string | null;
+  /** Set target.updated_at = now() on every insert or real change. */
+  readonly touchUpdatedAt: boolean;
+}
+
+/** Strips trailing semicolons and whitespace; the query becomes a subquery. */
+export function normalizeSourceQuery(query: string): string {
+  return query.replace(/[\s;]+$/u, '');
+}
+
+/** `s."a", s."b"` */
+const list = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}${quoteIdent(c)}`).join(', ');
+
+function wherePredicate(plan: BatchPlan, cursor: BatchCursor, firstParam: number): { sql: string; params: string[] } {
+  if (cursor === null) return { sql: '', params: [] };
+  if ('from' in cursor) {
+    return { sql: `WHERE s.${quoteIdent(plan.incrementalKey!)} >= $${firstParam}`, params: [cursor.from] };
+  }
+  const placeholders = cursor.after.map((_, i) => `$${firstParam + i}`).join(', ');
+  return { sql: `WHERE (${list('s.', plan.cursorColumns)}) > (${placeholders})`, params: [...cursor.after] };
+}
+
+/**
+ * One batch as a single statement executed by PostgreSQL (pushdown): read the next `limit` rows of
+ * the source in keyset order, de-duplicate by key, UPSERT them in key order (deadlock-free against
+ * overlapping writers), skip rows that did not change, and return the counts and the new cursor.
+ * The user query sits in a subquery, where PostgreSQL itself forbids data-modifying WITH clauses.
+ */
+export function buildBatchSql(plan: BatchPlan, cursor: BatchCursor, limit: number): { text: string; values: unknown[] } {
+  const predicate = wherePredicate(plan, cursor, 2);
+  const cols = list('', plan.columns);
+  const nonKey = plan.columns.filter((c) => !plan.keys.includes(c));
+  const dedupOrder = [
+    ...plan.keys.map(quoteIdent),
+    ...(plan.incrementalKey ? [`${quoteIdent(plan.incrementalKey)} DESC`] : []),
+  ].join(', ');
+  const setList = [
+    ...nonKey.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`),
+    ...(plan.touchUpdatedAt ? ['"updated_at" = now()'] : []),
+  ].join(', ');
+  const conflict =
+    nonKey.length === 0
+      ? 'DO NOTHING'
+      : `DO UPDATE SET ${setList}\n    WHERE (${list('t.', nonKey)}) IS DISTINCT FROM (${list('EXCLUDED.', nonKey)})`;
+  const cursorOut = plan.cursorColumns.map((c) => `l.${quoteIdent(c)}::text`).join(', ');
+  const desc = plan.cursorColumns.map((c) => `${quoteIdent(c)} DESC`).join(', ');
+  const text = `WITH src AS MATERIALIZED (
+  SELECT * FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+  ) AS s
+  ${predicate.sql}
+  ORDER BY ${list('s.', plan.cursorColumns)}
+  LIMIT $1
+), up AS (
+  INSERT INTO ${quoteQualified(plan.target)} AS t (${cols})
+  SELECT DISTINCT ON (${list('', plan.keys)}) ${cols} FROM src ORDER BY ${dedupOrder}
+  ON CONFLICT (${list('', plan.keys)}) ${conflict}
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM src)::int AS rows_read,
+       (SELECT count(*) FROM up)::int AS rows_written,
+       (SELECT json_build_array(${cursorOut}) FROM (SELECT * FROM src ORDER BY ${desc} LIMIT 1) l) AS last_cursor`;
+  return { text, values: [limit, ...predicate.params] };
+}
+
+/** After a full run: delete target rows whose key the source no longer yields (in the final transaction). */
+export function buildDeleteNotSeenSql(plan: BatchPlan): string {
+  const match = plan.keys.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
+  return `DELETE FROM ${quoteQualified(plan.target)} AS t WHERE NOT EXISTS (
+  SELECT 1 FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+  ) AS s WHERE ${match})`;
+}

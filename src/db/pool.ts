@@ -1,0 +1,64 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything that can run a query: a pool, or a client inside a transaction the caller owns. */
+export type Executor = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+export interface PoolOptions {
+  readonly connectionString: string;
+  readonly applicationName: string;
+  readonly max?: number;
+  readonly statementTimeoutMs?: number;
+  /** Server-side kill switch for a session stuck inside a transaction (a frozen process). */
+  readonly idleInTransactionTimeoutMs?: number;
+}
+
+// bigint (int8) and numeric stay strings by default in pg; counters here fit a JS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export function createPool(options: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    application_name: options.applicationName,
+    max: options.max ?? 10,
+    keepAlive: true,
+    connectionTimeoutMillis: 10_000,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.idleInTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
+      : {}),
+  });
+  // A server restart or a terminated backend must not crash the process: the pool drops the client.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Runs `work` inside BEGIN/COMMIT on one client; rolls back on any error. */
+export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw error;
+  } finally {
+    client.release(broken ? true : undefined);
+  }
+}
+
+/** Returns a copy of `url` that logs in as `user` with `password`. */
+export function urlForRole(url: string, user: string, password: string | undefined): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(user);
+  parsed.password = password ? encodeURIComponent(password) : '';
+  return parsed.toString();
+}

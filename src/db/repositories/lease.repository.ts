@@ -1,0 +1,87 @@
+import type { Executor } from '../pool.js';
+import type { PipelineRow } from './pipeline.repository.js';
+
+export interface ClaimedPipeline extends PipelineRow {
+  /** Status before the claim: RUN_REQUESTED for a fresh run, RUNNING/PAUSE_REQUESTED for a takeover. */
+  previous_status: string;
+  previous_run_id: string | null;
+  previous_owner: string | null;
+}
+
+/**
+ * Claims one pipeline that wants a runner: RUN_REQUESTED, or RUNNING/PAUSE_REQUESTED whose lease has
+ * expired (its owner died). SKIP LOCKED lets many runners claim concurrently; the epoch grows on every
+ * claim, so a previous owner that wakes up can no longer commit. Lease times use the database clock.
+ */
+export async function claimPipeline(db: Executor, runnerId: string, leaseMs: number): Promise<ClaimedPipeline | undefined> {
+  const { rows } = await db.query<ClaimedPipeline>(
+    `WITH candidate AS (
+       SELECT id, status AS previous_status, current_run_id AS previous_run_id, lease_owner AS previous_owner
+         FROM etl.etl_pipelines
+        WHERE enabled
+          AND (status = 'RUN_REQUESTED'
+               OR (status IN ('RUNNING', 'PAUSE_REQUESTED') AND (lease_expires_at IS NULL OR lease_expires_at < now())))
+        ORDER BY updated_at
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+     UPDATE etl.etl_pipelines p
+        SET status = CASE WHEN candidate.previous_status = 'PAUSE_REQUESTED' THEN 'PAUSE_REQUESTED' ELSE 'RUNNING' END,
+            lease_owner = $1, lease_epoch = p.lease_epoch + 1,
+            lease_expires_at = now() + make_interval(secs => $2::double precision / 1000)
+       FROM candidate
+      WHERE p.id = candidate.id
+     RETURNING p.*, candidate.previous_status, candidate.previous_run_id, candidate.previous_owner`,
+    [runnerId, leaseMs],
+  );
+  return rows[0];
+}
+
+export interface Fence {
+  readonly pipelineId: string;
+  readonly runnerId: string;
+  readonly epoch: number;
+}
+
+/**
+ * Inside a batch transaction: renews the lease only if this runner still holds this epoch, and locks
+ * the pipeline row until COMMIT, so no takeover can interleave. Returns the status (to see a pause
+ * request), or undefined when the lease was lost — the caller must roll back.
+ */
+export async function fenceAndRenew(db: Executor, fence: Fence, leaseMs: number): Promise<string | undefined> {
+  const { rows } = await db.query<{ status: string }>(
+    `UPDATE etl.etl_pipelines
+        SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+      WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3
+      RETURNING status`,
+    [fence.pipelineId, fence.runnerId, fence.epoch, leaseMs],
+  );
+  return rows[0]?.status;
+}
+
+/** Heartbeat for all pipelines a runner holds; SKIP LOCKED so a busy batch transaction never blocks it. */
+export async function renewLeases(db: Executor, runnerId: string, leaseMs: number): Promise<void> {
+  await db.query(
+    `UPDATE etl.etl_pipelines p
+        SET lease_expires_at = now() + make_interval(secs => $2::double precision / 1000)
+       FROM (SELECT id FROM etl.etl_pipelines WHERE lease_owner = $1 AND status IN ('RUNNING', 'PAUSE_REQUESTED')
+              FOR UPDATE SKIP LOCKED) mine
+      WHERE p.id = mine.id`,
+    [runnerId, leaseMs],
+  );
+}
+
+/** Ends ownership and sets the pipeline's next status (IDLE, PAUSED, FAILED, or RUN_REQUESTED on hand-off). */
+export async function releasePipeline(db: Executor, fence: Fence, status: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE etl.etl_pipelines
+        SET status = $4, lease_owner = NULL, lease_expires_at = NULL, current_run_id = NULL, updated_at = now()
+      WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3`,
+    [fence.pipelineId, fence.runnerId, fence.epoch, status],
+  );
+  if (status === 'RUN_REQUESTED') await db.query(`SELECT pg_notify('siphon_pipelines', $1)`, [fence.pipelineId]);
+  return rowCount === 1;
+}
+
+export async function setCurrentRun(db: Executor, pipelineId: string, runId: string): Promise<void> {
+  await db.query('UPDATE etl.etl_pipelines SET current_run_id = $2 WHERE id = $1', [pipelineId, runId]);
+}

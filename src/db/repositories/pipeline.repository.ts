@@ -1,0 +1,136 @@
+import type { Executor } from '../pool.js';
+import type { PipelineMode, PipelineSpec, PipelineStatus } from '../../core/pipeline-spec.schema.js';
+
+export interface PipelineRow {
+  id: string;
+  name: string;
+  description: string;
+  source_query: string;
+  target_table: string;
+  unique_key: string[];
+  mode: PipelineMode;
+  batch_size: number;
+  incremental_key: string | null;
+  lookback: string | null;
+  enabled: boolean;
+  status: PipelineStatus;
+  version: number;
+  lease_owner: string | null;
+  lease_epoch: number;
+  lease_expires_at: Date | null;
+  current_run_id: string | null;
+  run_trigger: string | null;
+  created_at: Date;
+  updated_at: Date;
+  updated_by: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Finds a pipeline by uuid or by its unique name. */
+export async function findPipeline(db: Executor, idOrName: string, forUpdate = false): Promise<PipelineRow | undefined> {
+  const column = UUID.test(idOrName) ? 'id' : 'name';
+  const { rows } = await db.query<PipelineRow>(
+    `SELECT * FROM etl.etl_pipelines WHERE ${column} = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [idOrName],
+  );
+  return rows[0];
+}
+
+export async function listPipelines(
+  db: Executor,
+  filter: { status?: PipelineStatus | undefined; enabled?: boolean | undefined; limit?: number; offset?: number } = {},
+): Promise<PipelineRow[]> {
+  const { rows } = await db.query<PipelineRow>(
+    `SELECT * FROM etl.etl_pipelines
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::boolean IS NULL OR enabled = $2)
+      ORDER BY name LIMIT $3 OFFSET $4`,
+    [filter.status ?? null, filter.enabled ?? null, filter.limit ?? 1000, filter.offset ?? 0],
+  );
+  return rows;
+}
+
+/** Inserts or replaces a pipeline by id (used by the demo and by `POST /pipelines`). */
+export async function upsertPipeline(
+  db: Executor,
+  spec: PipelineSpec & { id?: string },
+  changedBy: string,
+): Promise<PipelineRow> {
+  const { rows } = await db.query<PipelineRow>(
+    `INSERT INTO etl.etl_pipelines AS p
+       (id, name, description, source_query, target_table, unique_key, mode, batch_size, incremental_key, lookback, enabled, updated_by)
+     VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (id) DO UPDATE SET
+       name = EXCLUDED.name, description = EXCLUDED.description, source_query = EXCLUDED.source_query,
+       target_table = EXCLUDED.target_table, unique_key = EXCLUDED.unique_key, mode = EXCLUDED.mode,
+       batch_size = EXCLUDED.batch_size, incremental_key = EXCLUDED.incremental_key, lookback = EXCLUDED.lookback,
+       enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now(), version = p.version + 1
+     RETURNING *`,
+    [
+      spec.id ?? null,
+      spec.name,
+      spec.description,
+      spec.source_query,
+      spec.target_table,
+      spec.unique_key,
+      spec.mode,
+      spec.batch_size,
+      spec.incremental_key,
+      spec.lookback,
+      spec.enabled,
+      changedBy,
+    ],
+  );
+  const row = rows[0]!;
+  await recordVersion(db, row, changedBy);
+  return row;
+}
+
+export async function recordVersion(db: Executor, row: PipelineRow, changedBy: string): Promise<void> {
+  await db.query(
+    `INSERT INTO etl.etl_pipeline_versions (pipeline_id, version, config, changed_by)
+     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+    [row.id, row.version, JSON.stringify(configOf(row)), changedBy],
+  );
+}
+
+export function configOf(row: PipelineRow): Record<string, unknown> {
+  return {
+    name: row.name,
+    description: row.description,
+    source_query: row.source_query,
+    target_table: row.target_table,
+    unique_key: row.unique_key,
+    mode: row.mode,
+    batch_size: row.batch_size,
+    incremental_key: row.incremental_key,
+    lookback: row.lookback,
+    enabled: row.enabled,
+  };
+}
+
+/** Sets a requested status; NOTIFY wakes idle runners at once when it is RUN_REQUESTED. */
+export async function setRequestedStatus(
+  db: Executor,
+  id: string,
+  status: PipelineStatus,
+  trigger: string,
+  by: string,
+): Promise<PipelineRow> {
+  const { rows } = await db.query<PipelineRow>(
+    `UPDATE etl.etl_pipelines SET status = $2, run_trigger = CASE WHEN $2 = 'RUN_REQUESTED' THEN $3 ELSE run_trigger END,
+            updated_at = now(), updated_by = $4
+      WHERE id = $1 RETURNING *`,
+    [id, status, trigger, by],
+  );
+  if (status === 'RUN_REQUESTED') await db.query(`SELECT pg_notify('siphon_pipelines', $1)`, [id]);
+  return rows[0]!;
+}
+
+export async function setEnabled(db: Executor, id: string, enabled: boolean, by: string): Promise<PipelineRow> {
+  const { rows } = await db.query<PipelineRow>(
+    `UPDATE etl.etl_pipelines SET enabled = $2, updated_at = now(), updated_by = $3 WHERE id = $1 RETURNING *`,
+    [id, enabled, by],
+  );
+  return rows[0]!;
+}

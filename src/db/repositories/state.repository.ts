@@ -1,0 +1,60 @@
+import type { Executor } from '../pool.js';
+
+export interface StateRow {
+  pipeline_id: string;
+  last_processed_value: string | null;
+  last_processed_key: string[] | null;
+  full_cursor: string[] | null;
+  full_run_started_at: Date | null;
+  completed_tasks: string[];
+  last_run_id: string | null;
+  updated_at: Date;
+}
+
+export async function readState(db: Executor, pipelineId: string): Promise<StateRow | undefined> {
+  const { rows } = await db.query<StateRow>('SELECT * FROM etl.etl_state WHERE pipeline_id = $1', [pipelineId]);
+  return rows[0];
+}
+
+/** Advances the checkpoint; called inside the batch transaction, so it commits with the batch. */
+export async function saveCheckpoint(
+  db: Executor,
+  pipelineId: string,
+  runId: string,
+  checkpoint:
+    | { kind: 'incremental'; lastValue: string | null; lastKey: string[] }
+    | { kind: 'full'; cursor: string[] | null },
+): Promise<void> {
+  if (checkpoint.kind === 'incremental') {
+    await db.query(
+      `INSERT INTO etl.etl_state (pipeline_id, last_processed_value, last_processed_key, last_run_id)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (pipeline_id) DO UPDATE SET last_processed_value = EXCLUDED.last_processed_value,
+         last_processed_key = EXCLUDED.last_processed_key, last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
+      [pipelineId, checkpoint.lastValue, JSON.stringify(checkpoint.lastKey), runId],
+    );
+  } else {
+    await db.query(
+      `INSERT INTO etl.etl_state (pipeline_id, full_cursor, full_run_started_at, last_run_id)
+       VALUES ($1, $2, now(), $3)
+       ON CONFLICT (pipeline_id) DO UPDATE SET full_cursor = EXCLUDED.full_cursor,
+         full_run_started_at = CASE WHEN etl.etl_state.full_cursor IS NULL THEN now() ELSE etl.etl_state.full_run_started_at END,
+         last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
+      [pipelineId, checkpoint.cursor === null ? null : JSON.stringify(checkpoint.cursor), runId],
+    );
+  }
+}
+
+/** Clears the in-progress full-run position and the completed-task list when a run finishes. */
+export async function completeState(db: Executor, pipelineId: string, runId: string): Promise<void> {
+  await db.query(
+    `INSERT INTO etl.etl_state (pipeline_id, last_run_id) VALUES ($1, $2)
+     ON CONFLICT (pipeline_id) DO UPDATE SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}',
+       last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
+    [pipelineId, runId],
+  );
+}
+
+export async function resetState(db: Executor, pipelineId: string): Promise<void> {
+  await db.query('DELETE FROM etl.etl_state WHERE pipeline_id = $1', [pipelineId]);
+}

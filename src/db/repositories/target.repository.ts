@@ -1,0 +1,122 @@
+import { SiphonError } from '../../core/errors.js';
+import { quoteIdent, quoteQualified, type QualifiedName } from '../../core/identifiers.js';
+import {
+  buildBatchSql,
+  buildDeleteNotSeenSql,
+  normalizeSourceQuery,
+  type BatchCursor,
+  type BatchPlan,
+} from '../batch-sql.js';
+import type { Executor } from '../pool.js';
+
+export interface SourceColumn {
+  readonly name: string;
+  readonly typeOid: number;
+}
+
+/** Result columns of a source query, without reading a row. */
+export async function describeSource(db: Executor, sourceQuery: string): Promise<SourceColumn[]> {
+  try {
+    const result = await db.query(`SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s LIMIT 0`);
+    return result.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
+  } catch (error) {
+    throw new SiphonError('SIPHON_ERR_SOURCE_QUERY', `source_query failed: ${(error as Error).message}`, {
+      field: 'source_query',
+      cause: error,
+      details: { sqlstate: (error as { code?: string }).code },
+    });
+  }
+}
+
+export interface TargetShape {
+  readonly columns: readonly string[];
+  readonly hasUniqueKey: boolean;
+}
+
+/** Columns of the target and whether a unique index matches `keys` exactly; undefined if absent. */
+export async function describeTarget(db: Executor, target: QualifiedName, keys: readonly string[]): Promise<TargetShape | undefined> {
+  const { rows } = await db.query<{ columns: string[] | null; has_key: boolean }>(
+    `SELECT (SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
+              WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL
+                      AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+                            WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey))
+                          = (SELECT array_agg(k ORDER BY k) FROM unnest($3::text[]) k)) AS has_key
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
+    [target.schema, target.table, keys],
+  );
+  const row = rows[0];
+  return row ? { columns: row.columns ?? [], hasUniqueKey: row.has_key } : undefined;
+}
+
+/**
+ * A new mart by configuration: creates the target from the source query's result columns, with the
+ * declared key as primary key and an updated_at column. Runs in the caller's transaction.
+ */
+export async function createTarget(
+  db: Executor,
+  target: QualifiedName,
+  sourceQuery: string,
+  keys: readonly string[],
+  sourceColumns: readonly SourceColumn[],
+): Promise<void> {
+  await db.query(
+    `CREATE TABLE ${quoteQualified(target)} AS SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s WITH NO DATA`,
+  );
+  await db.query(`ALTER TABLE ${quoteQualified(target)} ADD PRIMARY KEY (${keys.map(quoteIdent).join(', ')})`);
+  if (!sourceColumns.some((c) => c.name === 'updated_at')) {
+    await db.query(`ALTER TABLE ${quoteQualified(target)} ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now()`);
+  }
+}
+
+export interface BatchResult {
+  readonly rowsRead: number;
+  readonly rowsWritten: number;
+  readonly lastCursor: string[] | null;
+}
+
+export async function runBatch(db: Executor, plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<BatchResult> {
+  const { text, values } = buildBatchSql(plan, cursor, limit);
+  const { rows } = await db.query<{ rows_read: number; rows_written: number; last_cursor: string[] | null }>(text, values);
+  const row = rows[0]!;
+  return { rowsRead: row.rows_read, rowsWritten: row.rows_written, lastCursor: row.last_cursor };
+}
+
+export async function deleteNotSeen(db: Executor, plan: BatchPlan): Promise<number> {
+  const { rowCount } = await db.query(buildDeleteNotSeenSql(plan));
+  return rowCount ?? 0;
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  1184: 'timestamptz',
+  1114: 'timestamp',
+  1082: 'date',
+  20: 'int8',
+  21: 'int2',
+  23: 'int4',
+  1700: 'numeric',
+  700: 'float4',
+  701: 'float8',
+};
+
+/** `value - lookback` computed by PostgreSQL in the key's own type; undefined if the type has no arithmetic. */
+export async function subtractLookback(
+  db: Executor,
+  value: string,
+  typeOid: number,
+  lookback: { ms: number } | { amount: number },
+): Promise<string | undefined> {
+  const type = TYPE_NAMES[typeOid];
+  if (!type) return undefined;
+  const isTime = type.startsWith('timestamp') || type === 'date';
+  if (isTime !== 'ms' in lookback) return undefined;
+  const expression = isTime
+    ? `($1::${type} - make_interval(secs => $2::double precision / 1000))::text`
+    : `($1::${type} - $2::${type})::text`;
+  const { rows } = await db.query<{ v: string }>(`SELECT ${expression} AS v`, [
+    value,
+    'ms' in lookback ? lookback.ms : lookback.amount,
+  ]);
+  return rows[0]?.v;
+}

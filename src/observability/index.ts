@@ -1,0 +1,1 @@
+export { createLogger, redactUrl, type Logger } from './logger.js';

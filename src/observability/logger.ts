@@ -1,0 +1,43 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths whose values never reach a log line. */
+const REDACT = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'authorization',
+  '*.authorization',
+  'req.headers.authorization',
+  'databaseUrl',
+  '*.databaseUrl',
+  'connectionString',
+  '*.connectionString',
+];
+
+export function createLogger(options: { level: string; format: 'pretty' | 'json'; name?: string }): Logger {
+  const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' }, name: options.name ?? 'siphon' };
+  if (options.format === 'pretty') {
+    return pino({
+      ...base,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname', destination: 2 },
+      },
+    });
+  }
+  return pino(base, pino.destination(2));
+}
+
+/** Removes the password from a connection string before it is shown to anyone. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '[unparseable url]';
+  }
+}

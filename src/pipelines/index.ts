@@ -1,0 +1,1 @@
+export { getPipeline, requestStatus, changeEnabled, savePipeline } from './pipeline.service.js';

@@ -1,0 +1,390 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { backoffMs, parseDuration } from '../core/duration.js';
+import { classifyFailure, isSiphonError, SiphonError, truncateMessage } from '../core/errors.js';
+import { parseQualifiedName } from '../core/identifiers.js';
+import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import {
+  fenceAndRenew,
+  releasePipeline,
+  setCurrentRun,
+  type ClaimedPipeline,
+  type Fence,
+} from '../db/repositories/lease.repository.js';
+import { findRun, finishRun, insertRun, interruptRun, recordBatch, type RunRow } from '../db/repositories/run.repository.js';
+import { completeState, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
+import {
+  createTarget,
+  deleteNotSeen,
+  describeSource,
+  describeTarget,
+  runBatch,
+  subtractLookback,
+  type SourceColumn,
+} from '../db/repositories/target.repository.js';
+import type { RunnerEvents } from './events.js';
+
+export interface ExecutorDeps {
+  readonly pool: Pool;
+  readonly logger: Logger;
+  readonly events: RunnerEvents;
+  readonly runnerId: string;
+  readonly leaseMs: number;
+  readonly maxAttempts: number;
+  /** Aborted when the runner shuts down: the run hands off after its current batch. */
+  readonly stopSignal: AbortSignal;
+}
+
+/** Thrown inside a transaction when the fencing check fails: someone else owns the pipeline now. */
+class LeaseLost extends Error {}
+
+type Outcome = 'succeeded' | 'paused' | 'handed-off';
+
+/**
+ * Executes one claimed pipeline to its end: success, pause, failure, hand-off on shutdown, or silent
+ * exit when the lease was lost. Every batch commits its rows, its checkpoint and its counters in one
+ * transaction that first re-checks the fencing epoch.
+ */
+export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline): Promise<void> {
+  const fence: Fence = { pipelineId: claimed.id, runnerId: deps.runnerId, epoch: claimed.lease_epoch };
+  const takeover = claimed.previous_status !== 'RUN_REQUESTED';
+  const run = await startRun(deps, claimed, fence, takeover);
+  if (!run) return;
+  const log = deps.logger.child({ pipelineId: claimed.id, pipeline: claimed.name, runId: run.id });
+  deps.events.emit('run:claimed', {
+    pipelineId: claimed.id,
+    pipelineName: claimed.name,
+    runId: run.id,
+    epoch: fence.epoch,
+    takeover,
+  });
+  log.info({ mode: claimed.mode, epoch: fence.epoch, takeover, trigger: run.trigger }, 'run started');
+  const started = Date.now();
+  try {
+    const plan = await preparePlan(deps, claimed, fence);
+    const outcome = await batchLoop(deps, claimed, plan, fence, run, log);
+    if (outcome === 'succeeded') {
+      const deleted = await finish(deps, claimed, plan, fence, run);
+      const totals = await totalsOf(deps.pool, run.id);
+      const durationMs = Date.now() - started;
+      log.info({ ...totals, rowsDeleted: deleted, durationMs }, 'run succeeded');
+      deps.events.emit('run:succeeded', { pipelineId: claimed.id, runId: run.id, ...totals, rowsDeleted: deleted, durationMs });
+    } else if (outcome === 'paused') {
+      log.info('run paused after its batch; checkpoint committed');
+      deps.events.emit('run:paused', { pipelineId: claimed.id, runId: run.id });
+    } else {
+      log.info('runner stopping: run handed off after its batch; checkpoint committed');
+      deps.events.emit('run:handed-off', { pipelineId: claimed.id, runId: run.id });
+    }
+  } catch (error) {
+    if (error instanceof LeaseLost) {
+      log.warn({ epoch: fence.epoch }, 'lease lost: another runner owns this pipeline now; stopping without committing');
+      deps.events.emit('lease:lost', { pipelineId: claimed.id, runId: run.id, epoch: fence.epoch });
+      return;
+    }
+    if (deps.stopSignal.aborted && classifyFailure(error) === 'retryable') {
+      // Shutting down while the database is going away too: not a failure of the pipeline. The lease
+      // expires and the next runner resumes from the last committed checkpoint.
+      log.warn({ err: (error as Error).message }, 'stopped mid-batch; the run resumes from its checkpoint after the lease expires');
+      return;
+    }
+    await fail(deps, fence, run, error, log);
+  }
+}
+
+async function startRun(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: Fence, takeover: boolean) {
+  return withTransaction(deps.pool, async (tx) => {
+    if (takeover && claimed.previous_run_id) {
+      await interruptRun(
+        tx,
+        claimed.previous_run_id,
+        'SIPHON_ERR_RUNNER_LEASE_EXPIRED',
+        `runner ${claimed.previous_owner ?? '?'} stopped renewing its lease; ${deps.runnerId} took the pipeline over`,
+      );
+    }
+    if (claimed.status === 'PAUSE_REQUESTED') {
+      await releasePipeline(tx, fence, 'PAUSED');
+      return undefined;
+    }
+    const run = await insertRun(tx, {
+      pipelineId: claimed.id,
+      configVersion: claimed.version,
+      trigger: takeover ? 'takeover' : (claimed.run_trigger ?? 'manual'),
+      mode: claimed.mode,
+      runnerId: deps.runnerId,
+      epoch: fence.epoch,
+    });
+    await setCurrentRun(tx, claimed.id, run.id);
+    return run;
+  });
+}
+
+/** Checks the source and target fit together, creating the target when it does not exist yet. */
+async function preparePlan(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: Fence): Promise<BatchPlan & { incrementalType: number }> {
+  const target = parseQualifiedName(claimed.target_table, 'analytics');
+  if (!target) {
+    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `target_table ${claimed.target_table} is not a plain name`, {
+      field: 'target_table',
+    });
+  }
+  const source = await describeSource(deps.pool, claimed.source_query);
+  const names = source.map((c) => c.name);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate) {
+    throw new SiphonError('SIPHON_ERR_SOURCE_QUERY', `source_query yields the column "${duplicate}" twice; alias one of them`, {
+      field: 'source_query',
+    });
+  }
+  for (const key of claimed.unique_key) requireColumn(source, key, 'unique_key');
+  let incrementalType = 0;
+  if (claimed.mode === 'incremental') incrementalType = requireColumn(source, claimed.incremental_key!, 'incremental_key');
+
+  let shape = await describeTarget(deps.pool, target, claimed.unique_key);
+  if (!shape) {
+    await withTransaction(deps.pool, async (tx) => {
+      if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+      await createTarget(tx, target, claimed.source_query, claimed.unique_key, source);
+    });
+    deps.logger.info({ pipelineId: claimed.id, target: claimed.target_table }, 'target table created from the source columns');
+    shape = await describeTarget(deps.pool, target, claimed.unique_key);
+  }
+  if (!shape!.hasUniqueKey) {
+    throw new SiphonError(
+      'SIPHON_ERR_TARGET_SCHEMA',
+      `${claimed.target_table} has no unique index on (${claimed.unique_key.join(', ')}); UPSERT needs one`,
+      { field: 'unique_key' },
+    );
+  }
+  const missing = names.filter((n) => !shape!.columns.includes(n) && n !== claimed.incremental_key);
+  if (missing.length > 0) {
+    throw new SiphonError(
+      'SIPHON_ERR_TARGET_SCHEMA',
+      `${claimed.target_table} has no column for ${missing.map((m) => `"${m}"`).join(', ')} produced by source_query`,
+      { field: 'source_query', details: { missing } },
+    );
+  }
+  const columns = names.filter((n) => shape!.columns.includes(n));
+  return {
+    sourceQuery: claimed.source_query,
+    target,
+    columns,
+    keys: claimed.unique_key,
+    cursorColumns: claimed.mode === 'incremental' ? [claimed.incremental_key!, ...claimed.unique_key] : claimed.unique_key,
+    incrementalKey: claimed.mode === 'incremental' ? claimed.incremental_key : null,
+    touchUpdatedAt: shape!.columns.includes('updated_at') && !names.includes('updated_at'),
+    incrementalType,
+  };
+}
+
+function requireColumn(source: readonly SourceColumn[], name: string, field: string): number {
+  const column = source.find((c) => c.name === name);
+  if (!column) {
+    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `${field} "${name}" is not a column of source_query's result`, {
+      field,
+      details: { columns: source.map((c) => c.name) },
+    });
+  }
+  return column.typeOid;
+}
+
+/** Where this run resumes: the stored checkpoint (minus the lookback at the start of an incremental run). */
+async function startCursor(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  plan: { incrementalType: number },
+  atRunStart: boolean,
+): Promise<BatchCursor> {
+  const state = await readState(deps.pool, claimed.id);
+  if (claimed.mode === 'full') return state?.full_cursor ? { after: state.full_cursor } : null;
+  const last = state?.last_processed_key;
+  if (!last) return null;
+  if (atRunStart && claimed.lookback && state.last_processed_value !== null) {
+    const lookback = /^\d+$/.test(claimed.lookback)
+      ? { amount: Number(claimed.lookback) }
+      : { ms: parseDuration(claimed.lookback) };
+    const from = await subtractLookback(deps.pool, state.last_processed_value, plan.incrementalType, lookback);
+    if (from !== undefined) return { from };
+  }
+  return { after: last };
+}
+
+async function batchLoop(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  plan: BatchPlan & { incrementalType: number },
+  fence: Fence,
+  run: RunRow,
+  log: Logger,
+): Promise<Outcome> {
+  let cursor = await startCursor(deps, claimed, plan, true);
+  let batchNo = 0;
+  let attempt = 0;
+  for (;;) {
+    if (deps.stopSignal.aborted) {
+      await handOff(deps, fence, run);
+      return 'handed-off';
+    }
+    const began = Date.now();
+    try {
+      const step = await withTransaction(deps.pool, async (tx) => {
+        const status = await fenceAndRenew(tx, fence, deps.leaseMs);
+        if (!status) throw new LeaseLost();
+        const result = await runBatch(tx, plan, cursor, claimed.batch_size);
+        if (result.lastCursor?.some((v) => v === null)) {
+          throw new SiphonError(
+            'SIPHON_ERR_SOURCE_QUERY',
+            `a row has NULL in a cursor column (${plan.cursorColumns.join(', ')}); keys and incremental_key must be NOT NULL`,
+            { field: plan.incrementalKey ? 'incremental_key' : 'unique_key' },
+          );
+        }
+        const durationMs = Date.now() - began;
+        if (result.rowsRead > 0) {
+          const next = result.lastCursor!;
+          if (claimed.mode === 'full') await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
+          else await saveCheckpoint(tx, claimed.id, run.id, { kind: 'incremental', lastValue: next[0]!, lastKey: next });
+          await recordBatch(tx, {
+            runId: run.id,
+            batchNo: batchNo + 1,
+            cursorFrom: cursor,
+            cursorTo: next,
+            rowsRead: result.rowsRead,
+            rowsWritten: result.rowsWritten,
+            durationMs,
+          });
+        }
+        const pause = status === 'PAUSE_REQUESTED';
+        const done = result.rowsRead < claimed.batch_size;
+        if (pause && !done) {
+          await finishRun(tx, run.id, { status: 'PAUSED' });
+          await releasePipeline(tx, fence, 'PAUSED');
+        }
+        return { result, durationMs, pause: pause && !done, done };
+      });
+      attempt = 0;
+      if (step.result.rowsRead > 0) {
+        batchNo += 1;
+        cursor = { after: step.result.lastCursor! };
+        log.info(
+          { batchNo, rowsRead: step.result.rowsRead, rowsWritten: step.result.rowsWritten, durationMs: step.durationMs },
+          'batch committed',
+        );
+        deps.events.emit('batch:committed', {
+          pipelineId: claimed.id,
+          runId: run.id,
+          batchNo,
+          rowsRead: step.result.rowsRead,
+          rowsWritten: step.result.rowsWritten,
+          durationMs: step.durationMs,
+        });
+      }
+      if (step.pause) return 'paused';
+      if (step.done) return 'succeeded';
+    } catch (error) {
+      if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted) throw error;
+      attempt += 1;
+      if (attempt >= deps.maxAttempts) {
+        throw new SiphonError(
+          'SIPHON_ERR_RUNNER_TRANSIENT',
+          `batch ${batchNo + 1} failed ${attempt} times: ${(error as Error).message}`,
+          { cause: error, details: { batchNo: batchNo + 1, attempts: attempt } },
+        );
+      }
+      const delayMs = backoffMs(attempt, 200, 10_000);
+      log.warn({ batchNo: batchNo + 1, attempt, delayMs, err: (error as Error).message }, 'transient failure; retrying batch');
+      deps.events.emit('batch:retry', {
+        pipelineId: claimed.id,
+        runId: run.id,
+        attempt,
+        delayMs,
+        message: (error as Error).message,
+      });
+      await sleep(delayMs);
+      // The commit may have happened before the connection dropped: trust the stored checkpoint.
+      cursor = await reloadCursor(deps, claimed, plan, cursor);
+      batchNo = (await totalsOf(deps.pool, run.id)).batches;
+    }
+  }
+}
+
+async function reloadCursor(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  plan: { incrementalType: number },
+  current: BatchCursor,
+): Promise<BatchCursor> {
+  try {
+    const stored = await startCursor(deps, claimed, plan, false);
+    // Within a run the checkpoint only moves forward from where this run began.
+    return stored ?? current;
+  } catch {
+    return current;
+  }
+}
+
+async function finish(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  plan: BatchPlan,
+  fence: Fence,
+  run: RunRow,
+): Promise<number> {
+  return withRetries(deps, () =>
+    withTransaction(deps.pool, async (tx) => {
+      if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+      const deleted = claimed.mode === 'full' ? await deleteNotSeen(tx, plan) : 0;
+      await completeState(tx, claimed.id, run.id);
+      await finishRun(tx, run.id, { status: 'SUCCESS', rowsDeleted: deleted });
+      await releasePipeline(tx, fence, 'IDLE');
+      return deleted;
+    }),
+  );
+}
+
+async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {
+  await withTransaction(deps.pool, async (tx) => {
+    if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+    await interruptRun(tx, run.id, 'SIPHON_ERR_RUNNER_SHUTDOWN', `runner ${deps.runnerId} shut down; the run resumes from its checkpoint`);
+    await releasePipeline(tx, fence, 'RUN_REQUESTED');
+  });
+}
+
+async function fail(deps: ExecutorDeps, fence: Fence, run: RunRow, error: unknown, log: Logger): Promise<void> {
+  const code = isSiphonError(error) ? error.code : 'SIPHON_ERR_TARGET_WRITE';
+  const message = truncateMessage((error as Error)?.message ?? String(error));
+  const details = isSiphonError(error)
+    ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }
+    : { sqlstate: (error as { code?: string }).code };
+  log.error({ code, err: message }, 'run failed; pipeline set to FAILED, checkpoint kept at the last committed batch');
+  try {
+    await withRetries(deps, () =>
+      withTransaction(deps.pool, async (tx) => {
+        if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+        await finishRun(tx, run.id, { status: 'FAILED', errorCode: code, error: message, errorDetails: details });
+        await releasePipeline(tx, fence, 'FAILED');
+      }),
+    );
+    deps.events.emit('run:failed', { pipelineId: fence.pipelineId, runId: run.id, code, message });
+  } catch (secondary) {
+    if (secondary instanceof LeaseLost) return;
+    // The lease will expire and another runner will take over: the failure is not lost, only deferred.
+    log.error({ err: (secondary as Error).message }, 'could not record the failure; the lease will expire');
+  }
+}
+
+async function withRetries<T>(deps: ExecutorDeps, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const retryable = classifyFailure(error) === 'retryable' && !deps.stopSignal.aborted;
+      if (error instanceof LeaseLost || !retryable || attempt >= deps.maxAttempts) throw error;
+      await sleep(backoffMs(attempt, 200, 10_000));
+    }
+  }
+}
+
+async function totalsOf(pool: Pool, runId: string) {
+  const row = await findRun(pool, runId);
+  return { rowsRead: row?.rows_read ?? 0, rowsWritten: row?.rows_written ?? 0, batches: row?.batches ?? 0 };
+}

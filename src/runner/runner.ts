@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { claimPipeline, renewLeases } from '../db/repositories/lease.repository.js';
+import { heartbeatRunner, markRunnerStopped, registerRunner } from '../db/repositories/runner.repository.js';
+import type { Pool } from '../db/pool.js';
+import { RunnerEvents } from './events.js';
+import { executeClaim } from './run-executor.js';
+
+export interface RunnerOptions {
+  readonly pool: Pool;
+  /** Connection string for the LISTEN connection (same role as the pool). */
+  readonly listenUrl: string;
+  readonly logger: Logger;
+  readonly pollIntervalMs: number;
+  readonly leaseMs: number;
+  readonly concurrency: number;
+  readonly maxAttempts: number;
+  readonly version?: string;
+  readonly events?: RunnerEvents;
+  readonly id?: string;
+}
+
+/**
+ * A runner process's claim loop. Any number of runners, on any number of machines, share one
+ * PostgreSQL: they claim pipelines with SKIP LOCKED, hold them by a renewed lease, and are woken by
+ * NOTIFY (polling is the fallback). `stop()` drains: each run hands off after its current batch.
+ */
+export class Runner {
+  readonly id: string;
+  readonly events: RunnerEvents;
+  readonly #options: RunnerOptions;
+  readonly #active = new Map<string, Promise<void>>();
+  readonly #stop = new AbortController();
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #listener: pg.Client | undefined;
+
+  constructor(options: RunnerOptions) {
+    this.#options = options;
+    this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.events = options.events ?? new RunnerEvents();
+  }
+
+  get activeRuns(): number {
+    return this.#active.size;
+  }
+
+  async start(): Promise<void> {
+    const { pool, logger } = this.#options;
+    await registerRunner(pool, { id: this.id, hostname: hostname(), pid: process.pid, version: this.#options.version ?? '0' });
+    const beatEvery = Math.max(250, Math.floor(this.#options.leaseMs / 3));
+    this.#heartbeat = setInterval(() => void this.#beat(), beatEvery);
+    await this.#listen();
+    logger.info({ runnerId: this.id, concurrency: this.#options.concurrency }, 'runner started');
+    this.#loop = this.#claimLoop();
+  }
+
+  /** Drain: stop claiming, let each run commit its current batch and hand off, then deregister. */
+  async stop(): Promise<void> {
+    if (this.#stop.signal.aborted) return this.#loop;
+    this.#stop.abort();
+    this.#wake?.();
+    await this.#loop;
+    await Promise.allSettled(this.#active.values());
+    clearInterval(this.#heartbeat);
+    await this.#listener?.end().catch(() => {});
+    await markRunnerStopped(this.#options.pool, this.id).catch(() => {});
+    this.#options.logger.info({ runnerId: this.id }, 'runner stopped');
+  }
+
+  async #claimLoop(): Promise<void> {
+    const { pool, logger, leaseMs, concurrency, pollIntervalMs } = this.#options;
+    while (!this.#stop.signal.aborted) {
+      let claimed = false;
+      if (this.#active.size < concurrency) {
+        try {
+          const pipeline = await claimPipeline(pool, this.id, leaseMs);
+          if (pipeline) {
+            claimed = true;
+            const work = executeClaim(
+              { pool, logger, events: this.events, runnerId: this.id, leaseMs, maxAttempts: this.#options.maxAttempts, stopSignal: this.#stop.signal },
+              pipeline,
+            )
+              .catch((error: unknown) => logger.error({ err: error, pipelineId: pipeline.id }, 'run crashed'))
+              .finally(() => {
+                this.#active.delete(pipeline.id);
+                this.#wake?.();
+              });
+            this.#active.set(pipeline.id, work);
+          }
+        } catch (error) {
+          logger.warn({ err: (error as Error).message }, 'claim failed; will retry');
+        }
+      }
+      if (!claimed) await this.#idle(pollIntervalMs);
+    }
+  }
+
+  #idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  async #beat(): Promise<void> {
+    const { pool, leaseMs, logger } = this.#options;
+    try {
+      await renewLeases(pool, this.id, leaseMs);
+      await heartbeatRunner(pool, this.id);
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, 'heartbeat failed');
+    }
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    const client = new pg.Client({ connectionString: this.#options.listenUrl, application_name: 'siphon-runner-listen' });
+    client.on('notification', () => this.#wake?.());
+    client.on('error', () => {
+      // PostgreSQL went away: polling keeps working; re-listen after a pause.
+      this.#listener = undefined;
+      setTimeout(() => void this.#listen().catch(() => {}), this.#options.pollIntervalMs).unref();
+    });
+    try {
+      await client.connect();
+      await client.query('LISTEN siphon_pipelines');
+      this.#listener = client;
+    } catch {
+      await client.end().catch(() => {});
+      setTimeout(() => void this.#listen().catch(() => {}), this.#options.pollIntervalMs).unref();
+    }
+  }
+}
