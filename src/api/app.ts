@@ -22,26 +22,28 @@ export interface ApiDeps {
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
   registerErrorHandling(app);
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Siphon API', version: '0.1.0', description: 'Manage configuration-driven ETL pipelines.' },
+      info: {
+        title: 'Siphon API',
+        version: '0.1.0',
+        description: 'Manage configuration-driven ETL pipelines.',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true } });
-  app.addHook('onRoute', (route) => {
-    if (route.url.startsWith('/docs')) route.config = { ...(route.config ?? {}), access: 'public' };
-  });
   registerAuth(app, deps.tokens);
   healthRoutes(app, deps);
   pipelineRoutes(app, deps);
   runRoutes(app, deps);
-  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
   return app;
 }

@@ -40,7 +40,11 @@ export async function openDatabase(config: Config, options: { attach: boolean })
     await assertReachable(url);
     return assemble(url, secrets, undefined, false);
   }
-  const server = await startEmbeddedPostgres({ home: config.home, port: config.embeddedPort, password: secrets.postgresPassword });
+  const server = await startEmbeddedPostgres({
+    home: config.home,
+    port: config.embeddedPort,
+    password: secrets.postgresPassword,
+  });
   try {
     await ensureDatabase(server.url, EMBEDDED_DATABASE);
   } catch (error) {
@@ -52,7 +56,12 @@ export async function openDatabase(config: Config, options: { attach: boolean })
   return assemble(url.toString(), secrets, server, true);
 }
 
-function assemble(adminUrl: string, secrets: LocalSecrets, server: EmbeddedServer | undefined, owns: boolean): Database {
+function assemble(
+  adminUrl: string,
+  secrets: LocalSecrets,
+  server: EmbeddedServer | undefined,
+  owns: boolean,
+): Database {
   return {
     adminUrl,
     urls: {
@@ -72,12 +81,16 @@ function assemble(adminUrl: string, secrets: LocalSecrets, server: EmbeddedServe
 /** Roles first (the migrations grant to them), then the numbered migrations. */
 export async function prepareDatabase(adminUrl: string, passwords: RolePasswords): Promise<MigrateResult> {
   const client = new pg.Client({ connectionString: adminUrl, application_name: 'siphon-migrate' });
+  client.on('error', () => {}); // reported by the query that hits it
   await client.connect();
   try {
     const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
     const version = Number(rows[0]?.v ?? 0);
     if (version < MIN_SERVER_VERSION) {
-      throw new SiphonError('SIPHON_ERR_DB_VERSION', `PostgreSQL ${Math.floor(version / 10000)} is too old; Siphon needs 14 or newer`);
+      throw new SiphonError(
+        'SIPHON_ERR_DB_VERSION',
+        `PostgreSQL ${Math.floor(version / 10000)} is too old; Siphon needs 14 or newer`,
+      );
     }
     await ensureRoles(client, passwords);
     return await migrate(client);
@@ -111,9 +124,13 @@ export async function assertReachable(url: string): Promise<void> {
         return 'the database';
       }
     })();
-    throw new SiphonError('SIPHON_ERR_DB_UNREACHABLE', `cannot connect to PostgreSQL at ${target}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new SiphonError(
+      'SIPHON_ERR_DB_UNREACHABLE',
+      `cannot connect to PostgreSQL at ${target}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await client.end().catch(() => {});
   }

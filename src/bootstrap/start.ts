@@ -21,7 +21,8 @@ export async function startAll(config: Config, logger: Logger, options: { demo: 
     logger.info('stopped');
   };
   try {
-    if (db.embedded) logger.info({ port: db.embedded.port, dataDir: db.embedded.dataDir }, 'embedded PostgreSQL 18 started');
+    if (db.embedded)
+      logger.info({ port: db.embedded.port, dataDir: db.embedded.dataDir }, 'embedded PostgreSQL 18 started');
     else logger.info({ database: redactUrl(db.adminUrl) }, 'using DATABASE_URL');
     const migrated = await prepareDatabase(db.adminUrl, db.secrets.rolePasswords);
     logger.info({ applied: migrated.applied, schemaVersion: migrated.current }, 'migrations current');
@@ -30,7 +31,8 @@ export async function startAll(config: Config, logger: Logger, options: { demo: 
     runner = await startRunner(config, db, logger);
     if (options.demo) {
       const requested = await requestFirstDemoRuns(api.pool);
-      if (requested.length > 0) logger.info({ pipelines: requested }, 'first start: demo pipelines requested to run once');
+      if (requested.length > 0)
+        logger.info({ pipelines: requested }, 'first start: demo pipelines requested to run once');
     }
   } catch (error) {
     await shutdown().catch(() => {});
@@ -47,9 +49,15 @@ async function ensureDemo(config: Config, db: Database, logger: Logger): Promise
       await installDemoPipelines(admin);
       return;
     }
-    logger.info({ films: config.demo.films, ratings: config.demo.ratings }, 'loading the demo data set (first start only)');
+    logger.info(
+      { films: config.demo.films, ratings: config.demo.ratings },
+      'loading the demo data set (first start only)',
+    );
     const bar = process.stderr.isTTY
-      ? new cliProgress.SingleBar({ format: '  {step} [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+      ? new cliProgress.SingleBar(
+          { format: '  {step} [{bar}] {value}/{total}', stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        )
       : undefined;
     let current = '';
     const counts = await loadDemo(admin, config.demo, (step, done, total) => {

@@ -41,7 +41,8 @@ function reportError(error: unknown): number {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`siphon: unexpected error: ${message} [SIPHON_ERR_INTERNAL]\n`);
   try {
-    if (loadConfig().log.level === 'debug') createLogger({ level: 'debug', format: 'json' }).debug({ err: error }, 'stack');
+    if (loadConfig().log.level === 'debug')
+      createLogger({ level: 'debug', format: 'json' }).debug({ err: error }, 'stack');
   } catch {
     // configuration problems were reported above
   }

@@ -6,7 +6,11 @@ export interface OutputOptions {
 }
 
 /** Prints rows as a table for people, or as JSON for scripts (`--json`). */
-export function printRows(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[], options: OutputOptions): void {
+export function printRows(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  columns: readonly string[],
+  options: OutputOptions,
+): void {
   if (options.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
@@ -32,7 +36,11 @@ export function printObject(value: Record<string, unknown>, options: OutputOptio
 
 function formatCell(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  if (value instanceof Date)
+    return value
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
   if (Array.isArray(value)) return value.join(', ');
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);

@@ -11,7 +11,11 @@ export const ERROR_CATALOGUE = {
   SIPHON_ERR_DB_UNREACHABLE: { status: 503, kind: 'retryable', title: 'PostgreSQL cannot be reached' },
   SIPHON_ERR_DB_VERSION: { status: 500, kind: 'fatal', title: 'PostgreSQL is too old' },
   SIPHON_ERR_DB_ROLES: { status: 500, kind: 'fatal', title: 'The database roles cannot be provisioned' },
-  SIPHON_ERR_EMBEDDED_DATA_DIR: { status: 500, kind: 'fatal', title: 'The embedded data directory cannot be used' },
+  SIPHON_ERR_EMBEDDED_DATA_DIR: {
+    status: 500,
+    kind: 'fatal',
+    title: 'The embedded data directory cannot be used',
+  },
   SIPHON_ERR_EMBEDDED_START: { status: 500, kind: 'fatal', title: 'The embedded PostgreSQL did not start' },
   SIPHON_ERR_PORT_IN_USE: { status: 500, kind: 'fatal', title: 'A port Siphon needs is already in use' },
   SIPHON_ERR_MIGRATE_LOCKED: { status: 409, kind: 'conflict', title: 'Another migration is running' },
@@ -20,21 +24,49 @@ export const ERROR_CATALOGUE = {
   SIPHON_ERR_MIGRATE_PENDING: { status: 503, kind: 'fatal', title: 'Migrations have not been applied' },
   SIPHON_ERR_PIPELINE_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such pipeline' },
   SIPHON_ERR_PIPELINE_INVALID: { status: 422, kind: 'input', title: 'The pipeline configuration is invalid' },
-  SIPHON_ERR_PIPELINE_NAME_TAKEN: { status: 409, kind: 'conflict', title: 'A pipeline with this name exists' },
+  SIPHON_ERR_PIPELINE_NAME_TAKEN: {
+    status: 409,
+    kind: 'conflict',
+    title: 'A pipeline with this name exists',
+  },
   SIPHON_ERR_PIPELINE_TRANSITION: { status: 409, kind: 'conflict', title: 'The status does not allow this' },
   SIPHON_ERR_PIPELINE_DISABLED: { status: 409, kind: 'conflict', title: 'The pipeline is disabled' },
-  SIPHON_ERR_PIPELINE_RUNNING_FIELD: { status: 409, kind: 'conflict', title: 'This field cannot change while RUNNING' },
-  SIPHON_ERR_PIPELINE_VERSION: { status: 409, kind: 'conflict', title: 'The pipeline changed since you read it' },
+  SIPHON_ERR_PIPELINE_RUNNING_FIELD: {
+    status: 409,
+    kind: 'conflict',
+    title: 'This field cannot change while RUNNING',
+  },
+  SIPHON_ERR_PIPELINE_VERSION: {
+    status: 409,
+    kind: 'conflict',
+    title: 'The pipeline changed since you read it',
+  },
   SIPHON_ERR_RUN_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such run' },
   SIPHON_ERR_SOURCE_QUERY: { status: 422, kind: 'fatal', title: 'The source query failed' },
   SIPHON_ERR_TARGET_SCHEMA: { status: 422, kind: 'fatal', title: 'The target table does not fit the source' },
   SIPHON_ERR_TARGET_WRITE: { status: 500, kind: 'fatal', title: 'Writing to the target failed' },
-  SIPHON_ERR_TASK_UNKNOWN: { status: 422, kind: 'input', title: 'A CODE task names an unregistered function' },
+  SIPHON_ERR_TASK_UNKNOWN: {
+    status: 422,
+    kind: 'input',
+    title: 'A CODE task names an unregistered function',
+  },
   SIPHON_ERR_TASK_FAILED: { status: 500, kind: 'fatal', title: 'A pipeline task failed' },
   SIPHON_ERR_RUNNER_LEASE_LOST: { status: 409, kind: 'conflict', title: 'The runner lost its lease' },
-  SIPHON_ERR_RUNNER_LEASE_EXPIRED: { status: 500, kind: 'fatal', title: 'The runner owning this run stopped renewing it' },
-  SIPHON_ERR_RUNNER_SHUTDOWN: { status: 503, kind: 'retryable', title: 'The runner shut down and handed the run over' },
-  SIPHON_ERR_RUNNER_TRANSIENT: { status: 503, kind: 'retryable', title: 'A transient database failure outlasted its retries' },
+  SIPHON_ERR_RUNNER_LEASE_EXPIRED: {
+    status: 500,
+    kind: 'fatal',
+    title: 'The runner owning this run stopped renewing it',
+  },
+  SIPHON_ERR_RUNNER_SHUTDOWN: {
+    status: 503,
+    kind: 'retryable',
+    title: 'The runner shut down and handed the run over',
+  },
+  SIPHON_ERR_RUNNER_TRANSIENT: {
+    status: 503,
+    kind: 'retryable',
+    title: 'A transient database failure outlasted its retries',
+  },
   SIPHON_ERR_AUTH_MISSING: { status: 401, kind: 'auth', title: 'A bearer token is required' },
   SIPHON_ERR_AUTH_INVALID: { status: 401, kind: 'auth', title: 'The bearer token is not valid' },
   SIPHON_ERR_AUTH_FORBIDDEN: { status: 403, kind: 'auth', title: 'This token may not do that' },
@@ -83,7 +115,7 @@ export function truncateMessage(message: string, max = MAX_STORED_ERROR_LENGTH):
 }
 
 /** SQLSTATEs after which the same work may simply be tried again. */
-const RETRYABLE_SQLSTATE = /^(08|40001|40P01|53|57P0[1-3])/;
+const RETRYABLE_SQLSTATE = /^(08|25P03|40001|40P01|53|57P0[1-3])/;
 
 /** How the engine treats a failure: retry it (with backoff) or store it and stop. */
 export function classifyFailure(error: unknown): 'retryable' | 'fatal' {
@@ -94,7 +126,11 @@ export function classifyFailure(error: unknown): 'retryable' | 'fatal' {
     if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return 'retryable';
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (/Connection terminated|connection.*(closed|ended)|Client has encountered a connection error/i.test(message)) {
+  if (
+    /Connection terminated|connection.*(closed|ended)|Client has encountered a connection error/i.test(
+      message,
+    )
+  ) {
     return 'retryable';
   }
   return 'fatal';

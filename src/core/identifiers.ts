@@ -19,7 +19,9 @@ export interface QualifiedName {
 export function parseQualifiedName(text: string, defaultSchema: string): QualifiedName | undefined {
   const parts = text.split('.');
   if (parts.length > 2 || !parts.every(isPlainIdentifier)) return undefined;
-  return parts.length === 2 ? { schema: parts[0]!, table: parts[1]! } : { schema: defaultSchema, table: parts[0]! };
+  return parts.length === 2
+    ? { schema: parts[0]!, table: parts[1]! }
+    : { schema: defaultSchema, table: parts[0]! };
 }
 
 export function quoteQualified(name: QualifiedName): string {

@@ -5,7 +5,14 @@ import { SiphonError } from './errors.js';
 export const PIPELINE_MODES = ['full', 'incremental'] as const;
 export type PipelineMode = (typeof PIPELINE_MODES)[number];
 
-export const PIPELINE_STATUSES = ['IDLE', 'RUN_REQUESTED', 'RUNNING', 'PAUSE_REQUESTED', 'PAUSED', 'FAILED'] as const;
+export const PIPELINE_STATUSES = [
+  'IDLE',
+  'RUN_REQUESTED',
+  'RUNNING',
+  'PAUSE_REQUESTED',
+  'PAUSED',
+  'FAILED',
+] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
 
 /** Default rows per batch: keeps a simple mart's batch well under the 300 ms of seed 003 §2.2. */
@@ -18,11 +25,16 @@ const identifier = z
 /** A lookback is a duration (`15m`, `2h`) for time keys, or a whole number for numeric keys. */
 const lookback = z
   .string()
-  .regex(/^(\d+(ms|s|m|h|d)|\d+)$/, 'must be a duration such as 15m or 2h, or a whole number for numeric keys');
+  .regex(
+    /^(\d+(ms|s|m|h|d)|\d+)$/,
+    'must be a duration such as 15m or 2h, or a whole number for numeric keys',
+  );
 
 export const pipelineSpecSchema = z
   .object({
-    name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must start with a letter: a-z, 0-9 and _ only, at most 63'),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must start with a letter: a-z, 0-9 and _ only, at most 63'),
     description: z.string().max(2000).default(''),
     source_query: z.string().trim().min(1, 'must not be empty').max(100_000),
     target_table: z.string().refine((v) => parseQualifiedName(v, 'analytics') !== undefined, {
@@ -38,7 +50,11 @@ export const pipelineSpecSchema = z
   .strict()
   .superRefine((spec, ctx) => {
     if (spec.mode === 'incremental' && !spec.incremental_key) {
-      ctx.addIssue({ code: 'custom', path: ['incremental_key'], message: 'is required when mode is incremental' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['incremental_key'],
+        message: 'is required when mode is incremental',
+      });
     }
     if (new Set(spec.unique_key).size !== spec.unique_key.length) {
       ctx.addIssue({ code: 'custom', path: ['unique_key'], message: 'lists a column twice' });

@@ -20,7 +20,10 @@ export function requestTransition(current: TransitionInput, request: StatusReque
   switch (request) {
     case 'run':
       if (!current.enabled) {
-        throw new SiphonError('SIPHON_ERR_PIPELINE_DISABLED', 'the pipeline is disabled; enable it before running it');
+        throw new SiphonError(
+          'SIPHON_ERR_PIPELINE_DISABLED',
+          'the pipeline is disabled; enable it before running it',
+        );
       }
       if (status === 'IDLE' || status === 'PAUSED' || status === 'FAILED' || status === 'RUN_REQUESTED') {
         return 'RUN_REQUESTED';

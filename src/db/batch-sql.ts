@@ -27,9 +27,14 @@ export function normalizeSourceQuery(query: string): string {
 }
 
 /** `s."a", s."b"` */
-const list = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}${quoteIdent(c)}`).join(', ');
+const list = (alias: string, columns: readonly string[]) =>
+  columns.map((c) => `${alias}${quoteIdent(c)}`).join(', ');
 
-function wherePredicate(plan: BatchPlan, cursor: BatchCursor, firstParam: number): { sql: string; params: string[] } {
+function wherePredicate(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  firstParam: number,
+): { sql: string; params: string[] } {
   if (cursor === null) return { sql: '', params: [] };
   if ('from' in cursor) {
     return { sql: `WHERE s.${quoteIdent(plan.incrementalKey!)} >= $${firstParam}`, params: [cursor.from] };
@@ -44,7 +49,11 @@ function wherePredicate(plan: BatchPlan, cursor: BatchCursor, firstParam: number
  * overlapping writers), skip rows that did not change, and return the counts and the new cursor.
  * The user query sits in a subquery, where PostgreSQL itself forbids data-modifying WITH clauses.
  */
-export function buildBatchSql(plan: BatchPlan, cursor: BatchCursor, limit: number): { text: string; values: unknown[] } {
+export function buildBatchSql(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+): { text: string; values: unknown[] } {
   const predicate = wherePredicate(plan, cursor, 2);
   const cols = list('', plan.columns);
   const nonKey = plan.columns.filter((c) => !plan.keys.includes(c));

@@ -45,12 +45,18 @@ export interface MigrateResult {
  * Applies the pending migrations in order, each in its own transaction, and records them.
  * Refuses to run while another migrator holds the lock, and refuses if an applied file changed.
  */
-export async function migrate(client: pg.Client | pg.PoolClient, migrations = readMigrations()): Promise<MigrateResult> {
+export async function migrate(
+  client: pg.Client | pg.PoolClient,
+  migrations = readMigrations(),
+): Promise<MigrateResult> {
   const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
     MIGRATION_LOCK_KEY,
   ]);
   if (!rows[0]?.locked) {
-    throw new SiphonError('SIPHON_ERR_MIGRATE_LOCKED', 'another `siphon migrate` is running against this database');
+    throw new SiphonError(
+      'SIPHON_ERR_MIGRATE_LOCKED',
+      'another `siphon migrate` is running against this database',
+    );
   }
   try {
     await client.query(LEDGER_DDL);
@@ -77,9 +83,13 @@ export async function migrate(client: pg.Client | pg.PoolClient, migrations = re
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new SiphonError('SIPHON_ERR_MIGRATE_FAILED', `migration ${migration.name} failed: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw new SiphonError(
+          'SIPHON_ERR_MIGRATE_FAILED',
+          `migration ${migration.name} failed: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
       }
       done.push(migration.name);
     }

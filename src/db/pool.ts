@@ -35,8 +35,15 @@ export function createPool(options: PoolOptions): pg.Pool {
 }
 
 /** Runs `work` inside BEGIN/COMMIT on one client; rolls back on any error. */
-export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   const client = await pool.connect();
+  // While checked out, a client has no pool listener: a server-side kill (idle-in-transaction timeout,
+  // restart) between queries would be an unhandled 'error' event. The next query reports it instead.
+  const onError = () => {};
+  client.on('error', onError);
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -51,6 +58,7 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: pg.PoolCl
     }
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken ? true : undefined);
   }
 }

@@ -11,7 +11,10 @@ const ROLE_LOCK_KEY = 7_140_215_002;
  * Creates (or updates the password of) the three login roles. Roles are cluster-wide, so this runs
  * under an advisory lock and before the migrations that grant them privileges.
  */
-export async function ensureRoles(client: pg.Client | pg.PoolClient, passwords: RolePasswords): Promise<void> {
+export async function ensureRoles(
+  client: pg.Client | pg.PoolClient,
+  passwords: RolePasswords,
+): Promise<void> {
   await client.query('SELECT pg_advisory_lock($1)', [ROLE_LOCK_KEY]);
   try {
     for (const key of Object.keys(ROLES) as RoleKey[]) {

@@ -18,7 +18,11 @@ const REDACT = [
 ];
 
 export function createLogger(options: { level: string; format: 'pretty' | 'json'; name?: string }): Logger {
-  const base = { level: options.level, redact: { paths: REDACT, censor: '[redacted]' }, name: options.name ?? 'siphon' };
+  const base = {
+    level: options.level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    name: options.name ?? 'siphon',
+  };
   if (options.format === 'pretty') {
     return pino({
       ...base,

@@ -2,11 +2,29 @@ import { EventEmitter } from 'node:events';
 
 /** What the runner tells the world; logs and metrics subscribe to these (`noun:verb`). */
 export interface RunnerEventMap {
-  'run:claimed': [{ pipelineId: string; pipelineName: string; runId: string; epoch: number; takeover: boolean }];
-  'batch:committed': [
-    { pipelineId: string; runId: string; batchNo: number; rowsRead: number; rowsWritten: number; durationMs: number },
+  'run:claimed': [
+    { pipelineId: string; pipelineName: string; runId: string; epoch: number; takeover: boolean },
   ];
-  'run:succeeded': [{ pipelineId: string; runId: string; rowsRead: number; rowsWritten: number; rowsDeleted: number; durationMs: number }];
+  'batch:committed': [
+    {
+      pipelineId: string;
+      runId: string;
+      batchNo: number;
+      rowsRead: number;
+      rowsWritten: number;
+      durationMs: number;
+    },
+  ];
+  'run:succeeded': [
+    {
+      pipelineId: string;
+      runId: string;
+      rowsRead: number;
+      rowsWritten: number;
+      rowsDeleted: number;
+      durationMs: number;
+    },
+  ];
   'run:paused': [{ pipelineId: string; runId: string }];
   'run:failed': [{ pipelineId: string; runId: string; code: string; message: string }];
   'run:handed-off': [{ pipelineId: string; runId: string }];

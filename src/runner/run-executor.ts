@@ -12,7 +12,14 @@ import {
   type ClaimedPipeline,
   type Fence,
 } from '../db/repositories/lease.repository.js';
-import { findRun, finishRun, insertRun, interruptRun, recordBatch, type RunRow } from '../db/repositories/run.repository.js';
+import {
+  findRun,
+  finishRun,
+  insertRun,
+  interruptRun,
+  recordBatch,
+  type RunRow,
+} from '../db/repositories/run.repository.js';
 import { completeState, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
 import {
   createTarget,
@@ -69,7 +76,13 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
       const totals = await totalsOf(deps.pool, run.id);
       const durationMs = Date.now() - started;
       log.info({ ...totals, rowsDeleted: deleted, durationMs }, 'run succeeded');
-      deps.events.emit('run:succeeded', { pipelineId: claimed.id, runId: run.id, ...totals, rowsDeleted: deleted, durationMs });
+      deps.events.emit('run:succeeded', {
+        pipelineId: claimed.id,
+        runId: run.id,
+        ...totals,
+        rowsDeleted: deleted,
+        durationMs,
+      });
     } else if (outcome === 'paused') {
       log.info('run paused after its batch; checkpoint committed');
       deps.events.emit('run:paused', { pipelineId: claimed.id, runId: run.id });
@@ -79,14 +92,20 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
     }
   } catch (error) {
     if (error instanceof LeaseLost) {
-      log.warn({ epoch: fence.epoch }, 'lease lost: another runner owns this pipeline now; stopping without committing');
+      log.warn(
+        { epoch: fence.epoch },
+        'lease lost: another runner owns this pipeline now; stopping without committing',
+      );
       deps.events.emit('lease:lost', { pipelineId: claimed.id, runId: run.id, epoch: fence.epoch });
       return;
     }
     if (deps.stopSignal.aborted && classifyFailure(error) === 'retryable') {
       // Shutting down while the database is going away too: not a failure of the pipeline. The lease
       // expires and the next runner resumes from the last committed checkpoint.
-      log.warn({ err: (error as Error).message }, 'stopped mid-batch; the run resumes from its checkpoint after the lease expires');
+      log.warn(
+        { err: (error as Error).message },
+        'stopped mid-batch; the run resumes from its checkpoint after the lease expires',
+      );
       return;
     }
     await fail(deps, fence, run, error, log);
@@ -121,24 +140,37 @@ async function startRun(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: Fen
 }
 
 /** Checks the source and target fit together, creating the target when it does not exist yet. */
-async function preparePlan(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: Fence): Promise<BatchPlan & { incrementalType: number }> {
+async function preparePlan(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  fence: Fence,
+): Promise<BatchPlan & { incrementalType: number }> {
   const target = parseQualifiedName(claimed.target_table, 'analytics');
   if (!target) {
-    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `target_table ${claimed.target_table} is not a plain name`, {
-      field: 'target_table',
-    });
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_INVALID',
+      `target_table ${claimed.target_table} is not a plain name`,
+      {
+        field: 'target_table',
+      },
+    );
   }
   const source = await describeSource(deps.pool, claimed.source_query);
   const names = source.map((c) => c.name);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) {
-    throw new SiphonError('SIPHON_ERR_SOURCE_QUERY', `source_query yields the column "${duplicate}" twice; alias one of them`, {
-      field: 'source_query',
-    });
+    throw new SiphonError(
+      'SIPHON_ERR_SOURCE_QUERY',
+      `source_query yields the column "${duplicate}" twice; alias one of them`,
+      {
+        field: 'source_query',
+      },
+    );
   }
   for (const key of claimed.unique_key) requireColumn(source, key, 'unique_key');
   let incrementalType = 0;
-  if (claimed.mode === 'incremental') incrementalType = requireColumn(source, claimed.incremental_key!, 'incremental_key');
+  if (claimed.mode === 'incremental')
+    incrementalType = requireColumn(source, claimed.incremental_key!, 'incremental_key');
 
   let shape = await describeTarget(deps.pool, target, claimed.unique_key);
   if (!shape) {
@@ -146,7 +178,10 @@ async function preparePlan(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: 
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
       await createTarget(tx, target, claimed.source_query, claimed.unique_key, source);
     });
-    deps.logger.info({ pipelineId: claimed.id, target: claimed.target_table }, 'target table created from the source columns');
+    deps.logger.info(
+      { pipelineId: claimed.id, target: claimed.target_table },
+      'target table created from the source columns',
+    );
     shape = await describeTarget(deps.pool, target, claimed.unique_key);
   }
   if (!shape!.hasUniqueKey) {
@@ -170,7 +205,8 @@ async function preparePlan(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: 
     target,
     columns,
     keys: claimed.unique_key,
-    cursorColumns: claimed.mode === 'incremental' ? [claimed.incremental_key!, ...claimed.unique_key] : claimed.unique_key,
+    cursorColumns:
+      claimed.mode === 'incremental' ? [claimed.incremental_key!, ...claimed.unique_key] : claimed.unique_key,
     incrementalKey: claimed.mode === 'incremental' ? claimed.incremental_key : null,
     touchUpdatedAt: shape!.columns.includes('updated_at') && !names.includes('updated_at'),
     incrementalType,
@@ -180,10 +216,14 @@ async function preparePlan(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: 
 function requireColumn(source: readonly SourceColumn[], name: string, field: string): number {
   const column = source.find((c) => c.name === name);
   if (!column) {
-    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `${field} "${name}" is not a column of source_query's result`, {
-      field,
-      details: { columns: source.map((c) => c.name) },
-    });
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_INVALID',
+      `${field} "${name}" is not a column of source_query's result`,
+      {
+        field,
+        details: { columns: source.map((c) => c.name) },
+      },
+    );
   }
   return column.typeOid;
 }
@@ -203,7 +243,12 @@ async function startCursor(
     const lookback = /^\d+$/.test(claimed.lookback)
       ? { amount: Number(claimed.lookback) }
       : { ms: parseDuration(claimed.lookback) };
-    const from = await subtractLookback(deps.pool, state.last_processed_value, plan.incrementalType, lookback);
+    const from = await subtractLookback(
+      deps.pool,
+      state.last_processed_value,
+      plan.incrementalType,
+      lookback,
+    );
     if (from !== undefined) return { from };
   }
   return { after: last };
@@ -241,8 +286,14 @@ async function batchLoop(
         const durationMs = Date.now() - began;
         if (result.rowsRead > 0) {
           const next = result.lastCursor!;
-          if (claimed.mode === 'full') await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
-          else await saveCheckpoint(tx, claimed.id, run.id, { kind: 'incremental', lastValue: next[0]!, lastKey: next });
+          if (claimed.mode === 'full')
+            await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
+          else
+            await saveCheckpoint(tx, claimed.id, run.id, {
+              kind: 'incremental',
+              lastValue: next[0]!,
+              lastKey: next,
+            });
           await recordBatch(tx, {
             runId: run.id,
             batchNo: batchNo + 1,
@@ -266,7 +317,12 @@ async function batchLoop(
         batchNo += 1;
         cursor = { after: step.result.lastCursor! };
         log.info(
-          { batchNo, rowsRead: step.result.rowsRead, rowsWritten: step.result.rowsWritten, durationMs: step.durationMs },
+          {
+            batchNo,
+            rowsRead: step.result.rowsRead,
+            rowsWritten: step.result.rowsWritten,
+            durationMs: step.durationMs,
+          },
           'batch committed',
         );
         deps.events.emit('batch:committed', {
@@ -281,7 +337,8 @@ async function batchLoop(
       if (step.pause) return 'paused';
       if (step.done) return 'succeeded';
     } catch (error) {
-      if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted) throw error;
+      if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted)
+        throw error;
       attempt += 1;
       if (attempt >= deps.maxAttempts) {
         throw new SiphonError(
@@ -291,7 +348,10 @@ async function batchLoop(
         );
       }
       const delayMs = backoffMs(attempt, 200, 10_000);
-      log.warn({ batchNo: batchNo + 1, attempt, delayMs, err: (error as Error).message }, 'transient failure; retrying batch');
+      log.warn(
+        { batchNo: batchNo + 1, attempt, delayMs, err: (error as Error).message },
+        'transient failure; retrying batch',
+      );
       deps.events.emit('batch:retry', {
         pipelineId: claimed.id,
         runId: run.id,
@@ -344,23 +404,42 @@ async function finish(
 async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {
   await withTransaction(deps.pool, async (tx) => {
     if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-    await interruptRun(tx, run.id, 'SIPHON_ERR_RUNNER_SHUTDOWN', `runner ${deps.runnerId} shut down; the run resumes from its checkpoint`);
+    await interruptRun(
+      tx,
+      run.id,
+      'SIPHON_ERR_RUNNER_SHUTDOWN',
+      `runner ${deps.runnerId} shut down; the run resumes from its checkpoint`,
+    );
     await releasePipeline(tx, fence, 'RUN_REQUESTED');
   });
 }
 
-async function fail(deps: ExecutorDeps, fence: Fence, run: RunRow, error: unknown, log: Logger): Promise<void> {
+async function fail(
+  deps: ExecutorDeps,
+  fence: Fence,
+  run: RunRow,
+  error: unknown,
+  log: Logger,
+): Promise<void> {
   const code = isSiphonError(error) ? error.code : 'SIPHON_ERR_TARGET_WRITE';
   const message = truncateMessage((error as Error)?.message ?? String(error));
   const details = isSiphonError(error)
     ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }
     : { sqlstate: (error as { code?: string }).code };
-  log.error({ code, err: message }, 'run failed; pipeline set to FAILED, checkpoint kept at the last committed batch');
+  log.error(
+    { code, err: message },
+    'run failed; pipeline set to FAILED, checkpoint kept at the last committed batch',
+  );
   try {
     await withRetries(deps, () =>
       withTransaction(deps.pool, async (tx) => {
         if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-        await finishRun(tx, run.id, { status: 'FAILED', errorCode: code, error: message, errorDetails: details });
+        await finishRun(tx, run.id, {
+          status: 'FAILED',
+          errorCode: code,
+          error: message,
+          errorDetails: details,
+        });
         await releasePipeline(tx, fence, 'FAILED');
       }),
     );

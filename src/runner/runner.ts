@@ -50,7 +50,12 @@ export class Runner {
 
   async start(): Promise<void> {
     const { pool, logger } = this.#options;
-    await registerRunner(pool, { id: this.id, hostname: hostname(), pid: process.pid, version: this.#options.version ?? '0' });
+    await registerRunner(pool, {
+      id: this.id,
+      hostname: hostname(),
+      pid: process.pid,
+      version: this.#options.version ?? '0',
+    });
     const beatEvery = Math.max(250, Math.floor(this.#options.leaseMs / 3));
     this.#heartbeat = setInterval(() => void this.#beat(), beatEvery);
     await this.#listen();
@@ -81,7 +86,15 @@ export class Runner {
           if (pipeline) {
             claimed = true;
             const work = executeClaim(
-              { pool, logger, events: this.events, runnerId: this.id, leaseMs, maxAttempts: this.#options.maxAttempts, stopSignal: this.#stop.signal },
+              {
+                pool,
+                logger,
+                events: this.events,
+                runnerId: this.id,
+                leaseMs,
+                maxAttempts: this.#options.maxAttempts,
+                stopSignal: this.#stop.signal,
+              },
               pipeline,
             )
               .catch((error: unknown) => logger.error({ err: error, pipelineId: pipeline.id }, 'run crashed'))
@@ -122,7 +135,10 @@ export class Runner {
 
   async #listen(): Promise<void> {
     if (this.#stop.signal.aborted) return;
-    const client = new pg.Client({ connectionString: this.#options.listenUrl, application_name: 'siphon-runner-listen' });
+    const client = new pg.Client({
+      connectionString: this.#options.listenUrl,
+      application_name: 'siphon-runner-listen',
+    });
     client.on('notification', () => this.#wake?.());
     client.on('error', () => {
       // PostgreSQL went away: polling keeps working; re-listen after a pause.

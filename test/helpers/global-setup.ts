@@ -31,7 +31,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const template = `${prefix}_tpl`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
-  const { rows } = await admin.query<{ v: string }>('SELECT current_setting(\'server_version\') AS v');
+  const { rows } = await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v");
   await admin.query(`CREATE DATABASE ${template}`);
   const templateUrl = withDatabase(serverUrl, template);
   const client = new pg.Client({ connectionString: templateUrl });
@@ -39,7 +39,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await ensureRoles(client, TEST_ROLE_PASSWORDS);
   await migrate(client);
   await client.end();
-  process.stdout.write(`[siphon tests] PostgreSQL ${rows[0]?.v} (${embedded ? 'embedded' : 'TEST_DATABASE_URL'})\n`);
+  process.stdout.write(
+    `[siphon tests] PostgreSQL ${rows[0]?.v} (${embedded ? 'embedded' : 'TEST_DATABASE_URL'})\n`,
+  );
   project.provide('testServer', { serverUrl, template, prefix, serverVersion: rows[0]?.v ?? '?' });
 
   return async () => {

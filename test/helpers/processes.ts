@@ -13,7 +13,10 @@ export interface CliResult {
 }
 
 /** Environment for a child `siphon` process pointed at a test database. */
-export function cliEnv(databaseUrl: string | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cliEnv(
+  databaseUrl: string | undefined,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -39,7 +42,11 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): Child
 }
 
 /** Runs `siphon <args>` to completion. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawnCli(args, env);
     let stdout = '';
@@ -61,7 +68,10 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutM
 export function waitForOutput(child: ChildProcess, text: string, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no "${text}" in output: ${seen.slice(-2000)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no "${text}" in output: ${seen.slice(-2000)}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
       if (seen.includes(text)) {

@@ -8,7 +8,10 @@ import type { TestDatabase } from './db.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
-export async function startTestRunner(db: TestDatabase, options: Partial<RunnerOptions> = {}): Promise<Runner> {
+export async function startTestRunner(
+  db: TestDatabase,
+  options: Partial<RunnerOptions> = {},
+): Promise<Runner> {
   const runner = new Runner({
     pool: db.writer,
     listenUrl: db.urls.writer,
@@ -46,7 +49,9 @@ export async function waitForStatus(
     if (last && statuses.includes(last.status)) return last;
     await sleep(50);
   }
-  throw new Error(`pipeline ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms (last: ${last?.status})`);
+  throw new Error(
+    `pipeline ${id} did not reach ${statuses.join('/')} in ${timeoutMs} ms (last: ${last?.status})`,
+  );
 }
 
 /** Rows in the source result that the target lacks or differs on, and the reverse (on `columns`). */

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runner } from '../../src/runner/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { count, createPipeline, diffSourceTarget, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import {
+  count,
+  createPipeline,
+  diffSourceTarget,
+  requestRun,
+  startTestRunner,
+  waitForStatus,
+} from '../helpers/runner.js';
 
 let db: TestDatabase;
 
@@ -9,7 +16,9 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await db.admin.query(`CREATE TABLE content.items (id int PRIMARY KEY, grp int NOT NULL, v text NOT NULL)`);
   await db.admin.query(`GRANT SELECT ON content.items TO siphon_reader`);
-  await db.admin.query(`INSERT INTO content.items SELECT i, i % 6, md5(i::text) FROM generate_series(1, 3000) i`);
+  await db.admin.query(
+    `INSERT INTO content.items SELECT i, i % 6, md5(i::text) FROM generate_series(1, 3000) i`,
+  );
 });
 afterAll(async () => db.drop());
 
@@ -27,7 +36,8 @@ describe('several runners against one database', () => {
       ids.push(p.id);
     }
     const runners: Runner[] = [];
-    for (let i = 0; i < 3; i += 1) runners.push(await startTestRunner(db, { id: `racer-${i}`, concurrency: 2 }));
+    for (let i = 0; i < 3; i += 1)
+      runners.push(await startTestRunner(db, { id: `racer-${i}`, concurrency: 2 }));
     const claims: Record<string, string[]> = {};
     for (const r of runners) r.events.on('run:claimed', (e) => (claims[e.pipelineId] ??= []).push(r.id));
     await Promise.all(ids.map((id) => requestRun(db, id)));
@@ -45,7 +55,14 @@ describe('several runners against one database', () => {
     // The work was shared out.
     expect(new Set(Object.values(claims).flat()).size).toBeGreaterThan(1);
     for (let g = 0; g < 6; g += 1) {
-      expect(await diffSourceTarget(db, `SELECT id, v FROM content.items WHERE grp = ${g}`, `analytics.race_${g}`, ['id', 'v'])).toEqual({
+      expect(
+        await diffSourceTarget(
+          db,
+          `SELECT id, v FROM content.items WHERE grp = ${g}`,
+          `analytics.race_${g}`,
+          ['id', 'v'],
+        ),
+      ).toEqual({
         missing: 0,
         extra: 0,
       });
@@ -64,24 +81,34 @@ describe('several runners against one database', () => {
     const lost = new Promise((resolve) => runner.events.once('lease:lost', resolve));
     await requestRun(db, p.id);
     await waitForStatus(db, p.id, ['RUNNING']);
-    while ((await count(db, 'SELECT count(*) FROM analytics.fenced')) === 0) await new Promise((r) => setTimeout(r, 10));
+    while ((await count(db, 'SELECT count(*) FROM analytics.fenced')) === 0)
+      await new Promise((r) => setTimeout(r, 10));
     // Another owner takes over (what claimPipeline does after an expiry): a new epoch.
     const { rows } = await db.admin.query(
       `UPDATE etl.etl_pipelines SET lease_owner = 'usurper', lease_epoch = lease_epoch + 1 WHERE id = $1 RETURNING current_run_id`,
       [p.id],
     );
-    const takenAt = await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [rows[0].current_run_id]);
+    const takenAt = await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [
+      rows[0].current_run_id,
+    ]);
     await lost;
-    const after = await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [rows[0].current_run_id]);
+    const after = await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [
+      rows[0].current_run_id,
+    ]);
     // At most the batch whose transaction had already passed the fence (it held the row lock) commits.
     expect(after - takenAt).toBeLessThanOrEqual(1);
-    const { rows: state } = await db.admin.query('SELECT lease_owner, status FROM etl.etl_pipelines WHERE id = $1', [p.id]);
+    const { rows: state } = await db.admin.query(
+      'SELECT lease_owner, status FROM etl.etl_pipelines WHERE id = $1',
+      [p.id],
+    );
     expect(state[0]).toEqual({ lease_owner: 'usurper', status: 'RUNNING' });
     await runner.stop();
   });
 
   it('overlapping upserts into one table from two pipelines in opposite key orders do not deadlock', async () => {
-    await db.admin.query(`CREATE TABLE analytics.shared (id int PRIMARY KEY, v text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`);
+    await db.admin.query(
+      `CREATE TABLE analytics.shared (id int PRIMARY KEY, v text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const asc = await createPipeline(db, {
       name: 'shared_asc',
       source_query: 'SELECT id, v FROM content.items',

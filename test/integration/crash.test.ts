@@ -9,7 +9,9 @@ const ROWS = 4000;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.admin.query(`CREATE TABLE content.crash (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`);
+  await db.admin.query(
+    `CREATE TABLE content.crash (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`,
+  );
   await db.admin.query(`CREATE INDEX ON content.crash (modified, id)`);
   await db.admin.query(`GRANT SELECT ON content.crash TO siphon_reader`);
   await db.admin.query(
@@ -18,7 +20,8 @@ beforeAll(async () => {
 });
 afterAll(async () => db.drop());
 
-const runnerEnv = () => cliEnv(db.adminUrl, { SIPHON_RUNNER_LEASE: '1s', SIPHON_RUNNER_POLL_INTERVAL: '100ms' });
+const runnerEnv = () =>
+  cliEnv(db.adminUrl, { SIPHON_RUNNER_LEASE: '1s', SIPHON_RUNNER_POLL_INTERVAL: '100ms' });
 // ~1 ms per row keeps a 100-row batch around 100 ms, so kills land mid-batch as well as between batches.
 const SLOW = 'WHERE pg_sleep(0.001) IS NOT NULL';
 
@@ -26,64 +29,70 @@ describe('kill -9 of a runner process', () => {
   it.each([
     ['full', { mode: 'full' as const }],
     ['incremental', { mode: 'incremental' as const, incremental_key: 'modified' }],
-  ])('%s: killed at random points many times, the restarted runners converge exactly', async (label, mode) => {
-    const seed = Number(process.env.SIPHON_CRASH_SEED ?? Date.now() % 100_000);
-    const random = seededRandom(seed);
-    const pipeline = await createPipeline(db, {
-      name: `crash_${label}`,
-      source_query: `SELECT id, v, modified FROM content.crash ${SLOW}`,
-      target_table: `analytics.crash_${label}`,
-      unique_key: 'id',
-      batch_size: 100,
-      ...mode,
-    });
-    await requestRun(db, pipeline.id);
-    const kills = 6;
-    for (let i = 0; i < kills; i += 1) {
-      const child = spawnCli(['runner'], runnerEnv());
-      try {
-        await waitForOutput(child, 'batch committed', 30_000);
-        await sleep(Math.floor(random() * 400));
-      } finally {
-        child.kill('SIGKILL');
-        await exited(child);
+  ])(
+    '%s: killed at random points many times, the restarted runners converge exactly',
+    async (label, mode) => {
+      const seed = Number(process.env.SIPHON_CRASH_SEED ?? Date.now() % 100_000);
+      const random = seededRandom(seed);
+      const pipeline = await createPipeline(db, {
+        name: `crash_${label}`,
+        source_query: `SELECT id, v, modified FROM content.crash ${SLOW}`,
+        target_table: `analytics.crash_${label}`,
+        unique_key: 'id',
+        batch_size: 100,
+        ...mode,
+      });
+      await requestRun(db, pipeline.id);
+      const kills = 6;
+      for (let i = 0; i < kills; i += 1) {
+        const child = spawnCli(['runner'], runnerEnv());
+        try {
+          await waitForOutput(child, 'batch committed', 30_000);
+          await sleep(Math.floor(random() * 400));
+        } finally {
+          child.kill('SIGKILL');
+          await exited(child);
+        }
       }
-    }
-    const before = await count(db, `SELECT count(*) FROM analytics.crash_${label}`);
-    expect(before, `seed ${seed}`).toBeLessThan(ROWS);
+      const before = await count(db, `SELECT count(*) FROM analytics.crash_${label}`);
+      expect(before, `seed ${seed}`).toBeLessThan(ROWS);
 
-    const survivor = spawnCli(['runner'], runnerEnv());
-    try {
-      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 90_000);
-    } finally {
-      survivor.kill('SIGTERM');
-      await exited(survivor);
-    }
-    const final = await waitForStatus(db, pipeline.id, ['IDLE']);
-    expect(final.lease_owner).toBeNull();
-    expect(
-      await diffSourceTarget(db, 'SELECT id, v, modified FROM content.crash', `analytics.crash_${label}`, ['id', 'v']),
-      `seed ${seed}`,
-    ).toEqual({ missing: 0, extra: 0 });
-    const { rows } = await db.admin.query<{ status: string; n: number }>(
-      'SELECT status, count(*)::int AS n FROM etl.etl_runs WHERE pipeline_id = $1 GROUP BY 1 ORDER BY 1',
-      [pipeline.id],
-    );
-    const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    // Each killed attempt is closed as INTERRUPTED by the runner that took over; exactly one succeeded.
-    expect(byStatus, `seed ${seed}`).toEqual({ INTERRUPTED: kills, SUCCESS: 1 });
-    const { rows: interrupted } = await db.admin.query(
-      `SELECT DISTINCT error_code FROM etl.etl_runs WHERE pipeline_id = $1 AND status = 'INTERRUPTED'`,
-      [pipeline.id],
-    );
-    expect(interrupted).toEqual([{ error_code: 'SIPHON_ERR_RUNNER_LEASE_EXPIRED' }]);
-    // The ledger holds each batch once per attempt; committed rows were never lost.
-    const { rows: ledger } = await db.admin.query(
-      `SELECT sum(b.rows_read)::int AS rows FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1`,
-      [pipeline.id],
-    );
-    expect(ledger[0].rows).toBeGreaterThanOrEqual(ROWS);
-  });
+      const survivor = spawnCli(['runner'], runnerEnv());
+      try {
+        await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 90_000);
+      } finally {
+        survivor.kill('SIGTERM');
+        await exited(survivor);
+      }
+      const final = await waitForStatus(db, pipeline.id, ['IDLE']);
+      expect(final.lease_owner).toBeNull();
+      expect(
+        await diffSourceTarget(db, 'SELECT id, v, modified FROM content.crash', `analytics.crash_${label}`, [
+          'id',
+          'v',
+        ]),
+        `seed ${seed}`,
+      ).toEqual({ missing: 0, extra: 0 });
+      const { rows } = await db.admin.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM etl.etl_runs WHERE pipeline_id = $1 GROUP BY 1 ORDER BY 1',
+        [pipeline.id],
+      );
+      const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+      // Each killed attempt is closed as INTERRUPTED by the runner that took over; exactly one succeeded.
+      expect(byStatus, `seed ${seed}`).toEqual({ INTERRUPTED: kills, SUCCESS: 1 });
+      const { rows: interrupted } = await db.admin.query(
+        `SELECT DISTINCT error_code FROM etl.etl_runs WHERE pipeline_id = $1 AND status = 'INTERRUPTED'`,
+        [pipeline.id],
+      );
+      expect(interrupted).toEqual([{ error_code: 'SIPHON_ERR_RUNNER_LEASE_EXPIRED' }]);
+      // The ledger holds each batch once per attempt; committed rows were never lost.
+      const { rows: ledger } = await db.admin.query(
+        `SELECT sum(b.rows_read)::int AS rows FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1`,
+        [pipeline.id],
+      );
+      expect(ledger[0].rows).toBeGreaterThanOrEqual(ROWS);
+    },
+  );
 });
 
 describe('a frozen runner (SIGSTOP past its lease)', () => {
@@ -101,20 +110,27 @@ describe('a frozen runner (SIGSTOP past its lease)', () => {
     frozen.stderr!.on('data', (c: Buffer) => (frozenLog += c.toString()));
     await waitForOutput(frozen, 'batch committed');
     frozen.kill('SIGSTOP');
-    const { rows: before } = await db.admin.query('SELECT current_run_id, lease_epoch FROM etl.etl_pipelines WHERE id = $1', [
-      pipeline.id,
-    ]);
+    const { rows: before } = await db.admin.query(
+      'SELECT current_run_id, lease_epoch FROM etl.etl_pipelines WHERE id = $1',
+      [pipeline.id],
+    );
     const frozenRun = before[0].current_run_id as string;
 
     const rescuer = spawnCli(['runner'], runnerEnv());
     try {
       // The lease (1 s) expires; the rescuer takes over with a higher epoch and finishes.
       await waitForStatus(db, pipeline.id, ['IDLE'], 90_000);
-      const batchesAtTakeover = await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [frozenRun]);
+      const batchesAtTakeover = await count(
+        db,
+        'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1',
+        [frozenRun],
+      );
       frozen.kill('SIGCONT');
       await waitForOutputText(() => frozenLog, 'lease lost', 30_000);
       await sleep(300);
-      expect(await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [frozenRun])).toBe(batchesAtTakeover);
+      expect(await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [frozenRun])).toBe(
+        batchesAtTakeover,
+      );
     } finally {
       frozen.kill('SIGKILL');
       rescuer.kill('SIGTERM');
@@ -126,7 +142,9 @@ describe('a frozen runner (SIGSTOP past its lease)', () => {
     );
     expect(runs.map((r) => r.status)).toEqual(['INTERRUPTED', 'SUCCESS']);
     expect(runs[1].lease_epoch).toBeGreaterThan(runs[0].lease_epoch);
-    expect(await diffSourceTarget(db, 'SELECT id, v FROM content.crash', 'analytics.frozen', ['id', 'v'])).toEqual({
+    expect(
+      await diffSourceTarget(db, 'SELECT id, v FROM content.crash', 'analytics.frozen', ['id', 'v']),
+    ).toEqual({
       missing: 0,
       extra: 0,
     });

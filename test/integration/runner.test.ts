@@ -3,7 +3,14 @@ import { loadDemo } from '../../src/demo/demo.service.js';
 import { DEMO_PIPELINES } from '../../src/demo/demo-pipelines.js';
 import type { Runner } from '../../src/runner/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { count, createPipeline, diffSourceTarget, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import {
+  count,
+  createPipeline,
+  diffSourceTarget,
+  requestRun,
+  startTestRunner,
+  waitForStatus,
+} from '../helpers/runner.js';
 
 let db: TestDatabase;
 let runner: Runner | undefined;
@@ -31,8 +38,16 @@ describe('demo pipelines', () => {
     await requestRun(db, 'film_rating_agg_full');
     await waitForStatus(db, DEMO_PIPELINES[0]!.id, ['IDLE']);
     await waitForStatus(db, DEMO_PIPELINES[1]!.id, ['IDLE']);
-    expect(await diffSourceTarget(db, dimQuery, 'analytics.film_dim', ['film_id', 'title', 'rating'])).toEqual({ missing: 0, extra: 0 });
-    expect(await diffSourceTarget(db, aggQuery, 'analytics.film_rating_agg', ['film_id', 'avg_rating', 'votes_count'])).toEqual({
+    expect(
+      await diffSourceTarget(db, dimQuery, 'analytics.film_dim', ['film_id', 'title', 'rating']),
+    ).toEqual({ missing: 0, extra: 0 });
+    expect(
+      await diffSourceTarget(db, aggQuery, 'analytics.film_rating_agg', [
+        'film_id',
+        'avg_rating',
+        'votes_count',
+      ]),
+    ).toEqual({
       missing: 0,
       extra: 0,
     });
@@ -58,7 +73,9 @@ describe('demo pipelines', () => {
 
 describe('incremental mode', () => {
   it('crosses batch boundaries inside runs of equal incremental_key values without losing or repeating rows', async () => {
-    await db.admin.query(`CREATE TABLE content.ties (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`);
+    await db.admin.query(
+      `CREATE TABLE content.ties (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`,
+    );
     await db.admin.query(`GRANT SELECT ON content.ties TO siphon_reader`);
     // 95 rows, 19 per timestamp: every batch of 7 ends inside a run of ties.
     await db.admin.query(
@@ -84,8 +101,12 @@ describe('incremental mode', () => {
     expect(ledger.rows[0].read).toBe(95);
 
     // New and changed rows, some with a timestamp equal to the checkpoint's.
-    await db.admin.query(`INSERT INTO content.ties VALUES (200, 'new', timestamptz '2025-01-01' + interval '5 minutes')`);
-    await db.admin.query(`UPDATE content.ties SET v = 'changed', modified = timestamptz '2025-01-01' + interval '6 minutes' WHERE id = 3`);
+    await db.admin.query(
+      `INSERT INTO content.ties VALUES (200, 'new', timestamptz '2025-01-01' + interval '5 minutes')`,
+    );
+    await db.admin.query(
+      `UPDATE content.ties SET v = 'changed', modified = timestamptz '2025-01-01' + interval '6 minutes' WHERE id = 3`,
+    );
     await requestRun(db, pipeline.id);
     await waitForStatus(db, pipeline.id, ['IDLE']);
     const diff = await diffSourceTarget(db, 'SELECT id, v FROM content.ties', 'analytics.ties', ['id', 'v']);
@@ -100,7 +121,9 @@ describe('incremental mode', () => {
   it('picks up a row that committed late, inside the lookback window', async () => {
     await db.admin.query(`CREATE TABLE content.late (id int PRIMARY KEY, modified timestamptz NOT NULL)`);
     await db.admin.query(`GRANT SELECT ON content.late TO siphon_reader`);
-    await db.admin.query(`INSERT INTO content.late SELECT i, timestamptz '2025-01-01 12:00' + make_interval(secs => i) FROM generate_series(1, 50) i`);
+    await db.admin.query(
+      `INSERT INTO content.late SELECT i, timestamptz '2025-01-01 12:00' + make_interval(secs => i) FROM generate_series(1, 50) i`,
+    );
     const pipeline = await createPipeline(db, {
       name: 'late_incremental',
       source_query: 'SELECT id, modified FROM content.late',
@@ -144,11 +167,15 @@ describe('full mode', () => {
     let minSeen = Number.POSITIVE_INFINITY;
     for (;;) {
       minSeen = Math.min(minSeen, await count(db, 'SELECT count(*) FROM analytics.del'));
-      const { rows } = await db.admin.query('SELECT status FROM etl.etl_pipelines WHERE id = $1', [pipeline.id]);
+      const { rows } = await db.admin.query('SELECT status FROM etl.etl_pipelines WHERE id = $1', [
+        pipeline.id,
+      ]);
       if (rows[0].status === 'IDLE') break;
     }
     expect(minSeen).toBeGreaterThanOrEqual(90);
-    expect(await diffSourceTarget(db, 'SELECT id, v FROM content.del', 'analytics.del', ['id', 'v'])).toEqual({ missing: 0, extra: 0 });
+    expect(await diffSourceTarget(db, 'SELECT id, v FROM content.del', 'analytics.del', ['id', 'v'])).toEqual(
+      { missing: 0, extra: 0 },
+    );
     const { rows } = await db.admin.query(
       `SELECT rows_deleted, rows_written FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1`,
       [pipeline.id],
@@ -173,19 +200,27 @@ describe('pause and resume', () => {
     runner = await startTestRunner(db);
     await requestRun(db, pipeline.id);
     await waitForStatus(db, pipeline.id, ['RUNNING']);
-    while ((await count(db, 'SELECT count(*) FROM analytics.slow')) === 0) await new Promise((r) => setTimeout(r, 20));
-    await db.api.query(`UPDATE etl.etl_pipelines SET status = 'PAUSE_REQUESTED' WHERE id = $1`, [pipeline.id]);
+    while ((await count(db, 'SELECT count(*) FROM analytics.slow')) === 0)
+      await new Promise((r) => setTimeout(r, 20));
+    await db.api.query(`UPDATE etl.etl_pipelines SET status = 'PAUSE_REQUESTED' WHERE id = $1`, [
+      pipeline.id,
+    ]);
     await waitForStatus(db, pipeline.id, ['PAUSED']);
     const pausedRows = await count(db, 'SELECT count(*) FROM analytics.slow');
     expect(pausedRows).toBeGreaterThan(0);
     expect(pausedRows).toBeLessThan(400);
     expect(pausedRows % 20).toBe(0);
-    const { rows: state } = await db.admin.query('SELECT full_cursor FROM etl.etl_state WHERE pipeline_id = $1', [pipeline.id]);
+    const { rows: state } = await db.admin.query(
+      'SELECT full_cursor FROM etl.etl_state WHERE pipeline_id = $1',
+      [pipeline.id],
+    );
     expect(state[0].full_cursor).toEqual([String(pausedRows)]);
 
     await requestRun(db, pipeline.id);
     await waitForStatus(db, pipeline.id, ['IDLE']);
-    expect(await diffSourceTarget(db, 'SELECT id, v FROM content.slow', 'analytics.slow', ['id', 'v'])).toEqual({ missing: 0, extra: 0 });
+    expect(
+      await diffSourceTarget(db, 'SELECT id, v FROM content.slow', 'analytics.slow', ['id', 'v']),
+    ).toEqual({ missing: 0, extra: 0 });
     const { rows: runs } = await db.admin.query(
       'SELECT status, rows_read FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at',
       [pipeline.id],
@@ -199,7 +234,9 @@ describe('failure', () => {
   it('a source error halfway fails the run with a code, keeps the last good checkpoint, and a fixed query resumes', async () => {
     await db.admin.query(`CREATE TABLE content.bad (id int PRIMARY KEY, d int NOT NULL)`);
     await db.admin.query(`GRANT SELECT ON content.bad TO siphon_reader`);
-    await db.admin.query(`INSERT INTO content.bad SELECT i, CASE WHEN i = 55 THEN 0 ELSE 1 END FROM generate_series(1, 100) i`);
+    await db.admin.query(
+      `INSERT INTO content.bad SELECT i, CASE WHEN i = 55 THEN 0 ELSE 1 END FROM generate_series(1, 100) i`,
+    );
     const pipeline = await createPipeline(db, {
       name: 'bad_full',
       source_query: 'SELECT id, 100 / d AS q FROM content.bad',
@@ -215,9 +252,17 @@ describe('failure', () => {
       'SELECT status, error_code, error, rows_read, batches FROM etl.etl_runs WHERE pipeline_id = $1',
       [pipeline.id],
     );
-    expect(rows[0]).toMatchObject({ status: 'FAILED', error_code: 'SIPHON_ERR_TARGET_WRITE', rows_read: 50, batches: 5 });
+    expect(rows[0]).toMatchObject({
+      status: 'FAILED',
+      error_code: 'SIPHON_ERR_TARGET_WRITE',
+      rows_read: 50,
+      batches: 5,
+    });
     expect(rows[0].error).toMatch(/division by zero/);
-    const { rows: state } = await db.admin.query('SELECT full_cursor FROM etl.etl_state WHERE pipeline_id = $1', [pipeline.id]);
+    const { rows: state } = await db.admin.query(
+      'SELECT full_cursor FROM etl.etl_state WHERE pipeline_id = $1',
+      [pipeline.id],
+    );
     expect(state[0].full_cursor).toEqual(['50']);
     expect(await count(db, 'SELECT count(*) FROM analytics.bad')).toBe(50);
 
@@ -237,7 +282,10 @@ describe('failure', () => {
     runner = await startTestRunner(db);
     await requestRun(db, pipeline.id);
     await waitForStatus(db, pipeline.id, ['FAILED']);
-    const { rows } = await db.admin.query('SELECT error_code, error FROM etl.etl_runs WHERE pipeline_id = $1', [pipeline.id]);
+    const { rows } = await db.admin.query(
+      'SELECT error_code, error FROM etl.etl_runs WHERE pipeline_id = $1',
+      [pipeline.id],
+    );
     expect(rows[0].error_code).toBe('SIPHON_ERR_TARGET_SCHEMA');
     expect(rows[0].error).toMatch(/no column for "description"/);
   });

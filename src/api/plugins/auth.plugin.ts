@@ -27,16 +27,23 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
  */
 export function registerAuth(app: FastifyInstance, tokens: TokenConfig): void {
   const known = [
-    ...tokens.operator.map((t, i) => ({ hash: digest(t), role: 'operator' as const, name: `operator-${i + 1}` })),
+    ...tokens.operator.map((t, i) => ({
+      hash: digest(t),
+      role: 'operator' as const,
+      name: `operator-${i + 1}`,
+    })),
     ...tokens.viewer.map((t, i) => ({ hash: digest(t), role: 'viewer' as const, name: `viewer-${i + 1}` })),
   ];
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    const access = request.routeOptions.config?.access ?? 'viewer';
-    if (access === 'public' || request.routeOptions.url === undefined) return;
+    const url = request.routeOptions.url;
+    // Swagger UI's own routes are documentation, public like /openapi.json.
+    const access = url?.startsWith('/docs') ? 'public' : (request.routeOptions.config?.access ?? 'viewer');
+    if (access === 'public' || url === undefined) return;
     const header = request.headers.authorization;
     if (!header) throw new SiphonError('SIPHON_ERR_AUTH_MISSING', 'send Authorization: Bearer <token>');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw new SiphonError('SIPHON_ERR_AUTH_INVALID', 'the Authorization header must be "Bearer <token>"');
+    if (!match)
+      throw new SiphonError('SIPHON_ERR_AUTH_INVALID', 'the Authorization header must be "Bearer <token>"');
     const presented = digest(match[1]!);
     const principal = known.find((k) => timingSafeEqual(k.hash, presented));
     if (!principal) throw new SiphonError('SIPHON_ERR_AUTH_INVALID', 'the bearer token is not valid');

@@ -20,7 +20,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
       const field = [error.validationContext, path || missing].filter(Boolean).join('.');
       const message = `${field ? `${field} ` : ''}${first?.message ?? 'is invalid'}`;
-      return reply.status(400).send({ error: { code: 'SIPHON_ERR_REQUEST_INVALID', message, field } } satisfies ErrorBody);
+      return reply
+        .status(400)
+        .send({ error: { code: 'SIPHON_ERR_REQUEST_INVALID', message, field } } satisfies ErrorBody);
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Fastify's own 4xx (malformed JSON, wrong content type, body too large).
@@ -35,7 +37,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
-      error: { code: 'SIPHON_ERR_ROUTE_NOT_FOUND', message: `no endpoint ${request.method} ${request.url.split('?')[0]}` },
+      error: {
+        code: 'SIPHON_ERR_ROUTE_NOT_FOUND',
+        message: `no endpoint ${request.method} ${request.url.split('?')[0]}`,
+      },
     } satisfies ErrorBody),
   );
 }

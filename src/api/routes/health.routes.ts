@@ -21,7 +21,12 @@ export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
           status: migrationsCurrent ? 'ok' : 'degraded',
           database: 'reachable',
           migrations: { applied: version, expected, current: migrationsCurrent },
-          runners: live.map((r) => ({ id: r.id, hostname: r.hostname, pid: r.pid, heartbeat_at: r.heartbeat_at })),
+          runners: live.map((r) => ({
+            id: r.id,
+            hostname: r.hostname,
+            pid: r.pid,
+            heartbeat_at: r.heartbeat_at,
+          })),
         };
         return reply.status(migrationsCurrent ? 200 : 503).send(body);
       } catch (error) {

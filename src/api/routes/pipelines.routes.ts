@@ -8,7 +8,9 @@ import { changeEnabled, getPipeline, requestStatus, savePipeline } from '../../p
 import type { ApiDeps } from '../app.js';
 import { presentPipeline } from '../presenters.js';
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200, description: 'uuid or unique name' }) });
+const IdParams = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 200, description: 'uuid or unique name' }),
+});
 const Paging = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
@@ -31,7 +33,12 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (request) => {
-      const q = request.query as { status?: (typeof PIPELINE_STATUSES)[number]; enabled?: boolean; limit?: number; offset?: number };
+      const q = request.query as {
+        status?: (typeof PIPELINE_STATUSES)[number];
+        enabled?: boolean;
+        limit?: number;
+        offset?: number;
+      };
       const rows = await listPipelines(deps.pool, q);
       return { items: rows.map(presentPipeline), limit: q.limit ?? 50, offset: q.offset ?? 0 };
     },
@@ -41,7 +48,11 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/pipelines',
     {
       config: { access: 'operator' },
-      schema: { tags: ['pipelines'], summary: 'Create a pipeline', body: Type.Object({}, { additionalProperties: true }) },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Create a pipeline',
+        body: Type.Object({}, { additionalProperties: true }),
+      },
     },
     async (request, reply) => {
       const row = await savePipeline(deps.pool, request.body, by(request));
@@ -49,8 +60,10 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get('/pipelines/:id', { schema: { tags: ['pipelines'], summary: 'One pipeline', params: IdParams } }, async (request) =>
-    presentPipeline(await getPipeline(deps.pool, (request.params as { id: string }).id)),
+  app.get(
+    '/pipelines/:id',
+    { schema: { tags: ['pipelines'], summary: 'One pipeline', params: IdParams } },
+    async (request) => presentPipeline(await getPipeline(deps.pool, (request.params as { id: string }).id)),
   );
 
   app.get(
@@ -58,7 +71,13 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
     { schema: { tags: ['pipelines'], summary: 'Current status', params: IdParams } },
     async (request) => {
       const row = await getPipeline(deps.pool, (request.params as { id: string }).id);
-      return { id: row.id, name: row.name, status: row.status, enabled: row.enabled, current_run_id: row.current_run_id };
+      return {
+        id: row.id,
+        name: row.name,
+        status: row.status,
+        enabled: row.enabled,
+        current_run_id: row.current_run_id,
+      };
     },
   );
 
@@ -75,7 +94,12 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/pipelines/:id/runs',
     {
-      schema: { tags: ['runs'], summary: 'Recent runs, newest first', params: IdParams, querystring: Type.Object(Paging) },
+      schema: {
+        tags: ['runs'],
+        summary: 'Recent runs, newest first',
+        params: IdParams,
+        querystring: Type.Object(Paging),
+      },
     },
     async (request) => {
       const row = await getPipeline(deps.pool, (request.params as { id: string }).id);
@@ -89,10 +113,20 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
       `/pipelines/:id/${action}`,
       {
         config: { access: 'operator' },
-        schema: { tags: ['pipelines'], summary: action === 'run' ? 'Request a run' : 'Request a pause', params: IdParams },
+        schema: {
+          tags: ['pipelines'],
+          summary: action === 'run' ? 'Request a run' : 'Request a pause',
+          params: IdParams,
+        },
       },
       async (request, reply) => {
-        const row = await requestStatus(deps.pool, (request.params as { id: string }).id, action, by(request), 'api');
+        const row = await requestStatus(
+          deps.pool,
+          (request.params as { id: string }).id,
+          action,
+          by(request),
+          'api',
+        );
         return reply.status(202).send(presentPipeline(row));
       },
     );
@@ -104,8 +138,14 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
   ] as const) {
     app.post(
       `/pipelines/:id/${action}`,
-      { config: { access: 'operator' }, schema: { tags: ['pipelines'], summary: `${action} the pipeline`, params: IdParams } },
-      async (request) => presentPipeline(await changeEnabled(deps.pool, (request.params as { id: string }).id, enabled, by(request))),
+      {
+        config: { access: 'operator' },
+        schema: { tags: ['pipelines'], summary: `${action} the pipeline`, params: IdParams },
+      },
+      async (request) =>
+        presentPipeline(
+          await changeEnabled(deps.pool, (request.params as { id: string }).id, enabled, by(request)),
+        ),
     );
   }
 }

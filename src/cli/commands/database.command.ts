@@ -18,16 +18,26 @@ export function registerDatabaseCommands(program: Command): void {
       await withContext(
         async ({ db }) => {
           const result = await prepareDatabase(db.adminUrl, db.secrets.rolePasswords);
-          printObject({ applied: result.applied.length ? result.applied : 'nothing to apply', schema_version: result.current }, options);
+          printObject(
+            {
+              applied: result.applied.length ? result.applied : 'nothing to apply',
+              schema_version: result.current,
+            },
+            options,
+          );
         },
         { requireCurrent: false },
       );
     });
 
-  const demo = program.command('demo').description('the demo data set of seed 004 (films, ratings, four pipelines)');
+  const demo = program
+    .command('demo')
+    .description('the demo data set of seed 004 (films, ratings, four pipelines)');
   demo
     .command('load')
-    .description('generate the demo data (deterministic) and install the demo pipelines; existing rows are kept')
+    .description(
+      'generate the demo data (deterministic) and install the demo pipelines; existing rows are kept',
+    )
     .option('--films <n>', 'number of films', (v) => positiveInt(v, '--films'))
     .option('--ratings <n>', 'number of ratings', (v) => positiveInt(v, '--ratings'))
     .option('--reset', 'empty the demo sources, marts and run history first')
@@ -35,7 +45,10 @@ export function registerDatabaseCommands(program: Command): void {
       await withContext(
         async ({ config, admin }) => {
           if (options.reset) await resetDemo(admin);
-          const sizes = { films: options.films ?? config.demo.films, ratings: options.ratings ?? config.demo.ratings };
+          const sizes = {
+            films: options.films ?? config.demo.films,
+            ratings: options.ratings ?? config.demo.ratings,
+          };
           const bars = new cliProgress.MultiBar(
             { format: '  {step} [{bar}] {value}/{total}', stream: process.stderr, hideCursor: true },
             cliProgress.Presets.shades_classic,
@@ -54,7 +67,7 @@ export function registerDatabaseCommands(program: Command): void {
     });
   demo
     .command('reset')
-    .description('empty the demo sources, marts and the demo pipelines\' run history and checkpoints')
+    .description("empty the demo sources, marts and the demo pipelines' run history and checkpoints")
     .action(async () => {
       await withContext(async ({ admin }) => {
         await resetDemo(admin);
@@ -75,7 +88,11 @@ export function registerDatabaseCommands(program: Command): void {
         printObject(
           {
             database: redactUrl(db.adminUrl),
-            embedded: db.embedded ? 'started for this command' : db.ownsServer ? 'yes' : 'attached or external',
+            embedded: db.embedded
+              ? 'started for this command'
+              : db.ownsServer
+                ? 'yes'
+                : 'attached or external',
             schema_version: await currentMigrationVersion(api),
             live_runners: runners.map((r) => r.id),
             pipelines: pipelines.length,
@@ -83,13 +100,19 @@ export function registerDatabaseCommands(program: Command): void {
           },
           options,
         );
-        if (!options.json) printRows(pipelines as unknown as Record<string, unknown>[], ['name', 'status', 'enabled', 'mode', 'target_table'], options);
+        if (!options.json)
+          printRows(
+            pipelines as unknown as Record<string, unknown>[],
+            ['name', 'status', 'enabled', 'mode', 'target_table'],
+            options,
+          );
       });
     });
 }
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
   return n;
 }

@@ -73,7 +73,9 @@ export function registerPipelineCommands(program: Command): void {
   ] as const) {
     pipelines
       .command(`${verb} <pipeline>`)
-      .description(enabled ? 'let runners execute the pipeline' : 'runners ignore the pipeline until it is enabled')
+      .description(
+        enabled ? 'let runners execute the pipeline' : 'runners ignore the pipeline until it is enabled',
+      )
       .addOption(jsonOption())
       .action(async (idOrName: string, options: { json?: boolean }) => {
         await withContext(async ({ api }) => {
@@ -95,7 +97,10 @@ export function registerPipelineCommands(program: Command): void {
         if (options.run) {
           const run = await findRun(api, options.run);
           if (!run || run.pipeline_id !== row.id) {
-            throw new SiphonError('SIPHON_ERR_RUN_NOT_FOUND', `no run ${options.run} for pipeline ${row.name}`);
+            throw new SiphonError(
+              'SIPHON_ERR_RUN_NOT_FOUND',
+              `no run ${options.run} for pipeline ${row.name}`,
+            );
           }
           printObject(run as unknown as Record<string, unknown>, options);
           printRows(
@@ -107,15 +112,30 @@ export function registerPipelineCommands(program: Command): void {
         }
         const limit = Number(options.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-          throw new SiphonError('SIPHON_ERR_CLI_USAGE', '--limit must be a whole number from 1 to 1000', { field: 'limit' });
+          throw new SiphonError('SIPHON_ERR_CLI_USAGE', '--limit must be a whole number from 1 to 1000', {
+            field: 'limit',
+          });
         }
         const runs = await listRuns(api, row.id, limit);
         printRows(
           runs.map((r) => ({
             ...r,
-            duration_s: r.finished_at ? ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(2) : '',
+            duration_s: r.finished_at
+              ? ((r.finished_at.getTime() - r.started_at.getTime()) / 1000).toFixed(2)
+              : '',
           })),
-          ['id', 'status', 'trigger', 'started_at', 'duration_s', 'rows_read', 'rows_written', 'rows_deleted', 'batches', 'error_code'],
+          [
+            'id',
+            'status',
+            'trigger',
+            'started_at',
+            'duration_s',
+            'rows_read',
+            'rows_written',
+            'rows_deleted',
+            'batches',
+            'error_code',
+          ],
           options,
         );
       });
@@ -138,5 +158,8 @@ async function waitForRun(api: Parameters<typeof getPipeline>[0], pipelineId: st
     }
     await sleep(250);
   }
-  throw new SiphonError('SIPHON_ERR_CLI_USAGE', `the run did not finish within ${timeoutMs / 1000}s; is a runner running?`);
+  throw new SiphonError(
+    'SIPHON_ERR_CLI_USAGE',
+    `the run did not finish within ${timeoutMs / 1000}s; is a runner running?`,
+  );
 }

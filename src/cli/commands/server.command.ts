@@ -21,15 +21,24 @@ export function registerServerCommands(program: Command): void {
   for (const service of ['api', 'runner'] as const) {
     program
       .command(service)
-      .description(service === 'api' ? 'serve the HTTP API only' : 'run one runner process only (run as many as you like)')
+      .description(
+        service === 'api'
+          ? 'serve the HTTP API only'
+          : 'run one runner process only (run as many as you like)',
+      )
       .action(async () => {
         const config = loadConfig();
         const logger = createLogger({ level: config.log.level, format: config.log.format });
         const db = await openDatabase(config, { attach: true });
         try {
-          const probe = createPool({ connectionString: db.urls.api, applicationName: 'siphon-probe', max: 1 });
+          const probe = createPool({
+            connectionString: db.urls.api,
+            applicationName: 'siphon-probe',
+            max: 1,
+          });
           await assertMigrated(probe).finally(() => probe.end());
-          const running = service === 'api' ? await startApi(config, db, logger) : await startRunner(config, db, logger);
+          const running =
+            service === 'api' ? await startApi(config, db, logger) : await startRunner(config, db, logger);
           if ('url' in running) logger.info({ url: running.url }, 'API listening');
           onShutdownSignal(logger, async () => {
             await running.stop();

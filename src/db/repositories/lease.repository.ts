@@ -13,7 +13,11 @@ export interface ClaimedPipeline extends PipelineRow {
  * expired (its owner died). SKIP LOCKED lets many runners claim concurrently; the epoch grows on every
  * claim, so a previous owner that wakes up can no longer commit. Lease times use the database clock.
  */
-export async function claimPipeline(db: Executor, runnerId: string, leaseMs: number): Promise<ClaimedPipeline | undefined> {
+export async function claimPipeline(
+  db: Executor,
+  runnerId: string,
+  leaseMs: number,
+): Promise<ClaimedPipeline | undefined> {
   const { rows } = await db.query<ClaimedPipeline>(
     `WITH candidate AS (
        SELECT id, status AS previous_status, current_run_id AS previous_run_id, lease_owner AS previous_owner
@@ -47,7 +51,11 @@ export interface Fence {
  * the pipeline row until COMMIT, so no takeover can interleave. Returns the status (to see a pause
  * request), or undefined when the lease was lost — the caller must roll back.
  */
-export async function fenceAndRenew(db: Executor, fence: Fence, leaseMs: number): Promise<string | undefined> {
+export async function fenceAndRenew(
+  db: Executor,
+  fence: Fence,
+  leaseMs: number,
+): Promise<string | undefined> {
   const { rows } = await db.query<{ status: string }>(
     `UPDATE etl.etl_pipelines
         SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
@@ -78,7 +86,8 @@ export async function releasePipeline(db: Executor, fence: Fence, status: string
       WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3`,
     [fence.pipelineId, fence.runnerId, fence.epoch, status],
   );
-  if (status === 'RUN_REQUESTED') await db.query(`SELECT pg_notify('siphon_pipelines', $1)`, [fence.pipelineId]);
+  if (status === 'RUN_REQUESTED')
+    await db.query(`SELECT pg_notify('siphon_pipelines', $1)`, [fence.pipelineId]);
   return rowCount === 1;
 }
 

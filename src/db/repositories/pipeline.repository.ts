@@ -28,7 +28,11 @@ export interface PipelineRow {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Finds a pipeline by uuid or by its unique name. */
-export async function findPipeline(db: Executor, idOrName: string, forUpdate = false): Promise<PipelineRow | undefined> {
+export async function findPipeline(
+  db: Executor,
+  idOrName: string,
+  forUpdate = false,
+): Promise<PipelineRow | undefined> {
   const column = UUID.test(idOrName) ? 'id' : 'name';
   const { rows } = await db.query<PipelineRow>(
     `SELECT * FROM etl.etl_pipelines WHERE ${column} = $1${forUpdate ? ' FOR UPDATE' : ''}`,
@@ -39,7 +43,12 @@ export async function findPipeline(db: Executor, idOrName: string, forUpdate = f
 
 export async function listPipelines(
   db: Executor,
-  filter: { status?: PipelineStatus | undefined; enabled?: boolean | undefined; limit?: number; offset?: number } = {},
+  filter: {
+    status?: PipelineStatus | undefined;
+    enabled?: boolean | undefined;
+    limit?: number;
+    offset?: number;
+  } = {},
 ): Promise<PipelineRow[]> {
   const { rows } = await db.query<PipelineRow>(
     `SELECT * FROM etl.etl_pipelines
@@ -127,7 +136,12 @@ export async function setRequestedStatus(
   return rows[0]!;
 }
 
-export async function setEnabled(db: Executor, id: string, enabled: boolean, by: string): Promise<PipelineRow> {
+export async function setEnabled(
+  db: Executor,
+  id: string,
+  enabled: boolean,
+  by: string,
+): Promise<PipelineRow> {
   const { rows } = await db.query<PipelineRow>(
     `UPDATE etl.etl_pipelines SET enabled = $2, updated_at = now(), updated_by = $3 WHERE id = $1 RETURNING *`,
     [id, enabled, by],

@@ -34,7 +34,14 @@ export interface BatchRow {
 
 export async function insertRun(
   db: Executor,
-  run: { pipelineId: string; configVersion: number; trigger: string; mode: string; runnerId: string; epoch: number },
+  run: {
+    pipelineId: string;
+    configVersion: number;
+    trigger: string;
+    mode: string;
+    runnerId: string;
+    epoch: number;
+  },
 ): Promise<RunRow> {
   const { rows } = await db.query<RunRow>(
     `INSERT INTO etl.etl_runs (pipeline_id, config_version, trigger, mode, status, runner_id, lease_epoch)
@@ -45,7 +52,12 @@ export async function insertRun(
 }
 
 /** Closes a run that is still RUNNING (its owner died or handed it off). */
-export async function interruptRun(db: Executor, runId: string, code: string, message: string): Promise<void> {
+export async function interruptRun(
+  db: Executor,
+  runId: string,
+  code: string,
+  message: string,
+): Promise<void> {
   await db.query(
     `UPDATE etl.etl_runs SET status = 'INTERRUPTED', finished_at = now(), error_code = $2, error = $3
       WHERE id = $1 AND status = 'RUNNING'`,

@@ -12,7 +12,9 @@ export interface StateRow {
 }
 
 export async function readState(db: Executor, pipelineId: string): Promise<StateRow | undefined> {
-  const { rows } = await db.query<StateRow>('SELECT * FROM etl.etl_state WHERE pipeline_id = $1', [pipelineId]);
+  const { rows } = await db.query<StateRow>('SELECT * FROM etl.etl_state WHERE pipeline_id = $1', [
+    pipelineId,
+  ]);
   return rows[0];
 }
 

@@ -34,7 +34,11 @@ export interface TargetShape {
 }
 
 /** Columns of the target and whether a unique index matches `keys` exactly; undefined if absent. */
-export async function describeTarget(db: Executor, target: QualifiedName, keys: readonly string[]): Promise<TargetShape | undefined> {
+export async function describeTarget(
+  db: Executor,
+  target: QualifiedName,
+  keys: readonly string[],
+): Promise<TargetShape | undefined> {
   const { rows } = await db.query<{ columns: string[] | null; has_key: boolean }>(
     `SELECT (SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
               WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
@@ -64,9 +68,13 @@ export async function createTarget(
   await db.query(
     `CREATE TABLE ${quoteQualified(target)} AS SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s WITH NO DATA`,
   );
-  await db.query(`ALTER TABLE ${quoteQualified(target)} ADD PRIMARY KEY (${keys.map(quoteIdent).join(', ')})`);
+  await db.query(
+    `ALTER TABLE ${quoteQualified(target)} ADD PRIMARY KEY (${keys.map(quoteIdent).join(', ')})`,
+  );
   if (!sourceColumns.some((c) => c.name === 'updated_at')) {
-    await db.query(`ALTER TABLE ${quoteQualified(target)} ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now()`);
+    await db.query(
+      `ALTER TABLE ${quoteQualified(target)} ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now()`,
+    );
   }
 }
 
@@ -76,9 +84,17 @@ export interface BatchResult {
   readonly lastCursor: string[] | null;
 }
 
-export async function runBatch(db: Executor, plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<BatchResult> {
+export async function runBatch(
+  db: Executor,
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+): Promise<BatchResult> {
   const { text, values } = buildBatchSql(plan, cursor, limit);
-  const { rows } = await db.query<{ rows_read: number; rows_written: number; last_cursor: string[] | null }>(text, values);
+  const { rows } = await db.query<{ rows_read: number; rows_written: number; last_cursor: string[] | null }>(
+    text,
+    values,
+  );
   const row = rows[0]!;
   return { rowsRead: row.rows_read, rowsWritten: row.rows_written, lastCursor: row.last_cursor };
 }

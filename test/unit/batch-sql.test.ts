@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildBatchSql,
+  buildDeleteNotSeenSql,
+  normalizeSourceQuery,
+  type BatchPlan,
+} from '../../src/db/batch-sql.js';
+
+const plan: BatchPlan = {
+  sourceQuery: 'SELECT id, v, modified FROM content.t;  \n',
+  target: { schema: 'analytics', table: 't' },
+  columns: ['id', 'v', 'modified'],
+  keys: ['id'],
+  cursorColumns: ['modified', 'id'],
+  incrementalKey: 'modified',
+  touchUpdatedAt: true,
+};
+
+describe('batch SQL', () => {
+  it('strips trailing semicolons so the query can be a subquery', () => {
+    expect(normalizeSourceQuery('SELECT 1;;  \n')).toBe('SELECT 1');
+  });
+
+  it('uses a row-value keyset after a cursor — never OFFSET, never a bare > on the timestamp', () => {
+    const { text, values } = buildBatchSql(plan, { after: ['2025-01-01 00:00:00+00', '7'] }, 100);
+    expect(text).toContain('WHERE (s."modified", s."id") > ($2, $3)');
+    expect(text).toContain('ORDER BY s."modified", s."id"');
+    expect(text).not.toMatch(/OFFSET/i);
+    expect(values).toEqual([100, '2025-01-01 00:00:00+00', '7']);
+  });
+
+  it('dedups by key keeping the newest, upserts in key order, and skips unchanged rows', () => {
+    const { text } = buildBatchSql(plan, null, 10);
+    expect(text).not.toContain('WHERE (s.');
+    expect(text).toContain(
+      'SELECT DISTINCT ON ("id") "id", "v", "modified" FROM src ORDER BY "id", "modified" DESC',
+    );
+    expect(text).toContain(
+      'ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v", "modified" = EXCLUDED."modified", "updated_at" = now()',
+    );
+    expect(text).toContain('IS DISTINCT FROM');
+  });
+
+  it('starts a lookback window inclusively on the incremental key', () => {
+    const { text, values } = buildBatchSql(plan, { from: '2025-01-01' }, 10);
+    expect(text).toContain('WHERE s."modified" >= $2');
+    expect(values).toEqual([10, '2025-01-01']);
+  });
+
+  it('does nothing on conflict when every column is part of the key', () => {
+    const { text } = buildBatchSql(
+      { ...plan, columns: ['id'], cursorColumns: ['id'], incrementalKey: null },
+      null,
+      10,
+    );
+    expect(text).toContain('ON CONFLICT ("id") DO NOTHING');
+  });
+
+  it('deletes target rows the source no longer has', () => {
+    expect(buildDeleteNotSeenSql(plan)).toMatch(
+      /DELETE FROM "analytics"\."t" AS t WHERE NOT EXISTS[\s\S]+s\."id" = t\."id"/,
+    );
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { backoffMs, parseDuration } from '../../src/core/duration.js';
+import {
+  classifyFailure,
+  SiphonError,
+  truncateMessage,
+  MAX_STORED_ERROR_LENGTH,
+} from '../../src/core/errors.js';
+import { parseQualifiedName, quoteIdent } from '../../src/core/identifiers.js';
+import { parsePipelineSpec } from '../../src/core/pipeline-spec.schema.js';
+import { requestTransition } from '../../src/core/status.js';
+import { loadConfig } from '../../src/config/index.js';
+
+describe('durations and backoff', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+    ['1d', 86_400_000],
+    ['250', 250],
+    ['1.5s', 1500],
+  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms));
+  it('rejects what is not a duration', () => {
+    for (const bad of ['', 'soon', '5 minutes', '-1s', '1w'])
+      expect(() => parseDuration(bad)).toThrow(/not a duration/);
+  });
+  it('backs off exponentially within [ceiling/2, ceiling] and is capped', () => {
+    expect(backoffMs(1, 200, 10_000, () => 0)).toBe(100);
+    expect(backoffMs(1, 200, 10_000, () => 1)).toBe(200);
+    expect(backoffMs(4, 200, 10_000, () => 1)).toBe(1600);
+    expect(backoffMs(30, 200, 10_000, () => 1)).toBe(10_000);
+  });
+});
+
+describe('failure classification', () => {
+  it.each([
+    ['40001', 'retryable'],
+    ['40P01', 'retryable'],
+    ['08006', 'retryable'],
+    ['57P01', 'retryable'],
+    ['25P03', 'retryable'],
+    ['57014', 'fatal'],
+    ['53300', 'retryable'],
+    ['22012', 'fatal'],
+    ['42P01', 'fatal'],
+    ['23505', 'fatal'],
+  ])('SQLSTATE %s is %s', (code, kind) =>
+    expect(classifyFailure(Object.assign(new Error('x'), { code }))).toBe(kind),
+  );
+  it('treats a dropped connection as retryable and a SiphonError by its kind', () => {
+    expect(classifyFailure(new Error('Connection terminated unexpectedly'))).toBe('retryable');
+    expect(classifyFailure(new SiphonError('SIPHON_ERR_TARGET_SCHEMA', 'x'))).toBe('fatal');
+    expect(classifyFailure(new SiphonError('SIPHON_ERR_DB_UNREACHABLE', 'x'))).toBe('retryable');
+  });
+  it('truncates stored messages to the documented length', () => {
+    const long = 'x'.repeat(MAX_STORED_ERROR_LENGTH * 2);
+    expect(truncateMessage(long)).toHaveLength(MAX_STORED_ERROR_LENGTH);
+    expect(truncateMessage('short')).toBe('short');
+  });
+});
+
+describe('identifiers', () => {
+  it('accepts plain names and refuses quoting tricks', () => {
+    expect(parseQualifiedName('film_dim', 'analytics')).toEqual({ schema: 'analytics', table: 'film_dim' });
+    expect(parseQualifiedName('analytics.film_dim', 'analytics')).toEqual({
+      schema: 'analytics',
+      table: 'film_dim',
+    });
+    for (const bad of ['"film"', 'a.b.c', 'Film', 'film dim', 'film;drop', 'U&"\\0066ilm"', '', 'a.']) {
+      expect(parseQualifiedName(bad, 'analytics')).toBeUndefined();
+    }
+    expect(quoteIdent('a"b')).toBe('"a""b"');
+  });
+});
+
+describe('pipeline spec', () => {
+  const base = { name: 'p', source_query: 'SELECT 1 AS id', target_table: 'analytics.t', unique_key: 'id' };
+  it('fills defaults and normalises the target', () => {
+    expect(parsePipelineSpec({ ...base, target_table: 't' })).toMatchObject({
+      mode: 'full',
+      batch_size: 5000,
+      unique_key: ['id'],
+      target_table: 'analytics.t',
+      enabled: true,
+    });
+  });
+  it.each([
+    [{ ...base, mode: 'incremental' }, 'incremental_key'],
+    [{ ...base, batch_size: 0 }, 'batch_size'],
+    [{ ...base, name: 'Bad Name' }, 'name'],
+    [{ ...base, unique_key: ['id', 'id'] }, 'unique_key'],
+    [{ ...base, lookback: 'a while' }, 'lookback'],
+    [{ ...base, surprise: 1 }, ''],
+    [{ ...base, source_query: '   ' }, 'source_query'],
+  ])('refuses %j naming the field', (input, field) => {
+    try {
+      parsePipelineSpec(input);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(SiphonError);
+      expect((error as SiphonError).code).toBe('SIPHON_ERR_PIPELINE_INVALID');
+      if (field) expect((error as SiphonError).field).toBe(field);
+    }
+  });
+});
+
+describe('status machine', () => {
+  it.each([
+    ['IDLE', 'run', 'RUN_REQUESTED'],
+    ['PAUSED', 'run', 'RUN_REQUESTED'],
+    ['FAILED', 'run', 'RUN_REQUESTED'],
+    ['RUN_REQUESTED', 'run', 'RUN_REQUESTED'],
+    ['RUNNING', 'pause', 'PAUSE_REQUESTED'],
+    ['RUN_REQUESTED', 'pause', 'PAUSED'],
+    ['PAUSED', 'pause', 'PAUSED'],
+  ] as const)('%s --%s--> %s', (from, request, to) => {
+    expect(requestTransition({ status: from, enabled: true }, request)).toBe(to);
+  });
+  it.each([
+    ['RUNNING', 'run'],
+    ['PAUSE_REQUESTED', 'run'],
+    ['IDLE', 'pause'],
+    ['FAILED', 'pause'],
+  ] as const)('%s refuses %s with a 409 code', (from, request) => {
+    expect(() => requestTransition({ status: from, enabled: true }, request)).toThrow(
+      expect.objectContaining({ code: 'SIPHON_ERR_PIPELINE_TRANSITION', status: 409 }),
+    );
+  });
+  it('refuses to run a disabled pipeline', () => {
+    expect(() => requestTransition({ status: 'IDLE', enabled: false }, 'run')).toThrow(
+      expect.objectContaining({ code: 'SIPHON_ERR_PIPELINE_DISABLED' }),
+    );
+  });
+});
+
+describe('configuration', () => {
+  it('has defaults for everything and freezes the result', () => {
+    const config = loadConfig({}, '/nonexistent');
+    expect(config).toMatchObject({
+      databaseUrl: undefined,
+      api: { port: 8000 },
+      runner: { leaseMs: 30_000, pollIntervalMs: 2000 },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+  it.each([
+    [{ DATABASE_URL: 'not a url' }, 'SIPHON_ERR_DB_URL_INVALID', 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://x@y/z' }, 'SIPHON_ERR_DB_URL_INVALID', 'DATABASE_URL'],
+    [{ SIPHON_API_PORT: '99999' }, 'SIPHON_ERR_CONFIG_INVALID', 'SIPHON_API_PORT'],
+    [{ SIPHON_ADMIN_TOKEN: 'short' }, 'SIPHON_ERR_CONFIG_INVALID', 'SIPHON_ADMIN_TOKEN'],
+    [{ SIPHON_LOG_LEVEL: 'loud' }, 'SIPHON_ERR_CONFIG_INVALID', 'SIPHON_LOG_LEVEL'],
+  ])('%j fails fast naming the variable', (env, code, field) => {
+    expect(() => loadConfig(env, '/nonexistent')).toThrow(expect.objectContaining({ code, field }));
+  });
+});
