@@ -13,6 +13,8 @@ export interface CliContext {
   readonly admin: Pool;
   /** siphon_api pool: what the CLI's management commands use (the same rights as the API). */
   readonly api: Pool;
+  /** siphon_writer pool: for work that reads sources and targets (reconcile). */
+  readonly writer: Pool;
 }
 
 /**
@@ -28,12 +30,18 @@ export async function withContext<T>(
   const db = await openDatabase(config, { attach: true });
   const admin = createPool({ connectionString: db.adminUrl, applicationName: 'siphon-cli-admin', max: 2 });
   const api = createPool({ connectionString: db.urls.api, applicationName: 'siphon-cli', max: 2 });
+  const writer = createPool({
+    connectionString: db.urls.writer,
+    applicationName: 'siphon-cli-writer',
+    max: 4,
+    statementTimeoutMs: config.runner.statementTimeoutMs,
+  });
   try {
     if (options.migrate) await prepareDatabase(db.adminUrl, db.secrets.rolePasswords);
     if (options.requireCurrent !== false) await assertMigrated(admin);
-    return await work({ config, logger, db, admin, api });
+    return await work({ config, logger, db, admin, api, writer });
   } finally {
-    await Promise.allSettled([admin.end(), api.end()]);
+    await Promise.allSettled([admin.end(), api.end(), writer.end()]);
     await db.close();
   }
 }

@@ -70,8 +70,11 @@ export const configSchema = z.object({
   SIPHON_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Longest a single statement (a batch) may take. @default 60s */
   SIPHON_STATEMENT_TIMEOUT: duration('60s'),
-  /** Attempts for a batch that hits a transient failure (lost connection, deadlock, serialization). @default 5 */
-  SIPHON_RUNNER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /**
+   * Attempts for a batch that hits a transient failure (lost connection, server restart, deadlock,
+   * serialization), with backoff from 0.5 s doubling to 15 s: the default rides out about a minute. @default 8
+   */
+  SIPHON_RUNNER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   /** Demo data size. @default 50000 films, 500000 ratings */
   SIPHON_DEMO_FILMS: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
   SIPHON_DEMO_RATINGS: z.coerce.number().int().min(10).max(100_000_000).default(500_000),

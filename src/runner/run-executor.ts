@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffMs, parseDuration } from '../core/duration.js';
 import { classifyFailure, isSiphonError, SiphonError, truncateMessage } from '../core/errors.js';
-import { parseQualifiedName } from '../core/identifiers.js';
 import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import {
@@ -21,15 +20,8 @@ import {
   type RunRow,
 } from '../db/repositories/run.repository.js';
 import { completeState, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
-import {
-  createTarget,
-  deleteNotSeen,
-  describeSource,
-  describeTarget,
-  runBatch,
-  subtractLookback,
-  type SourceColumn,
-} from '../db/repositories/target.repository.js';
+import { deleteNotSeen, runBatch, subtractLookback } from '../db/repositories/target.repository.js';
+import { resolvePlan, type ResolvedPlan } from './plan.js';
 import type { RunnerEvents } from './events.js';
 
 export interface ExecutorDeps {
@@ -42,6 +34,10 @@ export interface ExecutorDeps {
   /** Aborted when the runner shuts down: the run hands off after its current batch. */
   readonly stopSignal: AbortSignal;
 }
+
+/** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */
+const RETRY_BASE_MS = 500;
+const RETRY_CAP_MS = 15_000;
 
 /** Thrown inside a transaction when the fencing check fails: someone else owns the pipeline now. */
 class LeaseLost extends Error {}
@@ -144,95 +140,24 @@ async function preparePlan(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
   fence: Fence,
-): Promise<BatchPlan & { incrementalType: number }> {
-  const target = parseQualifiedName(claimed.target_table, 'analytics');
-  if (!target) {
-    throw new SiphonError(
-      'SIPHON_ERR_PIPELINE_INVALID',
-      `target_table ${claimed.target_table} is not a plain name`,
-      {
-        field: 'target_table',
-      },
-    );
-  }
-  const source = await describeSource(deps.pool, claimed.source_query);
-  const names = source.map((c) => c.name);
-  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate) {
-    throw new SiphonError(
-      'SIPHON_ERR_SOURCE_QUERY',
-      `source_query yields the column "${duplicate}" twice; alias one of them`,
-      {
-        field: 'source_query',
-      },
-    );
-  }
-  for (const key of claimed.unique_key) requireColumn(source, key, 'unique_key');
-  let incrementalType = 0;
-  if (claimed.mode === 'incremental')
-    incrementalType = requireColumn(source, claimed.incremental_key!, 'incremental_key');
-
-  let shape = await describeTarget(deps.pool, target, claimed.unique_key);
-  if (!shape) {
+): Promise<ResolvedPlan> {
+  return resolvePlan(deps.pool, claimed, async (create) => {
     await withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-      await createTarget(tx, target, claimed.source_query, claimed.unique_key, source);
+      await create(tx);
     });
     deps.logger.info(
       { pipelineId: claimed.id, target: claimed.target_table },
       'target table created from the source columns',
     );
-    shape = await describeTarget(deps.pool, target, claimed.unique_key);
-  }
-  if (!shape!.hasUniqueKey) {
-    throw new SiphonError(
-      'SIPHON_ERR_TARGET_SCHEMA',
-      `${claimed.target_table} has no unique index on (${claimed.unique_key.join(', ')}); UPSERT needs one`,
-      { field: 'unique_key' },
-    );
-  }
-  const missing = names.filter((n) => !shape!.columns.includes(n) && n !== claimed.incremental_key);
-  if (missing.length > 0) {
-    throw new SiphonError(
-      'SIPHON_ERR_TARGET_SCHEMA',
-      `${claimed.target_table} has no column for ${missing.map((m) => `"${m}"`).join(', ')} produced by source_query`,
-      { field: 'source_query', details: { missing } },
-    );
-  }
-  const columns = names.filter((n) => shape!.columns.includes(n));
-  return {
-    sourceQuery: claimed.source_query,
-    target,
-    columns,
-    keys: claimed.unique_key,
-    cursorColumns:
-      claimed.mode === 'incremental' ? [claimed.incremental_key!, ...claimed.unique_key] : claimed.unique_key,
-    incrementalKey: claimed.mode === 'incremental' ? claimed.incremental_key : null,
-    touchUpdatedAt: shape!.columns.includes('updated_at') && !names.includes('updated_at'),
-    incrementalType,
-  };
-}
-
-function requireColumn(source: readonly SourceColumn[], name: string, field: string): number {
-  const column = source.find((c) => c.name === name);
-  if (!column) {
-    throw new SiphonError(
-      'SIPHON_ERR_PIPELINE_INVALID',
-      `${field} "${name}" is not a column of source_query's result`,
-      {
-        field,
-        details: { columns: source.map((c) => c.name) },
-      },
-    );
-  }
-  return column.typeOid;
+  });
 }
 
 /** Where this run resumes: the stored checkpoint (minus the lookback at the start of an incremental run). */
 async function startCursor(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
-  plan: { incrementalType: number },
+  plan: Pick<ResolvedPlan, 'incrementalType'>,
   atRunStart: boolean,
 ): Promise<BatchCursor> {
   const state = await readState(deps.pool, claimed.id);
@@ -257,7 +182,7 @@ async function startCursor(
 async function batchLoop(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
-  plan: BatchPlan & { incrementalType: number },
+  plan: ResolvedPlan,
   fence: Fence,
   run: RunRow,
   log: Logger,
@@ -347,7 +272,7 @@ async function batchLoop(
           { cause: error, details: { batchNo: batchNo + 1, attempts: attempt } },
         );
       }
-      const delayMs = backoffMs(attempt, 200, 10_000);
+      const delayMs = backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS);
       log.warn(
         { batchNo: batchNo + 1, attempt, delayMs, err: (error as Error).message },
         'transient failure; retrying batch',
@@ -361,8 +286,13 @@ async function batchLoop(
       });
       await sleep(delayMs);
       // The commit may have happened before the connection dropped: trust the stored checkpoint.
-      cursor = await reloadCursor(deps, claimed, plan, cursor);
-      batchNo = (await totalsOf(deps.pool, run.id)).batches;
+      // If the database is still away, keep what we have; the next attempt fails and counts.
+      try {
+        cursor = await reloadCursor(deps, claimed, plan, cursor);
+        batchNo = (await totalsOf(deps.pool, run.id)).batches;
+      } catch {
+        // retried by the loop
+      }
     }
   }
 }
@@ -370,7 +300,7 @@ async function batchLoop(
 async function reloadCursor(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
-  plan: { incrementalType: number },
+  plan: Pick<ResolvedPlan, 'incrementalType'>,
   current: BatchCursor,
 ): Promise<BatchCursor> {
   try {
@@ -458,7 +388,7 @@ async function withRetries<T>(deps: ExecutorDeps, work: () => Promise<T>): Promi
     } catch (error) {
       const retryable = classifyFailure(error) === 'retryable' && !deps.stopSignal.aborted;
       if (error instanceof LeaseLost || !retryable || attempt >= deps.maxAttempts) throw error;
-      await sleep(backoffMs(attempt, 200, 10_000));
+      await sleep(backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS));
     }
   }
 }

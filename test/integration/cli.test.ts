@@ -109,6 +109,12 @@ describe('siphon CLI for scripts', () => {
     expect(rows.map((r) => r.name)).toContain('film_dim_full');
   });
 
+  it('reconcile reports a pipeline whose source and target agree as CLEAN (exit 0)', async () => {
+    const res = await runCli(['reconcile', 'film_dim_full', '--json'], cliEnv(db.adminUrl));
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: 'CLEAN', source_rows: 0, target_rows: 0 });
+  });
+
   it('pipelines run then pause follow the status machine; a pause of an idle pipeline is refused', async () => {
     const refused = await runCli(['pipelines', 'pause', 'film_dim_full'], cliEnv(db.adminUrl));
     expect(refused.code).toBe(1);

@@ -6,6 +6,7 @@ import { listPipelines } from '../../db/repositories/pipeline.repository.js';
 import { findRun, listBatches, listRuns } from '../../db/repositories/run.repository.js';
 import { readState } from '../../db/repositories/state.repository.js';
 import { changeEnabled, getPipeline, requestStatus } from '../../pipelines/index.js';
+import { reconcilePipeline } from '../../reconcile/index.js';
 import { withContext } from '../context.js';
 import { jsonOption, printObject, printRows } from '../output.js';
 
@@ -84,6 +85,63 @@ export function registerPipelineCommands(program: Command): void {
         });
       });
   }
+
+  program
+    .command('reconcile <pipeline>')
+    .description('compare source and target: counts, key ranges, bucket digests, then the differing keys')
+    .option('--repair', 're-sync only the differing keys')
+    .option('--buckets <n>', 'hash buckets to compare before drilling down', '64')
+    .addOption(jsonOption())
+    .action(async (idOrName: string, options: { repair?: boolean; buckets: string; json?: boolean }) => {
+      const buckets = Number(options.buckets);
+      if (!Number.isInteger(buckets) || buckets < 1 || buckets > 65_536) {
+        throw new SiphonError('SIPHON_ERR_CLI_USAGE', '--buckets must be a whole number from 1 to 65536', {
+          field: 'buckets',
+        });
+      }
+      await withContext(async ({ api, writer }) => {
+        const pipeline = await getPipeline(api, idOrName);
+        const result = await reconcilePipeline(writer, pipeline, {
+          buckets,
+          repair: options.repair ?? false,
+          requestedBy: CLI_USER,
+        });
+        if (options.json) {
+          printObject(result as unknown as Record<string, unknown>, options);
+        } else {
+          const { summary } = result as {
+            summary: { source: Record<string, unknown>; target: Record<string, unknown> };
+          };
+          printRows(
+            [
+              { side: 'source', ...summary.source },
+              { side: 'target', ...summary.target },
+            ],
+            ['side', 'rows', 'key_min', 'key_max', 'inc_min', 'inc_max'],
+            options,
+          );
+          process.stdout.write(
+            `${result.status}: ${result.differing_buckets}/${result.buckets} buckets differ; ` +
+              `${result.missing_keys.length} missing, ${result.extra_keys.length} extra, ${result.changed_keys.length} changed` +
+              `${options.repair ? `; ${result.repaired_rows} rows repaired` : ''}\n`,
+          );
+          for (const [label, keys] of [
+            ['missing', result.missing_keys],
+            ['extra', result.extra_keys],
+            ['changed', result.changed_keys],
+          ] as const) {
+            if (keys.length)
+              process.stdout.write(
+                `  ${label}: ${keys
+                  .slice(0, 20)
+                  .map((k) => k.join('|'))
+                  .join(', ')}${keys.length > 20 ? ', …' : ''}\n`,
+              );
+          }
+        }
+        if (result.status === 'DIFFERENT') process.exitCode = 3;
+      });
+    });
 
   program
     .command('runs <pipeline>')

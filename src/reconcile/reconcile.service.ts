@@ -1,0 +1,112 @@
+import type { Pool } from '../db/pool.js';
+import { withTransaction } from '../db/pool.js';
+import type { PipelineRow } from '../db/repositories/pipeline.repository.js';
+import { resolvePlan } from '../runner/plan.js';
+import {
+  bucketDigests,
+  repairKeys,
+  rowDigests,
+  saveReconciliation,
+  summarize,
+  type ReconciliationRow,
+  type Side,
+} from './reconcile.repository.js';
+
+export interface ReconcileOptions {
+  /** Hash buckets the key space is cut into before drilling down. @default 64 */
+  readonly buckets?: number;
+  /** Re-sync the differing keys (upsert from the source, delete what the source lacks). @default false */
+  readonly repair?: boolean;
+  /** Most differing keys listed per kind in the stored result. @default 1000 */
+  readonly maxKeys?: number;
+  readonly requestedBy: string;
+}
+
+/**
+ * Compares a pipeline's source query with its target (seed 003 §1.7, promise 8): row counts and key
+ * ranges, then digests per hash bucket of the key; only differing buckets are compared row by row,
+ * down to the keys missing from the target, extra in it, or changed. With `repair`, exactly those
+ * keys are re-synced in one transaction. The result is stored in etl.etl_reconciliations.
+ * Runs with the writer role: it reads the sources (through siphon_reader) and the target.
+ */
+export async function reconcilePipeline(
+  pool: Pool,
+  pipeline: PipelineRow,
+  options: ReconcileOptions,
+): Promise<ReconciliationRow> {
+  const started = new Date();
+  const buckets = options.buckets ?? 64;
+  const maxKeys = options.maxKeys ?? 1000;
+  const plan = await resolvePlan(pool, pipeline);
+  const source: Side = { query: pipeline.source_query };
+  const target: Side = { table: plan.target };
+  const firstKey = plan.keys[0]!;
+  const targetIncremental =
+    plan.incrementalKey && plan.columns.includes(plan.incrementalKey) ? plan.incrementalKey : null;
+  const [sourceSummary, targetSummary] = await Promise.all([
+    summarize(pool, source, firstKey, plan.incrementalKey),
+    summarize(pool, target, firstKey, targetIncremental),
+  ]);
+  const [sourceBuckets, targetBuckets] = await Promise.all([
+    bucketDigests(pool, source, plan.keys, plan.columns, buckets),
+    bucketDigests(pool, target, plan.keys, plan.columns, buckets),
+  ]);
+  const differing: number[] = [];
+  for (let b = 0; b < buckets; b += 1) if (sourceBuckets.get(b) !== targetBuckets.get(b)) differing.push(b);
+
+  const missing: string[][] = [];
+  const extra: string[][] = [];
+  const changed: string[][] = [];
+  if (differing.length > 0) {
+    const [sourceRows, targetRows] = await Promise.all([
+      rowDigests(pool, source, plan.keys, plan.columns, buckets, differing),
+      rowDigests(pool, target, plan.keys, plan.columns, buckets, differing),
+    ]);
+    for (const [k, s] of sourceRows) {
+      const t = targetRows.get(k);
+      if (!t) missing.push(s.key);
+      else if (t.digest !== s.digest) changed.push(s.key);
+    }
+    for (const [k, t] of targetRows) if (!sourceRows.has(k)) extra.push(t.key);
+  }
+
+  let repaired = 0;
+  if (options.repair && missing.length + changed.length + extra.length > 0) {
+    repaired = await withTransaction(pool, (tx) =>
+      repairKeys(
+        tx,
+        {
+          source: pipeline.source_query,
+          target: plan.target,
+          keys: plan.keys,
+          columns: plan.columns,
+          touchUpdatedAt: plan.touchUpdatedAt,
+        },
+        [...missing, ...changed],
+        extra,
+      ),
+    );
+  }
+  const clean = differing.length === 0;
+  return saveReconciliation(pool, {
+    pipeline_id: pipeline.id,
+    config_version: pipeline.version,
+    status: clean ? 'CLEAN' : options.repair ? 'REPAIRED' : 'DIFFERENT',
+    started_at: started,
+    source_rows: Number(sourceSummary.rows),
+    target_rows: Number(targetSummary.rows),
+    summary: {
+      source: sourceSummary,
+      target: targetSummary,
+      key: firstKey,
+      incremental_key: plan.incrementalKey,
+    },
+    buckets,
+    differing_buckets: differing.length,
+    missing_keys: missing.slice(0, maxKeys),
+    extra_keys: extra.slice(0, maxKeys),
+    changed_keys: changed.slice(0, maxKeys),
+    repaired_rows: repaired,
+    requested_by: options.requestedBy,
+  });
+}
