@@ -13,7 +13,6 @@ import { savePipeline, requestStatus } from '../../src/pipelines/index.js';
 import { Runner } from '../../src/runner/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
-  count,
   createPipeline,
   diffSourceTarget,
   requestRun,
