@@ -77,9 +77,10 @@ export function parsePipelineSpec(input: unknown): PipelineSpec {
 export function zodToSiphonError(
   error: z.ZodError,
   code: 'SIPHON_ERR_PIPELINE_INVALID' | 'SIPHON_ERR_REQUEST_INVALID' | 'SIPHON_ERR_CONFIG_INVALID',
+  prefix?: string,
 ): SiphonError {
   const issue = error.issues[0]!;
-  const field = issue.path.join('.') || undefined;
+  const field = [prefix, ...issue.path].filter((p) => p !== undefined && p !== '').join('.') || undefined;
   const message = field ? `${field} ${issue.message}` : issue.message;
   return new SiphonError(code, message, {
     ...(field ? { field } : {}),

@@ -1,7 +1,9 @@
 import type { PipelineSpecInput } from '../core/pipeline-spec.schema.js';
 
+export type DemoPipeline = PipelineSpecInput & { id: string; tasks?: unknown[] };
+
 /** The two pipelines of seed 004 (same ids and names) and an incremental variant of each. */
-export const DEMO_PIPELINES: ReadonlyArray<PipelineSpecInput & { id: string }> = [
+export const DEMO_PIPELINES: readonly DemoPipeline[] = [
   {
     id: '11111111-1111-1111-1111-111111111111',
     name: 'film_dim_full',
@@ -23,6 +25,16 @@ export const DEMO_PIPELINES: ReadonlyArray<PipelineSpecInput & { id: string }> =
     unique_key: ['film_id'],
     mode: 'full',
     batch_size: 5000,
+    // Steps after the load (seed 003 §1.2.2): registered TypeScript functions, in dependency order.
+    tasks: [
+      { name: 'analyze', task_type: 'CODE', task_name: 'analyze_target' },
+      {
+        name: 'rating_stats',
+        task_type: 'CODE',
+        task_name: 'refresh_film_rating_stats',
+        depends_on: ['analyze'],
+      },
+    ],
   },
   {
     id: '33333333-3333-3333-3333-333333333333',

@@ -1,1 +1,1 @@
-export { getPipeline, requestStatus, changeEnabled, savePipeline } from './pipeline.service.js';
+export { getPipeline, requestStatus, changeEnabled, savePipeline, setTasks } from './pipeline.service.js';

@@ -2,7 +2,11 @@ import { SiphonError } from '../core/errors.js';
 import { parsePipelineSpec } from '../core/pipeline-spec.schema.js';
 import { requestTransition, type StatusRequest } from '../core/status.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
+import { parseTaskSpecs } from '../core/task-spec.schema.js';
+import { defaultTaskRegistry, replaceTasks, type TaskRegistry, type TaskRow } from '../tasks/index.js';
 import {
+  bumpVersion,
+  recordVersion,
   findPipeline,
   setEnabled,
   setRequestedStatus,
@@ -50,16 +54,30 @@ export async function changeEnabled(
   });
 }
 
-/** Creates or replaces a pipeline from a configuration (validated first). */
+/**
+ * Creates or replaces a pipeline from a configuration (validated first), with its steps when the
+ * configuration has `tasks`. An unregistered CODE task is refused here, never at run time.
+ */
 export async function savePipeline(
   pool: Pool,
   input: unknown,
   by: string,
   id?: string,
+  registry: TaskRegistry = defaultTaskRegistry(),
 ): Promise<PipelineRow> {
-  const spec = parsePipelineSpec(input);
+  const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
+  const { tasks: taskInput, ...rest } = isObject ? (input as { tasks?: unknown }) : { tasks: undefined };
+  const spec = parsePipelineSpec(isObject ? rest : input);
+  const tasks = taskInput === undefined ? undefined : parseTaskSpecs(taskInput, (name) => registry.has(name));
   try {
-    return await withTransaction(pool, (tx) => upsertPipeline(tx, { ...spec, ...(id ? { id } : {}) }, by));
+    return await withTransaction(pool, async (tx) => {
+      const row = await upsertPipeline(tx, { ...spec, ...(id ? { id } : {}) }, by);
+      if (tasks) {
+        await replaceTasks(tx, row.id, tasks);
+        await recordVersion(tx, row, by, tasks);
+      }
+      return row;
+    });
   } catch (error) {
     if ((error as { code?: string }).code === '23505') {
       throw new SiphonError(
@@ -72,4 +90,24 @@ export async function savePipeline(
     }
     throw error;
   }
+}
+
+/** Replaces a pipeline's steps as a new configuration version. */
+export async function setTasks(
+  pool: Pool,
+  idOrName: string,
+  input: unknown,
+  by: string,
+  registry: TaskRegistry = defaultTaskRegistry(),
+): Promise<{ pipeline: PipelineRow; tasks: TaskRow[] }> {
+  const tasks = parseTaskSpecs(input, (name) => registry.has(name));
+  return withTransaction(pool, async (tx) => {
+    const existing = await findPipeline(tx, idOrName, true);
+    if (!existing)
+      throw new SiphonError('SIPHON_ERR_PIPELINE_NOT_FOUND', `no pipeline with id or name "${idOrName}"`);
+    const saved = await replaceTasks(tx, existing.id, tasks);
+    const pipeline = await bumpVersion(tx, existing.id, by);
+    await recordVersion(tx, pipeline, by, tasks);
+    return { pipeline, tasks: saved };
+  });
 }

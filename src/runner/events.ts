@@ -25,6 +25,7 @@ export interface RunnerEventMap {
       durationMs: number;
     },
   ];
+  'task:completed': [{ pipelineId: string; runId: string; task: string; durationMs: number }];
   'run:paused': [{ pipelineId: string; runId: string }];
   'run:failed': [{ pipelineId: string; runId: string; code: string; message: string }];
   'run:handed-off': [{ pipelineId: string; runId: string }];

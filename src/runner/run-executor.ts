@@ -3,7 +3,10 @@ import type { Logger } from 'pino';
 import { backoffMs, parseDuration } from '../core/duration.js';
 import { classifyFailure, isSiphonError, SiphonError, truncateMessage } from '../core/errors.js';
 import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { orderTasks } from '../core/task-order.js';
+import { listTasks, type TaskRegistry, type TaskRow } from '../tasks/index.js';
+import { markTaskDone, runSqlTask } from '../tasks/task.repository.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -12,6 +15,7 @@ import {
   type Fence,
 } from '../db/repositories/lease.repository.js';
 import {
+  addRowsDeleted,
   findRun,
   finishRun,
   insertRun,
@@ -33,6 +37,7 @@ export interface ExecutorDeps {
   readonly maxAttempts: number;
   /** Aborted when the runner shuts down: the run hands off after its current batch. */
   readonly stopSignal: AbortSignal;
+  readonly tasks: TaskRegistry;
 }
 
 /** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */
@@ -66,9 +71,10 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
   const started = Date.now();
   try {
     const plan = await preparePlan(deps, claimed, fence);
+    await pendingTasks(deps, claimed.id);
     const outcome = await batchLoop(deps, claimed, plan, fence, run, log);
     if (outcome === 'succeeded') {
-      const deleted = await finish(deps, claimed, plan, fence, run);
+      const deleted = await finish(deps, claimed, plan, fence, run, log);
       const totals = await totalsOf(deps.pool, run.id);
       const durationMs = Date.now() - started;
       log.info({ ...totals, rowsDeleted: deleted, durationMs }, 'run succeeded');
@@ -312,23 +318,101 @@ async function reloadCursor(
   }
 }
 
+/**
+ * After the last batch: remove rows the source no longer has (full mode), run the pipeline's steps in
+ * order — each in its own fenced transaction that also records it as done, so a resumed run skips it —
+ * then close the run. Every phase is idempotent, so a crash anywhere here resumes cleanly.
+ */
 async function finish(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
   plan: BatchPlan,
   fence: Fence,
   run: RunRow,
+  log: Logger,
 ): Promise<number> {
-  return withRetries(deps, () =>
+  const deleted = await withRetries(deps, () =>
     withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-      const deleted = claimed.mode === 'full' ? await deleteNotSeen(tx, plan) : 0;
-      await completeState(tx, claimed.id, run.id);
-      await finishRun(tx, run.id, { status: 'SUCCESS', rowsDeleted: deleted });
-      await releasePipeline(tx, fence, 'IDLE');
-      return deleted;
+      const n = claimed.mode === 'full' ? await deleteNotSeen(tx, plan) : 0;
+      await addRowsDeleted(tx, run.id, n);
+      return n;
     }),
   );
+  const state = await readState(deps.pool, claimed.id);
+  const done = new Set(state?.completed_tasks ?? []);
+  for (const task of await pendingTasks(deps, claimed.id)) {
+    if (done.has(task.name)) continue;
+    const began = Date.now();
+    const rows = await withRetries(deps, () =>
+      withTransaction(deps.pool, async (tx) => {
+        if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+        const affected = await runTask(deps, tx, task, claimed, run, log);
+        await markTaskDone(tx, claimed.id, task.name);
+        return affected;
+      }),
+    );
+    log.info(
+      { task: task.name, type: task.task_type, rowsAffected: rows, durationMs: Date.now() - began },
+      'task completed',
+    );
+    deps.events.emit('task:completed', {
+      pipelineId: claimed.id,
+      runId: run.id,
+      task: task.name,
+      durationMs: Date.now() - began,
+    });
+  }
+  await withRetries(deps, () =>
+    withTransaction(deps.pool, async (tx) => {
+      if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+      await completeState(tx, claimed.id, run.id);
+      await finishRun(tx, run.id, { status: 'SUCCESS' });
+      await releasePipeline(tx, fence, 'IDLE');
+    }),
+  );
+  return deleted;
+}
+
+/** Enabled steps in dependency order; an unregistered CODE task fails the run before any batch. */
+async function pendingTasks(deps: ExecutorDeps, pipelineId: string): Promise<TaskRow[]> {
+  const tasks = orderTasks((await listTasks(deps.pool, pipelineId)).filter((t) => t.enabled));
+  for (const task of tasks) if (task.task_type === 'CODE') deps.tasks.get(task.task_name!);
+  return tasks;
+}
+
+async function runTask(
+  deps: ExecutorDeps,
+  tx: PoolClient,
+  task: TaskRow,
+  claimed: ClaimedPipeline,
+  run: RunRow,
+  log: Logger,
+): Promise<number> {
+  try {
+    if (task.task_type === 'SQL') return await runSqlTask(tx, task.sql!);
+    const result = await deps.tasks.get(task.task_name!).run({
+      db: tx,
+      pipeline: { id: claimed.id, name: claimed.name, targetTable: claimed.target_table },
+      runId: run.id,
+      params: task.params,
+      signal: deps.stopSignal,
+      logger: log.child({ task: task.name }),
+    });
+    return result?.rowsAffected ?? 0;
+  } catch (error) {
+    if (error instanceof LeaseLost || isSiphonError(error) || classifyFailure(error) === 'retryable')
+      throw error;
+    throw new SiphonError(
+      'SIPHON_ERR_TASK_FAILED',
+      `task "${task.name}" failed: ${(error as Error).message}`,
+      {
+        cause: error,
+        field: 'tasks',
+        details: { task: task.name, sqlstate: (error as { code?: string }).code },
+      },
+    );
+  }
 }
 
 async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {

@@ -7,6 +7,7 @@ import { heartbeatRunner, markRunnerStopped, registerRunner } from '../db/reposi
 import type { Pool } from '../db/pool.js';
 import { RunnerEvents } from './events.js';
 import { executeClaim } from './run-executor.js';
+import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
 
 export interface RunnerOptions {
   readonly pool: Pool;
@@ -20,6 +21,8 @@ export interface RunnerOptions {
   readonly version?: string;
   readonly events?: RunnerEvents;
   readonly id?: string;
+  /** CODE tasks available to pipelines. @default defaultTaskRegistry() */
+  readonly tasks?: TaskRegistry;
 }
 
 /**
@@ -33,6 +36,7 @@ export class Runner {
   readonly #options: RunnerOptions;
   readonly #active = new Map<string, Promise<void>>();
   readonly #stop = new AbortController();
+  readonly #tasks: TaskRegistry;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -42,6 +46,7 @@ export class Runner {
     this.#options = options;
     this.id = options.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.events = options.events ?? new RunnerEvents();
+    this.#tasks = options.tasks ?? defaultTaskRegistry();
   }
 
   get activeRuns(): number {
@@ -94,6 +99,7 @@ export class Runner {
                 leaseMs,
                 maxAttempts: this.#options.maxAttempts,
                 stopSignal: this.#stop.signal,
+                tasks: this.#tasks,
               },
               pipeline,
             )

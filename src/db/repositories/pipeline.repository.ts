@@ -95,12 +95,32 @@ export async function upsertPipeline(
   return row;
 }
 
-export async function recordVersion(db: Executor, row: PipelineRow, changedBy: string): Promise<void> {
+export async function recordVersion(
+  db: Executor,
+  row: PipelineRow,
+  changedBy: string,
+  tasks?: unknown,
+): Promise<void> {
   await db.query(
     `INSERT INTO etl.etl_pipeline_versions (pipeline_id, version, config, changed_by)
-     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-    [row.id, row.version, JSON.stringify(configOf(row)), changedBy],
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (pipeline_id, version) DO UPDATE SET config = EXCLUDED.config`,
+    [
+      row.id,
+      row.version,
+      JSON.stringify({ ...configOf(row), ...(tasks === undefined ? {} : { tasks }) }),
+      changedBy,
+    ],
   );
+}
+
+/** A new configuration version (for a change that lives outside the pipeline row, such as its steps). */
+export async function bumpVersion(db: Executor, id: string, by: string): Promise<PipelineRow> {
+  const { rows } = await db.query<PipelineRow>(
+    `UPDATE etl.etl_pipelines SET version = version + 1, updated_at = now(), updated_by = $2 WHERE id = $1 RETURNING *`,
+    [id, by],
+  );
+  return rows[0]!;
 }
 
 export function configOf(row: PipelineRow): Record<string, unknown> {

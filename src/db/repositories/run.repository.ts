@@ -121,6 +121,11 @@ export async function finishRun(
   );
 }
 
+export async function addRowsDeleted(db: Executor, runId: string, n: number): Promise<void> {
+  if (n > 0)
+    await db.query('UPDATE etl.etl_runs SET rows_deleted = rows_deleted + $2 WHERE id = $1', [runId, n]);
+}
+
 export async function listRuns(db: Executor, pipelineId: string, limit = 20, offset = 0): Promise<RunRow[]> {
   const { rows } = await db.query<RunRow>(
     'SELECT * FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC, id LIMIT $2 OFFSET $3',

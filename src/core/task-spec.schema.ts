@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { SiphonError } from './errors.js';
+import { zodToSiphonError } from './pipeline-spec.schema.js';
+import { orderTasks } from './task-order.js';
+
+const taskSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must start with a letter: a-z, 0-9 and _ only'),
+    task_type: z.enum(['SQL', 'CODE']),
+    sql: z.string().trim().min(1).max(100_000).optional(),
+    task_name: z.string().min(1).max(63).optional(),
+    params: z.record(z.string(), z.unknown()).default({}),
+    depends_on: z.array(z.string()).max(50).default([]),
+    enabled: z.boolean().default(true),
+    position: z.number().int().min(0).max(10_000).optional(),
+  })
+  .strict()
+  .superRefine((task, ctx) => {
+    if (task.task_type === 'SQL' && !task.sql)
+      ctx.addIssue({ code: 'custom', path: ['sql'], message: 'is required for a SQL task' });
+    if (task.task_type === 'CODE' && !task.task_name) {
+      ctx.addIssue({ code: 'custom', path: ['task_name'], message: 'is required for a CODE task' });
+    }
+  });
+
+export const tasksSchema = z.array(taskSchema).max(100);
+
+export interface TaskSpec {
+  name: string;
+  position: number;
+  task_type: 'SQL' | 'CODE';
+  sql: string | null;
+  task_name: string | null;
+  params: Record<string, unknown>;
+  depends_on: string[];
+  enabled: boolean;
+}
+
+/**
+ * Validates a pipeline's steps: shape, unique names, known dependencies, no cycles, and (through
+ * `isRegistered`) that every CODE task names a registered function.
+ */
+export function parseTaskSpecs(input: unknown, isRegistered: (name: string) => boolean): TaskSpec[] {
+  const result = tasksSchema.safeParse(input);
+  if (!result.success) throw zodToSiphonError(result.error, 'SIPHON_ERR_PIPELINE_INVALID', 'tasks');
+  const tasks: TaskSpec[] = result.data.map((t, i) => ({
+    name: t.name,
+    position: t.position ?? i,
+    task_type: t.task_type,
+    sql: t.task_type === 'SQL' ? t.sql! : null,
+    task_name: t.task_type === 'CODE' ? t.task_name! : null,
+    params: t.params,
+    depends_on: t.depends_on,
+    enabled: t.enabled,
+  }));
+  orderTasks(tasks);
+  for (const t of tasks) {
+    if (t.task_type === 'CODE' && !isRegistered(t.task_name!)) {
+      throw new SiphonError(
+        'SIPHON_ERR_TASK_UNKNOWN',
+        `task "${t.name}" names "${t.task_name}", which is not a registered CODE task`,
+        {
+          field: 'tasks',
+        },
+      );
+    }
+  }
+  return tasks;
+}

@@ -1,0 +1,3 @@
+export { TaskRegistry, defaultTaskRegistry } from './registry.js';
+export type { CodeTask, CodeTaskContext } from './task-type.js';
+export { listTasks, replaceTasks, type TaskRow, type TaskInput } from './task.repository.js';
