@@ -59,8 +59,17 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     statementTimeoutMs: config.runner.statementTimeoutMs,
     idleInTransactionTimeoutMs: config.runner.leaseMs,
   });
+  const readerPool = createPool({
+    connectionString: db.urls.reader,
+    applicationName: 'siphon-runner-read',
+    max: config.runner.concurrency + 1,
+    statementTimeoutMs: config.runner.statementTimeoutMs,
+    idleInTransactionTimeoutMs: config.runner.leaseMs,
+  });
   const runner = new Runner({
     pool,
+    readerPool,
+    transfer: config.runner.transfer,
     listenUrl: db.urls.writer,
     logger: logger.child({ component: 'runner' }),
     pollIntervalMs: config.runner.pollIntervalMs,
@@ -75,7 +84,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     pool,
     stop: async () => {
       await runner.stop();
-      await pool.end();
+      await Promise.all([pool.end(), readerPool.end()]);
     },
   };
 }

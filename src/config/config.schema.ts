@@ -68,6 +68,11 @@ export const configSchema = z.object({
   SIPHON_RUNNER_LEASE: duration('30s'),
   /** Pipelines one runner executes at the same time. @default 2 */
   SIPHON_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /**
+   * How batches move rows: `pushdown` (one INSERT … SELECT in PostgreSQL, rows never leave it) or
+   * `stream` (read as siphon_reader in a READ ONLY transaction, written through Siphon). @default pushdown
+   */
+  SIPHON_RUNNER_TRANSFER: z.enum(['pushdown', 'stream']).default('pushdown'),
   /** Longest a single statement (a batch) may take. @default 60s */
   SIPHON_STATEMENT_TIMEOUT: duration('60s'),
   /**

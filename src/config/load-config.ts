@@ -22,6 +22,7 @@ export interface Config {
     readonly concurrency: number;
     readonly statementTimeoutMs: number;
     readonly maxAttempts: number;
+    readonly transfer: 'pushdown' | 'stream';
   };
   readonly demo: { readonly films: number; readonly ratings: number };
 }
@@ -62,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       concurrency: raw.SIPHON_RUNNER_CONCURRENCY,
       statementTimeoutMs: raw.SIPHON_STATEMENT_TIMEOUT,
       maxAttempts: raw.SIPHON_RUNNER_MAX_ATTEMPTS,
+      transfer: raw.SIPHON_RUNNER_TRANSFER,
     }),
     demo: Object.freeze({ films: raw.SIPHON_DEMO_FILMS, ratings: raw.SIPHON_DEMO_RATINGS }),
   });

@@ -19,6 +19,8 @@ export interface BatchPlan {
   readonly incrementalKey: string | null;
   /** Set target.updated_at = now() on every insert or real change. */
   readonly touchUpdatedAt: boolean;
+  /** SQL type of each target column, to cast streamed text values back. */
+  readonly targetTypes: Readonly<Record<string, string>>;
 }
 
 /** Strips trailing semicolons and whitespace; the query becomes a subquery. */
@@ -43,18 +45,21 @@ function wherePredicate(
   return { sql: `WHERE (${list('s.', plan.cursorColumns)}) > (${placeholders})`, params: [...cursor.after] };
 }
 
+/** The next `$1` rows of the source in keyset order (never OFFSET). */
+function readSql(plan: BatchPlan, predicate: string): string {
+  return `  SELECT * FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+  ) AS s
+  ${predicate}
+  ORDER BY ${list('s.', plan.cursorColumns)}
+  LIMIT $1`;
+}
+
 /**
- * One batch as a single statement executed by PostgreSQL (pushdown): read the next `limit` rows of
- * the source in keyset order, de-duplicate by key, UPSERT them in key order (deadlock-free against
- * overlapping writers), skip rows that did not change, and return the counts and the new cursor.
- * The user query sits in a subquery, where PostgreSQL itself forbids data-modifying WITH clauses.
+ * De-duplicate by key (the newest incremental-key value wins), UPSERT in key order (deadlock-free
+ * against overlapping writers), and leave unchanged rows alone (IS DISTINCT FROM: no dead tuples, no WAL).
  */
-export function buildBatchSql(
-  plan: BatchPlan,
-  cursor: BatchCursor,
-  limit: number,
-): { text: string; values: unknown[] } {
-  const predicate = wherePredicate(plan, cursor, 2);
+function upsertFrom(plan: BatchPlan, from: string): string {
   const cols = list('', plan.columns);
   const nonKey = plan.columns.filter((c) => !plan.keys.includes(c));
   const dedupOrder = [
@@ -69,25 +74,77 @@ export function buildBatchSql(
     nonKey.length === 0
       ? 'DO NOTHING'
       : `DO UPDATE SET ${setList}\n    WHERE (${list('t.', nonKey)}) IS DISTINCT FROM (${list('EXCLUDED.', nonKey)})`;
+  return `INSERT INTO ${quoteQualified(plan.target)} AS t (${cols})
+  SELECT DISTINCT ON (${list('', plan.keys)}) ${cols} FROM ${from} ORDER BY ${dedupOrder}
+  ON CONFLICT (${list('', plan.keys)}) ${conflict}
+  RETURNING 1`;
+}
+
+/**
+ * One batch as a single statement executed by PostgreSQL (pushdown): read the next `limit` rows,
+ * upsert them, return the counts and the new cursor. Rows never travel through Node. The user query
+ * sits in a subquery, where PostgreSQL itself forbids data-modifying WITH clauses.
+ */
+export function buildBatchSql(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+): { text: string; values: unknown[] } {
+  const predicate = wherePredicate(plan, cursor, 2);
   const cursorOut = plan.cursorColumns.map((c) => `l.${quoteIdent(c)}::text`).join(', ');
   const desc = plan.cursorColumns.map((c) => `${quoteIdent(c)} DESC`).join(', ');
   const text = `WITH src AS MATERIALIZED (
-  SELECT * FROM (
-${normalizeSourceQuery(plan.sourceQuery)}
-  ) AS s
-  ${predicate.sql}
-  ORDER BY ${list('s.', plan.cursorColumns)}
-  LIMIT $1
+${readSql(plan, predicate.sql)}
 ), up AS (
-  INSERT INTO ${quoteQualified(plan.target)} AS t (${cols})
-  SELECT DISTINCT ON (${list('', plan.keys)}) ${cols} FROM src ORDER BY ${dedupOrder}
-  ON CONFLICT (${list('', plan.keys)}) ${conflict}
-  RETURNING 1
+  ${upsertFrom(plan, 'src')}
 )
 SELECT (SELECT count(*) FROM src)::int AS rows_read,
        (SELECT count(*) FROM up)::int AS rows_written,
        (SELECT json_build_array(${cursorOut}) FROM (SELECT * FROM src ORDER BY ${desc} LIMIT 1) l) AS last_cursor`;
   return { text, values: [limit, ...predicate.params] };
+}
+
+/** The columns a streamed batch carries, in order: the copied columns plus the cursor columns. */
+export function streamColumns(plan: BatchPlan): string[] {
+  return [...new Set([...plan.columns, ...plan.cursorColumns])];
+}
+
+/**
+ * Streaming path, read half: the next batch in keyset order with every column as text, so values
+ * travel through Node unchanged and are cast back by the write. Runs in a READ ONLY transaction of
+ * the reader role.
+ */
+export function buildReadSql(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+): { text: string; values: unknown[] } {
+  const predicate = wherePredicate(plan, cursor, 2);
+  const text = `SELECT ${streamColumns(plan)
+    .map((c) => `r.${quoteIdent(c)}::text AS ${quoteIdent(c)}`)
+    .join(', ')}
+FROM (
+${readSql(plan, predicate.sql)}
+) AS r`;
+  return { text, values: [limit, ...predicate.params] };
+}
+
+/**
+ * Streaming path, write half: one text[] parameter per column (unnest keeps the statement the same
+ * size whatever the batch), cast to the target's types and upserted as in a pushdown batch.
+ */
+export function buildWriteSql(plan: BatchPlan): string {
+  const columns = streamColumns(plan);
+  const params = columns.map((_, i) => `$${i + 1}::text[]`).join(', ');
+  const casts = columns
+    .map((c) => `u.${quoteIdent(c)}::${plan.targetTypes[c] ?? 'text'} AS ${quoteIdent(c)}`)
+    .join(', ');
+  return `WITH src AS (
+  SELECT ${casts} FROM unnest(${params}) AS u(${list('', columns)})
+), up AS (
+  ${upsertFrom(plan, 'src')}
+)
+SELECT count(*)::int AS rows_written FROM up`;
 }
 
 /** After a full run: delete target rows whose key the source no longer yields (in the final transaction). */

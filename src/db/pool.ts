@@ -34,10 +34,14 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
-/** Runs `work` inside BEGIN/COMMIT on one client; rolls back on any error. */
+/**
+ * Runs `work` inside BEGIN/COMMIT on one client; rolls back on any error. `readOnly` opens the
+ * transaction READ ONLY (source reads): PostgreSQL itself then refuses any write.
+ */
 export async function withTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
+  options: { readOnly?: boolean } = {},
 ): Promise<T> {
   const client = await pool.connect();
   // While checked out, a client has no pool listener: a server-side kill (idle-in-transaction timeout,
@@ -46,7 +50,7 @@ export async function withTransaction<T>(
   client.on('error', onError);
   let broken = false;
   try {
-    await client.query('BEGIN');
+    await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
     const result = await work(client);
     await client.query('COMMIT');
     return result;

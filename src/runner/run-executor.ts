@@ -24,7 +24,13 @@ import {
   type RunRow,
 } from '../db/repositories/run.repository.js';
 import { completeState, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
-import { deleteNotSeen, runBatch, subtractLookback } from '../db/repositories/target.repository.js';
+import {
+  deleteNotSeen,
+  readBatchAsText,
+  runBatch,
+  subtractLookback,
+  writeBatchFromText,
+} from '../db/repositories/target.repository.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import type { RunnerEvents } from './events.js';
 
@@ -38,6 +44,12 @@ export interface ExecutorDeps {
   /** Aborted when the runner shuts down: the run hands off after its current batch. */
   readonly stopSignal: AbortSignal;
   readonly tasks: TaskRegistry;
+  /**
+   * `pushdown`: each batch is one INSERT … SELECT executed by PostgreSQL. `stream`: the batch is read
+   * by `readerPool` (siphon_reader, READ ONLY) and written through Node, memory bounded by the batch.
+   */
+  readonly transfer: 'pushdown' | 'stream';
+  readonly readerPool: Pool | undefined;
 }
 
 /** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */
@@ -203,10 +215,18 @@ async function batchLoop(
     }
     const began = Date.now();
     try {
+      const streamed =
+        deps.transfer === 'stream' ? await readStreamed(deps, plan, cursor, claimed.batch_size) : undefined;
       const step = await withTransaction(deps.pool, async (tx) => {
         const status = await fenceAndRenew(tx, fence, deps.leaseMs);
         if (!status) throw new LeaseLost();
-        const result = await runBatch(tx, plan, cursor, claimed.batch_size);
+        const result = streamed
+          ? {
+              rowsRead: streamed.rows,
+              rowsWritten: streamed.rows > 0 ? await writeBatchFromText(tx, plan, streamed.columns) : 0,
+              lastCursor: streamed.lastCursor,
+            }
+          : await runBatch(tx, plan, cursor, claimed.batch_size);
         if (result.lastCursor?.some((v) => v === null)) {
           throw new SiphonError(
             'SIPHON_ERR_SOURCE_QUERY',
@@ -301,6 +321,13 @@ async function batchLoop(
       }
     }
   }
+}
+
+/** Streaming read half: the reader role, in a READ ONLY transaction (statement timeout from its pool). */
+function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, limit: number) {
+  return withTransaction(deps.readerPool ?? deps.pool, (tx) => readBatchAsText(tx, plan, cursor, limit), {
+    readOnly: true,
+  });
 }
 
 async function reloadCursor(

@@ -21,6 +21,10 @@ export interface RunnerOptions {
   readonly version?: string;
   readonly events?: RunnerEvents;
   readonly id?: string;
+  /** How batches move rows (see ExecutorDeps.transfer). @default 'pushdown' */
+  readonly transfer?: 'pushdown' | 'stream';
+  /** siphon_reader pool for streamed source reads. @default the writer pool */
+  readonly readerPool?: Pool;
   /** CODE tasks available to pipelines. @default defaultTaskRegistry() */
   readonly tasks?: TaskRegistry;
 }
@@ -100,6 +104,8 @@ export class Runner {
                 maxAttempts: this.#options.maxAttempts,
                 stopSignal: this.#stop.signal,
                 tasks: this.#tasks,
+                transfer: this.#options.transfer ?? 'pushdown',
+                readerPool: this.#options.readerPool,
               },
               pipeline,
             )

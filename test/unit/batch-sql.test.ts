@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   buildBatchSql,
   buildDeleteNotSeenSql,
+  buildReadSql,
+  buildWriteSql,
   normalizeSourceQuery,
   type BatchPlan,
 } from '../../src/db/batch-sql.js';
@@ -14,6 +16,7 @@ const plan: BatchPlan = {
   cursorColumns: ['modified', 'id'],
   incrementalKey: 'modified',
   touchUpdatedAt: true,
+  targetTypes: { id: 'integer', v: 'text', modified: 'timestamp with time zone' },
 };
 
 describe('batch SQL', () => {
@@ -54,6 +57,16 @@ describe('batch SQL', () => {
       10,
     );
     expect(text).toContain('ON CONFLICT ("id") DO NOTHING');
+  });
+
+  it('streams as text in keyset order and writes back through unnest with the target types', () => {
+    const read = buildReadSql(plan, { after: ['x', '1'] }, 50);
+    expect(read.text).toContain('r."id"::text AS "id", r."v"::text AS "v", r."modified"::text AS "modified"');
+    expect(read.values).toEqual([50, 'x', '1']);
+    const write = buildWriteSql(plan);
+    expect(write).toContain('FROM unnest($1::text[], $2::text[], $3::text[]) AS u("id", "v", "modified")');
+    expect(write).toContain('u."modified"::timestamp with time zone AS "modified"');
+    expect(write).toContain('ON CONFLICT ("id") DO UPDATE');
   });
 
   it('deletes target rows the source no longer has', () => {

@@ -3,7 +3,10 @@ import { quoteIdent, quoteQualified, type QualifiedName } from '../../core/ident
 import {
   buildBatchSql,
   buildDeleteNotSeenSql,
+  buildReadSql,
+  buildWriteSql,
   normalizeSourceQuery,
+  streamColumns,
   type BatchCursor,
   type BatchPlan,
 } from '../batch-sql.js';
@@ -12,13 +15,25 @@ import type { Executor } from '../pool.js';
 export interface SourceColumn {
   readonly name: string;
   readonly typeOid: number;
+  /** format_type of the column's type (without modifier). */
+  readonly typeName: string;
 }
 
 /** Result columns of a source query, without reading a row. */
 export async function describeSource(db: Executor, sourceQuery: string): Promise<SourceColumn[]> {
   try {
     const result = await db.query(`SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s LIMIT 0`);
-    return result.fields.map((f) => ({ name: f.name, typeOid: f.dataTypeID }));
+    const oids = result.fields.map((f) => f.dataTypeID);
+    const { rows } = await db.query<{ oid: number; name: string }>(
+      'SELECT t.oid::int AS oid, format_type(t.oid, NULL) AS name FROM unnest($1::oid[]) AS t(oid)',
+      [oids],
+    );
+    const names = new Map(rows.map((r) => [r.oid, r.name]));
+    return result.fields.map((f) => ({
+      name: f.name,
+      typeOid: f.dataTypeID,
+      typeName: names.get(f.dataTypeID) ?? 'text',
+    }));
   } catch (error) {
     throw new SiphonError('SIPHON_ERR_SOURCE_QUERY', `source_query failed: ${(error as Error).message}`, {
       field: 'source_query',
@@ -30,6 +45,8 @@ export async function describeSource(db: Executor, sourceQuery: string): Promise
 
 export interface TargetShape {
   readonly columns: readonly string[];
+  /** SQL type of each column (format_type), for casting streamed text values. */
+  readonly types: Readonly<Record<string, string>>;
   readonly hasUniqueKey: boolean;
 }
 
@@ -39,9 +56,11 @@ export async function describeTarget(
   target: QualifiedName,
   keys: readonly string[],
 ): Promise<TargetShape | undefined> {
-  const { rows } = await db.query<{ columns: string[] | null; has_key: boolean }>(
+  const { rows } = await db.query<{ columns: string[] | null; types: string[] | null; has_key: boolean }>(
     `SELECT (SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
               WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
+            (SELECT array_agg(format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute
+              WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS types,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL
                       AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
                             WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey))
@@ -51,7 +70,10 @@ export async function describeTarget(
     [target.schema, target.table, keys],
   );
   const row = rows[0];
-  return row ? { columns: row.columns ?? [], hasUniqueKey: row.has_key } : undefined;
+  if (!row) return undefined;
+  const columns = row.columns ?? [];
+  const types = Object.fromEntries(columns.map((c, i) => [c, row.types?.[i] ?? 'text']));
+  return { columns, types, hasUniqueKey: row.has_key };
 }
 
 /**
@@ -97,6 +119,36 @@ export async function runBatch(
   );
   const row = rows[0]!;
   return { rowsRead: row.rows_read, rowsWritten: row.rows_written, lastCursor: row.last_cursor };
+}
+
+/** Streaming read: the next batch as text, column by column (in streamColumns order). */
+export async function readBatchAsText(
+  db: Executor,
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+): Promise<{ columns: string[][]; rows: number; lastCursor: string[] | null }> {
+  const { text, values } = buildReadSql(plan, cursor, limit);
+  const result = await db.query<string[]>({ text, values, rowMode: 'array' });
+  const width = streamColumns(plan).length;
+  const columns: string[][] = Array.from({ length: width }, () => new Array<string>(result.rows.length));
+  result.rows.forEach((row, r) => {
+    for (let c = 0; c < width; c += 1) columns[c]![r] = row[c]!;
+  });
+  const last = result.rows.at(-1);
+  const order = streamColumns(plan);
+  const lastCursor = last ? plan.cursorColumns.map((c) => last[order.indexOf(c)]!) : null;
+  return { columns, rows: result.rows.length, lastCursor };
+}
+
+/** Streaming write: upserts a batch read by readBatchAsText; returns rows inserted or changed. */
+export async function writeBatchFromText(
+  db: Executor,
+  plan: BatchPlan,
+  columns: string[][],
+): Promise<number> {
+  const { rows } = await db.query<{ rows_written: number }>(buildWriteSql(plan), columns);
+  return rows[0]!.rows_written;
 }
 
 export async function deleteNotSeen(db: Executor, plan: BatchPlan): Promise<number> {
