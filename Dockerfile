@@ -2,8 +2,8 @@
 #
 # Siphon: one image for every role. The command chooses what the container does:
 #   api (default), runner, migrate, demo load, or any other `siphon` CLI command.
-# In a container Siphon always uses DATABASE_URL; the embedded PostgreSQL is for local development
-# only (it is installed with the dependencies but never started when DATABASE_URL is set).
+# In a container, always set DATABASE_URL: the embedded PostgreSQL is for local development only (its
+# binaries come with the dependencies, but it is never started when DATABASE_URL is set).
 #
 #   docker build -t siphon .
 #   docker run --rm -e DATABASE_URL=postgres://... siphon migrate

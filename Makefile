@@ -10,7 +10,10 @@ help: ## list the targets
 
 env: ## write .env with random secrets for docker compose (refuses to overwrite one)
 	@if [ -e .env ]; then echo ".env exists; not touching it" >&2; exit 1; fi
-	@umask 077 && node -e 'for (const name of ["SIPHON_ADMIN_TOKEN", "SIPHON_VIEWER_TOKEN", "SIPHON_READER_PASSWORD", "SIPHON_WRITER_PASSWORD", "SIPHON_API_PASSWORD"]) console.log(name + "=" + require("node:crypto").randomBytes(24).toString("base64url"))' > .env
+	@umask 077 && for name in SIPHON_ADMIN_TOKEN SIPHON_VIEWER_TOKEN \
+	  SIPHON_READER_PASSWORD SIPHON_WRITER_PASSWORD SIPHON_API_PASSWORD; do \
+	  echo "$$name=$$(node -e 'console.log(require("node:crypto").randomBytes(24).toString("base64url"))')"; \
+	done > .env
 	@echo "wrote .env (mode 0600); never commit it"
 
 up: ## build the image and start postgres, migrate, demo, api and runner in the background
