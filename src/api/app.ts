@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.js';
+import type { SqlPolicy } from '../sql-guard/index.js';
 import { registerAuth, type TokenConfig } from './plugins/auth.plugin.js';
 import { registerErrorHandling } from './plugins/errors.plugin.js';
 import { healthRoutes } from './routes/health.routes.js';
@@ -16,6 +17,8 @@ export interface ApiDeps {
   readonly tokens: TokenConfig;
   /** A runner whose heartbeat is older than this is not live. */
   readonly runnerStaleMs: number;
+  /** What pipeline SQL may read, write and call. @default DEFAULT_SQL_POLICY */
+  readonly sqlPolicy?: SqlPolicy;
 }
 
 /** Builds the API without listening (tests use app.inject()). */

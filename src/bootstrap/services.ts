@@ -30,6 +30,7 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     logger,
     tokens: { operator: [db.secrets.adminToken], viewer: [db.secrets.viewerToken] },
     runnerStaleMs: config.runner.leaseMs,
+    sqlPolicy: config.sqlPolicy,
   });
   await app.listen({ host: config.api.host, port: config.api.port });
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
@@ -70,6 +71,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     pool,
     readerPool,
     transfer: config.runner.transfer,
+    sqlPolicy: config.sqlPolicy,
     listenUrl: db.urls.writer,
     logger: logger.child({ component: 'runner' }),
     pollIntervalMs: config.runner.pollIntervalMs,

@@ -36,7 +36,7 @@ function reportError(error: unknown): number {
   }
   if (isSiphonError(error)) {
     process.stderr.write(`siphon: ${error.message} [${error.code}]\n`);
-    return 1;
+    return error.code === 'SIPHON_ERR_CLI_USAGE' ? 2 : 1;
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`siphon: unexpected error: ${message} [SIPHON_ERR_INTERNAL]\n`);

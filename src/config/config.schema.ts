@@ -33,6 +33,23 @@ const postgresUrl = z
   )
   .transform((value) => (value === '' ? undefined : value));
 
+const identifierList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.length > 0 && list.every((s) => /^[a-z_][a-z0-9_]{0,62}$/.test(s)), {
+      message: 'must be a comma-separated list of lower-case schema names',
+    })
+    .refine((list) => !list.some((s) => ['etl', 'pg_catalog', 'information_schema'].includes(s)), {
+      message: 'must not name etl, pg_catalog or information_schema',
+    });
+
 const secret = z.string().min(12, 'must be at least 12 characters').optional();
 
 /**
@@ -40,6 +57,8 @@ const secret = z.string().min(12, 'must be at least 12 characters').optional();
  * through this schema (src/config/load-config.ts); docs/configuration.md lists the same table.
  */
 export const configSchema = z.object({
+  /** File of KEY=value lines read at start (relative to the working directory); `none` reads none. @default .env */
+  SIPHON_ENV_FILE: z.string().default('.env'),
   /** Use this PostgreSQL (>= 14) instead of the embedded one. @default unset (embedded) */
   DATABASE_URL: postgresUrl,
   /** Where the embedded cluster, generated secrets and local state live. @default ./.siphon */
@@ -58,6 +77,23 @@ export const configSchema = z.object({
   SIPHON_READER_PASSWORD: secret,
   SIPHON_WRITER_PASSWORD: secret,
   SIPHON_API_PASSWORD: secret,
+  /** Schemas pipelines may read, comma-separated. @default content,ugc */
+  SIPHON_SOURCE_SCHEMAS: identifierList('content,ugc'),
+  /** Schemas pipelines may write (targets and SQL steps); siphon_writer needs rights there. @default analytics */
+  SIPHON_TARGET_SCHEMAS: identifierList('analytics'),
+  /** Functions allowed in pipeline SQL beyond the built-in allow-list (`name` or `schema.name`). @default none */
+  SIPHON_SQL_EXTRA_FUNCTIONS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((f) => f.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((f) => /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/.test(f)), {
+      message: 'must be a comma-separated list of function names (name or schema.name)',
+    }),
   /** pino level. @default info */
   SIPHON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines. @default pretty on a terminal, json otherwise */

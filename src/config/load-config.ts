@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { configSchema } from './config.schema.js';
 import { SiphonError } from '../core/errors.js';
+import type { SqlPolicy } from '../sql-guard/index.js';
 
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -16,6 +17,8 @@ export interface Config {
     readonly api: string | undefined;
   };
   readonly log: { readonly level: string; readonly format: 'pretty' | 'json' };
+  /** What pipeline SQL may read, write and call (the parser-based guard). */
+  readonly sqlPolicy: SqlPolicy;
   readonly runner: {
     readonly pollIntervalMs: number;
     readonly leaseMs: number;
@@ -32,9 +35,14 @@ export interface Config {
  * validates it once and returns a frozen config. A bad value fails fast naming its variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
-  const dotenvPath = resolve(cwd, '.env');
-  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
-  const result = configSchema.safeParse({ ...fromFile, ...env });
+  const envFile = env.SIPHON_ENV_FILE || '.env';
+  const dotenvPath = resolve(cwd, envFile);
+  const fromFile = envFile !== 'none' && existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  // An empty value means "unset" (compose files pass variables through as empty strings).
+  const merged = Object.fromEntries(
+    Object.entries({ ...fromFile, ...env }).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const result = configSchema.safeParse(merged);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
@@ -53,9 +61,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       writer: raw.SIPHON_WRITER_PASSWORD,
       api: raw.SIPHON_API_PASSWORD,
     }),
+    sqlPolicy: Object.freeze({
+      sourceSchemas: raw.SIPHON_SOURCE_SCHEMAS,
+      targetSchemas: raw.SIPHON_TARGET_SCHEMAS,
+      extraFunctions: raw.SIPHON_SQL_EXTRA_FUNCTIONS,
+    }),
     log: Object.freeze({
       level: raw.SIPHON_LOG_LEVEL,
-      format: raw.SIPHON_LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+      format: raw.SIPHON_LOG_FORMAT ?? (process.stderr.isTTY ? 'pretty' : 'json'),
     }),
     runner: Object.freeze({
       pollIntervalMs: raw.SIPHON_RUNNER_POLL_INTERVAL,

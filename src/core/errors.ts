@@ -41,10 +41,24 @@ export const ERROR_CATALOGUE = {
     kind: 'conflict',
     title: 'The pipeline changed since you read it',
   },
+  SIPHON_ERR_RUN_WAIT_TIMEOUT: { status: 504, kind: 'retryable', title: 'The run did not finish in time' },
   SIPHON_ERR_RUN_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such run' },
+  SIPHON_ERR_SQL_SYNTAX: { status: 422, kind: 'input', title: 'The SQL does not parse' },
+  SIPHON_ERR_SQL_FORBIDDEN: {
+    status: 422,
+    kind: 'input',
+    title: 'The SQL does something a pipeline may not do',
+  },
+  SIPHON_ERR_TARGET_FORBIDDEN: {
+    status: 422,
+    kind: 'input',
+    title: 'The target table is outside the allowed schemas',
+  },
   SIPHON_ERR_SOURCE_QUERY: { status: 422, kind: 'fatal', title: 'The source query failed' },
   SIPHON_ERR_TARGET_SCHEMA: { status: 422, kind: 'fatal', title: 'The target table does not fit the source' },
-  SIPHON_ERR_TARGET_WRITE: { status: 500, kind: 'fatal', title: 'Writing to the target failed' },
+  SIPHON_ERR_TARGET_WRITE: { status: 500, kind: 'fatal', title: 'The target refused a row (a constraint)' },
+  SIPHON_ERR_BATCH_FAILED: { status: 500, kind: 'fatal', title: 'A batch failed in PostgreSQL' },
+  SIPHON_ERR_BATCH_TIMEOUT: { status: 500, kind: 'fatal', title: 'A batch exceeded the statement timeout' },
   SIPHON_ERR_TASK_UNKNOWN: {
     status: 422,
     kind: 'input',
@@ -116,6 +130,18 @@ export function truncateMessage(message: string, max = MAX_STORED_ERROR_LENGTH):
 
 /** SQLSTATEs after which the same work may simply be tried again. */
 const RETRYABLE_SQLSTATE = /^(08|25P03|40001|40P01|53|57P0[1-3])/;
+
+/**
+ * The code stored on a failed run for an error that is not a SiphonError: by SQLSTATE class — a
+ * constraint of the target (23), the statement timeout (57014), anything else in the batch.
+ */
+export function runFailureCode(error: unknown): ErrorCode {
+  if (isSiphonError(error)) return error.code;
+  const sqlstate = (error as { code?: unknown } | null)?.code;
+  if (typeof sqlstate === 'string' && sqlstate.startsWith('23')) return 'SIPHON_ERR_TARGET_WRITE';
+  if (sqlstate === '57014') return 'SIPHON_ERR_BATCH_TIMEOUT';
+  return 'SIPHON_ERR_BATCH_FAILED';
+}
 
 /** How the engine treats a failure: retry it (with backoff) or store it and stop. */
 export function classifyFailure(error: unknown): 'retryable' | 'fatal' {

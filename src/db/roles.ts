@@ -27,7 +27,7 @@ export async function ensureRoles(
   } catch (error) {
     throw new SiphonError(
       'SIPHON_ERR_DB_ROLES',
-      `cannot create the database roles (${(error as Error).message}); the DATABASE_URL user needs CREATEROLE`,
+      `cannot create the database roles (${(error as Error).message}); the DATABASE_URL user must be a superuser, or have CREATEROLE (on PostgreSQL 16+ also createrole_self_grant = 'set, inherit'; see docs/configuration.md)`,
       { cause: error },
     );
   } finally {

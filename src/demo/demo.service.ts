@@ -38,7 +38,7 @@ export async function loadDemo(
 export async function installDemoPipelines(pool: Pool): Promise<void> {
   for (const { id, ...spec } of DEMO_PIPELINES) {
     const existing = await findPipeline(pool, id);
-    if (!existing) await savePipeline(pool, spec, 'demo', id);
+    if (!existing) await savePipeline(pool, spec, 'demo', { id });
   }
 }
 

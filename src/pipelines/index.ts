@@ -1,1 +1,9 @@
-export { getPipeline, requestStatus, changeEnabled, savePipeline, setTasks } from './pipeline.service.js';
+export {
+  getPipeline,
+  requestStatus,
+  changeEnabled,
+  savePipeline,
+  setTasks,
+  assertSafePipeline,
+  type SaveOptions,
+} from './pipeline.service.js';

@@ -3,6 +3,13 @@ import { parsePipelineSpec } from '../core/pipeline-spec.schema.js';
 import { requestTransition, type StatusRequest } from '../core/status.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
+import {
+  assertAllowedTarget,
+  assertSafeSourceQuery,
+  assertSafeTaskSql,
+  DEFAULT_SQL_POLICY,
+  type SqlPolicy,
+} from '../sql-guard/index.js';
 import { defaultTaskRegistry, replaceTasks, type TaskRegistry, type TaskRow } from '../tasks/index.js';
 import {
   bumpVersion,
@@ -62,13 +69,14 @@ export async function savePipeline(
   pool: Pool,
   input: unknown,
   by: string,
-  id?: string,
-  registry: TaskRegistry = defaultTaskRegistry(),
+  options: SaveOptions & { id?: string } = {},
 ): Promise<PipelineRow> {
+  const { id, registry = defaultTaskRegistry(), policy = DEFAULT_SQL_POLICY } = options;
   const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
   const { tasks: taskInput, ...rest } = isObject ? (input as { tasks?: unknown }) : { tasks: undefined };
   const spec = parsePipelineSpec(isObject ? rest : input);
-  const tasks = taskInput === undefined ? undefined : parseTaskSpecs(taskInput, (name) => registry.has(name));
+  await assertSafePipeline(spec, policy);
+  const tasks = taskInput === undefined ? undefined : await parseSafeTasks(taskInput, registry, policy);
   try {
     return await withTransaction(pool, async (tx) => {
       const row = await upsertPipeline(tx, { ...spec, ...(id ? { id } : {}) }, by);
@@ -98,9 +106,13 @@ export async function setTasks(
   idOrName: string,
   input: unknown,
   by: string,
-  registry: TaskRegistry = defaultTaskRegistry(),
+  options: SaveOptions = {},
 ): Promise<{ pipeline: PipelineRow; tasks: TaskRow[] }> {
-  const tasks = parseTaskSpecs(input, (name) => registry.has(name));
+  const tasks = await parseSafeTasks(
+    input,
+    options.registry ?? defaultTaskRegistry(),
+    options.policy ?? DEFAULT_SQL_POLICY,
+  );
   return withTransaction(pool, async (tx) => {
     const existing = await findPipeline(tx, idOrName, true);
     if (!existing)
@@ -110,4 +122,28 @@ export async function setTasks(
     await recordVersion(tx, pipeline, by, tasks);
     return { pipeline, tasks: saved };
   });
+}
+
+export interface SaveOptions {
+  /** CODE tasks a pipeline may name. @default defaultTaskRegistry() */
+  readonly registry?: TaskRegistry;
+  /** Schemas a pipeline may read and write. @default DEFAULT_SQL_POLICY */
+  readonly policy?: SqlPolicy;
+}
+
+/** The parser-based checks of a pipeline's SQL and target (also re-run by the runner at claim time). */
+export async function assertSafePipeline(
+  spec: { source_query: string; target_table: string },
+  policy: SqlPolicy = DEFAULT_SQL_POLICY,
+): Promise<void> {
+  assertAllowedTarget(spec.target_table.split('.')[0]!, policy);
+  await assertSafeSourceQuery(spec.source_query, policy);
+}
+
+async function parseSafeTasks(input: unknown, registry: TaskRegistry, policy: SqlPolicy) {
+  const tasks = parseTaskSpecs(input, (name) => registry.has(name));
+  for (const [i, task] of tasks.entries()) {
+    if (task.sql !== null) await assertSafeTaskSql(task.sql, policy, `tasks.${i}.sql`);
+  }
+  return tasks;
 }

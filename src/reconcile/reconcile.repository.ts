@@ -19,19 +19,25 @@ export interface SideSummary {
   inc_max: string | null;
 }
 
-/** Row count and the range of the first key column (and of the incremental key, when given). */
+/**
+ * Row count and the range of the first key column (and of the incremental key, when given). Ranges
+ * use the type's own ordering (ORDER BY … LIMIT 1): min()/max() do not exist for every type (uuid).
+ */
 export async function summarize(
   db: Executor,
   side: Side,
   key: string,
   incrementalKey: string | null,
 ): Promise<SideSummary> {
+  const edge = (column: string, direction: 'ASC' | 'DESC') =>
+    `(SELECT s.${quoteIdent(column)}::text FROM ${from(side)} WHERE s.${quoteIdent(column)} IS NOT NULL
+       ORDER BY s.${quoteIdent(column)} ${direction} LIMIT 1)`;
   const inc = incrementalKey
-    ? `min(s.${quoteIdent(incrementalKey)})::text AS inc_min, max(s.${quoteIdent(incrementalKey)})::text AS inc_max`
+    ? `${edge(incrementalKey, 'ASC')} AS inc_min, ${edge(incrementalKey, 'DESC')} AS inc_max`
     : 'NULL::text AS inc_min, NULL::text AS inc_max';
   const { rows } = await db.query<SideSummary>(
-    `SELECT count(*)::bigint AS rows, min(s.${quoteIdent(key)})::text AS key_min, max(s.${quoteIdent(key)})::text AS key_max, ${inc}
-       FROM ${from(side)}`,
+    `SELECT (SELECT count(*) FROM ${from(side)})::bigint AS rows,
+            ${edge(key, 'ASC')} AS key_min, ${edge(key, 'DESC')} AS key_max, ${inc}`,
   );
   return rows[0]!;
 }

@@ -1,7 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffMs, parseDuration } from '../core/duration.js';
-import { classifyFailure, isSiphonError, SiphonError, truncateMessage } from '../core/errors.js';
+import {
+  classifyFailure,
+  isSiphonError,
+  runFailureCode,
+  SiphonError,
+  truncateMessage,
+} from '../core/errors.js';
 import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { orderTasks } from '../core/task-order.js';
@@ -32,6 +38,8 @@ import {
   writeBatchFromText,
 } from '../db/repositories/target.repository.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
+import { assertSafePipeline } from '../pipelines/index.js';
+import type { SqlPolicy } from '../sql-guard/index.js';
 import type { RunnerEvents } from './events.js';
 
 export interface ExecutorDeps {
@@ -50,6 +58,8 @@ export interface ExecutorDeps {
    */
   readonly transfer: 'pushdown' | 'stream';
   readonly readerPool: Pool | undefined;
+  /** Re-checked at every claim: a pipeline row written behind the API's back is still guarded. */
+  readonly sqlPolicy: SqlPolicy;
 }
 
 /** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */
@@ -159,6 +169,7 @@ async function preparePlan(
   claimed: ClaimedPipeline,
   fence: Fence,
 ): Promise<ResolvedPlan> {
+  await assertSafePipeline(claimed, deps.sqlPolicy);
   return resolvePlan(deps.pool, claimed, async (create) => {
     await withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
@@ -462,7 +473,7 @@ async function fail(
   error: unknown,
   log: Logger,
 ): Promise<void> {
-  const code = isSiphonError(error) ? error.code : 'SIPHON_ERR_TARGET_WRITE';
+  const code = runFailureCode(error);
   const message = truncateMessage((error as Error)?.message ?? String(error));
   const details = isSiphonError(error)
     ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }

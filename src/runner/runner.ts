@@ -8,6 +8,7 @@ import type { Pool } from '../db/pool.js';
 import { RunnerEvents } from './events.js';
 import { executeClaim } from './run-executor.js';
 import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
+import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 
 export interface RunnerOptions {
   readonly pool: Pool;
@@ -25,6 +26,8 @@ export interface RunnerOptions {
   readonly transfer?: 'pushdown' | 'stream';
   /** siphon_reader pool for streamed source reads. @default the writer pool */
   readonly readerPool?: Pool;
+  /** What pipeline SQL may read, write and call; re-checked at each claim. @default DEFAULT_SQL_POLICY */
+  readonly sqlPolicy?: SqlPolicy;
   /** CODE tasks available to pipelines. @default defaultTaskRegistry() */
   readonly tasks?: TaskRegistry;
 }
@@ -106,6 +109,7 @@ export class Runner {
                 tasks: this.#tasks,
                 transfer: this.#options.transfer ?? 'pushdown',
                 readerPool: this.#options.readerPool,
+                sqlPolicy: this.#options.sqlPolicy ?? DEFAULT_SQL_POLICY,
               },
               pipeline,
             )

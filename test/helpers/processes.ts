@@ -26,6 +26,9 @@ export function cliEnv(
     SIPHON_READER_PASSWORD: TEST_ROLE_PASSWORDS.reader,
     SIPHON_WRITER_PASSWORD: TEST_ROLE_PASSWORDS.writer,
     SIPHON_API_PASSWORD: TEST_ROLE_PASSWORDS.api,
+    SIPHON_SQL_EXTRA_FUNCTIONS: 'pg_sleep',
+    // A developer's .env in the checkout must not steer the processes under test.
+    SIPHON_ENV_FILE: 'none',
     ...extra,
   };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;

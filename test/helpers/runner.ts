@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Runner, type RunnerOptions } from '../../src/runner/index.js';
+import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../../src/sql-guard/index.js';
 import { savePipeline, requestStatus } from '../../src/pipelines/index.js';
 import type { PipelineSpecInput } from '../../src/core/pipeline-spec.schema.js';
 import type { PipelineRow } from '../../src/db/repositories/pipeline.repository.js';
@@ -8,11 +9,15 @@ import type { TestDatabase } from './db.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
+/** The default policy plus pg_sleep, which tests use to make batches slow enough to interrupt. */
+export const TEST_SQL_POLICY: SqlPolicy = { ...DEFAULT_SQL_POLICY, extraFunctions: ['pg_sleep'] };
+
 export async function startTestRunner(
   db: TestDatabase,
   options: Partial<RunnerOptions> = {},
 ): Promise<Runner> {
   const runner = new Runner({
+    sqlPolicy: TEST_SQL_POLICY,
     pool: db.writer,
     listenUrl: db.urls.writer,
     logger: silentLogger,
@@ -27,7 +32,7 @@ export async function startTestRunner(
 }
 
 export async function createPipeline(db: TestDatabase, spec: PipelineSpecInput): Promise<PipelineRow> {
-  return savePipeline(db.api, spec, 'test');
+  return savePipeline(db.api, spec, 'test', { policy: TEST_SQL_POLICY });
 }
 
 export async function requestRun(db: TestDatabase, idOrName: string): Promise<void> {

@@ -17,6 +17,7 @@ import {
   diffSourceTarget,
   requestRun,
   silentLogger,
+  TEST_SQL_POLICY,
   startTestRunner,
   waitForStatus,
 } from '../helpers/runner.js';
@@ -104,7 +105,7 @@ describe('PostgreSQL restarted during a run (pg_ctl -m fast equivalent)', () => 
       applicationName: 'restart-api',
       max: 2,
     });
-    const pipeline = await savePipeline(api, SPEC, 'test');
+    const pipeline = await savePipeline(api, SPEC, 'test', { policy: TEST_SQL_POLICY });
     const runner = new Runner({
       pool: writer,
       listenUrl: urlForRole(adminUrl, ROLES.writer, TEST_ROLE_PASSWORDS.writer),
@@ -113,6 +114,7 @@ describe('PostgreSQL restarted during a run (pg_ctl -m fast equivalent)', () => 
       leaseMs: 5000,
       concurrency: 1,
       maxAttempts: 8,
+      sqlPolicy: TEST_SQL_POLICY,
     });
     await runner.start();
     await requestStatus(api, pipeline.id, 'run', 'test');

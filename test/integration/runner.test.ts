@@ -254,7 +254,7 @@ describe('failure', () => {
     );
     expect(rows[0]).toMatchObject({
       status: 'FAILED',
-      error_code: 'SIPHON_ERR_TARGET_WRITE',
+      error_code: 'SIPHON_ERR_BATCH_FAILED',
       rows_read: 50,
       batches: 5,
     });

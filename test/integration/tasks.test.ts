@@ -4,7 +4,14 @@ import { savePipeline, setTasks } from '../../src/pipelines/index.js';
 import type { Runner } from '../../src/runner/index.js';
 import { defaultTaskRegistry, type TaskRegistry } from '../../src/tasks/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { count, createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import {
+  count,
+  createPipeline,
+  requestRun,
+  startTestRunner,
+  TEST_SQL_POLICY,
+  waitForStatus,
+} from '../helpers/runner.js';
 
 let db: TestDatabase;
 let runner: Runner;
@@ -93,8 +100,7 @@ describe('multi-step pipelines', () => {
         ],
       },
       'test',
-      undefined,
-      registry,
+      { registry, policy: TEST_SQL_POLICY },
     );
     await requestRun(db, p.id);
     await waitForStatus(db, p.id, ['FAILED']);
@@ -125,7 +131,7 @@ describe('multi-step pipelines', () => {
         },
       ],
       'test',
-      registry,
+      { registry, policy: TEST_SQL_POLICY },
     );
     expect(pipeline.version).toBe(2);
     await requestRun(db, p.id);

@@ -55,7 +55,7 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      const row = await savePipeline(deps.pool, request.body, by(request));
+      const row = await savePipeline(deps.pool, request.body, by(request), { policy: deps.sqlPolicy });
       return reply.status(201).send(presentPipeline(row));
     },
   );

@@ -217,7 +217,7 @@ async function waitForRun(api: Parameters<typeof getPipeline>[0], pipelineId: st
     await sleep(250);
   }
   throw new SiphonError(
-    'SIPHON_ERR_CLI_USAGE',
+    'SIPHON_ERR_RUN_WAIT_TIMEOUT',
     `the run did not finish within ${timeoutMs / 1000}s; is a runner running?`,
   );
 }

@@ -1,0 +1,251 @@
+/**
+ * `npm run bench`: runner throughput, batch latency and memory on generated film rows, each figure
+ * next to a reference measured in the same run on the same server — one hand-written
+ * INSERT … SELECT … ON CONFLICT doing the same load.
+ *
+ *   npm run bench -- --rows 1000000 --batch 5000 --out bench/results/latest.json
+ *
+ * Uses a throwaway embedded PostgreSQL 18 (or BENCH_DATABASE_URL, which it fills with data).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/bootstrap/embedded-postgres.js';
+import { migrate } from '../src/db/migrator.js';
+import { createPool, urlForRole, type Pool } from '../src/db/pool.js';
+import { ensureRoles, ROLES, type RolePasswords } from '../src/db/roles.js';
+import { insertFilms } from '../src/demo/demo.repository.js';
+import { DEMO_PIPELINES } from '../src/demo/demo-pipelines.js';
+import { installDemoPipelines } from '../src/demo/demo.service.js';
+import { requestStatus } from '../src/pipelines/index.js';
+import { Runner } from '../src/runner/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    batch: { type: 'string', default: '5000' },
+    out: { type: 'string', default: 'bench/results/latest.json' },
+  },
+});
+const ROWS = Number(args.rows);
+const BATCH = Number(args.batch);
+const PASSWORDS: RolePasswords = {
+  reader: 'bench-reader-pw',
+  writer: 'bench-writer-pw',
+  api: 'bench-api-pw',
+};
+const FULL = DEMO_PIPELINES[0]!;
+const INCREMENTAL = DEMO_PIPELINES[2]!;
+const logger = pino({ level: 'silent' });
+
+interface Scenario {
+  name: string;
+  seconds: number;
+  rowsPerSecond: number;
+  ratioToReference?: number;
+  rowsRead?: number;
+  rowsWritten?: number;
+  batches?: number;
+  batchMs?: { p50: number; p95: number; max: number };
+  rssMiB?: { baseline: number; atTenPercent: number; peak: number; end: number };
+}
+
+async function main(): Promise<void> {
+  let server: EmbeddedServer | undefined;
+  let home: string | undefined;
+  let url = process.env.BENCH_DATABASE_URL;
+  if (!url) {
+    home = mkdtempSync(join(tmpdir(), 'siphon-bench-'));
+    server = await startEmbeddedPostgres({ home, port: 0, password: 'bench-superuser' });
+    url = server.url;
+  }
+  const admin = createPool({ connectionString: url, applicationName: 'bench-admin', max: 4 });
+  try {
+    const client = await admin.connect();
+    await ensureRoles(client, PASSWORDS);
+    await migrate(client);
+    client.release();
+    const version = (await admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`))
+      .rows[0]!.v;
+    log(`PostgreSQL ${version}; generating ${ROWS.toLocaleString()} films …`);
+    await admin.query('TRUNCATE content.film_work');
+    for (let from = 0; from < ROWS; from += 100_000)
+      await insertFilms(admin, from, Math.min(ROWS, from + 100_000));
+    await admin.query('VACUUM ANALYZE content.film_work');
+    await installDemoPipelines(admin);
+    await admin.query(`UPDATE etl.etl_pipelines SET batch_size = $1`, [BATCH]);
+
+    const results: Scenario[] = [];
+    const reference = await referenceLoad(admin);
+    results.push(reference);
+    log(row(reference));
+    for (const [name, pipeline, transfer, truncate] of [
+      ['pushdown full (empty target)', FULL, 'pushdown', true],
+      ['pushdown full (re-run, no changes)', FULL, 'pushdown', false],
+      ['stream full (empty target)', FULL, 'stream', true],
+      ['pushdown incremental (from scratch)', INCREMENTAL, 'pushdown', true],
+      ['pushdown incremental (re-run, no changes)', INCREMENTAL, 'pushdown', false],
+    ] as const) {
+      const scenario = await runPipeline(admin, url, name, pipeline.id, transfer, truncate);
+      scenario.ratioToReference = round(scenario.rowsPerSecond / reference.rowsPerSecond, 2);
+      results.push(scenario);
+      log(row(scenario));
+    }
+    const report = {
+      date: new Date().toISOString(),
+      rows: ROWS,
+      batchSize: BATCH,
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGiB: round(totalmem() / 2 ** 30, 1),
+        node: process.version,
+      },
+      postgres: version,
+      reference:
+        'one INSERT INTO analytics.film_dim SELECT … FROM content.film_work ON CONFLICT … DO UPDATE … WHERE IS DISTINCT FROM',
+      results,
+    };
+    mkdirSync(dirname(args.out!), { recursive: true });
+    writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
+    log(`\nwritten to ${args.out}`);
+  } finally {
+    await admin.end();
+    await server?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** The same load as film_dim_full, hand-written as one statement: the yardstick. */
+async function referenceLoad(admin: Pool): Promise<Scenario> {
+  await admin.query('TRUNCATE analytics.film_dim');
+  await admin.query('CHECKPOINT');
+  const started = performance.now();
+  const { rowCount } = await admin.query(
+    `INSERT INTO analytics.film_dim AS t (film_id, title, rating)
+     SELECT fw.id, fw.title, fw.rating FROM content.film_work fw
+     ON CONFLICT (film_id) DO UPDATE SET title = EXCLUDED.title, rating = EXCLUDED.rating, updated_at = now()
+     WHERE (t.title, t.rating) IS DISTINCT FROM (EXCLUDED.title, EXCLUDED.rating)`,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    name: 'reference: one INSERT … SELECT … ON CONFLICT',
+    seconds: round(seconds, 2),
+    rowsPerSecond: Math.round((rowCount ?? 0) / seconds),
+    rowsWritten: rowCount ?? 0,
+  };
+}
+
+async function runPipeline(
+  admin: Pool,
+  url: string,
+  name: string,
+  pipelineId: string,
+  transfer: 'pushdown' | 'stream',
+  truncate: boolean,
+): Promise<Scenario> {
+  if (truncate) {
+    await admin.query('TRUNCATE analytics.film_dim');
+    await admin.query('DELETE FROM etl.etl_state WHERE pipeline_id = $1', [pipelineId]);
+  }
+  await admin.query('CHECKPOINT');
+  const writer = createPool({
+    connectionString: urlForRole(url, ROLES.writer, PASSWORDS.writer),
+    applicationName: 'bench-writer',
+    max: 4,
+  });
+  const reader = createPool({
+    connectionString: urlForRole(url, ROLES.reader, PASSWORDS.reader),
+    applicationName: 'bench-reader',
+    max: 2,
+  });
+  const api = createPool({
+    connectionString: urlForRole(url, ROLES.api, PASSWORDS.api),
+    applicationName: 'bench-api',
+    max: 2,
+  });
+  const runner = new Runner({
+    pool: writer,
+    readerPool: reader,
+    transfer,
+    listenUrl: urlForRole(url, ROLES.writer, PASSWORDS.writer),
+    logger,
+    pollIntervalMs: 50,
+    leaseMs: 60_000,
+    concurrency: 1,
+    maxAttempts: 3,
+  });
+  global.gc?.();
+  const baseline = process.memoryUsage().rss;
+  let peak = baseline;
+  let atTenPercent = 0;
+  let batches = 0;
+  const expectedBatches = Math.ceil(ROWS / BATCH);
+  runner.events.on('batch:committed', () => {
+    batches += 1;
+    if (batches === Math.ceil(expectedBatches / 10)) atTenPercent = process.memoryUsage().rss;
+  });
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const done = new Promise<void>((resolve, reject) => {
+    runner.events.on('run:succeeded', () => resolve());
+    runner.events.on('run:failed', (e) => reject(new Error(`${e.code}: ${e.message}`)));
+  });
+  await runner.start();
+  const started = performance.now();
+  await requestStatus(api, pipelineId, 'run', 'bench', 'bench');
+  await done;
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const end = process.memoryUsage().rss;
+  await runner.stop();
+  const run = (
+    await admin.query<{ id: string; rows_read: number; rows_written: number; batches: number }>(
+      'SELECT id, rows_read::int, rows_written::int, batches FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+      [pipelineId],
+    )
+  ).rows[0]!;
+  const latency = (
+    await admin.query<{ p50: number; p95: number; max: number }>(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms)::int AS p50,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)::int AS p95, max(duration_ms) AS max
+         FROM etl.etl_run_batches WHERE run_id = $1`,
+      [run.id],
+    )
+  ).rows[0]!;
+  await Promise.all([writer.end(), reader.end(), api.end()]);
+  const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+  return {
+    name,
+    seconds: round(seconds, 2),
+    rowsPerSecond: Math.round(run.rows_read / seconds),
+    rowsRead: run.rows_read,
+    rowsWritten: run.rows_written,
+    batches: run.batches,
+    batchMs: latency,
+    rssMiB: {
+      baseline: mib(baseline),
+      atTenPercent: mib(atTenPercent || end),
+      peak: mib(peak),
+      end: mib(end),
+    },
+  };
+}
+
+function row(s: Scenario): string {
+  const parts = [
+    s.name.padEnd(46),
+    `${s.seconds.toFixed(2).padStart(7)} s`,
+    `${s.rowsPerSecond.toLocaleString().padStart(10)} rows/s`,
+    s.ratioToReference === undefined ? '' : `${s.ratioToReference.toFixed(2)}× ref`,
+    s.batchMs ? `batch p50/p95/max ${s.batchMs.p50}/${s.batchMs.p95}/${s.batchMs.max} ms` : '',
+    s.rssMiB ? `RSS peak ${s.rssMiB.peak} MiB (base ${s.rssMiB.baseline})` : '',
+  ];
+  return parts.filter(Boolean).join('  ');
+}
+
+const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+await main();

@@ -1,0 +1,252 @@
+import { parse } from 'libpg-query';
+import { SiphonError } from '../core/errors.js';
+import { ALLOWED_FUNCTIONS } from './allowed-functions.js';
+
+export interface SqlPolicy {
+  /** Schemas a source query may read. @default ['content', 'ugc'] */
+  readonly sourceSchemas: readonly string[];
+  /** Schemas a pipeline may write (targets, SQL steps). @default ['analytics'] */
+  readonly targetSchemas: readonly string[];
+  /** Functions allowed on top of the built-in allow-list (`name` or `schema.name`). @default [] */
+  readonly extraFunctions?: readonly string[];
+}
+
+export const DEFAULT_SQL_POLICY: SqlPolicy = {
+  sourceSchemas: ['content', 'ugc'],
+  targetSchemas: ['analytics'],
+  extraFunctions: [],
+};
+
+type Node = Record<string, unknown>;
+
+/**
+ * Checks a source query with PostgreSQL's own parser (libpg_query): exactly one read-only SELECT
+ * (CTEs allowed) over relations in the allowed schemas, calling only allowed functions. Comments,
+ * quoting and unicode escapes cannot hide anything: the walk sees the parse tree, not the text.
+ * Throws SIPHON_ERR_SQL_SYNTAX or SIPHON_ERR_SQL_FORBIDDEN naming the offending part.
+ */
+export async function assertSafeSourceQuery(
+  sql: string,
+  policy: SqlPolicy = DEFAULT_SQL_POLICY,
+  field = 'source_query',
+) {
+  const stmts = await parseStatements(sql, field);
+  const top = stmts[0]!;
+  if (!('SelectStmt' in top)) {
+    forbid(field, `must be a SELECT; found ${statementName(top)}`);
+  }
+  walk(top, { policy, ctes: collectCteNames(top), field, reads: policy.sourceSchemas, writes: [] });
+}
+
+/**
+ * Checks a SQL step: one statement — SELECT, INSERT, UPDATE, DELETE, MERGE, REFRESH MATERIALIZED
+ * VIEW or ANALYZE — that writes only tables in the target schemas and reads only the source and
+ * target schemas, calling only allowed functions.
+ */
+export async function assertSafeTaskSql(
+  sql: string,
+  policy: SqlPolicy = DEFAULT_SQL_POLICY,
+  field = 'tasks.sql',
+) {
+  const stmts = await parseStatements(sql, field);
+  const top = stmts[0]!;
+  const kind = Object.keys(top)[0]!;
+  const body = top[kind] as Node;
+  const writable = ['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'];
+  const reads = [...policy.sourceSchemas, ...policy.targetSchemas];
+  if (kind === 'RefreshMatViewStmt' || kind === 'VacuumStmt') {
+    if (kind === 'VacuumStmt' && body.is_vacuumcmd === true) {
+      forbid(field, 'VACUUM is not allowed in a step; ANALYZE is');
+    }
+    const relations = kind === 'RefreshMatViewStmt' ? [body.relation as Node] : relationsOfVacuum(body);
+    for (const relation of relations)
+      checkRelation(relation, policy.targetSchemas, new Set(), field, 'write');
+    return;
+  }
+  if (kind !== 'SelectStmt' && !writable.includes(kind)) {
+    forbid(
+      field,
+      `a step may be SELECT, INSERT, UPDATE, DELETE, MERGE, REFRESH MATERIALIZED VIEW or ANALYZE; found ${statementName(top)}`,
+    );
+  }
+  if (writable.includes(kind))
+    checkRelation(body.relation as Node, policy.targetSchemas, new Set(), field, 'write');
+  walk(top, {
+    policy,
+    ctes: collectCteNames(top),
+    field,
+    reads,
+    writes: policy.targetSchemas,
+    topWrite: body,
+  });
+}
+
+/** A target must be a plain table name in an allowed target schema. */
+export function assertAllowedTarget(schema: string, policy: SqlPolicy = DEFAULT_SQL_POLICY): void {
+  if (!policy.targetSchemas.includes(schema)) {
+    throw new SiphonError(
+      'SIPHON_ERR_TARGET_FORBIDDEN',
+      `target_table must be in ${policy.targetSchemas.join(' or ')}; schema "${schema}" is not allowed`,
+      { field: 'target_table' },
+    );
+  }
+}
+
+async function parseStatements(sql: string, field: string): Promise<Node[]> {
+  let tree: { stmts?: Array<{ stmt: Node }> };
+  if (sql.trim() === '') forbid(field, 'must be exactly one statement; found 0');
+  try {
+    tree = (await parse(sql)) as typeof tree;
+  } catch (error) {
+    const position = (error as { sqlDetails?: { cursorPosition?: number } }).sqlDetails?.cursorPosition;
+    throw new SiphonError('SIPHON_ERR_SQL_SYNTAX', `${field}: ${(error as Error).message}`, {
+      field,
+      ...(position === undefined ? {} : { details: { position } }),
+    });
+  }
+  const stmts = (tree.stmts ?? []).map((s) => s.stmt);
+  if (stmts.length !== 1) forbid(field, `must be exactly one statement; found ${stmts.length}`);
+  return stmts;
+}
+
+interface WalkContext {
+  readonly policy: SqlPolicy;
+  readonly ctes: ReadonlySet<string>;
+  readonly field: string;
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
+  /** The statement a step may write with (its own relation is checked separately). */
+  readonly topWrite?: Node;
+}
+
+function walk(value: unknown, ctx: WalkContext): void {
+  if (Array.isArray(value)) {
+    for (const item of value) walk(item, ctx);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  for (const [key, child] of Object.entries(value as Node)) {
+    // Node types are capitalised (SelectStmt, RangeVar); fields are not (selectStmt, relation).
+    const isNode = /^[A-Z]/.test(key) && child !== null && typeof child === 'object' && !Array.isArray(child);
+    if (isNode) checkNode(key, child as Node, ctx);
+    walk(child, ctx);
+  }
+}
+
+function checkNode(type: string, node: Node, ctx: WalkContext): void {
+  const { field } = ctx;
+  if (type.endsWith('Stmt') && type !== 'SelectStmt') {
+    const isTopWrite = ctx.topWrite === node;
+    if (!isTopWrite) {
+      const what = { InsertStmt: 'INSERT', UpdateStmt: 'UPDATE', DeleteStmt: 'DELETE', MergeStmt: 'MERGE' }[
+        type
+      ];
+      forbid(
+        field,
+        what
+          ? `a data-modifying ${what} inside the query is not allowed`
+          : `${statementName({ [type]: node })} is not allowed`,
+      );
+    }
+  }
+  switch (type) {
+    case 'SelectStmt':
+      if (node.intoClause) forbid(field, 'SELECT … INTO creates a table; not allowed');
+      if (node.lockingClause) forbid(field, 'FOR UPDATE / FOR SHARE takes row locks; not allowed');
+      break;
+    case 'RangeVar':
+      if (ctx.topWrite && (ctx.topWrite.relation as Node | undefined) === node) break;
+      checkRelation(node, ctx.reads, ctx.ctes, field, 'read');
+      break;
+    case 'FuncCall':
+      checkFunction(node, field, ctx.policy.extraFunctions ?? []);
+      break;
+    case 'TypeCast':
+    case 'TypeName': {
+      const names =
+        (type === 'TypeCast'
+          ? ((node.typeName as Node | undefined)?.names as Node[] | undefined)
+          : (node.names as Node[] | undefined)) ?? [];
+      const last = String((names.at(-1)?.String as Node | undefined)?.sval ?? '');
+      if (/^reg[a-z]*$/.test(last)) forbid(field, `a cast to ${last} looks up catalog objects; not allowed`);
+      break;
+    }
+    case 'ParamRef':
+      forbid(field, 'parameters ($1) are not supported in a pipeline query');
+      break;
+    case 'XmlExpr':
+    case 'XmlSerialize':
+      forbid(field, 'XML functions are not allowed');
+      break;
+    default:
+      break;
+  }
+}
+
+function checkRelation(
+  node: Node,
+  schemas: readonly string[],
+  ctes: ReadonlySet<string>,
+  field: string,
+  verb: 'read' | 'write',
+) {
+  const name = String(node.relname ?? '');
+  const schema = node.schemaname === undefined ? undefined : String(node.schemaname);
+  if (node.catalogname !== undefined)
+    forbid(field, `cross-database reference ${String(node.catalogname)}.${schema}.${name} is not allowed`);
+  if (schema === undefined) {
+    if (verb === 'read' && ctes.has(name)) return;
+    forbid(
+      field,
+      `table "${name}" must be written with its schema (${schemas.map((s) => `${s}.${name}`).join(' or ')})`,
+    );
+  }
+  if (!schemas.includes(schema!)) {
+    forbid(
+      field,
+      `${verb === 'read' ? 'reading' : 'writing'} ${schema}.${name} is not allowed; allowed schemas: ${schemas.join(', ')}`,
+    );
+  }
+}
+
+function checkFunction(node: Node, field: string, extra: readonly string[]): void {
+  const parts = ((node.funcname as Node[] | undefined) ?? []).map((p) =>
+    String((p.String as Node | undefined)?.sval ?? '').toLowerCase(),
+  );
+  const name = parts.at(-1)!;
+  const qualified = parts.join('.');
+  if (extra.includes(qualified) || (parts.length === 1 && extra.includes(name))) return;
+  const schema = parts.length > 1 ? parts[0] : undefined;
+  if (schema !== undefined && schema !== 'pg_catalog') forbid(field, `function ${qualified} is not allowed`);
+  if (!ALLOWED_FUNCTIONS.has(name)) forbid(field, `function ${name}() is not allowed in a pipeline query`);
+}
+
+function collectCteNames(root: unknown): Set<string> {
+  const names = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, child] of Object.entries(value as Node)) {
+      if (key === 'CommonTableExpr') names.add(String((child as Node).ctename));
+      visit(child);
+    }
+  };
+  visit(root);
+  return names;
+}
+
+function relationsOfVacuum(body: Node): Node[] {
+  return ((body.rels as Node[] | undefined) ?? []).map((r) => (r.VacuumRelation as Node).relation as Node);
+}
+
+function statementName(stmt: Node): string {
+  const kind = Object.keys(stmt)[0] ?? 'an unknown statement';
+  return kind
+    .replace(/Stmt$/, '')
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toUpperCase();
+}
+
+function forbid(field: string, message: string): never {
+  throw new SiphonError('SIPHON_ERR_SQL_FORBIDDEN', `${field}: ${message}`, { field });
+}
