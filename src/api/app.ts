@@ -7,12 +7,15 @@ import type { SqlPolicy } from '../sql-guard/index.js';
 import { registerAuth, type TokenConfig } from './plugins/auth.plugin.js';
 import { registerErrorHandling } from './plugins/errors.plugin.js';
 import { healthRoutes } from './routes/health.routes.js';
-import { pipelineRoutes } from './routes/pipelines.routes.js';
+import { pipelineAdminRoutes, pipelineRoutes } from './routes/pipelines.routes.js';
 import { runRoutes } from './routes/runs.routes.js';
+import { createMetrics } from '../observability/index.js';
 
 export interface ApiDeps {
   /** Pool logged in as siphon_api. */
   readonly pool: Pool;
+  /** Pool logged in as siphon_reader: validate and reconcile read sources with it, READ ONLY. */
+  readonly readerPool: Pool;
   readonly logger: Logger;
   readonly tokens: TokenConfig;
   /** A runner whose heartbeat is older than this is not live. */
@@ -44,7 +47,17 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerAuth(app, deps.tokens);
   healthRoutes(app, deps);
   pipelineRoutes(app, deps);
+  pipelineAdminRoutes(app, deps);
   runRoutes(app, deps);
+  const metrics = createMetrics(deps.pool, deps.runnerStaleMs);
+  app.get(
+    '/metrics',
+    { schema: { tags: ['health'], summary: 'Prometheus metrics (viewer token)' } },
+    async (_request, reply) => {
+      const { contentType, body } = await metrics.render();
+      return reply.type(contentType).send(body);
+    },
+  );
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

@@ -25,8 +25,15 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     );
   }
   const pool = createPool({ connectionString: db.urls.api, applicationName: 'siphon-api', max: 10 });
+  const readerPool = createPool({
+    connectionString: db.urls.reader,
+    applicationName: 'siphon-api-read',
+    max: 4,
+    statementTimeoutMs: Math.min(config.runner.statementTimeoutMs, 30_000),
+  });
   const app = await buildApp({
     pool,
+    readerPool,
     logger,
     tokens: { operator: [db.secrets.adminToken], viewer: [db.secrets.viewerToken] },
     runnerStaleMs: config.runner.leaseMs,
@@ -40,7 +47,7 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     url: `http://${host}:${config.api.port}`,
     stop: async () => {
       await app.close();
-      await pool.end();
+      await Promise.all([pool.end(), readerPool.end()]);
     },
   };
 }

@@ -41,6 +41,11 @@ export const ERROR_CATALOGUE = {
     kind: 'conflict',
     title: 'The pipeline changed since you read it',
   },
+  SIPHON_ERR_PIPELINE_VERSION_REQUIRED: {
+    status: 428,
+    kind: 'input',
+    title: 'Say which version you are changing',
+  },
   SIPHON_ERR_RUN_WAIT_TIMEOUT: { status: 504, kind: 'retryable', title: 'The run did not finish in time' },
   SIPHON_ERR_RUN_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such run' },
   SIPHON_ERR_SQL_SYNTAX: { status: 422, kind: 'input', title: 'The SQL does not parse' },

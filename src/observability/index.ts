@@ -1,1 +1,2 @@
 export { createLogger, redactUrl, type Logger } from './logger.js';
+export { createMetrics } from './metrics.js';

@@ -1,4 +1,8 @@
 export {
+  patchPipeline,
+  deletePipeline,
+  resetPipelineState,
+  type PatchResult,
   getPipeline,
   requestStatus,
   changeEnabled,

@@ -1,6 +1,12 @@
 import { SiphonError } from '../core/errors.js';
 import { parsePipelineSpec } from '../core/pipeline-spec.schema.js';
-import { requestTransition, type StatusRequest } from '../core/status.js';
+import {
+  FIELDS_FROZEN_WHILE_RUNNING,
+  isActiveStatus,
+  requestTransition,
+  type StatusRequest,
+} from '../core/status.js';
+import { readState, resetState, type StateRow } from '../db/repositories/state.repository.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
 import {
@@ -12,6 +18,10 @@ import {
 } from '../sql-guard/index.js';
 import { defaultTaskRegistry, replaceTasks, type TaskRegistry, type TaskRow } from '../tasks/index.js';
 import {
+  configOf,
+  deletePipelineRow,
+  recordAudit,
+  updatePipeline,
   bumpVersion,
   recordVersion,
   findPipeline,
@@ -146,4 +156,126 @@ async function parseSafeTasks(input: unknown, registry: TaskRegistry, policy: Sq
     if (task.sql !== null) await assertSafeTaskSql(task.sql, policy, `tasks.${i}.sql`);
   }
   return tasks;
+}
+
+export interface PatchResult {
+  readonly pipeline: PipelineRow;
+  /** Fields that changed. */
+  readonly changed: string[];
+  /** `next_run` when a run is in progress: it keeps the configuration version it started with. */
+  readonly appliesFrom: 'now' | 'next_run';
+}
+
+/**
+ * Changes part of a pipeline's configuration. `expectedVersion` (from If-Match or the body) must be
+ * the stored version — a stale one is a 409, never a silent overwrite. While a run owns the pipeline,
+ * fields that would change what the run means (FIELDS_FROZEN_WHILE_RUNNING) are refused; other
+ * changes apply from the next run. Every change is a new version with who, when and what.
+ */
+export async function patchPipeline(
+  pool: Pool,
+  idOrName: string,
+  patch: Record<string, unknown>,
+  by: string,
+  expectedVersion: number | undefined,
+  options: SaveOptions = {},
+): Promise<PatchResult> {
+  if (expectedVersion === undefined) {
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_VERSION_REQUIRED',
+      'send the version you are changing: an If-Match header with the ETag of GET /pipelines/{id}, or a "version" field',
+      { field: 'version' },
+    );
+  }
+  const current = await getPipeline(pool, idOrName);
+  const merged = { ...configOf(current), ...patch };
+  const spec = parsePipelineSpec(merged);
+  const before = parsePipelineSpec(configOf(current));
+  const changed = (Object.keys(spec) as Array<keyof typeof spec>).filter(
+    (k) => JSON.stringify(spec[k]) !== JSON.stringify(before[k]),
+  );
+  await assertSafePipeline(spec, options.policy ?? DEFAULT_SQL_POLICY);
+  return withTransaction(pool, async (tx) => {
+    const row = await findPipeline(tx, current.id, true);
+    if (!row)
+      throw new SiphonError('SIPHON_ERR_PIPELINE_NOT_FOUND', `no pipeline with id or name "${idOrName}"`);
+    if (row.version !== expectedVersion) {
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_VERSION',
+        `the pipeline is at version ${row.version}, not ${expectedVersion}: read it again and re-apply your change`,
+        { field: 'version', details: { current: row.version, expected: expectedVersion } },
+      );
+    }
+    const active = isActiveStatus(row.status);
+    const frozen = changed.find((f) => (FIELDS_FROZEN_WHILE_RUNNING as readonly string[]).includes(f));
+    if (active && frozen) {
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_RUNNING_FIELD',
+        `${frozen} cannot change while the pipeline is ${row.status}; pause it and wait for PAUSED first`,
+        { field: frozen, details: { status: row.status } },
+      );
+    }
+    if (changed.length === 0) return { pipeline: row, changed, appliesFrom: 'now' as const };
+    const updated = (await updatePipeline(tx, row.id, spec, expectedVersion, by))!;
+    const change = Object.fromEntries(changed.map((k) => [k, { from: before[k], to: spec[k] }]));
+    await recordVersion(tx, updated, by, undefined, change);
+    return { pipeline: updated, changed, appliesFrom: active ? ('next_run' as const) : ('now' as const) };
+  });
+}
+
+/** Deletes a pipeline with its state, runs and steps (the target table stays). Refused while a run owns it. */
+export async function deletePipeline(pool: Pool, idOrName: string, by: string): Promise<PipelineRow> {
+  return withTransaction(pool, async (tx) => {
+    const row = await findPipeline(tx, idOrName, true);
+    if (!row)
+      throw new SiphonError('SIPHON_ERR_PIPELINE_NOT_FOUND', `no pipeline with id or name "${idOrName}"`);
+    if (isActiveStatus(row.status)) {
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_TRANSITION',
+        `cannot delete a pipeline that is ${row.status}; pause it first`,
+        {
+          details: { status: row.status },
+        },
+      );
+    }
+    await recordAudit(tx, {
+      pipelineId: row.id,
+      action: 'delete',
+      actor: by,
+      details: { name: row.name, config: configOf(row) },
+    });
+    await deletePipelineRow(tx, row.id);
+    return row;
+  });
+}
+
+/** Forgets the checkpoint: the next run starts from the beginning. Audited; refused while a run owns it. */
+export async function resetPipelineState(
+  pool: Pool,
+  idOrName: string,
+  by: string,
+): Promise<StateRow | undefined> {
+  return withTransaction(pool, async (tx) => {
+    const row = await findPipeline(tx, idOrName, true);
+    if (!row)
+      throw new SiphonError('SIPHON_ERR_PIPELINE_NOT_FOUND', `no pipeline with id or name "${idOrName}"`);
+    if (isActiveStatus(row.status) || row.status === 'RUN_REQUESTED') {
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_TRANSITION',
+        `cannot reset the checkpoint of a pipeline that is ${row.status}`,
+        {
+          details: { status: row.status },
+        },
+      );
+    }
+    const previous = await readState(tx, row.id);
+    await resetState(tx, row.id);
+    await recordAudit(tx, {
+      pipelineId: row.id,
+      action: 'state_reset',
+      actor: by,
+      details: { previous: previous ?? null },
+    });
+    return previous;
+  });
 }

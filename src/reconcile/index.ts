@@ -1,2 +1,2 @@
-export { reconcilePipeline, type ReconcileOptions } from './reconcile.service.js';
+export { reconcilePipeline, type ReconcileOptions, type ReconcilePools } from './reconcile.service.js';
 export { latestReconciliation, type ReconciliationRow } from './reconcile.repository.js';

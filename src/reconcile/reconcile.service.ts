@@ -1,3 +1,4 @@
+import { SiphonError } from '../core/errors.js';
 import type { Pool } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import type { PipelineRow } from '../db/repositories/pipeline.repository.js';
@@ -29,27 +30,45 @@ export interface ReconcileOptions {
  * keys are re-synced in one transaction. The result is stored in etl.etl_reconciliations.
  * Runs with the writer role: it reads the sources (through siphon_reader) and the target.
  */
+export interface ReconcilePools {
+  /** Reads the source query (siphon_reader in the API, siphon_writer in the CLI). */
+  readonly source: Pool;
+  /** Reads the target table. */
+  readonly target: Pool;
+  /** Writes repairs and the stored result (siphon_writer); the API stores through `target` (siphon_api). */
+  readonly writer?: Pool;
+}
+
 export async function reconcilePipeline(
-  pool: Pool,
+  pools: ReconcilePools,
   pipeline: PipelineRow,
   options: ReconcileOptions,
 ): Promise<ReconciliationRow> {
   const started = new Date();
   const buckets = options.buckets ?? 64;
   const maxKeys = options.maxKeys ?? 1000;
-  const plan = await resolvePlan(pool, pipeline);
+  if (options.repair && !pools.writer) {
+    throw new SiphonError(
+      'SIPHON_ERR_REQUEST_INVALID',
+      'repair needs the writer role: run `siphon reconcile --repair`',
+      {
+        field: 'repair',
+      },
+    );
+  }
+  const plan = await resolvePlan(pools.source, pipeline);
   const source: Side = { query: pipeline.source_query };
   const target: Side = { table: plan.target };
   const firstKey = plan.keys[0]!;
   const targetIncremental =
     plan.incrementalKey && plan.columns.includes(plan.incrementalKey) ? plan.incrementalKey : null;
   const [sourceSummary, targetSummary] = await Promise.all([
-    summarize(pool, source, firstKey, plan.incrementalKey),
-    summarize(pool, target, firstKey, targetIncremental),
+    summarize(pools.source, source, firstKey, plan.incrementalKey),
+    summarize(pools.target, target, firstKey, targetIncremental),
   ]);
   const [sourceBuckets, targetBuckets] = await Promise.all([
-    bucketDigests(pool, source, plan.keys, plan.columns, buckets),
-    bucketDigests(pool, target, plan.keys, plan.columns, buckets),
+    bucketDigests(pools.source, source, plan.keys, plan.columns, buckets),
+    bucketDigests(pools.target, target, plan.keys, plan.columns, buckets),
   ]);
   const differing: number[] = [];
   for (let b = 0; b < buckets; b += 1) if (sourceBuckets.get(b) !== targetBuckets.get(b)) differing.push(b);
@@ -59,8 +78,8 @@ export async function reconcilePipeline(
   const changed: string[][] = [];
   if (differing.length > 0) {
     const [sourceRows, targetRows] = await Promise.all([
-      rowDigests(pool, source, plan.keys, plan.columns, buckets, differing),
-      rowDigests(pool, target, plan.keys, plan.columns, buckets, differing),
+      rowDigests(pools.source, source, plan.keys, plan.columns, buckets, differing),
+      rowDigests(pools.target, target, plan.keys, plan.columns, buckets, differing),
     ]);
     for (const [k, s] of sourceRows) {
       const t = targetRows.get(k);
@@ -72,7 +91,7 @@ export async function reconcilePipeline(
 
   let repaired = 0;
   if (options.repair && missing.length + changed.length + extra.length > 0) {
-    repaired = await withTransaction(pool, (tx) =>
+    repaired = await withTransaction(pools.writer!, (tx) =>
       repairKeys(
         tx,
         {
@@ -88,7 +107,7 @@ export async function reconcilePipeline(
     );
   }
   const clean = differing.length === 0;
-  return saveReconciliation(pool, {
+  return saveReconciliation(pools.writer ?? pools.target, {
     pipeline_id: pipeline.id,
     config_version: pipeline.version,
     status: clean ? 'CLEAN' : options.repair ? 'REPAIRED' : 'DIFFERENT',

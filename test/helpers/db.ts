@@ -14,6 +14,7 @@ export interface TestDatabase {
   /** Least-privilege pools, as the product uses them. */
   readonly writer: Pool;
   readonly api: Pool;
+  readonly reader: Pool;
   drop(): Promise<void>;
 }
 
@@ -45,6 +46,12 @@ export async function createTestDatabase(options: { writerLeaseMs?: number } = {
     idleInTransactionTimeoutMs: options.writerLeaseMs ?? 30_000,
   });
   const api = createPool({ connectionString: urls.api, applicationName: 'test-api', max: 4 });
+  const reader = createPool({
+    connectionString: urls.reader,
+    applicationName: 'test-reader',
+    max: 4,
+    statementTimeoutMs: 30_000,
+  });
   return {
     name,
     adminUrl,
@@ -52,8 +59,9 @@ export async function createTestDatabase(options: { writerLeaseMs?: number } = {
     admin,
     writer,
     api,
+    reader,
     drop: async () => {
-      await Promise.allSettled([admin.end(), writer.end(), api.end()]);
+      await Promise.allSettled([admin.end(), writer.end(), api.end(), reader.end()]);
       const again = new pg.Client({ connectionString: server.serverUrl });
       await again.connect();
       try {

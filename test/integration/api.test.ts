@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/index.js';
+import { as, buildTestApp, OPERATOR, VIEWER } from '../helpers/api.js';
 import { installDemoPipelines } from '../../src/demo/demo.service.js';
 import type { Runner } from '../../src/runner/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { silentLogger, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { startTestRunner, waitForStatus } from '../helpers/runner.js';
 
-const OPERATOR = 'operator-token-for-tests';
-const VIEWER = 'viewer-token-for-tests';
 let db: TestDatabase;
 let app: FastifyInstance;
 let runner: Runner | undefined;
@@ -18,20 +16,13 @@ beforeAll(async () => {
     `INSERT INTO content.film_work (id, title, rating) SELECT md5(i::text)::uuid, 'Film ' || i, i FROM generate_series(1, 30) i`,
   );
   await installDemoPipelines(db.admin);
-  app = await buildApp({
-    pool: db.api,
-    logger: silentLogger,
-    tokens: { operator: [OPERATOR], viewer: [VIEWER] },
-    runnerStaleMs: 5000,
-  });
+  app = await buildTestApp(db);
 });
 afterAll(async () => {
   await runner?.stop();
   await app.close();
   await db.drop();
 });
-
-const as = (token: string) => ({ authorization: `Bearer ${token}` });
 
 describe('GET /health', () => {
   it('answers without a token: database reachable, migrations current, live runners listed', async () => {

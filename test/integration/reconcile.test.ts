@@ -38,9 +38,13 @@ afterAll(async () => db.drop());
 
 describe('reconcile', () => {
   it('reports a synced pipeline as CLEAN with equal counts and key ranges', async () => {
-    const result = await reconcilePipeline(db.writer, await getPipeline(db.api, 'rec'), {
-      requestedBy: 'test',
-    });
+    const result = await reconcilePipeline(
+      { source: db.writer, target: db.writer, writer: db.writer },
+      await getPipeline(db.api, 'rec'),
+      {
+        requestedBy: 'test',
+      },
+    );
     expect(result).toMatchObject({
       status: 'CLEAN',
       source_rows: 5000,
@@ -57,7 +61,11 @@ describe('reconcile', () => {
     await db.admin.query(`UPDATE analytics.rec SET v = -1 WHERE (a, b) = (300, 'k7')`);
     await db.admin.query(`INSERT INTO analytics.rec (a, b, v, modified) VALUES (9999, 'zz', 0, now())`);
     const pipeline = await getPipeline(db.api, 'rec');
-    const found = await reconcilePipeline(db.writer, pipeline, { requestedBy: 'test' });
+    const found = await reconcilePipeline(
+      { source: db.writer, target: db.writer, writer: db.writer },
+      pipeline,
+      { requestedBy: 'test' },
+    );
     expect(found.status).toBe('DIFFERENT');
     expect(found.missing_keys.map((k) => k.join(':')).sort()).toEqual(['1:k1', '200:k3']);
     expect(found.changed_keys).toEqual([['300', 'k7']]);
@@ -65,7 +73,11 @@ describe('reconcile', () => {
     expect(found.differing_buckets).toBeLessThanOrEqual(4);
 
     const before = await db.admin.query(`SELECT updated_at FROM analytics.rec WHERE (a, b) = (5, 'k5')`);
-    const repaired = await reconcilePipeline(db.writer, pipeline, { requestedBy: 'test', repair: true });
+    const repaired = await reconcilePipeline(
+      { source: db.writer, target: db.writer, writer: db.writer },
+      pipeline,
+      { requestedBy: 'test', repair: true },
+    );
     expect(repaired).toMatchObject({ status: 'REPAIRED', repaired_rows: 4 });
     expect(
       await diffSourceTarget(db, 'SELECT a, b, v FROM content.rec', 'analytics.rec', ['a', 'b', 'v']),
@@ -76,6 +88,12 @@ describe('reconcile', () => {
     // Untouched rows were not rewritten.
     const after = await db.admin.query(`SELECT updated_at FROM analytics.rec WHERE (a, b) = (5, 'k5')`);
     expect(after.rows[0].updated_at).toEqual(before.rows[0].updated_at);
-    expect((await reconcilePipeline(db.writer, pipeline, { requestedBy: 'test' })).status).toBe('CLEAN');
+    expect(
+      (
+        await reconcilePipeline({ source: db.writer, target: db.writer, writer: db.writer }, pipeline, {
+          requestedBy: 'test',
+        })
+      ).status,
+    ).toBe('CLEAN');
   });
 });

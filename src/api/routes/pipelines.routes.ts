@@ -4,7 +4,22 @@ import { PIPELINE_STATUSES } from '../../core/pipeline-spec.schema.js';
 import { listPipelines } from '../../db/repositories/pipeline.repository.js';
 import { listRuns } from '../../db/repositories/run.repository.js';
 import { readState } from '../../db/repositories/state.repository.js';
-import { changeEnabled, getPipeline, requestStatus, savePipeline } from '../../pipelines/index.js';
+import {
+  changeEnabled,
+  deletePipeline,
+  getPipeline,
+  patchPipeline,
+  requestStatus,
+  resetPipelineState,
+  savePipeline,
+  setTasks,
+} from '../../pipelines/index.js';
+import { validatePipeline } from '../../pipelines/validate.service.js';
+import { latestReconciliation, reconcilePipeline } from '../../reconcile/index.js';
+import { listTasks } from '../../tasks/index.js';
+import { orderTasks } from '../../core/task-order.js';
+import { SiphonError } from '../../core/errors.js';
+import { listVersions } from '../../db/repositories/pipeline.repository.js';
 import type { ApiDeps } from '../app.js';
 import { presentPipeline } from '../presenters.js';
 
@@ -62,8 +77,11 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(
     '/pipelines/:id',
-    { schema: { tags: ['pipelines'], summary: 'One pipeline', params: IdParams } },
-    async (request) => presentPipeline(await getPipeline(deps.pool, (request.params as { id: string }).id)),
+    { schema: { tags: ['pipelines'], summary: 'One pipeline (ETag = its configuration version)', params: IdParams } },
+    async (request, reply) => {
+      const row = await getPipeline(deps.pool, (request.params as { id: string }).id);
+      return reply.header('etag', `"${row.version}"`).send(presentPipeline(row));
+    },
   );
 
   app.get(
@@ -148,4 +166,200 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
         ),
     );
   }
+}
+
+/** Configuration lifecycle: change (optimistic), delete, checkpoint reset, steps, versions, validate, reconcile. */
+export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const by = (request: { principal?: { name: string } }) => request.principal?.name ?? 'api';
+  const id = (request: { params: unknown }) => (request.params as { id: string }).id;
+
+  app.patch(
+    '/pipelines/:id',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Change part of a pipeline (If-Match: "<version>" or a version field is required)',
+        params: IdParams,
+        headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 40 })) }),
+        body: Type.Object(
+          {
+            version: Type.Optional(Type.Integer({ minimum: 1 })),
+            name: Type.Optional(Type.String()),
+            description: Type.Optional(Type.String()),
+            source_query: Type.Optional(Type.String()),
+            target_table: Type.Optional(Type.String()),
+            unique_key: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
+            mode: Type.Optional(Type.String()),
+            batch_size: Type.Optional(Type.Integer()),
+            incremental_key: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+            lookback: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+            enabled: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { version, ...patch } = request.body as { version?: number } & Record<string, unknown>;
+      const expected = version ?? parseIfMatch(request.headers['if-match']);
+      const result = await patchPipeline(deps.pool, id(request), patch, by(request), expected, {
+        policy: deps.sqlPolicy,
+      });
+      return reply
+        .header('etag', `"${result.pipeline.version}"`)
+        .send({
+          ...presentPipeline(result.pipeline),
+          changed: result.changed,
+          applies_from: result.appliesFrom,
+        });
+    },
+  );
+
+  app.delete(
+    '/pipelines/:id',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Delete a pipeline (refused while RUNNING; the target table stays)',
+        params: IdParams,
+      },
+    },
+    async (request) => {
+      const row = await deletePipeline(deps.pool, id(request), by(request));
+      return { deleted: row.id, name: row.name, target_table: row.target_table, target_kept: true };
+    },
+  );
+
+  app.post(
+    '/pipelines/:id/state/reset',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Forget the checkpoint: the next run starts from the beginning (audited)',
+        params: IdParams,
+      },
+    },
+    async (request) => {
+      const previous = await resetPipelineState(deps.pool, id(request), by(request));
+      return { reset: true, previous_state: previous ?? null };
+    },
+  );
+
+  app.get(
+    '/pipelines/:id/tasks',
+    { schema: { tags: ['pipelines'], summary: 'The steps run after the load, in order', params: IdParams } },
+    async (request) => {
+      const row = await getPipeline(deps.pool, id(request));
+      return {
+        pipeline_id: row.id,
+        version: row.version,
+        items: orderTasks(await listTasks(deps.pool, row.id)),
+      };
+    },
+  );
+
+  app.put(
+    '/pipelines/:id/tasks',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Replace the steps (SQL, or CODE naming a registered function); a new configuration version',
+        params: IdParams,
+        body: Type.Object({
+          tasks: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 100 }),
+        }),
+      },
+    },
+    async (request) => {
+      const { tasks } = request.body as { tasks: unknown[] };
+      const result = await setTasks(deps.pool, id(request), tasks, by(request), { policy: deps.sqlPolicy });
+      return { pipeline_id: result.pipeline.id, version: result.pipeline.version, items: result.tasks };
+    },
+  );
+
+  app.get(
+    '/pipelines/:id/versions',
+    {
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Every configuration version: who, when, what changed',
+        params: IdParams,
+      },
+    },
+    async (request) => {
+      const row = await getPipeline(deps.pool, id(request));
+      return { pipeline_id: row.id, items: await listVersions(deps.pool, row.id) };
+    },
+  );
+
+  app.post(
+    '/pipelines/validate',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary:
+          'Dry run: check a configuration, its SQL, columns, row estimate, sample rows and target; saves nothing',
+        body: Type.Object({}, { additionalProperties: true }),
+      },
+    },
+    async (request) => validatePipeline(deps.readerPool, deps.pool, request.body, deps.sqlPolicy),
+  );
+
+  app.post(
+    '/pipelines/:id/reconcile',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Compare source and target: counts, key ranges, bucket digests, differing keys (stored)',
+        params: IdParams,
+        body: Type.Optional(
+          Type.Object(
+            { buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })) },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+    },
+    async (request) => {
+      const row = await getPipeline(deps.pool, id(request));
+      const body = (request.body ?? {}) as { buckets?: number };
+      return reconcilePipeline({ source: deps.readerPool, target: deps.pool }, row, {
+        requestedBy: by(request),
+        ...(body.buckets ? { buckets: body.buckets } : {}),
+      });
+    },
+  );
+
+  app.get(
+    '/pipelines/:id/reconcile',
+    { schema: { tags: ['pipelines'], summary: 'The latest reconcile result', params: IdParams } },
+    async (request) => {
+      const row = await getPipeline(deps.pool, id(request));
+      const latest = await latestReconciliation(deps.pool, row.id);
+      if (!latest)
+        throw new SiphonError('SIPHON_ERR_RUN_NOT_FOUND', `pipeline ${row.name} has not been reconciled yet`);
+      return latest;
+    },
+  );
+}
+
+/** `If-Match: "3"` (or W/"3", or 3) → 3. */
+function parseIfMatch(header: string | undefined): number | undefined {
+  const match = header ? /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim()) : null;
+  if (header && !match) {
+    throw new SiphonError(
+      'SIPHON_ERR_REQUEST_INVALID',
+      'If-Match must be the ETag of GET /pipelines/{id}, such as "3"',
+      {
+        field: 'headers.if-match',
+      },
+    );
+  }
+  return match ? Number(match[1]) : undefined;
 }

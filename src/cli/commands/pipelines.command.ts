@@ -101,7 +101,7 @@ export function registerPipelineCommands(program: Command): void {
       }
       await withContext(async ({ api, writer }) => {
         const pipeline = await getPipeline(api, idOrName);
-        const result = await reconcilePipeline(writer, pipeline, {
+        const result = await reconcilePipeline({ source: writer, target: writer, writer }, pipeline, {
           buckets,
           repair: options.repair ?? false,
           requestedBy: CLI_USER,

@@ -100,16 +100,18 @@ export async function recordVersion(
   row: PipelineRow,
   changedBy: string,
   tasks?: unknown,
+  change: Record<string, unknown> = {},
 ): Promise<void> {
   await db.query(
-    `INSERT INTO etl.etl_pipeline_versions (pipeline_id, version, config, changed_by)
-     VALUES ($1, $2, $3, $4)
-     ON CONFLICT (pipeline_id, version) DO UPDATE SET config = EXCLUDED.config`,
+    `INSERT INTO etl.etl_pipeline_versions (pipeline_id, version, config, changed_by, change)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (pipeline_id, version) DO UPDATE SET config = EXCLUDED.config, change = EXCLUDED.change`,
     [
       row.id,
       row.version,
       JSON.stringify({ ...configOf(row), ...(tasks === undefined ? {} : { tasks }) }),
       changedBy,
+      JSON.stringify(change),
     ],
   );
 }
@@ -167,4 +169,67 @@ export async function setEnabled(
     [id, enabled, by],
   );
   return rows[0]!;
+}
+
+/** Writes a changed configuration if the stored version is still `expectedVersion`; undefined if not. */
+export async function updatePipeline(
+  db: Executor,
+  id: string,
+  spec: PipelineSpec,
+  expectedVersion: number,
+  by: string,
+): Promise<PipelineRow | undefined> {
+  const { rows } = await db.query<PipelineRow>(
+    `UPDATE etl.etl_pipelines SET name = $3, description = $4, source_query = $5, target_table = $6, unique_key = $7,
+            mode = $8, batch_size = $9, incremental_key = $10, lookback = $11, enabled = $12,
+            version = version + 1, updated_at = now(), updated_by = $13
+      WHERE id = $1 AND version = $2
+      RETURNING *`,
+    [
+      id,
+      expectedVersion,
+      spec.name,
+      spec.description,
+      spec.source_query,
+      spec.target_table,
+      spec.unique_key,
+      spec.mode,
+      spec.batch_size,
+      spec.incremental_key,
+      spec.lookback,
+      spec.enabled,
+      by,
+    ],
+  );
+  return rows[0];
+}
+
+export async function deletePipelineRow(db: Executor, id: string): Promise<void> {
+  await db.query('DELETE FROM etl.etl_pipelines WHERE id = $1', [id]);
+}
+
+export async function recordAudit(
+  db: Executor,
+  entry: { pipelineId: string; action: string; actor: string; details?: Record<string, unknown> },
+): Promise<void> {
+  await db.query('INSERT INTO etl.etl_audit (pipeline_id, action, actor, details) VALUES ($1, $2, $3, $4)', [
+    entry.pipelineId,
+    entry.action,
+    entry.actor,
+    JSON.stringify(entry.details ?? {}),
+  ]);
+}
+
+export async function listVersions(
+  db: Executor,
+  pipelineId: string,
+): Promise<
+  Array<{ version: number; changed_by: string; changed_at: Date; change: unknown; config: unknown }>
+> {
+  const { rows } = await db.query(
+    `SELECT version, changed_by, changed_at, change, config FROM etl.etl_pipeline_versions
+      WHERE pipeline_id = $1 ORDER BY version DESC`,
+    [pipelineId],
+  );
+  return rows;
 }
