@@ -77,7 +77,13 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get(
     '/pipelines/:id',
-    { schema: { tags: ['pipelines'], summary: 'One pipeline (ETag = its configuration version)', params: IdParams } },
+    {
+      schema: {
+        tags: ['pipelines'],
+        summary: 'One pipeline (ETag = its configuration version)',
+        params: IdParams,
+      },
+    },
     async (request, reply) => {
       const row = await getPipeline(deps.pool, (request.params as { id: string }).id);
       return reply.header('etag', `"${row.version}"`).send(presentPipeline(row));
@@ -206,13 +212,11 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const result = await patchPipeline(deps.pool, id(request), patch, by(request), expected, {
         policy: deps.sqlPolicy,
       });
-      return reply
-        .header('etag', `"${result.pipeline.version}"`)
-        .send({
-          ...presentPipeline(result.pipeline),
-          changed: result.changed,
-          applies_from: result.appliesFrom,
-        });
+      return reply.header('etag', `"${result.pipeline.version}"`).send({
+        ...presentPipeline(result.pipeline),
+        changed: result.changed,
+        applies_from: result.appliesFrom,
+      });
     },
   );
 
