@@ -14,6 +14,8 @@ export function presentPipeline(row: PipelineRow) {
     incremental_key: row.incremental_key,
     lookback: row.lookback,
     enabled: row.enabled,
+    schedule: row.schedule,
+    next_run_at: row.next_run_at,
     status: row.status,
     version: row.version,
     current_run_id: row.current_run_id,

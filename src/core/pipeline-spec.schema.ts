@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isPlainIdentifier, parseQualifiedName } from './identifiers.js';
 import { SiphonError } from './errors.js';
+import { cronProblem } from './schedule.js';
 
 export const PIPELINE_MODES = ['full', 'incremental'] as const;
 export type PipelineMode = (typeof PIPELINE_MODES)[number];
@@ -46,6 +47,12 @@ export const pipelineSpecSchema = z
     incremental_key: identifier.nullish().transform((v) => v ?? null),
     lookback: lookback.nullish().transform((v) => v ?? null),
     enabled: z.boolean().default(true),
+    /** Cron (UTC): a runner requests a run when it is due and the pipeline is IDLE. */
+    schedule: z
+      .string()
+      .max(120)
+      .nullish()
+      .transform((v) => (v && v.trim() ? v.trim() : null)),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -56,6 +63,9 @@ export const pipelineSpecSchema = z
         message: 'is required when mode is incremental',
       });
     }
+    const cron = spec.schedule ? cronProblem(spec.schedule) : undefined;
+    if (cron)
+      ctx.addIssue({ code: 'custom', path: ['schedule'], message: `is not a cron expression: ${cron}` });
     if (new Set(spec.unique_key).size !== spec.unique_key.length) {
       ctx.addIssue({ code: 'custom', path: ['unique_key'], message: 'lists a column twice' });
     }

@@ -3,8 +3,10 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { claimPipeline, renewLeases } from '../db/repositories/lease.repository.js';
+import { promoteDueSchedules } from '../db/repositories/pipeline.repository.js';
+import { nextOccurrence } from '../core/schedule.js';
 import { heartbeatRunner, markRunnerStopped, registerRunner } from '../db/repositories/runner.repository.js';
-import type { Pool } from '../db/pool.js';
+import { withTransaction, type Pool } from '../db/pool.js';
 import { RunnerEvents } from './events.js';
 import { executeClaim } from './run-executor.js';
 import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
@@ -94,6 +96,7 @@ export class Runner {
       let claimed = false;
       if (this.#active.size < concurrency) {
         try {
+          await withTransaction(pool, (tx) => promoteDueSchedules(tx, nextOccurrence));
           const pipeline = await claimPipeline(pool, this.id, leaseMs);
           if (pipeline) {
             claimed = true;

@@ -201,6 +201,7 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
             incremental_key: Type.Optional(Type.Union([Type.String(), Type.Null()])),
             lookback: Type.Optional(Type.Union([Type.String(), Type.Null()])),
             enabled: Type.Optional(Type.Boolean()),
+            schedule: Type.Optional(Type.Union([Type.String(), Type.Null()])),
           },
           { additionalProperties: false },
         ),

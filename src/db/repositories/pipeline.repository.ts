@@ -1,5 +1,6 @@
 import type { Executor } from '../pool.js';
 import type { PipelineMode, PipelineSpec, PipelineStatus } from '../../core/pipeline-spec.schema.js';
+import { nextOccurrence } from '../../core/schedule.js';
 
 export interface PipelineRow {
   id: string;
@@ -20,6 +21,8 @@ export interface PipelineRow {
   lease_expires_at: Date | null;
   current_run_id: string | null;
   run_trigger: string | null;
+  schedule: string | null;
+  next_run_at: Date | null;
   created_at: Date;
   updated_at: Date;
   updated_by: string;
@@ -67,13 +70,15 @@ export async function upsertPipeline(
 ): Promise<PipelineRow> {
   const { rows } = await db.query<PipelineRow>(
     `INSERT INTO etl.etl_pipelines AS p
-       (id, name, description, source_query, target_table, unique_key, mode, batch_size, incremental_key, lookback, enabled, updated_by)
-     VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       (id, name, description, source_query, target_table, unique_key, mode, batch_size, incremental_key, lookback, enabled,
+        updated_by, schedule, next_run_at)
+     VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT (id) DO UPDATE SET
        name = EXCLUDED.name, description = EXCLUDED.description, source_query = EXCLUDED.source_query,
        target_table = EXCLUDED.target_table, unique_key = EXCLUDED.unique_key, mode = EXCLUDED.mode,
        batch_size = EXCLUDED.batch_size, incremental_key = EXCLUDED.incremental_key, lookback = EXCLUDED.lookback,
-       enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now(), version = p.version + 1
+       enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now(), version = p.version + 1,
+       schedule = EXCLUDED.schedule, next_run_at = EXCLUDED.next_run_at
      RETURNING *`,
     [
       spec.id ?? null,
@@ -88,6 +93,8 @@ export async function upsertPipeline(
       spec.lookback,
       spec.enabled,
       changedBy,
+      spec.schedule,
+      spec.schedule ? nextOccurrence(spec.schedule, new Date()) : null,
     ],
   );
   const row = rows[0]!;
@@ -137,6 +144,7 @@ export function configOf(row: PipelineRow): Record<string, unknown> {
     incremental_key: row.incremental_key,
     lookback: row.lookback,
     enabled: row.enabled,
+    schedule: row.schedule,
   };
 }
 
@@ -182,7 +190,8 @@ export async function updatePipeline(
   const { rows } = await db.query<PipelineRow>(
     `UPDATE etl.etl_pipelines SET name = $3, description = $4, source_query = $5, target_table = $6, unique_key = $7,
             mode = $8, batch_size = $9, incremental_key = $10, lookback = $11, enabled = $12,
-            version = version + 1, updated_at = now(), updated_by = $13
+            version = version + 1, updated_at = now(), updated_by = $13, schedule = $14,
+            next_run_at = CASE WHEN $14::text IS NOT DISTINCT FROM schedule THEN next_run_at ELSE $15::timestamptz END
       WHERE id = $1 AND version = $2
       RETURNING *`,
     [
@@ -199,9 +208,40 @@ export async function updatePipeline(
       spec.lookback,
       spec.enabled,
       by,
+      spec.schedule,
+      spec.schedule ? nextOccurrence(spec.schedule, new Date()) : null,
     ],
   );
   return rows[0];
+}
+
+/**
+ * Turns due schedules into run requests: each enabled pipeline whose next_run_at has passed (by the
+ * database clock) moves to its next occurrence, and — only if it is IDLE — to RUN_REQUESTED. A
+ * pipeline that is running, paused or failed skips that occurrence: missed runs are not queued up.
+ */
+export async function promoteDueSchedules(
+  db: Executor,
+  next: (cron: string, after: Date) => Date,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string; schedule: string; status: string; db_now: Date }>(
+    `SELECT id, schedule, status, now() AS db_now FROM etl.etl_pipelines
+      WHERE enabled AND schedule IS NOT NULL AND next_run_at <= now()
+      ORDER BY next_run_at LIMIT 50 FOR UPDATE SKIP LOCKED`,
+  );
+  const requested: string[] = [];
+  for (const row of rows) {
+    const run = row.status === 'IDLE';
+    await db.query(
+      `UPDATE etl.etl_pipelines SET next_run_at = $2,
+              status = CASE WHEN $3 THEN 'RUN_REQUESTED' ELSE status END,
+              run_trigger = CASE WHEN $3 THEN 'schedule' ELSE run_trigger END
+        WHERE id = $1`,
+      [row.id, next(row.schedule, row.db_now), run],
+    );
+    if (run) requested.push(row.id);
+  }
+  return requested;
 }
 
 export async function deletePipelineRow(db: Executor, id: string): Promise<void> {
