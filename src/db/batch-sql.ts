@@ -21,6 +21,12 @@ export interface BatchPlan {
   readonly touchUpdatedAt: boolean;
   /** SQL type of each target column, to cast streamed text values back. */
   readonly targetTypes: Readonly<Record<string, string>>;
+  /**
+   * Full mode, pushdown, keys without a collation: each batch also deletes the target rows in its key
+   * range that the source no longer yields (instead of one anti-join over the whole target at the end).
+   * Keys with a collation keep the final anti-join: source and target could order text differently.
+   */
+  readonly deleteInBatch?: boolean;
 }
 
 /** Strips trailing semicolons and whitespace; the query becomes a subquery. */
@@ -93,15 +99,39 @@ export function buildBatchSql(
   const predicate = wherePredicate(plan, cursor, 2);
   const cursorOut = plan.cursorColumns.map((c) => `l.${quoteIdent(c)}::text`).join(', ');
   const desc = plan.cursorColumns.map((c) => `${quoteIdent(c)} DESC`).join(', ');
+  const gone = plan.deleteInBatch
+    ? `, gone AS (
+  ${deleteInRange(plan, cursor)}
+)`
+    : '';
   const text = `WITH src AS MATERIALIZED (
 ${readSql(plan, predicate.sql)}
 ), up AS (
   ${upsertFrom(plan, 'src')}
-)
+)${gone}
 SELECT (SELECT count(*) FROM src)::int AS rows_read,
        (SELECT count(*) FROM up)::int AS rows_written,
+       ${plan.deleteInBatch ? '(SELECT count(*) FROM gone)::int' : '0'} AS rows_deleted,
        (SELECT json_build_array(${cursorOut}) FROM (SELECT * FROM src ORDER BY ${desc} LIMIT 1) l) AS last_cursor`;
   return { text, values: [limit, ...predicate.params] };
+}
+
+/**
+ * Target rows after the cursor and up to the batch's last key (or all the rest when the batch is the
+ * last one, shorter than the limit) whose key the batch did not yield: deleted at the source.
+ */
+function deleteInRange(plan: BatchPlan, cursor: BatchCursor): string {
+  const keys = list('t.', plan.keys);
+  const lower =
+    cursor && 'after' in cursor
+      ? `(${keys}) > (${cursor.after.map((_, i) => `$${i + 2}`).join(', ')}) AND `
+      : '';
+  const last = `(SELECT ${list('l.', plan.keys)} FROM src l ORDER BY ${plan.keys.map((k) => `l.${quoteIdent(k)} DESC`).join(', ')} LIMIT 1)`;
+  const match = plan.keys.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
+  return `DELETE FROM ${quoteQualified(plan.target)} AS t
+   WHERE ${lower}((SELECT count(*) FROM src) < $1 OR (${keys}) <= ${last})
+     AND NOT EXISTS (SELECT 1 FROM src s WHERE ${match})
+  RETURNING 1`;
 }
 
 /** The columns a streamed batch carries, in order: the copied columns plus the cursor columns. */

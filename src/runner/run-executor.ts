@@ -96,15 +96,14 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
     await pendingTasks(deps, claimed.id);
     const outcome = await batchLoop(deps, claimed, plan, fence, run, log);
     if (outcome === 'succeeded') {
-      const deleted = await finish(deps, claimed, plan, fence, run, log);
+      await finish(deps, claimed, plan, fence, run, log);
       const totals = await totalsOf(deps.pool, run.id);
       const durationMs = Date.now() - started;
-      log.info({ ...totals, rowsDeleted: deleted, durationMs }, 'run succeeded');
+      log.info({ ...totals, durationMs }, 'run succeeded');
       deps.events.emit('run:succeeded', {
         pipelineId: claimed.id,
         runId: run.id,
         ...totals,
-        rowsDeleted: deleted,
         durationMs,
       });
     } else if (outcome === 'paused') {
@@ -170,7 +169,7 @@ async function preparePlan(
   fence: Fence,
 ): Promise<ResolvedPlan> {
   await assertSafePipeline(claimed, deps.sqlPolicy);
-  return resolvePlan(deps.pool, claimed, async (create) => {
+  const plan = await resolvePlan(deps.pool, claimed, async (create) => {
     await withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
       await create(tx);
@@ -180,6 +179,8 @@ async function preparePlan(
       'target table created from the source columns',
     );
   });
+  // Deleting inside the batch statement is a pushdown feature; a streamed run deletes at the end.
+  return { ...plan, deleteInBatch: plan.deleteInBatch === true && deps.transfer === 'pushdown' };
 }
 
 /** Where this run resumes: the stored checkpoint (minus the lookback at the start of an incremental run). */
@@ -235,6 +236,7 @@ async function batchLoop(
           ? {
               rowsRead: streamed.rows,
               rowsWritten: streamed.rows > 0 ? await writeBatchFromText(tx, plan, streamed.columns) : 0,
+              rowsDeleted: 0,
               lastCursor: streamed.lastCursor,
             }
           : await runBatch(tx, plan, cursor, claimed.batch_size);
@@ -248,21 +250,26 @@ async function batchLoop(
         const durationMs = Date.now() - began;
         if (result.rowsRead > 0) {
           const next = result.lastCursor!;
-          if (claimed.mode === 'full')
+          if (claimed.mode === 'full') {
             await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
-          else
+          } else {
             await saveCheckpoint(tx, claimed.id, run.id, {
               kind: 'incremental',
               lastValue: next[0]!,
               lastKey: next,
             });
+          }
+        }
+        // The last, empty batch of a full run may still delete rows past the previous cursor.
+        if (result.rowsRead > 0 || result.rowsDeleted > 0) {
           await recordBatch(tx, {
             runId: run.id,
             batchNo: batchNo + 1,
             cursorFrom: cursor,
-            cursorTo: next,
+            cursorTo: result.lastCursor ?? cursor,
             rowsRead: result.rowsRead,
             rowsWritten: result.rowsWritten,
+            rowsDeleted: result.rowsDeleted,
             durationMs,
           });
         }
@@ -275,9 +282,9 @@ async function batchLoop(
         return { result, durationMs, pause: pause && !done, done };
       });
       attempt = 0;
-      if (step.result.rowsRead > 0) {
+      if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
         batchNo += 1;
-        cursor = { after: step.result.lastCursor! };
+        if (step.result.lastCursor) cursor = { after: step.result.lastCursor };
         log.info(
           {
             batchNo,
@@ -372,7 +379,7 @@ async function finish(
   const deleted = await withRetries(deps, () =>
     withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-      const n = claimed.mode === 'full' ? await deleteNotSeen(tx, plan) : 0;
+      const n = claimed.mode === 'full' && !plan.deleteInBatch ? await deleteNotSeen(tx, plan) : 0;
       await addRowsDeleted(tx, run.id, n);
       return n;
     }),
@@ -517,5 +524,10 @@ async function withRetries<T>(deps: ExecutorDeps, work: () => Promise<T>): Promi
 
 async function totalsOf(pool: Pool, runId: string) {
   const row = await findRun(pool, runId);
-  return { rowsRead: row?.rows_read ?? 0, rowsWritten: row?.rows_written ?? 0, batches: row?.batches ?? 0 };
+  return {
+    rowsRead: row?.rows_read ?? 0,
+    rowsWritten: row?.rows_written ?? 0,
+    rowsDeleted: row?.rows_deleted ?? 0,
+    batches: row?.batches ?? 0,
+  };
 }

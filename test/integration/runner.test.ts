@@ -181,6 +181,45 @@ describe('full mode', () => {
       [pipeline.id],
     );
     expect(rows[0]).toEqual({ rows_deleted: 10, rows_written: 1 });
+    // Integer keys: the deletions happened batch by batch, inside each batch's key range.
+    const { rows: ledger } = await db.admin.query(
+      `SELECT count(*) FILTER (WHERE rows_deleted > 0)::int AS batches_with_deletes FROM etl.etl_run_batches
+        WHERE run_id = (SELECT id FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1)`,
+      [pipeline.id],
+    );
+    expect(ledger[0].batches_with_deletes).toBeGreaterThan(1);
+  });
+});
+
+describe('full mode with text keys', () => {
+  it('deletes rows gone from the source with the final anti-join (text keys may sort differently)', async () => {
+    await db.admin.query(`CREATE TABLE content.words (w text PRIMARY KEY, n int NOT NULL)`);
+    await db.admin.query(`GRANT SELECT ON content.words TO siphon_reader`);
+    await db.admin.query(`INSERT INTO content.words SELECT 'Word-' || i, i FROM generate_series(1, 60) i`);
+    const pipeline = await createPipeline(db, {
+      name: 'words_full',
+      source_query: 'SELECT w, n FROM content.words',
+      target_table: 'analytics.words',
+      unique_key: 'w',
+      batch_size: 7,
+    });
+    runner = await startTestRunner(db);
+    await requestRun(db, pipeline.id);
+    await waitForStatus(db, pipeline.id, ['IDLE']);
+    await db.admin.query(`DELETE FROM content.words WHERE n % 3 = 0`);
+    await requestRun(db, pipeline.id);
+    await waitForStatus(db, pipeline.id, ['IDLE']);
+    expect(
+      await diffSourceTarget(db, 'SELECT w, n FROM content.words', 'analytics.words', ['w', 'n']),
+    ).toEqual({
+      missing: 0,
+      extra: 0,
+    });
+    const { rows } = await db.admin.query(
+      'SELECT rows_deleted FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+      [pipeline.id],
+    );
+    expect(rows[0].rows_deleted).toBe(20);
   });
 });
 

@@ -69,6 +69,17 @@ describe('batch SQL', () => {
     expect(write).toContain('ON CONFLICT ("id") DO UPDATE');
   });
 
+  it('in full pushdown with non-text keys, deletes what the source lost inside the batch key range', () => {
+    const full = { ...plan, cursorColumns: ['id'], incrementalKey: null, deleteInBatch: true };
+    const { text } = buildBatchSql(full, { after: ['41'] }, 100);
+    expect(text).toContain('gone AS (');
+    expect(text).toMatch(
+      /WHERE \(t\."id"\) > \(\$2\) AND \(\(SELECT count\(\*\) FROM src\) < \$1 OR \(t\."id"\) <= /,
+    );
+    expect(text).toContain('NOT EXISTS (SELECT 1 FROM src s WHERE s."id" = t."id")');
+    expect(buildBatchSql({ ...full, deleteInBatch: false }, null, 100).text).not.toContain('gone AS');
+  });
+
   it('deletes target rows the source no longer has', () => {
     expect(buildDeleteNotSeenSql(plan)).toMatch(
       /DELETE FROM "analytics"\."t" AS t WHERE NOT EXISTS[\s\S]+s\."id" = t\."id"/,

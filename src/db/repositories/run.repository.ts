@@ -28,6 +28,7 @@ export interface BatchRow {
   cursor_to: unknown;
   rows_read: number;
   rows_written: number;
+  rows_deleted: number;
   duration_ms: number;
   committed_at: Date;
 }
@@ -74,14 +75,17 @@ export async function recordBatch(
     cursorTo: unknown;
     rowsRead: number;
     rowsWritten: number;
+    rowsDeleted: number;
     durationMs: number;
   },
 ): Promise<void> {
   await db.query(
     `WITH ledger AS (
-       INSERT INTO etl.etl_run_batches (run_id, batch_no, cursor_from, cursor_to, rows_read, rows_written, duration_ms)
-       VALUES ($1, $2, $3, $4, $5, $6, $7))
-     UPDATE etl.etl_runs SET rows_read = rows_read + $5, rows_written = rows_written + $6, batches = batches + 1
+       INSERT INTO etl.etl_run_batches
+         (run_id, batch_no, cursor_from, cursor_to, rows_read, rows_written, duration_ms, rows_deleted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
+     UPDATE etl.etl_runs SET rows_read = rows_read + $5, rows_written = rows_written + $6,
+            rows_deleted = rows_deleted + $8, batches = batches + 1
       WHERE id = $1`,
     [
       batch.runId,
@@ -91,6 +95,7 @@ export async function recordBatch(
       batch.rowsRead,
       batch.rowsWritten,
       batch.durationMs,
+      batch.rowsDeleted,
     ],
   );
 }
@@ -141,7 +146,7 @@ export async function findRun(db: Executor, runId: string): Promise<RunRow | und
 
 export async function listBatches(db: Executor, runId: string): Promise<BatchRow[]> {
   const { rows } = await db.query<BatchRow>(
-    `SELECT batch_no, cursor_from, cursor_to, rows_read, rows_written, duration_ms, committed_at
+    `SELECT batch_no, cursor_from, cursor_to, rows_read, rows_written, rows_deleted, duration_ms, committed_at
        FROM etl.etl_run_batches WHERE run_id = $1 ORDER BY batch_no`,
     [runId],
   );

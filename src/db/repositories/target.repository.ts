@@ -48,6 +48,8 @@ export interface TargetShape {
   /** SQL type of each column (format_type), for casting streamed text values. */
   readonly types: Readonly<Record<string, string>>;
   readonly hasUniqueKey: boolean;
+  /** Whether any key column has a collation (text-like): ordering could differ from the source's. */
+  readonly keyCollatable: boolean;
 }
 
 /** Columns of the target and whether a unique index matches `keys` exactly; undefined if absent. */
@@ -56,11 +58,18 @@ export async function describeTarget(
   target: QualifiedName,
   keys: readonly string[],
 ): Promise<TargetShape | undefined> {
-  const { rows } = await db.query<{ columns: string[] | null; types: string[] | null; has_key: boolean }>(
+  const { rows } = await db.query<{
+    columns: string[] | null;
+    types: string[] | null;
+    has_key: boolean;
+    collatable: boolean;
+  }>(
     `SELECT (SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
               WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
             (SELECT array_agg(format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute
               WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS types,
+            EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = ANY ($3::text[])
+                      AND a.attcollation <> 0) AS collatable,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL
                       AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
                             WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey))
@@ -73,7 +82,7 @@ export async function describeTarget(
   if (!row) return undefined;
   const columns = row.columns ?? [];
   const types = Object.fromEntries(columns.map((c, i) => [c, row.types?.[i] ?? 'text']));
-  return { columns, types, hasUniqueKey: row.has_key };
+  return { columns, types, hasUniqueKey: row.has_key, keyCollatable: row.collatable };
 }
 
 /**
@@ -103,6 +112,7 @@ export async function createTarget(
 export interface BatchResult {
   readonly rowsRead: number;
   readonly rowsWritten: number;
+  readonly rowsDeleted: number;
   readonly lastCursor: string[] | null;
 }
 
@@ -113,12 +123,19 @@ export async function runBatch(
   limit: number,
 ): Promise<BatchResult> {
   const { text, values } = buildBatchSql(plan, cursor, limit);
-  const { rows } = await db.query<{ rows_read: number; rows_written: number; last_cursor: string[] | null }>(
-    text,
-    values,
-  );
+  const { rows } = await db.query<{
+    rows_read: number;
+    rows_written: number;
+    rows_deleted: number;
+    last_cursor: string[] | null;
+  }>(text, values);
   const row = rows[0]!;
-  return { rowsRead: row.rows_read, rowsWritten: row.rows_written, lastCursor: row.last_cursor };
+  return {
+    rowsRead: row.rows_read,
+    rowsWritten: row.rows_written,
+    rowsDeleted: row.rows_deleted,
+    lastCursor: row.last_cursor,
+  };
 }
 
 /** Streaming read: the next batch as text, column by column (in streamColumns order). */
