@@ -22,9 +22,10 @@ export interface BatchPlan {
   /** SQL type of each target column, to cast streamed text values back. */
   readonly targetTypes: Readonly<Record<string, string>>;
   /**
-   * Full mode, pushdown, keys without a collation: each batch also deletes the target rows in its key
-   * range that the source no longer yields (instead of one anti-join over the whole target at the end).
-   * Keys with a collation keep the final anti-join: source and target could order text differently.
+   * Full mode, pushdown, a single key column without a collation: each batch also deletes the target
+   * rows in its key range that the source no longer yields (instead of one anti-join over the whole
+   * target at the end). Text keys keep the final anti-join (source and target could order them
+   * differently), and so do composite keys (their range would not be an index condition).
    */
   readonly deleteInBatch?: boolean;
 }
@@ -99,11 +100,7 @@ export function buildBatchSql(
   const predicate = wherePredicate(plan, cursor, 2);
   const cursorOut = plan.cursorColumns.map((c) => `l.${quoteIdent(c)}::text`).join(', ');
   const desc = plan.cursorColumns.map((c) => `${quoteIdent(c)} DESC`).join(', ');
-  const gone = plan.deleteInBatch
-    ? `, gone AS (
-  ${deleteInRange(plan, cursor)}
-)`
-    : '';
+  const gone = plan.deleteInBatch ? `, ${deleteInRange(plan, cursor)}` : '';
   const text = `WITH src AS MATERIALIZED (
 ${readSql(plan, predicate.sql)}
 ), up AS (
@@ -111,27 +108,32 @@ ${readSql(plan, predicate.sql)}
 )${gone}
 SELECT (SELECT count(*) FROM src)::int AS rows_read,
        (SELECT count(*) FROM up)::int AS rows_written,
-       ${plan.deleteInBatch ? '(SELECT count(*) FROM gone)::int' : '0'} AS rows_deleted,
+       ${plan.deleteInBatch ? '((SELECT count(*) FROM gone) + (SELECT count(*) FROM gone_tail))::int' : '0'} AS rows_deleted,
        (SELECT json_build_array(${cursorOut}) FROM (SELECT * FROM src ORDER BY ${desc} LIMIT 1) l) AS last_cursor`;
   return { text, values: [limit, ...predicate.params] };
 }
 
 /**
- * Target rows after the cursor and up to the batch's last key (or all the rest when the batch is the
- * last one, shorter than the limit) whose key the batch did not yield: deleted at the source.
+ * Two deletes, exactly one of which can match (their gates are one-time conditions on the batch): a
+ * full batch deletes the target keys after the cursor up to its last key that it did not yield (an
+ * index range scan); the last, short batch deletes every such key after the cursor. Single-column
+ * keys only, so both bounds stay index conditions.
  */
 function deleteInRange(plan: BatchPlan, cursor: BatchCursor): string {
-  const keys = list('t.', plan.keys);
-  const lower =
-    cursor && 'after' in cursor
-      ? `(${keys}) > (${cursor.after.map((_, i) => `$${i + 2}`).join(', ')}) AND `
-      : '';
-  const last = `(SELECT ${list('l.', plan.keys)} FROM src l ORDER BY ${plan.keys.map((k) => `l.${quoteIdent(k)} DESC`).join(', ')} LIMIT 1)`;
-  const match = plan.keys.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
-  return `DELETE FROM ${quoteQualified(plan.target)} AS t
-   WHERE ${lower}((SELECT count(*) FROM src) < $1 OR (${keys}) <= ${last})
-     AND NOT EXISTS (SELECT 1 FROM src s WHERE ${match})
-  RETURNING 1`;
+  const key = quoteIdent(plan.keys[0]!);
+  const lower = cursor && 'after' in cursor ? `t.${key} > $2 AND ` : '';
+  const missing = `NOT EXISTS (SELECT 1 FROM src s WHERE s.${key} = t.${key})`;
+  const target = quoteQualified(plan.target);
+  return `gone AS (
+  DELETE FROM ${target} AS t
+   WHERE ${lower}t.${key} <= (SELECT l.${key} FROM src l ORDER BY l.${key} DESC LIMIT 1)
+     AND (SELECT count(*) FROM src) = $1 AND ${missing}
+  RETURNING 1
+), gone_tail AS (
+  DELETE FROM ${target} AS t
+   WHERE ${lower}(SELECT count(*) FROM src) < $1 AND ${missing}
+  RETURNING 1
+)`;
 }
 
 /** The columns a streamed batch carries, in order: the copied columns plus the cursor columns. */

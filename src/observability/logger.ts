@@ -6,6 +6,10 @@ export type { Logger } from 'pino';
 const REDACT = [
   'password',
   '*.password',
+  'secrets',
+  '*.secrets',
+  'adminToken',
+  '*.adminToken',
   'token',
   '*.token',
   'authorization',
@@ -17,7 +21,13 @@ const REDACT = [
   '*.connectionString',
 ];
 
-export function createLogger(options: { level: string; format: 'pretty' | 'json'; name?: string }): Logger {
+export function createLogger(options: {
+  level: string;
+  format: 'pretty' | 'json';
+  name?: string;
+  /** Where JSON lines go. @default standard error */
+  destination?: NodeJS.WritableStream;
+}): Logger {
   const base = {
     level: options.level,
     redact: { paths: REDACT, censor: '[redacted]' },
@@ -32,7 +42,7 @@ export function createLogger(options: { level: string; format: 'pretty' | 'json'
       },
     });
   }
-  return pino(base, pino.destination(2));
+  return pino(base, options.destination ?? pino.destination(2));
 }
 
 /** Removes the password from a connection string before it is shown to anyone. */

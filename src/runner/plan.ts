@@ -97,7 +97,7 @@ export async function resolvePlan(
     cursorColumns: incremental ? [pipeline.incremental_key!, ...pipeline.unique_key] : pipeline.unique_key,
     incrementalKey: incremental ? pipeline.incremental_key : null,
     touchUpdatedAt: shape.columns.includes('updated_at') && !names.includes('updated_at'),
-    deleteInBatch: !incremental && !shape.keyCollatable,
+    deleteInBatch: !incremental && pipeline.unique_key.length === 1 && !shape.keyCollatable,
     // Target types for copied columns; the source's own type for a cursor column the target lacks.
     targetTypes: Object.fromEntries(source.map((c) => [c.name, shape.types[c.name] ?? c.typeName])),
     incrementalType,
