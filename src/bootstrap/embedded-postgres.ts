@@ -89,7 +89,8 @@ export async function startEmbeddedPostgres(options: {
     password: options.password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: true,
+    // Only root needs (and may create) the postgres OS user; anyone else runs PostgreSQL as themselves.
+    createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
     onLog: (message) => {
       log.push(String(message));

@@ -113,7 +113,7 @@ export const configSchema = z.object({
   SIPHON_STATEMENT_TIMEOUT: duration('60s'),
   /**
    * Attempts for a batch that hits a transient failure (lost connection, server restart, deadlock,
-   * serialization), with backoff from 0.5 s doubling to 15 s: the default rides out about a minute. @default 8
+   * serialization), with backoff from 0.5 s doubling to 15 s (with jitter): the default waits about 25–45 s in all. @default 8
    */
   SIPHON_RUNNER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(8),
   /** Demo data size. @default 50000 films, 500000 ratings */

@@ -179,7 +179,10 @@ export function buildWriteSql(plan: BatchPlan): string {
 SELECT count(*)::int AS rows_written FROM up`;
 }
 
-/** After a full run: delete target rows whose key the source no longer yields (in the final transaction). */
+/**
+ * After a full run whose batches could not delete in their own key range (text or composite keys, or
+ * a streamed run): delete target rows whose key the source no longer yields, in one transaction.
+ */
 export function buildDeleteNotSeenSql(plan: BatchPlan): string {
   const match = plan.keys.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
   return `DELETE FROM ${quoteQualified(plan.target)} AS t WHERE NOT EXISTS (

@@ -1,4 +1,6 @@
 import { SiphonError } from '../core/errors.js';
+import { assertSafePipeline } from '../pipelines/index.js';
+import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 import type { Pool } from '../db/pool.js';
 import { withTransaction } from '../db/pool.js';
 import type { PipelineRow } from '../db/repositories/pipeline.repository.js';
@@ -21,6 +23,8 @@ export interface ReconcileOptions {
   /** Most differing keys listed per kind in the stored result. @default 1000 */
   readonly maxKeys?: number;
   readonly requestedBy: string;
+  /** What the source query may read and call. @default DEFAULT_SQL_POLICY */
+  readonly policy?: SqlPolicy;
 }
 
 /**
@@ -56,6 +60,8 @@ export async function reconcilePipeline(
       },
     );
   }
+  // Same guard as a run: the stored row may have been written behind the API's back.
+  await assertSafePipeline(pipeline, options.policy ?? DEFAULT_SQL_POLICY);
   const plan = await resolvePlan(pools.source, pipeline);
   const source: Side = { query: pipeline.source_query };
   const target: Side = { table: plan.target };

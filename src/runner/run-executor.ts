@@ -39,7 +39,7 @@ import {
 } from '../db/repositories/target.repository.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { assertSafePipeline } from '../pipelines/index.js';
-import type { SqlPolicy } from '../sql-guard/index.js';
+import { assertSafeTaskSql, type SqlPolicy } from '../sql-guard/index.js';
 import type { RunnerEvents } from './events.js';
 
 export interface ExecutorDeps {
@@ -92,7 +92,7 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
   log.info({ mode: claimed.mode, epoch: fence.epoch, takeover, trigger: run.trigger }, 'run started');
   const started = Date.now();
   try {
-    const plan = await preparePlan(deps, claimed, fence);
+    const plan = await withRetries(deps, () => preparePlan(deps, claimed, fence));
     await pendingTasks(deps, claimed.id);
     const outcome = await batchLoop(deps, claimed, plan, fence, run, log);
     if (outcome === 'succeeded') {
@@ -220,6 +220,9 @@ async function batchLoop(
   let cursor = await startCursor(deps, claimed, plan, true);
   let batchNo = 0;
   let attempt = 0;
+  // Streaming: the next batch is read while the current one is written (reader and writer are two
+  // connections). A prefetch is used only if its cursor is exactly where the loop stands.
+  const reads = deps.transfer === 'stream' ? new StreamReader(deps, plan, claimed.batch_size) : undefined;
   for (;;) {
     if (deps.stopSignal.aborted) {
       await handOff(deps, fence, run);
@@ -227,8 +230,7 @@ async function batchLoop(
     }
     const began = Date.now();
     try {
-      const streamed =
-        deps.transfer === 'stream' ? await readStreamed(deps, plan, cursor, claimed.batch_size) : undefined;
+      const streamed = reads ? await reads.take(cursor) : undefined;
       const step = await withTransaction(deps.pool, async (tx) => {
         const status = await fenceAndRenew(tx, fence, deps.leaseMs);
         if (!status) throw new LeaseLost();
@@ -306,6 +308,7 @@ async function batchLoop(
       if (step.pause) return 'paused';
       if (step.done) return 'succeeded';
     } catch (error) {
+      reads?.discard();
       if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted)
         throw error;
       attempt += 1;
@@ -332,7 +335,8 @@ async function batchLoop(
       // The commit may have happened before the connection dropped: trust the stored checkpoint.
       // If the database is still away, keep what we have; the next attempt fails and counts.
       try {
-        cursor = await reloadCursor(deps, claimed, plan, cursor);
+        // Before this run's first commit, the retry starts again from the lookback window.
+        cursor = await reloadCursor(deps, claimed, plan, cursor, batchNo === 0);
         batchNo = (await totalsOf(deps.pool, run.id)).batches;
       } catch {
         // retried by the loop
@@ -348,14 +352,46 @@ function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, 
   });
 }
 
+type StreamedBatch = Awaited<ReturnType<typeof readStreamed>>;
+
+/** Reads streamed batches one ahead: `take(cursor)` returns the batch at `cursor` and starts the next. */
+class StreamReader {
+  #ahead: { key: string; batch: Promise<StreamedBatch> } | undefined;
+
+  constructor(
+    private readonly deps: ExecutorDeps,
+    private readonly plan: BatchPlan,
+    private readonly limit: number,
+  ) {}
+
+  async take(cursor: BatchCursor): Promise<StreamedBatch> {
+    const key = JSON.stringify(cursor);
+    const ahead = this.#ahead?.key === key ? this.#ahead.batch : undefined;
+    this.discard();
+    const batch = await (ahead ?? readStreamed(this.deps, this.plan, cursor, this.limit));
+    if (batch.rows === this.limit && batch.lastCursor) {
+      const next: BatchCursor = { after: batch.lastCursor };
+      const promise = readStreamed(this.deps, this.plan, next, this.limit);
+      promise.catch(() => {}); // an unused or failed prefetch is simply read again
+      this.#ahead = { key: JSON.stringify(next), batch: promise };
+    }
+    return batch;
+  }
+
+  discard(): void {
+    this.#ahead = undefined;
+  }
+}
+
 async function reloadCursor(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
   plan: Pick<ResolvedPlan, 'incrementalType'>,
   current: BatchCursor,
+  atRunStart: boolean,
 ): Promise<BatchCursor> {
   try {
-    const stored = await startCursor(deps, claimed, plan, false);
+    const stored = await startCursor(deps, claimed, plan, atRunStart);
     // Within a run the checkpoint only moves forward from where this run began.
     return stored ?? current;
   } catch {
@@ -420,9 +456,16 @@ async function finish(
 }
 
 /** Enabled steps in dependency order; an unregistered CODE task fails the run before any batch. */
+/**
+ * Enabled steps in dependency order. An unregistered CODE task, or a SQL step the guard refuses (a row
+ * written behind the API's back), fails the run before any batch.
+ */
 async function pendingTasks(deps: ExecutorDeps, pipelineId: string): Promise<TaskRow[]> {
   const tasks = orderTasks((await listTasks(deps.pool, pipelineId)).filter((t) => t.enabled));
-  for (const task of tasks) if (task.task_type === 'CODE') deps.tasks.get(task.task_name!);
+  for (const [i, task] of tasks.entries()) {
+    if (task.task_type === 'CODE') deps.tasks.get(task.task_name!);
+    else await assertSafeTaskSql(task.sql!, deps.sqlPolicy, `tasks.${i}.sql`);
+  }
   return tasks;
 }
 

@@ -145,7 +145,7 @@ export class Runner {
   async #beat(): Promise<void> {
     const { pool, leaseMs, logger } = this.#options;
     try {
-      await renewLeases(pool, this.id, leaseMs);
+      await renewLeases(pool, this.id, leaseMs, [...this.#active.keys()]);
       await heartbeatRunner(pool, this.id);
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'heartbeat failed');

@@ -336,6 +336,7 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const body = (request.body ?? {}) as { buckets?: number };
       return reconcilePipeline({ source: deps.readerPool, target: deps.pool }, row, {
         requestedBy: by(request),
+        ...(deps.sqlPolicy ? { policy: deps.sqlPolicy } : {}),
         ...(body.buckets ? { buckets: body.buckets } : {}),
       });
     },

@@ -45,13 +45,23 @@ export function registerPipelineCommands(program: Command): void {
     .option('--timeout <seconds>', 'give up waiting after this long', '600')
     .addOption(jsonOption())
     .action(async (idOrName: string, options: { wait?: boolean; timeout: string; json?: boolean }) => {
+      const timeout = Number(options.timeout);
+      if (!Number.isFinite(timeout) || timeout <= 0) {
+        throw new SiphonError(
+          'SIPHON_ERR_CLI_USAGE',
+          `--timeout must be a number of seconds, got "${options.timeout}"`,
+          {
+            field: 'timeout',
+          },
+        );
+      }
       await withContext(async ({ api }) => {
         const row = await requestStatus(api, idOrName, 'run', CLI_USER, 'cli');
         if (!options.wait) {
           printObject({ id: row.id, name: row.name, status: row.status }, options);
           return;
         }
-        const run = await waitForRun(api, row.id, Number(options.timeout) * 1000);
+        const run = await waitForRun(api, row.id, timeout * 1000);
         printObject(run as unknown as Record<string, unknown>, options);
         if (run.status === 'FAILED') process.exitCode = 1;
       });
@@ -99,11 +109,12 @@ export function registerPipelineCommands(program: Command): void {
           field: 'buckets',
         });
       }
-      await withContext(async ({ api, writer }) => {
+      await withContext(async ({ api, writer, config }) => {
         const pipeline = await getPipeline(api, idOrName);
         const result = await reconcilePipeline({ source: writer, target: writer, writer }, pipeline, {
           buckets,
           repair: options.repair ?? false,
+          policy: config.sqlPolicy,
           requestedBy: CLI_USER,
         });
         if (options.json) {

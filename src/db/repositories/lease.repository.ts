@@ -22,14 +22,16 @@ export async function claimPipeline(
     `WITH candidate AS (
        SELECT id, status AS previous_status, current_run_id AS previous_run_id, lease_owner AS previous_owner
          FROM etl.etl_pipelines
-        WHERE enabled
-          AND (status = 'RUN_REQUESTED'
-               OR (status IN ('RUNNING', 'PAUSE_REQUESTED') AND (lease_expires_at IS NULL OR lease_expires_at < now())))
+        WHERE (enabled AND status = 'RUN_REQUESTED')
+           -- A dead owner's run is taken over even if the pipeline was disabled meanwhile (it is then
+           -- parked as PAUSED): nothing may stay RUNNING without a live owner.
+           OR (status IN ('RUNNING', 'PAUSE_REQUESTED') AND (lease_expires_at IS NULL OR lease_expires_at < now()))
         ORDER BY updated_at
         LIMIT 1
         FOR UPDATE SKIP LOCKED)
      UPDATE etl.etl_pipelines p
-        SET status = CASE WHEN candidate.previous_status = 'PAUSE_REQUESTED' THEN 'PAUSE_REQUESTED' ELSE 'RUNNING' END,
+        SET status = CASE WHEN candidate.previous_status = 'PAUSE_REQUESTED' OR NOT p.enabled THEN 'PAUSE_REQUESTED'
+                          ELSE 'RUNNING' END,
             lease_owner = $1, lease_epoch = p.lease_epoch + 1,
             lease_expires_at = now() + make_interval(secs => $2::double precision / 1000)
        FROM candidate
@@ -60,21 +62,29 @@ export async function fenceAndRenew(
     `UPDATE etl.etl_pipelines
         SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
       WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3
-      RETURNING status`,
+      RETURNING CASE WHEN enabled THEN status ELSE 'PAUSE_REQUESTED' END AS status`,
     [fence.pipelineId, fence.runnerId, fence.epoch, leaseMs],
   );
   return rows[0]?.status;
 }
 
 /** Heartbeat for all pipelines a runner holds; SKIP LOCKED so a busy batch transaction never blocks it. */
-export async function renewLeases(db: Executor, runnerId: string, leaseMs: number): Promise<void> {
+export async function renewLeases(
+  db: Executor,
+  runnerId: string,
+  leaseMs: number,
+  pipelineIds: readonly string[],
+): Promise<void> {
+  // Only the pipelines this process is executing right now: a run whose executor is gone must expire.
+  if (pipelineIds.length === 0) return;
   await db.query(
     `UPDATE etl.etl_pipelines p
         SET lease_expires_at = now() + make_interval(secs => $2::double precision / 1000)
-       FROM (SELECT id FROM etl.etl_pipelines WHERE lease_owner = $1 AND status IN ('RUNNING', 'PAUSE_REQUESTED')
+       FROM (SELECT id FROM etl.etl_pipelines
+              WHERE lease_owner = $1 AND id = ANY ($3::uuid[]) AND status IN ('RUNNING', 'PAUSE_REQUESTED')
               FOR UPDATE SKIP LOCKED) mine
       WHERE p.id = mine.id`,
-    [runnerId, leaseMs],
+    [runnerId, leaseMs, pipelineIds],
   );
 }
 

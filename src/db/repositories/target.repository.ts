@@ -1,4 +1,4 @@
-import { SiphonError } from '../../core/errors.js';
+import { classifyFailure, SiphonError } from '../../core/errors.js';
 import { quoteIdent, quoteQualified, type QualifiedName } from '../../core/identifiers.js';
 import {
   buildBatchSql,
@@ -22,7 +22,10 @@ export interface SourceColumn {
 /** Result columns of a source query, without reading a row. */
 export async function describeSource(db: Executor, sourceQuery: string): Promise<SourceColumn[]> {
   try {
-    const result = await db.query(`SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s LIMIT 0`);
+    const result = await db.query(
+      `SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s LIMIT $1`,
+      [0],
+    );
     const oids = result.fields.map((f) => f.dataTypeID);
     const { rows } = await db.query<{ oid: number; name: string }>(
       'SELECT t.oid::int AS oid, format_type(t.oid, NULL) AS name FROM unnest($1::oid[]) AS t(oid)',
@@ -35,6 +38,8 @@ export async function describeSource(db: Executor, sourceQuery: string): Promise
       typeName: names.get(f.dataTypeID) ?? 'text',
     }));
   } catch (error) {
+    // A lost connection is not the query's fault: let the caller retry it.
+    if (classifyFailure(error) === 'retryable') throw error;
     throw new SiphonError('SIPHON_ERR_SOURCE_QUERY', `source_query failed: ${(error as Error).message}`, {
       field: 'source_query',
       cause: error,
