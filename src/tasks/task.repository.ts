@@ -1,21 +1,14 @@
-import { quoteQualified } from '../core/identifiers.js';
-import { parseQualifiedName } from '../core/identifiers.js';
+import { parseQualifiedName, quoteQualified } from '../core/identifiers.js';
+import type { TaskSpec } from '../core/task-spec.schema.js';
 import type { Executor } from '../db/pool.js';
 
-export interface TaskRow {
+/** A validated step as stored in etl.etl_pipeline_tasks. */
+export interface TaskRow extends TaskSpec {
   id: string;
   pipeline_id: string;
-  name: string;
-  position: number;
-  task_type: 'SQL' | 'CODE';
-  sql: string | null;
-  task_name: string | null;
-  params: Record<string, unknown>;
-  depends_on: string[];
-  enabled: boolean;
 }
 
-export type TaskInput = Omit<TaskRow, 'id' | 'pipeline_id'>;
+export type TaskInput = TaskSpec;
 
 export async function listTasks(db: Executor, pipelineId: string): Promise<TaskRow[]> {
   const { rows } = await db.query<TaskRow>(

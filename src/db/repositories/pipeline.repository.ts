@@ -62,6 +62,27 @@ export async function listPipelines(
   return rows;
 }
 
+/** The configuration columns, in the order both writes below list them ($2…$11 or $3…$12). */
+function specValues(spec: PipelineSpec): unknown[] {
+  return [
+    spec.name,
+    spec.description,
+    spec.source_query,
+    spec.target_table,
+    spec.unique_key,
+    spec.mode,
+    spec.batch_size,
+    spec.incremental_key,
+    spec.lookback,
+    spec.enabled,
+  ];
+}
+
+/** The schedule and its next occurrence from now. */
+function scheduleValues(spec: PipelineSpec): unknown[] {
+  return [spec.schedule, spec.schedule ? nextOccurrence(spec.schedule, new Date()) : null];
+}
+
 /** Inserts or replaces a pipeline by id (used by the demo and by `POST /pipelines`). */
 export async function upsertPipeline(
   db: Executor,
@@ -80,22 +101,7 @@ export async function upsertPipeline(
        enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now(), version = p.version + 1,
        schedule = EXCLUDED.schedule, next_run_at = EXCLUDED.next_run_at
      RETURNING *`,
-    [
-      spec.id ?? null,
-      spec.name,
-      spec.description,
-      spec.source_query,
-      spec.target_table,
-      spec.unique_key,
-      spec.mode,
-      spec.batch_size,
-      spec.incremental_key,
-      spec.lookback,
-      spec.enabled,
-      changedBy,
-      spec.schedule,
-      spec.schedule ? nextOccurrence(spec.schedule, new Date()) : null,
-    ],
+    [spec.id ?? null, ...specValues(spec), changedBy, ...scheduleValues(spec)],
   );
   const row = rows[0]!;
   await recordVersion(db, row, changedBy);
@@ -194,23 +200,7 @@ export async function updatePipeline(
             next_run_at = CASE WHEN $14::text IS NOT DISTINCT FROM schedule THEN next_run_at ELSE $15::timestamptz END
       WHERE id = $1 AND version = $2
       RETURNING *`,
-    [
-      id,
-      expectedVersion,
-      spec.name,
-      spec.description,
-      spec.source_query,
-      spec.target_table,
-      spec.unique_key,
-      spec.mode,
-      spec.batch_size,
-      spec.incremental_key,
-      spec.lookback,
-      spec.enabled,
-      by,
-      spec.schedule,
-      spec.schedule ? nextOccurrence(spec.schedule, new Date()) : null,
-    ],
+    [id, expectedVersion, ...specValues(spec), by, ...scheduleValues(spec)],
   );
   return rows[0];
 }
