@@ -86,6 +86,41 @@ export const ERROR_CATALOGUE = {
     kind: 'retryable',
     title: 'A transient database failure outlasted its retries',
   },
+  SIPHON_ERR_CONNECTOR_TRANSIENT: {
+    status: 503,
+    kind: 'retryable',
+    title: 'The platform failed temporarily (5xx, timeout, dropped connection)',
+  },
+  SIPHON_ERR_CONNECTOR_RATE_LIMITED: {
+    status: 429,
+    kind: 'retryable',
+    title: 'The platform asked to slow down (short-term rate limit)',
+  },
+  SIPHON_ERR_CONNECTOR_QUOTA_EXHAUSTED: {
+    status: 429,
+    kind: 'retryable',
+    title: "The platform's daily quota is spent until its reset",
+  },
+  SIPHON_ERR_CONNECTOR_AUTH: {
+    status: 502,
+    kind: 'auth',
+    title: 'The platform refused the credential (API key or token)',
+  },
+  SIPHON_ERR_CONNECTOR_PERMISSION: {
+    status: 502,
+    kind: 'fatal',
+    title: 'The credential may not read this resource',
+  },
+  SIPHON_ERR_CONNECTOR_NOT_FOUND: {
+    status: 404,
+    kind: 'not-found',
+    title: 'The resource is gone or not readable (skip it)',
+  },
+  SIPHON_ERR_CONNECTOR_BAD_REQUEST: {
+    status: 502,
+    kind: 'fatal',
+    title: 'The platform rejected the request as malformed',
+  },
   SIPHON_ERR_AUTH_MISSING: { status: 401, kind: 'auth', title: 'A bearer token is required' },
   SIPHON_ERR_AUTH_INVALID: { status: 401, kind: 'auth', title: 'The bearer token is not valid' },
   SIPHON_ERR_AUTH_FORBIDDEN: { status: 403, kind: 'auth', title: 'This token may not do that' },

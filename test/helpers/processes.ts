@@ -35,13 +35,25 @@ export function cliEnv(
   return env;
 }
 
+const spawned = new Set<ChildProcess>();
+
 /** Starts `siphon <args>` from the TypeScript sources (no build needed). */
 export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
+}
+
+/** SIGKILLs every child still running (afterAll): a failed test must not leave a runner behind. */
+export async function killAllSpawned(): Promise<void> {
+  const alive = [...spawned];
+  for (const child of alive) child.kill('SIGKILL');
+  await Promise.all(alive.map((child) => exited(child)));
 }
 
 /** Runs `siphon <args>` to completion. */

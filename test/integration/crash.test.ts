@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliEnv, exited, seededRandom, spawnCli, waitForOutput } from '../helpers/processes.js';
+import {
+  cliEnv,
+  exited,
+  killAllSpawned,
+  seededRandom,
+  spawnCli,
+  waitForOutput,
+} from '../helpers/processes.js';
 import { count, createPipeline, diffSourceTarget, requestRun, waitForStatus } from '../helpers/runner.js';
 
 let db: TestDatabase;
@@ -18,7 +25,10 @@ beforeAll(async () => {
     `INSERT INTO content.crash SELECT i, md5(i::text), timestamptz '2025-01-01' + make_interval(secs => i / 7) FROM generate_series(1, ${ROWS}) i`,
   );
 });
-afterAll(async () => db.drop());
+afterAll(async () => {
+  await killAllSpawned();
+  await db.drop();
+});
 
 const runnerEnv = () =>
   cliEnv(db.adminUrl, { SIPHON_RUNNER_LEASE: '1s', SIPHON_RUNNER_POLL_INTERVAL: '100ms' });
