@@ -52,6 +52,16 @@ function wherePredicate(
   return { sql: `WHERE (${list('s.', plan.cursorColumns)}) > (${placeholders})`, params: [...cursor.after] };
 }
 
+/**
+ * Rows whose incremental key is NULL never compare greater than a cursor, so a keyset would skip them
+ * silently; the runner asks this once per run and refuses such a source.
+ */
+export function buildNullIncrementalSql(plan: BatchPlan): string {
+  return `SELECT EXISTS (SELECT 1 FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+  ) AS s WHERE s.${quoteIdent(plan.incrementalKey!)} IS NULL LIMIT $1) AS found`;
+}
+
 /** The next `$1` rows of the source in keyset order (never OFFSET). */
 function readSql(plan: BatchPlan, predicate: string): string {
   return `  SELECT * FROM (

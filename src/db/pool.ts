@@ -23,8 +23,13 @@ export function createPool(options: PoolOptions): pg.Pool {
     application_name: options.applicationName,
     max: options.max ?? 10,
     keepAlive: true,
+    // Notice a half-open connection in seconds, not after the OS default of two hours.
+    keepAliveInitialDelayMillis: 10_000,
     connectionTimeoutMillis: 10_000,
-    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    ...(options.statementTimeoutMs
+      ? // The server cancels a long statement; the client gives up on a silent socket a little later.
+        { statement_timeout: options.statementTimeoutMs, query_timeout: options.statementTimeoutMs + 5_000 }
+      : {}),
     ...(options.idleInTransactionTimeoutMs
       ? { idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs }
       : {}),
@@ -73,4 +78,13 @@ export function urlForRole(url: string, user: string, password: string | undefin
   parsed.username = encodeURIComponent(user);
   parsed.password = password ? encodeURIComponent(password) : '';
   return parsed.toString();
+}
+
+/**
+ * A query sent over the extended protocol even without parameters: PostgreSQL then accepts exactly
+ * one statement, whatever the text holds. Used wherever user SQL is embedded (defence in depth
+ * behind the parser guard).
+ */
+export function oneStatement(text: string, values: unknown[] = []): pg.QueryConfig {
+  return { text, values, queryMode: 'extended' } as pg.QueryConfig;
 }

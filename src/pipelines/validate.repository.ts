@@ -1,10 +1,10 @@
 import { normalizeSourceQuery } from '../db/batch-sql.js';
-import type { Executor } from '../db/pool.js';
+import { oneStatement, type Executor } from '../db/pool.js';
 
 /** The planner's row estimate for a source query (EXPLAIN without ANALYZE: nothing is executed). */
 export async function estimateRows(db: Executor, sourceQuery: string): Promise<number | null> {
   const { rows } = await db.query<{ 'QUERY PLAN': Array<{ Plan: { 'Plan Rows': number } }> }>(
-    `EXPLAIN (FORMAT JSON) SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s`,
+    oneStatement(`EXPLAIN (FORMAT JSON) SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s`),
   );
   return rows[0]?.['QUERY PLAN'][0]?.Plan['Plan Rows'] ?? null;
 }

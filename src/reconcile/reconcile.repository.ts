@@ -1,6 +1,6 @@
 import { quoteIdent, quoteQualified, type QualifiedName } from '../core/identifiers.js';
 import { normalizeSourceQuery } from '../db/batch-sql.js';
-import type { Executor } from '../db/pool.js';
+import { oneStatement, type Executor } from '../db/pool.js';
 
 /** Either side of a comparison: the pipeline's source query, or its target table. */
 export type Side = { readonly query: string } | { readonly table: QualifiedName };
@@ -9,7 +9,8 @@ const from = (side: Side) =>
   'query' in side ? `(\n${normalizeSourceQuery(side.query)}\n) AS s` : `${quoteQualified(side.table)} AS s`;
 const row = (columns: readonly string[]) =>
   `row(${columns.map((c) => `s.${quoteIdent(c)}`).join(', ')})::text`;
-const bucketOf = (keys: readonly string[], buckets: number) => `(abs(hashtext(${row(keys)})) % ${buckets})`;
+const bucketOf = (keys: readonly string[], buckets: number) =>
+  `(abs(hashtext(${row(keys)})::bigint) % ${buckets})`;
 
 export interface SideSummary {
   rows: number;
@@ -36,8 +37,10 @@ export async function summarize(
     ? `${edge(incrementalKey, 'ASC')} AS inc_min, ${edge(incrementalKey, 'DESC')} AS inc_max`
     : 'NULL::text AS inc_min, NULL::text AS inc_max';
   const { rows } = await db.query<SideSummary>(
-    `SELECT (SELECT count(*) FROM ${from(side)})::bigint AS rows,
+    oneStatement(
+      `SELECT (SELECT count(*) FROM ${from(side)})::bigint AS rows,
             ${edge(key, 'ASC')} AS key_min, ${edge(key, 'DESC')} AS key_max, ${inc}`,
+    ),
   );
   return rows[0]!;
 }
@@ -51,9 +54,11 @@ export async function bucketDigests(
   buckets: number,
 ): Promise<Map<number, string>> {
   const { rows } = await db.query<{ bucket: number; n: number; digest: string }>(
-    `SELECT bucket, count(*)::int AS n, md5(string_agg(h, ',' ORDER BY h)) AS digest
+    oneStatement(
+      `SELECT bucket, count(*)::int AS n, md5(string_agg(h, ',' ORDER BY h)) AS digest
        FROM (SELECT ${bucketOf(keys, buckets)} AS bucket, md5(${row(columns)}) AS h FROM ${from(side)}) b
       GROUP BY bucket`,
+    ),
   );
   return new Map(rows.map((r) => [r.bucket, `${r.n}:${r.digest}`]));
 }

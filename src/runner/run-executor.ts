@@ -12,7 +12,7 @@ import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { orderTasks } from '../core/task-order.js';
 import { listTasks, type TaskRegistry, type TaskRow } from '../tasks/index.js';
-import { markTaskDone, runSqlTask } from '../tasks/task.repository.js';
+import { isTaskDone, markTaskDone, runSqlTask } from '../tasks/task.repository.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -32,6 +32,7 @@ import {
 import { completeState, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
 import {
   deleteNotSeen,
+  hasNullIncrementalKey,
   readBatchAsText,
   runBatch,
   subtractLookback,
@@ -137,6 +138,8 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
 
 async function startRun(deps: ExecutorDeps, claimed: ClaimedPipeline, fence: Fence, takeover: boolean) {
   return withTransaction(deps.pool, async (tx) => {
+    // A runner that froze between its claim and here may have been taken over already.
+    if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) return undefined;
     if (takeover && claimed.previous_run_id) {
       await interruptRun(
         tx,
@@ -179,8 +182,15 @@ async function preparePlan(
       'target table created from the source columns',
     );
   });
-  // Deleting inside the batch statement is a pushdown feature; a streamed run deletes at the end.
-  return { ...plan, deleteInBatch: plan.deleteInBatch === true && deps.transfer === 'pushdown' };
+  // Deleting inside each batch's key range is a pushdown feature, and only complete when this run
+  // makes the whole pass: a resumed pass (pause, crash, hand-off, another transfer mode) and a
+  // streamed run delete with the final anti-join instead.
+  const resumingPass =
+    claimed.mode === 'full' && (await readState(deps.pool, claimed.id))?.full_cursor != null;
+  return {
+    ...plan,
+    deleteInBatch: plan.deleteInBatch === true && deps.transfer === 'pushdown' && !resumingPass,
+  };
 }
 
 /** Where this run resumes: the stored checkpoint (minus the lookback at the start of an incremental run). */
@@ -223,6 +233,7 @@ async function batchLoop(
   // Streaming: the next batch is read while the current one is written (reader and writer are two
   // connections). A prefetch is used only if its cursor is exactly where the loop stands.
   const reads = deps.transfer === 'stream' ? new StreamReader(deps, plan, claimed.batch_size) : undefined;
+  let needsReload = false;
   for (;;) {
     if (deps.stopSignal.aborted) {
       await handOff(deps, fence, run);
@@ -230,6 +241,12 @@ async function batchLoop(
     }
     const began = Date.now();
     try {
+      if (needsReload) {
+        batchNo = (await totalsOf(deps.pool, run.id)).batches;
+        // Before this run's first commit, the retry starts again from the lookback window.
+        cursor = await startCursor(deps, claimed, plan, batchNo === 0);
+        needsReload = false;
+      }
       const streamed = reads ? await reads.take(cursor) : undefined;
       const step = await withTransaction(deps.pool, async (tx) => {
         const status = await fenceAndRenew(tx, fence, deps.leaseMs);
@@ -275,6 +292,8 @@ async function batchLoop(
             durationMs,
           });
         }
+        // A batch can outlast the lease: renew once more (we hold the row lock) before COMMIT.
+        if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
         const pause = status === 'PAUSE_REQUESTED';
         const done = result.rowsRead < claimed.batch_size;
         if (pause && !done) {
@@ -306,7 +325,16 @@ async function batchLoop(
         });
       }
       if (step.pause) return 'paused';
-      if (step.done) return 'succeeded';
+      if (step.done) {
+        if (plan.incrementalKey && (await hasNullIncrementalKey(deps.pool, plan))) {
+          throw new SiphonError(
+            'SIPHON_ERR_SOURCE_QUERY',
+            `source_query yields rows whose incremental_key "${plan.incrementalKey}" is NULL; incremental reads cannot reach them (filter them out or COALESCE the key)`,
+            { field: 'incremental_key' },
+          );
+        }
+        return 'succeeded';
+      }
     } catch (error) {
       reads?.discard();
       if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted)
@@ -332,15 +360,9 @@ async function batchLoop(
         message: (error as Error).message,
       });
       await sleep(delayMs);
-      // The commit may have happened before the connection dropped: trust the stored checkpoint.
-      // If the database is still away, keep what we have; the next attempt fails and counts.
-      try {
-        // Before this run's first commit, the retry starts again from the lookback window.
-        cursor = await reloadCursor(deps, claimed, plan, cursor, batchNo === 0);
-        batchNo = (await totalsOf(deps.pool, run.id)).batches;
-      } catch {
-        // retried by the loop
-      }
+      // The commit may have happened before the connection dropped: the next attempt first reloads
+      // the stored checkpoint and batch count (a failed reload is itself a failed attempt).
+      needsReload = true;
     }
   }
 }
@@ -383,22 +405,6 @@ class StreamReader {
   }
 }
 
-async function reloadCursor(
-  deps: ExecutorDeps,
-  claimed: ClaimedPipeline,
-  plan: Pick<ResolvedPlan, 'incrementalType'>,
-  current: BatchCursor,
-  atRunStart: boolean,
-): Promise<BatchCursor> {
-  try {
-    const stored = await startCursor(deps, claimed, plan, atRunStart);
-    // Within a run the checkpoint only moves forward from where this run began.
-    return stored ?? current;
-  } catch {
-    return current;
-  }
-}
-
 /**
  * After the last batch: remove rows the source no longer has (full mode), run the pipeline's steps in
  * order — each in its own fenced transaction that also records it as done, so a resumed run skips it —
@@ -428,6 +434,8 @@ async function finish(
     const rows = await withRetries(deps, () =>
       withTransaction(deps.pool, async (tx) => {
         if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+        // After an ambiguous commit the retry must not run the step a second time.
+        if (await isTaskDone(tx, claimed.id, task.name)) return 0;
         const affected = await runTask(deps, tx, task, claimed, run, log);
         await markTaskDone(tx, claimed.id, task.name);
         return affected;
@@ -505,7 +513,14 @@ async function runTask(
 
 async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {
   await withTransaction(deps.pool, async (tx) => {
-    if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+    const status = await fenceAndRenew(tx, fence, deps.leaseMs);
+    if (!status) throw new LeaseLost();
+    if (status === 'PAUSE_REQUESTED') {
+      // A person asked for a pause (or disabled the pipeline): shutting down must not undo that.
+      await finishRun(tx, run.id, { status: 'PAUSED' });
+      await releasePipeline(tx, fence, 'PAUSED');
+      return;
+    }
     await interruptRun(
       tx,
       run.id,

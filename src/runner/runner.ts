@@ -118,7 +118,8 @@ export class Runner {
             )
               .catch((error: unknown) => logger.error({ err: error, pipelineId: pipeline.id }, 'run crashed'))
               .finally(() => {
-                this.#active.delete(pipeline.id);
+                // The same runner may have re-claimed this pipeline meanwhile: forget only this work.
+                if (this.#active.get(pipeline.id) === work) this.#active.delete(pipeline.id);
                 this.#wake?.();
               });
             this.#active.set(pipeline.id, work);

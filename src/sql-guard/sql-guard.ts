@@ -35,7 +35,7 @@ export async function assertSafeSourceQuery(
   if (!('SelectStmt' in top)) {
     forbid(field, `must be a SELECT; found ${statementName(top)}`);
   }
-  walk(top, { policy, ctes: collectCteNames(top), field, reads: policy.sourceSchemas, writes: [] });
+  walk(top, { policy, ctes: new Set<string>(), field, reads: policy.sourceSchemas, writes: [] });
 }
 
 /**
@@ -73,7 +73,7 @@ export async function assertSafeTaskSql(
     checkRelation(body.relation as Node, policy.targetSchemas, new Set(), field, 'write');
   walk(top, {
     policy,
-    ctes: collectCteNames(top),
+    ctes: new Set<string>(),
     field,
     reads,
     writes: policy.targetSchemas,
@@ -95,6 +95,8 @@ export function assertAllowedTarget(schema: string, policy: SqlPolicy = DEFAULT_
 async function parseStatements(sql: string, field: string): Promise<Node[]> {
   let tree: { stmts?: Array<{ stmt: Node }> };
   if (sql.trim() === '') forbid(field, 'must be exactly one statement; found 0');
+  // The C parser stops at a NUL byte; PostgreSQL would then see text the guard never read.
+  if (sql.includes('\u0000')) forbid(field, 'contains a NUL character');
   try {
     tree = (await parse(sql)) as typeof tree;
   } catch (error) {
@@ -125,12 +127,33 @@ function walk(value: unknown, ctx: WalkContext): void {
     return;
   }
   if (value === null || typeof value !== 'object') return;
-  for (const [key, child] of Object.entries(value as Node)) {
+  const node = value as Node;
+  // A statement with a WITH clause: its CTE names are visible only inside this statement.
+  const scope = node.withClause ? walkWith(node.withClause as Node, ctx) : ctx;
+  for (const [key, child] of Object.entries(node)) {
+    if (key === 'withClause') continue;
     // Node types are capitalised (SelectStmt, RangeVar); fields are not (selectStmt, relation).
     const isNode = /^[A-Z]/.test(key) && child !== null && typeof child === 'object' && !Array.isArray(child);
-    if (isNode) checkNode(key, child as Node, ctx);
-    walk(child, ctx);
+    if (isNode) checkNode(key, child as Node, scope);
+    walk(child, scope);
   }
+}
+
+/**
+ * Walks the CTE bodies of a WITH clause with PostgreSQL's scoping — a body sees the CTEs before it
+ * (all of them when RECURSIVE) and the enclosing ones — and returns the scope of the statement that
+ * owns the clause. An unqualified name outside that scope resolves through search_path, so it must
+ * not pass as a CTE.
+ */
+function walkWith(withClause: Node, ctx: WalkContext): WalkContext {
+  const ctes = ((withClause.ctes as Node[] | undefined) ?? []).map((c) => c.CommonTableExpr as Node);
+  const visible = new Set(ctx.ctes);
+  if (withClause.recursive) for (const cte of ctes) visible.add(String(cte.ctename));
+  for (const cte of ctes) {
+    walk(cte.ctequery, { ...ctx, ctes: new Set(visible) });
+    visible.add(String(cte.ctename));
+  }
+  return { ...ctx, ctes: visible };
 }
 
 function checkNode(type: string, node: Node, ctx: WalkContext): void {
@@ -219,20 +242,6 @@ function checkFunction(node: Node, field: string, extra: readonly string[]): voi
   const schema = parts.length > 1 ? parts[0] : undefined;
   if (schema !== undefined && schema !== 'pg_catalog') forbid(field, `function ${qualified} is not allowed`);
   if (!ALLOWED_FUNCTIONS.has(name)) forbid(field, `function ${name}() is not allowed in a pipeline query`);
-}
-
-function collectCteNames(root: unknown): Set<string> {
-  const names = new Set<string>();
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(visit);
-    if (value === null || typeof value !== 'object') return;
-    for (const [key, child] of Object.entries(value as Node)) {
-      if (key === 'CommonTableExpr') names.add(String((child as Node).ctename));
-      visit(child);
-    }
-  };
-  visit(root);
-  return names;
 }
 
 function relationsOfVacuum(body: Node): Node[] {

@@ -1,6 +1,6 @@
 import { parseQualifiedName, quoteQualified } from '../core/identifiers.js';
 import type { TaskSpec } from '../core/task-spec.schema.js';
-import type { Executor } from '../db/pool.js';
+import { oneStatement, type Executor } from '../db/pool.js';
 
 /** A validated step as stored in etl.etl_pipeline_tasks. */
 export interface TaskRow extends TaskSpec {
@@ -39,8 +39,17 @@ export async function replaceTasks(
 
 /** Runs a SQL step's statement (one statement; the guard that checks it belongs to the API). */
 export async function runSqlTask(db: Executor, sql: string): Promise<number> {
-  const result = await db.query(sql);
+  const result = await db.query(oneStatement(sql));
   return result.rowCount ?? 0;
+}
+
+/** Whether the step is already recorded as done in this pass (locks the state row until COMMIT). */
+export async function isTaskDone(db: Executor, pipelineId: string, taskName: string): Promise<boolean> {
+  const { rows } = await db.query<{ done: boolean }>(
+    'SELECT $2 = ANY (completed_tasks) AS done FROM etl.etl_state WHERE pipeline_id = $1 FOR UPDATE',
+    [pipelineId, taskName],
+  );
+  return rows[0]?.done ?? false;
 }
 
 export async function markTaskDone(db: Executor, pipelineId: string, taskName: string): Promise<void> {

@@ -104,6 +104,20 @@ const HOSTILE: Array<[string, RegExp]> = [
   ["SELECT CAST('x' AS pg_catalog.regnamespace)", /cast to regnamespace/],
   ["SELECT xmlelement(name x, 'y')", /XML functions/],
   ['SELECT * FROM content.film_work WHERE id = $1', /parameters/],
+  // CTE names only count inside their scope: elsewhere an unqualified name resolves through search_path
+  [
+    'SELECT a.pid AS id FROM (WITH pg_stat_activity AS (SELECT 1) SELECT 1) d, pg_stat_activity a',
+    /"pg_stat_activity" must be written with its schema/,
+  ],
+  [
+    'WITH a AS (SELECT * FROM pg_user), pg_user AS (SELECT 1) SELECT * FROM a',
+    /"pg_user" must be written with its schema/,
+  ],
+  [
+    'SELECT * FROM (WITH x AS (SELECT 1) SELECT * FROM x) s, siphon_schema_migrations',
+    /"siphon_schema_migrations"/,
+  ],
+  ['SELECT 1\u0000; DROP TABLE ugc.ratings', /NUL character/],
   // Syntax errors
   ['SELEC 1', /syntax error/],
   ["SELECT 'unterminated", /unterminated/],
@@ -137,6 +151,8 @@ const LEGITIMATE = [
   'SELECT r.film_id, r.rating::numeric(4, 2) AS rating FROM ugc.ratings r;',
   '-- a comment first\nSELECT /* inline */ id FROM content.film_work -- and last',
   'SELECT "id", "title" FROM "content"."film_work"',
+  'WITH a AS (SELECT id FROM content.film_work), b AS (SELECT id FROM a) SELECT * FROM b',
+  'SELECT * FROM (WITH x AS (SELECT id FROM content.film_work) SELECT id FROM x) s',
 ];
 
 describe('source query guard (PostgreSQL parser)', () => {

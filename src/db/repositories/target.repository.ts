@@ -3,6 +3,7 @@ import { quoteIdent, quoteQualified, type QualifiedName } from '../../core/ident
 import {
   buildBatchSql,
   buildDeleteNotSeenSql,
+  buildNullIncrementalSql,
   buildReadSql,
   buildWriteSql,
   normalizeSourceQuery,
@@ -10,7 +11,7 @@ import {
   type BatchCursor,
   type BatchPlan,
 } from '../batch-sql.js';
-import type { Executor } from '../pool.js';
+import { oneStatement, type Executor } from '../pool.js';
 
 export interface SourceColumn {
   readonly name: string;
@@ -102,7 +103,9 @@ export async function createTarget(
   sourceColumns: readonly SourceColumn[],
 ): Promise<void> {
   await db.query(
-    `CREATE TABLE ${quoteQualified(target)} AS SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s WITH NO DATA`,
+    oneStatement(
+      `CREATE TABLE ${quoteQualified(target)} AS SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s WITH NO DATA`,
+    ),
   );
   await db.query(
     `ALTER TABLE ${quoteQualified(target)} ADD PRIMARY KEY (${keys.map(quoteIdent).join(', ')})`,
@@ -173,8 +176,14 @@ export async function writeBatchFromText(
   return rows[0]!.rows_written;
 }
 
+/** Whether the source has rows with a NULL incremental key (which no keyset cursor can reach). */
+export async function hasNullIncrementalKey(db: Executor, plan: BatchPlan): Promise<boolean> {
+  const { rows } = await db.query<{ found: boolean }>(buildNullIncrementalSql(plan), [1]);
+  return rows[0]?.found ?? false;
+}
+
 export async function deleteNotSeen(db: Executor, plan: BatchPlan): Promise<number> {
-  const { rowCount } = await db.query(buildDeleteNotSeenSql(plan));
+  const { rowCount } = await db.query(oneStatement(buildDeleteNotSeenSql(plan)));
   return rowCount ?? 0;
 }
 
