@@ -168,6 +168,32 @@ export function truncateMessage(message: string, max = MAX_STORED_ERROR_LENGTH):
   return message.length <= max ? message : `${message.slice(0, max - 1)}…`;
 }
 
+/**
+ * A database error raised while running a person's source query (validate, reconcile) becomes a 422
+ * SIPHON_ERR_SOURCE_QUERY naming the field; transient failures and SiphonErrors pass unchanged.
+ */
+export function asSourceQueryFailure(error: unknown): unknown {
+  if (isSiphonError(error) || classifyFailure(error) === 'retryable') return error;
+  const sqlstate = (error as { code?: unknown } | null)?.code;
+  if (typeof sqlstate !== 'string' || !/^[0-9A-Z]{5}$/.test(sqlstate)) return error;
+  return new SiphonError('SIPHON_ERR_SOURCE_QUERY', `source_query failed: ${(error as Error).message}`, {
+    field: 'source_query',
+    cause: error,
+    details: { sqlstate },
+  });
+}
+
+/** The path of the first string holding a NUL character (PostgreSQL refuses them in text), if any. */
+export function findNulCharacter(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') || 'body' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = findNulCharacter(child, [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** SQLSTATEs after which the same work may simply be tried again. */
 const RETRYABLE_SQLSTATE = /^(08|25P03|40001|40P01|53|57P0[1-3])/;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isPlainIdentifier, parseQualifiedName } from './identifiers.js';
-import { SiphonError } from './errors.js';
+import { findNulCharacter, SiphonError } from './errors.js';
 import { cronProblem } from './schedule.js';
 
 export const PIPELINE_MODES = ['full', 'incremental'] as const;
@@ -76,6 +76,10 @@ export type PipelineSpec = z.output<typeof pipelineSpecSchema>;
 
 /** Validates a pipeline configuration; the first problem becomes a SiphonError naming its field. */
 export function parsePipelineSpec(input: unknown): PipelineSpec {
+  const nul = findNulCharacter(input);
+  if (nul !== undefined) {
+    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `${nul} contains a NUL character`, { field: nul });
+  }
   const result = pipelineSpecSchema.safeParse(input);
   if (result.success) {
     const target = parseQualifiedName(result.data.target_table, 'analytics')!;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SiphonError } from './errors.js';
+import { findNulCharacter, SiphonError } from './errors.js';
 import { zodToSiphonError } from './pipeline-spec.schema.js';
 import { orderTasks } from './task-order.js';
 
@@ -41,6 +41,10 @@ export interface TaskSpec {
  * `isRegistered`) that every CODE task names a registered function.
  */
 export function parseTaskSpecs(input: unknown, isRegistered: (name: string) => boolean): TaskSpec[] {
+  const nul = findNulCharacter(input, ['tasks']);
+  if (nul !== undefined) {
+    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `${nul} contains a NUL character`, { field: nul });
+  }
   const result = tasksSchema.safeParse(input);
   if (!result.success) throw zodToSiphonError(result.error, 'SIPHON_ERR_PIPELINE_INVALID', 'tasks');
   const tasks: TaskSpec[] = result.data.map((t, i) => ({

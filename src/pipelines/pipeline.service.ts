@@ -6,7 +6,12 @@ import {
   requestTransition,
   type StatusRequest,
 } from '../core/status.js';
-import { readState, resetState, type StateRow } from '../db/repositories/state.repository.js';
+import {
+  readState,
+  resetState,
+  restartFullPass,
+  type StateRow,
+} from '../db/repositories/state.repository.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
 import {
@@ -125,6 +130,16 @@ export async function setTasks(
   );
   return withTransaction(pool, async (tx) => {
     const existing = await findPipeline(tx, idOrName, true);
+    if (existing && (isActiveStatus(existing.status) || existing.status === 'RUN_REQUESTED')) {
+      // A run reads its steps when its load ends: changing them under it would mix two versions.
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_TRANSITION',
+        `cannot change the steps of a pipeline that is ${existing.status}`,
+        {
+          details: { status: existing.status },
+        },
+      );
+    }
     if (!existing)
       throw new SiphonError('SIPHON_ERR_PIPELINE_NOT_FOUND', `no pipeline with id or name "${idOrName}"`);
     const saved = await replaceTasks(tx, existing.id, tasks);
@@ -164,6 +179,37 @@ export interface PatchResult {
   readonly changed: string[];
   /** `next_run` when a run is in progress: it keeps the configuration version it started with. */
   readonly appliesFrom: 'now' | 'next_run';
+  /** The checkpoint was forgotten because it no longer meant anything (see adjustCheckpoint). */
+  readonly checkpointReset: boolean;
+}
+
+/** Changes after which a stored cursor points into a different key space or table. */
+const CURSOR_FIELDS = ['target_table', 'unique_key', 'mode', 'incremental_key'];
+
+/**
+ * A checkpoint belongs to the configuration that produced it. When the target, key, mode or
+ * incremental key change, it is forgotten (audited): the next run starts from the beginning. When
+ * the source query changes during an unfinished full pass, that pass restarts, so rows below the old
+ * cursor are refreshed and vanished ones deleted under the new query.
+ */
+async function adjustCheckpoint(tx: Executor, pipelineId: string, changed: readonly string[], by: string) {
+  const state = await readState(tx, pipelineId);
+  if (!state) return false;
+  if (changed.some((f) => CURSOR_FIELDS.includes(f))) {
+    await resetState(tx, pipelineId);
+    await recordAudit(tx, {
+      pipelineId,
+      action: 'state_reset',
+      actor: by,
+      details: { reason: 'configuration change', fields: changed, previous: state },
+    });
+    return true;
+  }
+  if (changed.includes('source_query') && state.full_cursor) {
+    await restartFullPass(tx, pipelineId);
+    return true;
+  }
+  return false;
 }
 
 /**
@@ -215,11 +261,32 @@ export async function patchPipeline(
         { field: frozen, details: { status: row.status } },
       );
     }
-    if (changed.length === 0) return { pipeline: row, changed, appliesFrom: 'now' as const };
-    const updated = (await updatePipeline(tx, row.id, spec, expectedVersion, by))!;
+    if (changed.length === 0)
+      return { pipeline: row, changed, appliesFrom: 'now' as const, checkpointReset: false };
+    let updated: PipelineRow;
+    try {
+      updated = (await updatePipeline(tx, row.id, spec, expectedVersion, by))!;
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') {
+        throw new SiphonError(
+          'SIPHON_ERR_PIPELINE_NAME_TAKEN',
+          `a pipeline named "${spec.name}" already exists`,
+          {
+            field: 'name',
+          },
+        );
+      }
+      throw error;
+    }
     const change = Object.fromEntries(changed.map((k) => [k, { from: before[k], to: spec[k] }]));
     await recordVersion(tx, updated, by, undefined, change);
-    return { pipeline: updated, changed, appliesFrom: active ? ('next_run' as const) : ('now' as const) };
+    const checkpointReset = await adjustCheckpoint(tx, row.id, changed, by);
+    return {
+      pipeline: updated,
+      changed,
+      appliesFrom: active ? ('next_run' as const) : ('now' as const),
+      checkpointReset,
+    };
   });
 }
 

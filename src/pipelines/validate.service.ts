@@ -1,3 +1,4 @@
+import { asSourceQueryFailure } from '../core/errors.js';
 import { parsePipelineSpec } from '../core/pipeline-spec.schema.js';
 import { parseQualifiedName } from '../core/identifiers.js';
 import { withTransaction, type Pool } from '../db/pool.js';
@@ -45,7 +46,9 @@ export async function validatePipeline(
       sample: await sampleRows(tx, spec.source_query, 5),
     }),
     { readOnly: true },
-  );
+  ).catch((error: unknown) => {
+    throw asSourceQueryFailure(error);
+  });
   const names = source.map((c) => c.name);
   const problems: string[] = [];
   for (const key of spec.unique_key)

@@ -1,4 +1,4 @@
-import { SiphonError } from '../core/errors.js';
+import { asSourceQueryFailure, SiphonError } from '../core/errors.js';
 import { assertSafePipeline } from '../pipelines/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 import type { Pool } from '../db/pool.js';
@@ -44,6 +44,16 @@ export interface ReconcilePools {
 }
 
 export async function reconcilePipeline(
+  pools: ReconcilePools,
+  pipeline: PipelineRow,
+  options: ReconcileOptions,
+): Promise<ReconciliationRow> {
+  return compare(pools, pipeline, options).catch((error: unknown) => {
+    throw asSourceQueryFailure(error);
+  });
+}
+
+async function compare(
   pools: ReconcilePools,
   pipeline: PipelineRow,
   options: ReconcileOptions,

@@ -469,7 +469,8 @@ async function finish(
  * written behind the API's back), fails the run before any batch.
  */
 async function pendingTasks(deps: ExecutorDeps, pipelineId: string): Promise<TaskRow[]> {
-  const tasks = orderTasks((await listTasks(deps.pool, pipelineId)).filter((t) => t.enabled));
+  // Order all steps (a disabled one still counts as a satisfied dependency), then keep the enabled.
+  const tasks = orderTasks(await listTasks(deps.pool, pipelineId)).filter((t) => t.enabled);
   for (const [i, task] of tasks.entries()) {
     if (task.task_type === 'CODE') deps.tasks.get(task.task_name!);
     else await assertSafeTaskSql(task.sql!, deps.sqlPolicy, `tasks.${i}.sql`);

@@ -345,3 +345,100 @@ describe('reconcile and metrics', () => {
     expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
   });
 });
+
+describe('configuration changes and hostile values', () => {
+  it('changing the target of a paused full pass forgets its checkpoint (audited) so nothing is skipped', async () => {
+    const created = await post('/pipelines', {
+      name: 'paused_pass',
+      source_query: 'SELECT id, title FROM content.film_work WHERE pg_sleep(0.01) IS NOT NULL',
+      target_table: 'analytics.paused_pass',
+      unique_key: 'id',
+      batch_size: 20,
+    });
+    const pipelineId = created.json().id;
+    await post('/pipelines/paused_pass/run');
+    await waitForStatus(db, pipelineId, ['RUNNING']);
+    while (
+      (await count(
+        db,
+        'SELECT count(*) FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1',
+        [pipelineId],
+      )) === 0
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await post('/pipelines/paused_pass/pause');
+    await waitForStatus(db, pipelineId, ['PAUSED']);
+    // Steps cannot change under a run, but can while paused.
+    const patched = await app.inject({
+      method: 'PATCH',
+      url: '/pipelines/paused_pass',
+      headers: as(OPERATOR),
+      payload: { version: 1, target_table: 'analytics.paused_pass_v2' },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json()).toMatchObject({ checkpoint_reset: true });
+    const state = await app.inject({
+      method: 'GET',
+      url: '/pipelines/paused_pass/state',
+      headers: as(VIEWER),
+    });
+    expect(state.json().state).toBeNull();
+    await post('/pipelines/paused_pass/run');
+    await waitForStatus(db, pipelineId, ['IDLE']);
+    expect(await count(db, 'SELECT count(*) FROM analytics.paused_pass_v2')).toBe(400);
+    const { rows } = await db.admin.query(
+      `SELECT details->>'reason' AS reason FROM etl.etl_audit WHERE pipeline_id = $1 AND action = 'state_reset'`,
+      [pipelineId],
+    );
+    expect(rows).toEqual([{ reason: 'configuration change' }]);
+  });
+
+  it('refuses steps changed under a run, a taken name on PATCH and NUL characters, without a 500', async () => {
+    const slow = await post('/pipelines', {
+      name: 'busy',
+      source_query: 'SELECT id, title FROM content.film_work WHERE pg_sleep(0.01) IS NOT NULL',
+      target_table: 'analytics.busy',
+      unique_key: 'id',
+      batch_size: 20,
+    });
+    await post('/pipelines/busy/run');
+    await waitForStatus(db, slow.json().id, ['RUNNING']);
+    const steps = await app.inject({
+      method: 'PUT',
+      url: '/pipelines/busy/tasks',
+      headers: as(OPERATOR),
+      payload: { tasks: [{ name: 'a', task_type: 'CODE', task_name: 'analyze_target' }] },
+    });
+    expect(steps.statusCode).toBe(409);
+    await waitForStatus(db, slow.json().id, ['IDLE']);
+
+    const taken = await app.inject({
+      method: 'PATCH',
+      url: '/pipelines/busy',
+      headers: as(OPERATOR),
+      payload: { version: 1, name: 'films_per_year' },
+    });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error).toMatchObject({ code: 'SIPHON_ERR_PIPELINE_NAME_TAKEN', field: 'name' });
+    const nul = await app.inject({
+      method: 'PATCH',
+      url: '/pipelines/busy',
+      headers: as(OPERATOR),
+      payload: { version: 1, description: 'a\u0000b' },
+    });
+    expect(nul.statusCode).toBe(422);
+    expect(nul.json().error).toMatchObject({ code: 'SIPHON_ERR_PIPELINE_INVALID', field: 'description' });
+  });
+
+  it('a source query that fails at run time in validate is a 422, not a 500', async () => {
+    const res = await post('/pipelines/validate', {
+      name: 'draft',
+      source_query: 'SELECT id, title::int AS n FROM content.film_work',
+      target_table: 'analytics.x',
+      unique_key: 'id',
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toMatchObject({ code: 'SIPHON_ERR_SOURCE_QUERY', field: 'source_query' });
+  });
+});

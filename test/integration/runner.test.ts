@@ -146,6 +146,35 @@ describe('incremental mode', () => {
   });
 });
 
+describe('incremental mode and NULL keys', () => {
+  it('refuses a source whose incremental key is NULL for some rows, instead of skipping them', async () => {
+    await db.admin.query(`CREATE TABLE content.nullable (id int PRIMARY KEY, modified timestamptz)`);
+    await db.admin.query(`GRANT SELECT ON content.nullable TO siphon_reader`);
+    await db.admin.query(
+      `INSERT INTO content.nullable SELECT i, CASE WHEN i % 50 = 0 THEN NULL ELSE timestamptz '2025-01-01' + make_interval(mins => i) END
+         FROM generate_series(1, 300) i`,
+    );
+    const pipeline = await createPipeline(db, {
+      name: 'nullable_incremental',
+      source_query: 'SELECT id, modified FROM content.nullable',
+      target_table: 'analytics.nullable',
+      unique_key: 'id',
+      mode: 'incremental',
+      incremental_key: 'modified',
+      batch_size: 100,
+    });
+    runner = await startTestRunner(db);
+    await requestRun(db, pipeline.id);
+    await waitForStatus(db, pipeline.id, ['FAILED']);
+    const { rows } = await db.admin.query(
+      'SELECT error_code, error FROM etl.etl_runs WHERE pipeline_id = $1',
+      [pipeline.id],
+    );
+    expect(rows[0].error_code).toBe('SIPHON_ERR_SOURCE_QUERY');
+    expect(rows[0].error).toMatch(/incremental_key "modified" is NULL/);
+  });
+});
+
 describe('full mode', () => {
   it('removes rows deleted at the source, and the target is never empty meanwhile', async () => {
     await db.admin.query(`CREATE TABLE content.del (id int PRIMARY KEY, v int NOT NULL)`);

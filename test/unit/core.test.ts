@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, parseDuration } from '../../src/core/duration.js';
 import {
+  asSourceQueryFailure,
   classifyFailure,
+  findNulCharacter,
   SiphonError,
   truncateMessage,
   MAX_STORED_ERROR_LENGTH,
@@ -57,6 +59,21 @@ describe('failure classification', () => {
     const long = 'x'.repeat(MAX_STORED_ERROR_LENGTH * 2);
     expect(truncateMessage(long)).toHaveLength(MAX_STORED_ERROR_LENGTH);
     expect(truncateMessage('short')).toBe('short');
+  });
+});
+
+describe('input hygiene', () => {
+  it('finds a NUL character anywhere in a configuration and names its path', () => {
+    expect(findNulCharacter({ a: 'x', tasks: [{ params: { p: 'y\u0000' } }] })).toBe('tasks.0.params.p');
+    expect(findNulCharacter({ a: 'clean', b: [1, null, { c: 'ok' }] })).toBeUndefined();
+  });
+  it('turns a database error from a source query into a 422 naming the field, and leaves transient ones', () => {
+    const mapped = asSourceQueryFailure(
+      Object.assign(new Error('invalid input syntax for type integer'), { code: '22P02' }),
+    );
+    expect(mapped).toMatchObject({ code: 'SIPHON_ERR_SOURCE_QUERY', status: 422, field: 'source_query' });
+    const lost = Object.assign(new Error('terminating connection'), { code: '57P01' });
+    expect(asSourceQueryFailure(lost)).toBe(lost);
   });
 });
 

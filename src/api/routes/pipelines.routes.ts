@@ -217,6 +217,7 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
         ...presentPipeline(result.pipeline),
         changed: result.changed,
         applies_from: result.appliesFrom,
+        checkpoint_reset: result.checkpointReset,
       });
     },
   );

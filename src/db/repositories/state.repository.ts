@@ -57,6 +57,15 @@ export async function completeState(db: Executor, pipelineId: string, runId: str
   );
 }
 
+/** Forgets the position of an unfinished full pass (the next run reads everything again). */
+export async function restartFullPass(db: Executor, pipelineId: string): Promise<void> {
+  await db.query(
+    `UPDATE etl.etl_state SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}', updated_at = now()
+      WHERE pipeline_id = $1`,
+    [pipelineId],
+  );
+}
+
 export async function resetState(db: Executor, pipelineId: string): Promise<void> {
   await db.query('DELETE FROM etl.etl_state WHERE pipeline_id = $1', [pipelineId]);
 }
