@@ -57,7 +57,7 @@ describe('kill -9 of a runner process', () => {
       for (let i = 0; i < kills; i += 1) {
         const child = spawnCli(['runner'], runnerEnv());
         try {
-          await waitForOutput(child, 'batch committed', 30_000);
+          await waitForOutput(child, 'batch committed', 60_000);
           await sleep(Math.floor(random() * 400));
         } finally {
           child.kill('SIGKILL');
@@ -102,11 +102,13 @@ describe('kill -9 of a runner process', () => {
       );
       expect(ledger[0].rows).toBeGreaterThanOrEqual(ROWS);
     },
+    // Process-level: each kill waits for a fresh runner's first batch; generous under CPU contention.
+    180_000,
   );
 });
 
 describe('a frozen runner (SIGSTOP past its lease)', () => {
-  it('is taken over, and after SIGCONT it cannot commit', async () => {
+  it('is taken over, and after SIGCONT it cannot commit', { timeout: 180_000 }, async () => {
     const pipeline = await createPipeline(db, {
       name: 'frozen',
       source_query: `SELECT id, v FROM content.crash ${SLOW}`,
@@ -118,7 +120,7 @@ describe('a frozen runner (SIGSTOP past its lease)', () => {
     const frozen = spawnCli(['runner'], runnerEnv());
     let frozenLog = '';
     frozen.stderr!.on('data', (c: Buffer) => (frozenLog += c.toString()));
-    await waitForOutput(frozen, 'batch committed');
+    await waitForOutput(frozen, 'batch committed', 60_000);
     frozen.kill('SIGSTOP');
     const { rows: before } = await db.admin.query(
       'SELECT current_run_id, lease_epoch FROM etl.etl_pipelines WHERE id = $1',
@@ -136,7 +138,7 @@ describe('a frozen runner (SIGSTOP past its lease)', () => {
         [frozenRun],
       );
       frozen.kill('SIGCONT');
-      await waitForOutputText(() => frozenLog, 'lease lost', 30_000);
+      await waitForOutputText(() => frozenLog, 'lease lost', 60_000);
       await sleep(300);
       expect(await count(db, 'SELECT count(*) FROM etl.etl_run_batches WHERE run_id = $1', [frozenRun])).toBe(
         batchesAtTakeover,

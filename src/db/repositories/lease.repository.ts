@@ -8,6 +8,9 @@ export interface ClaimedPipeline extends PipelineRow {
   previous_owner: string | null;
 }
 
+// Lease times use clock_timestamp() (the database's wall clock), not now(): now() is the start of the
+// transaction, which for a renewal late in a long batch would shorten the lease it grants.
+
 /**
  * Claims one pipeline that wants a runner: RUN_REQUESTED, or RUNNING/PAUSE_REQUESTED whose lease has
  * expired (its owner died). SKIP LOCKED lets many runners claim concurrently; the epoch grows on every
@@ -25,7 +28,7 @@ export async function claimPipeline(
         WHERE (enabled AND status = 'RUN_REQUESTED')
            -- A dead owner's run is taken over even if the pipeline was disabled meanwhile (it is then
            -- parked as PAUSED): nothing may stay RUNNING without a live owner.
-           OR (status IN ('RUNNING', 'PAUSE_REQUESTED') AND (lease_expires_at IS NULL OR lease_expires_at < now()))
+           OR (status IN ('RUNNING', 'PAUSE_REQUESTED') AND (lease_expires_at IS NULL OR lease_expires_at < clock_timestamp()))
         ORDER BY updated_at
         LIMIT 1
         FOR UPDATE SKIP LOCKED)
@@ -33,7 +36,7 @@ export async function claimPipeline(
         SET status = CASE WHEN candidate.previous_status = 'PAUSE_REQUESTED' OR NOT p.enabled THEN 'PAUSE_REQUESTED'
                           ELSE 'RUNNING' END,
             lease_owner = $1, lease_epoch = p.lease_epoch + 1,
-            lease_expires_at = now() + make_interval(secs => $2::double precision / 1000)
+            lease_expires_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
        FROM candidate
       WHERE p.id = candidate.id
      RETURNING p.*, candidate.previous_status, candidate.previous_run_id, candidate.previous_owner`,
@@ -60,7 +63,7 @@ export async function fenceAndRenew(
 ): Promise<string | undefined> {
   const { rows } = await db.query<{ status: string }>(
     `UPDATE etl.etl_pipelines
-        SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+        SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::double precision / 1000)
       WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3
       RETURNING CASE WHEN enabled THEN status ELSE 'PAUSE_REQUESTED' END AS status`,
     [fence.pipelineId, fence.runnerId, fence.epoch, leaseMs],
@@ -79,7 +82,7 @@ export async function renewLeases(
   if (pipelineIds.length === 0) return;
   await db.query(
     `UPDATE etl.etl_pipelines p
-        SET lease_expires_at = now() + make_interval(secs => $2::double precision / 1000)
+        SET lease_expires_at = clock_timestamp() + make_interval(secs => $2::double precision / 1000)
        FROM (SELECT id FROM etl.etl_pipelines
               WHERE lease_owner = $1 AND id = ANY ($3::uuid[]) AND status IN ('RUNNING', 'PAUSE_REQUESTED')
               FOR UPDATE SKIP LOCKED) mine
