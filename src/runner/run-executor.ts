@@ -8,11 +8,8 @@ import {
   SiphonError,
   truncateMessage,
 } from '../core/errors.js';
-import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
-import { orderTasks } from '../core/task-order.js';
-import { listTasks, type TaskRegistry, type TaskRow } from '../tasks/index.js';
-import { isTaskDone, markTaskDone, runSqlTask } from '../tasks/task.repository.js';
+import type { BatchCursor } from '../db/batch-sql.js';
+import { withTransaction, type Pool } from '../db/pool.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -21,7 +18,6 @@ import {
   type Fence,
 } from '../db/repositories/lease.repository.js';
 import {
-  addRowsDeleted,
   findRun,
   finishRun,
   insertRun,
@@ -29,46 +25,20 @@ import {
   recordBatch,
   type RunRow,
 } from '../db/repositories/run.repository.js';
-import { completeState, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
+import { readState, saveCheckpoint } from '../db/repositories/state.repository.js';
 import {
-  deleteNotSeen,
   hasNullIncrementalKey,
-  readBatchAsText,
   runBatch,
   subtractLookback,
   writeBatchFromText,
 } from '../db/repositories/target.repository.js';
-import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { assertSafePipeline } from '../pipelines/index.js';
-import { assertSafeTaskSql, type SqlPolicy } from '../sql-guard/index.js';
-import type { RunnerEvents } from './events.js';
+import { resolvePlan, type ResolvedPlan } from './plan.js';
+import { finish, pendingTasks } from './run-finish.js';
+import { LeaseLost, RETRY_BASE_MS, RETRY_CAP_MS, withRetries, type ExecutorDeps } from './run-support.js';
+import { StreamReader } from './stream-reader.js';
 
-export interface ExecutorDeps {
-  readonly pool: Pool;
-  readonly logger: Logger;
-  readonly events: RunnerEvents;
-  readonly runnerId: string;
-  readonly leaseMs: number;
-  readonly maxAttempts: number;
-  /** Aborted when the runner shuts down: the run hands off after its current batch. */
-  readonly stopSignal: AbortSignal;
-  readonly tasks: TaskRegistry;
-  /**
-   * `pushdown`: each batch is one INSERT … SELECT executed by PostgreSQL. `stream`: the batch is read
-   * by `readerPool` (siphon_reader, READ ONLY) and written through Node, memory bounded by the batch.
-   */
-  readonly transfer: 'pushdown' | 'stream';
-  readonly readerPool: Pool | undefined;
-  /** Re-checked at every claim: a pipeline row written behind the API's back is still guarded. */
-  readonly sqlPolicy: SqlPolicy;
-}
-
-/** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */
-const RETRY_BASE_MS = 500;
-const RETRY_CAP_MS = 15_000;
-
-/** Thrown inside a transaction when the fencing check fails: someone else owns the pipeline now. */
-class LeaseLost extends Error {}
+export type { ExecutorDeps } from './run-support.js';
 
 type Outcome = 'succeeded' | 'paused' | 'handed-off';
 
@@ -367,151 +337,6 @@ async function batchLoop(
   }
 }
 
-/** Streaming read half: the reader role, in a READ ONLY transaction (statement timeout from its pool). */
-function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, limit: number) {
-  return withTransaction(deps.readerPool ?? deps.pool, (tx) => readBatchAsText(tx, plan, cursor, limit), {
-    readOnly: true,
-  });
-}
-
-type StreamedBatch = Awaited<ReturnType<typeof readStreamed>>;
-
-/** Reads streamed batches one ahead: `take(cursor)` returns the batch at `cursor` and starts the next. */
-class StreamReader {
-  #ahead: { key: string; batch: Promise<StreamedBatch> } | undefined;
-
-  constructor(
-    private readonly deps: ExecutorDeps,
-    private readonly plan: BatchPlan,
-    private readonly limit: number,
-  ) {}
-
-  async take(cursor: BatchCursor): Promise<StreamedBatch> {
-    const key = JSON.stringify(cursor);
-    const ahead = this.#ahead?.key === key ? this.#ahead.batch : undefined;
-    this.discard();
-    const batch = await (ahead ?? readStreamed(this.deps, this.plan, cursor, this.limit));
-    if (batch.rows === this.limit && batch.lastCursor) {
-      const next: BatchCursor = { after: batch.lastCursor };
-      const promise = readStreamed(this.deps, this.plan, next, this.limit);
-      promise.catch(() => {}); // an unused or failed prefetch is simply read again
-      this.#ahead = { key: JSON.stringify(next), batch: promise };
-    }
-    return batch;
-  }
-
-  discard(): void {
-    this.#ahead = undefined;
-  }
-}
-
-/**
- * After the last batch: remove rows the source no longer has (full mode), run the pipeline's steps in
- * order — each in its own fenced transaction that also records it as done, so a resumed run skips it —
- * then close the run. Every phase is idempotent, so a crash anywhere here resumes cleanly.
- */
-async function finish(
-  deps: ExecutorDeps,
-  claimed: ClaimedPipeline,
-  plan: BatchPlan,
-  fence: Fence,
-  run: RunRow,
-  log: Logger,
-): Promise<number> {
-  const deleted = await withRetries(deps, () =>
-    withTransaction(deps.pool, async (tx) => {
-      if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-      const n = claimed.mode === 'full' && !plan.deleteInBatch ? await deleteNotSeen(tx, plan) : 0;
-      await addRowsDeleted(tx, run.id, n);
-      return n;
-    }),
-  );
-  const state = await readState(deps.pool, claimed.id);
-  const done = new Set(state?.completed_tasks ?? []);
-  for (const task of await pendingTasks(deps, claimed.id)) {
-    if (done.has(task.name)) continue;
-    const began = Date.now();
-    const rows = await withRetries(deps, () =>
-      withTransaction(deps.pool, async (tx) => {
-        if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-        // After an ambiguous commit the retry must not run the step a second time.
-        if (await isTaskDone(tx, claimed.id, task.name)) return 0;
-        const affected = await runTask(deps, tx, task, claimed, run, log);
-        await markTaskDone(tx, claimed.id, task.name);
-        return affected;
-      }),
-    );
-    log.info(
-      { task: task.name, type: task.task_type, rowsAffected: rows, durationMs: Date.now() - began },
-      'task completed',
-    );
-    deps.events.emit('task:completed', {
-      pipelineId: claimed.id,
-      runId: run.id,
-      task: task.name,
-      durationMs: Date.now() - began,
-    });
-  }
-  await withRetries(deps, () =>
-    withTransaction(deps.pool, async (tx) => {
-      if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-      await completeState(tx, claimed.id, run.id);
-      await finishRun(tx, run.id, { status: 'SUCCESS' });
-      await releasePipeline(tx, fence, 'IDLE');
-    }),
-  );
-  return deleted;
-}
-
-/** Enabled steps in dependency order; an unregistered CODE task fails the run before any batch. */
-/**
- * Enabled steps in dependency order. An unregistered CODE task, or a SQL step the guard refuses (a row
- * written behind the API's back), fails the run before any batch.
- */
-async function pendingTasks(deps: ExecutorDeps, pipelineId: string): Promise<TaskRow[]> {
-  // Order all steps (a disabled one still counts as a satisfied dependency), then keep the enabled.
-  const tasks = orderTasks(await listTasks(deps.pool, pipelineId)).filter((t) => t.enabled);
-  for (const [i, task] of tasks.entries()) {
-    if (task.task_type === 'CODE') deps.tasks.get(task.task_name!);
-    else await assertSafeTaskSql(task.sql!, deps.sqlPolicy, `tasks.${i}.sql`);
-  }
-  return tasks;
-}
-
-async function runTask(
-  deps: ExecutorDeps,
-  tx: PoolClient,
-  task: TaskRow,
-  claimed: ClaimedPipeline,
-  run: RunRow,
-  log: Logger,
-): Promise<number> {
-  try {
-    if (task.task_type === 'SQL') return await runSqlTask(tx, task.sql!);
-    const result = await deps.tasks.get(task.task_name!).run({
-      db: tx,
-      pipeline: { id: claimed.id, name: claimed.name, targetTable: claimed.target_table },
-      runId: run.id,
-      params: task.params,
-      signal: deps.stopSignal,
-      logger: log.child({ task: task.name }),
-    });
-    return result?.rowsAffected ?? 0;
-  } catch (error) {
-    if (error instanceof LeaseLost || isSiphonError(error) || classifyFailure(error) === 'retryable')
-      throw error;
-    throw new SiphonError(
-      'SIPHON_ERR_TASK_FAILED',
-      `task "${task.name}" failed: ${(error as Error).message}`,
-      {
-        cause: error,
-        field: 'tasks',
-        details: { task: task.name, sqlstate: (error as { code?: string }).code },
-      },
-    );
-  }
-}
-
 async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {
   await withTransaction(deps.pool, async (tx) => {
     const status = await fenceAndRenew(tx, fence, deps.leaseMs);
@@ -566,18 +391,6 @@ async function fail(
     if (secondary instanceof LeaseLost) return;
     // The lease will expire and another runner will take over: the failure is not lost, only deferred.
     log.error({ err: (secondary as Error).message }, 'could not record the failure; the lease will expire');
-  }
-}
-
-async function withRetries<T>(deps: ExecutorDeps, work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await work();
-    } catch (error) {
-      const retryable = classifyFailure(error) === 'retryable' && !deps.stopSignal.aborted;
-      if (error instanceof LeaseLost || !retryable || attempt >= deps.maxAttempts) throw error;
-      await sleep(backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS));
-    }
   }
 }
 

@@ -1,0 +1,125 @@
+import type { Logger } from 'pino';
+import { classifyFailure, isSiphonError, SiphonError } from '../core/errors.js';
+import { orderTasks } from '../core/task-order.js';
+import type { BatchPlan } from '../db/batch-sql.js';
+import { withTransaction, type PoolClient } from '../db/pool.js';
+import {
+  fenceAndRenew,
+  releasePipeline,
+  type ClaimedPipeline,
+  type Fence,
+} from '../db/repositories/lease.repository.js';
+import { addRowsDeleted, finishRun, type RunRow } from '../db/repositories/run.repository.js';
+import { completeState, readState } from '../db/repositories/state.repository.js';
+import { deleteNotSeen } from '../db/repositories/target.repository.js';
+import { assertSafeTaskSql } from '../sql-guard/index.js';
+import { listTasks, type TaskRow } from '../tasks/index.js';
+import { isTaskDone, markTaskDone, runSqlTask } from '../tasks/task.repository.js';
+import { LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
+
+/**
+ * After the last batch: remove rows the source no longer has (full mode), run the pipeline's steps in
+ * order — each in its own fenced transaction that also records it as done, so a resumed run skips it —
+ * then close the run. Every phase is idempotent, so a crash anywhere here resumes cleanly.
+ */
+export async function finish(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  plan: BatchPlan,
+  fence: Fence,
+  run: RunRow,
+  log: Logger,
+): Promise<number> {
+  const deleted = await withRetries(deps, () =>
+    withTransaction(deps.pool, async (tx) => {
+      if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+      const n = claimed.mode === 'full' && !plan.deleteInBatch ? await deleteNotSeen(tx, plan) : 0;
+      await addRowsDeleted(tx, run.id, n);
+      return n;
+    }),
+  );
+  const state = await readState(deps.pool, claimed.id);
+  const done = new Set(state?.completed_tasks ?? []);
+  for (const task of await pendingTasks(deps, claimed.id)) {
+    if (done.has(task.name)) continue;
+    const began = Date.now();
+    const rows = await withRetries(deps, () =>
+      withTransaction(deps.pool, async (tx) => {
+        if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+        // After an ambiguous commit the retry must not run the step a second time.
+        if (await isTaskDone(tx, claimed.id, task.name)) return 0;
+        const affected = await runTask(deps, tx, task, claimed, run, log);
+        await markTaskDone(tx, claimed.id, task.name);
+        return affected;
+      }),
+    );
+    log.info(
+      { task: task.name, type: task.task_type, rowsAffected: rows, durationMs: Date.now() - began },
+      'task completed',
+    );
+    deps.events.emit('task:completed', {
+      pipelineId: claimed.id,
+      runId: run.id,
+      task: task.name,
+      durationMs: Date.now() - began,
+    });
+  }
+  await withRetries(deps, () =>
+    withTransaction(deps.pool, async (tx) => {
+      if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+      await completeState(tx, claimed.id, run.id);
+      await finishRun(tx, run.id, { status: 'SUCCESS' });
+      await releasePipeline(tx, fence, 'IDLE');
+    }),
+  );
+  return deleted;
+}
+
+/** Enabled steps in dependency order; an unregistered CODE task fails the run before any batch. */
+/**
+ * Enabled steps in dependency order. An unregistered CODE task, or a SQL step the guard refuses (a row
+ * written behind the API's back), fails the run before any batch.
+ */
+export async function pendingTasks(deps: ExecutorDeps, pipelineId: string): Promise<TaskRow[]> {
+  // Order all steps (a disabled one still counts as a satisfied dependency), then keep the enabled.
+  const tasks = orderTasks(await listTasks(deps.pool, pipelineId)).filter((t) => t.enabled);
+  for (const [i, task] of tasks.entries()) {
+    if (task.task_type === 'CODE') deps.tasks.get(task.task_name!);
+    else await assertSafeTaskSql(task.sql!, deps.sqlPolicy, `tasks.${i}.sql`);
+  }
+  return tasks;
+}
+
+async function runTask(
+  deps: ExecutorDeps,
+  tx: PoolClient,
+  task: TaskRow,
+  claimed: ClaimedPipeline,
+  run: RunRow,
+  log: Logger,
+): Promise<number> {
+  try {
+    if (task.task_type === 'SQL') return await runSqlTask(tx, task.sql!);
+    const result = await deps.tasks.get(task.task_name!).run({
+      db: tx,
+      pipeline: { id: claimed.id, name: claimed.name, targetTable: claimed.target_table },
+      runId: run.id,
+      params: task.params,
+      signal: deps.stopSignal,
+      logger: log.child({ task: task.name }),
+    });
+    return result?.rowsAffected ?? 0;
+  } catch (error) {
+    if (error instanceof LeaseLost || isSiphonError(error) || classifyFailure(error) === 'retryable')
+      throw error;
+    throw new SiphonError(
+      'SIPHON_ERR_TASK_FAILED',
+      `task "${task.name}" failed: ${(error as Error).message}`,
+      {
+        cause: error,
+        field: 'tasks',
+        details: { task: task.name, sqlstate: (error as { code?: string }).code },
+      },
+    );
+  }
+}

@@ -1,0 +1,42 @@
+import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
+import { withTransaction } from '../db/pool.js';
+import { readBatchAsText } from '../db/repositories/target.repository.js';
+import type { ExecutorDeps } from './run-support.js';
+
+/** Streaming read half: the reader role, in a READ ONLY transaction (statement timeout from its pool). */
+function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, limit: number) {
+  return withTransaction(deps.readerPool ?? deps.pool, (tx) => readBatchAsText(tx, plan, cursor, limit), {
+    readOnly: true,
+  });
+}
+
+type StreamedBatch = Awaited<ReturnType<typeof readStreamed>>;
+
+/** Reads streamed batches one ahead: `take(cursor)` returns the batch at `cursor` and starts the next. */
+export class StreamReader {
+  #ahead: { key: string; batch: Promise<StreamedBatch> } | undefined;
+
+  constructor(
+    private readonly deps: ExecutorDeps,
+    private readonly plan: BatchPlan,
+    private readonly limit: number,
+  ) {}
+
+  async take(cursor: BatchCursor): Promise<StreamedBatch> {
+    const key = JSON.stringify(cursor);
+    const ahead = this.#ahead?.key === key ? this.#ahead.batch : undefined;
+    this.discard();
+    const batch = await (ahead ?? readStreamed(this.deps, this.plan, cursor, this.limit));
+    if (batch.rows === this.limit && batch.lastCursor) {
+      const next: BatchCursor = { after: batch.lastCursor };
+      const promise = readStreamed(this.deps, this.plan, next, this.limit);
+      promise.catch(() => {}); // an unused or failed prefetch is simply read again
+      this.#ahead = { key: JSON.stringify(next), batch: promise };
+    }
+    return batch;
+  }
+
+  discard(): void {
+    this.#ahead = undefined;
+  }
+}
