@@ -151,6 +151,7 @@ async function expectTablesMatchTruth(s: Setup): Promise<void> {
       text: t.text,
       like_count: t.likeCount,
       published_at: new Date(t.publishedAt),
+      edited_at: t.updatedAt > t.publishedAt ? new Date(t.updatedAt) : null,
     });
   }
 }
@@ -212,6 +213,12 @@ describe('syncYouTubeAccount', () => {
     expect(jobs.reduce((sum, j) => sum + j.calls, 0)).toBe(s.sent.length);
     const { rows: accounts } = await s.db.admin.query('SELECT last_synced_at FROM social.accounts');
     expect(accounts.map((a) => a.last_synced_at)).toEqual(Array(CHANNELS).fill(new Date(s.clock.now)));
+
+    // The API role reads everything and writes none of it.
+    const { rows: seen } = await s.db.api.query('SELECT count(*)::int AS n FROM social.comments');
+    expect(seen[0].n).toBe(groundTruth(s).comments.length);
+    await expect(s.db.api.query('DELETE FROM etl.sync_tasks')).rejects.toMatchObject({ code: '42501' });
+    await expect(s.db.api.query('DELETE FROM social.posts')).rejects.toMatchObject({ code: '42501' });
 
     // A repeated sync of unchanged data rewrites nothing.
     const before = await s.db.admin.query('SELECT max(updated_at) AS at FROM social.posts');
