@@ -6,6 +6,7 @@ import { createLogger } from '../observability/index.js';
 import { registerDatabaseCommands } from './commands/database.command.js';
 import { registerPipelineCommands } from './commands/pipelines.command.js';
 import { registerServerCommands } from './commands/server.command.js';
+import { registerSocialCommands } from './commands/social.command.js';
 
 export function buildProgram(): Command {
   const program = new Command('siphon')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerDatabaseCommands(program);
   registerPipelineCommands(program);
+  registerSocialCommands(program);
   return program;
 }
 

@@ -94,6 +94,13 @@ export const configSchema = z.object({
     .refine((list) => list.every((f) => /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/.test(f)), {
       message: 'must be a comma-separated list of function names (name or schema.name)',
     }),
+  /** YouTube Data API v3 base URL (a simulator's, for tests and the demo). @default https://www.googleapis.com/youtube/v3/ */
+  SIPHON_YOUTUBE_BASE_URL: z
+    .string()
+    .url('must be an http(s) URL')
+    .default('https://www.googleapis.com/youtube/v3/'),
+  /** YouTube Data API key; needed by `siphon sync youtube`. @default unset */
+  SIPHON_YOUTUBE_API_KEY: z.string().min(1).optional(),
   /** pino level. @default info */
   SIPHON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines. @default pretty on a terminal, json otherwise */

@@ -28,6 +28,7 @@ export interface Config {
     readonly transfer: 'pushdown' | 'stream';
   };
   readonly demo: { readonly films: number; readonly ratings: number };
+  readonly youtube: { readonly baseUrl: string; readonly apiKey: string | undefined };
 }
 
 /**
@@ -79,5 +80,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       transfer: raw.SIPHON_RUNNER_TRANSFER,
     }),
     demo: Object.freeze({ films: raw.SIPHON_DEMO_FILMS, ratings: raw.SIPHON_DEMO_RATINGS }),
+    youtube: Object.freeze({ baseUrl: raw.SIPHON_YOUTUBE_BASE_URL, apiKey: raw.SIPHON_YOUTUBE_API_KEY }),
   });
 }

@@ -1,4 +1,4 @@
-import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../simulators/youtube/index.js';
+import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/simulators/youtube/index.js';
 import {
   mapVideo,
   YouTubeClient,

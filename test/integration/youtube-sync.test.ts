@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../simulators/youtube/index.js';
+import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/simulators/youtube/index.js';
 import { YouTubeClient } from '../../src/connectors/youtube/index.js';
 import { ensureAccount, syncYouTubeAccount, type YouTubeSyncDeps } from '../../src/sync/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';

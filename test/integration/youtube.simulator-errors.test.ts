@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildYouTubeSimulator } from '../../simulators/youtube/index.js';
+import { buildYouTubeSimulator } from '../../src/simulators/youtube/index.js';
 import { classifyYouTubeError, YouTubeClient } from '../../src/connectors/youtube/index.js';
 import {
   failed,
