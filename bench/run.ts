@@ -3,7 +3,7 @@
  * next to a reference measured in the same run on the same server — one hand-written
  * INSERT … SELECT … ON CONFLICT doing the same load.
  *
- *   npm run bench -- --rows 1000000 --batch 5000 --out bench/results/latest.json
+ *   npm run bench -- --rows 1000000 --batch 10000 --repeat 3 --out bench/results/latest.json
  *
  * Uses a throwaway embedded PostgreSQL 18 (or BENCH_DATABASE_URL, which it fills with data).
  */
@@ -21,11 +21,12 @@ import { DEMO_PIPELINES } from '../src/demo/demo-pipelines.js';
 import { installDemoPipelines } from '../src/demo/demo.service.js';
 import { requestStatus } from '../src/pipelines/index.js';
 import { Runner } from '../src/runner/index.js';
+import { DEFAULT_BATCH_SIZE } from '../src/core/pipeline-spec.schema.js';
 
 const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
-    batch: { type: 'string', default: '5000' },
+    batch: { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
     out: { type: 'string', default: 'bench/results/latest.json' },
     repeat: { type: 'string', default: '3' },
   },

@@ -16,8 +16,12 @@ export const PIPELINE_STATUSES = [
 ] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
 
-/** Default rows per batch: keeps a simple mart's batch well under the 300 ms of seed 003 §2.2. */
-export const DEFAULT_BATCH_SIZE = 5000;
+/**
+ * Default rows per batch. Measured at 1M rows (docs/benchmarks.md): a simple mart's batch takes
+ * ~50 ms at 10,000 rows, far under seed 003 §2.2's 300 ms, and halving the number of transactions
+ * brings the pushdown load level with one hand-written statement.
+ */
+export const DEFAULT_BATCH_SIZE = 10_000;
 
 const identifier = z
   .string()

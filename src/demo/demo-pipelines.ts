@@ -12,7 +12,6 @@ export const DEMO_PIPELINES: readonly DemoPipeline[] = [
     target_table: 'analytics.film_dim',
     unique_key: ['film_id'],
     mode: 'full',
-    batch_size: 5000,
   },
   {
     id: '22222222-2222-2222-2222-222222222222',
@@ -24,7 +23,6 @@ export const DEMO_PIPELINES: readonly DemoPipeline[] = [
     target_table: 'analytics.film_rating_agg',
     unique_key: ['film_id'],
     mode: 'full',
-    batch_size: 5000,
     // Steps after the load (seed 003 §1.2.2): registered TypeScript functions, in dependency order.
     tasks: [
       { name: 'analyze', task_type: 'CODE', task_name: 'analyze_target' },
@@ -46,7 +44,6 @@ export const DEMO_PIPELINES: readonly DemoPipeline[] = [
     mode: 'incremental',
     incremental_key: 'modified',
     lookback: '5m',
-    batch_size: 5000,
   },
   {
     id: '44444444-4444-4444-4444-444444444444',
@@ -60,6 +57,5 @@ export const DEMO_PIPELINES: readonly DemoPipeline[] = [
     mode: 'incremental',
     incremental_key: 'last_rating_at',
     lookback: '5m',
-    batch_size: 5000,
   },
 ];

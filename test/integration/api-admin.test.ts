@@ -108,7 +108,7 @@ describe('PATCH /pipelines/{id}', () => {
     expect(versions.json().items[0]).toMatchObject({
       version: 2,
       changed_by: 'operator-1',
-      change: { batch_size: { from: 5000, to: 10 } },
+      change: { batch_size: { from: 10_000, to: 10 } },
     });
   });
 

@@ -163,7 +163,12 @@ describe('pipelines', () => {
       },
     });
     expect(created.statusCode).toBe(201);
-    expect(created.json()).toMatchObject({ name: 'top_films', status: 'IDLE', version: 1, batch_size: 5000 });
+    expect(created.json()).toMatchObject({
+      name: 'top_films',
+      status: 'IDLE',
+      version: 1,
+      batch_size: 10_000,
+    });
     const invalid = await app.inject({
       method: 'POST',
       url: '/pipelines',

@@ -96,7 +96,7 @@ describe('pipeline spec', () => {
   it('fills defaults and normalises the target', () => {
     expect(parsePipelineSpec({ ...base, target_table: 't' })).toMatchObject({
       mode: 'full',
-      batch_size: 5000,
+      batch_size: 10_000,
       unique_key: ['id'],
       target_table: 'analytics.t',
       enabled: true,
