@@ -72,3 +72,9 @@ export async function createTestDatabase(options: { writerLeaseMs?: number } = {
     },
   };
 }
+
+/** A test's own source table (`content.name (columns…)`), readable by the reader role as the runner needs. */
+export async function createSourceTable(db: TestDatabase, definition: string): Promise<void> {
+  await db.admin.query(`CREATE TABLE ${definition}`);
+  await db.admin.query(`GRANT SELECT ON ${definition.split(/[\s(]/)[0]} TO siphon_reader`);
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runner } from '../../src/runner/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   count,
   createPipeline,
@@ -14,8 +14,7 @@ let db: TestDatabase;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.admin.query(`CREATE TABLE content.items (id int PRIMARY KEY, grp int NOT NULL, v text NOT NULL)`);
-  await db.admin.query(`GRANT SELECT ON content.items TO siphon_reader`);
+  await createSourceTable(db, `content.items (id int PRIMARY KEY, grp int NOT NULL, v text NOT NULL)`);
   await db.admin.query(
     `INSERT INTO content.items SELECT i, i % 6, md5(i::text) FROM generate_series(1, 3000) i`,
   );

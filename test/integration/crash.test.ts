@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   cliEnv,
   exited,
@@ -16,11 +16,12 @@ const ROWS = 4000;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.admin.query(
-    `CREATE TABLE content.crash (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`,
+  await createSourceTable(
+    db,
+    `content.crash (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`,
   );
   await db.admin.query(`CREATE INDEX ON content.crash (modified, id)`);
-  await db.admin.query(`GRANT SELECT ON content.crash TO siphon_reader`);
+
   await db.admin.query(
     `INSERT INTO content.crash SELECT i, md5(i::text), timestamptz '2025-01-01' + make_interval(secs => i / 7) FROM generate_series(1, ${ROWS}) i`,
   );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcilePipeline } from '../../src/reconcile/index.js';
 import { getPipeline } from '../../src/pipelines/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   createPipeline,
   diffSourceTarget,
@@ -13,10 +13,10 @@ import {
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.admin.query(
-    `CREATE TABLE content.rec (a int, b text, v numeric NOT NULL, modified timestamptz NOT NULL, PRIMARY KEY (a, b))`,
+  await createSourceTable(
+    db,
+    `content.rec (a int, b text, v numeric NOT NULL, modified timestamptz NOT NULL, PRIMARY KEY (a, b))`,
   );
-  await db.admin.query(`GRANT SELECT ON content.rec TO siphon_reader`);
   await db.admin.query(
     `INSERT INTO content.rec SELECT i / 10, 'k' || (i % 10), i * 1.5, timestamptz '2025-01-01' + make_interval(secs => i) FROM generate_series(1, 5000) i`,
   );

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadDemo } from '../../src/demo/demo.service.js';
 import { DEMO_PIPELINES } from '../../src/demo/demo-pipelines.js';
 import type { Runner } from '../../src/runner/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   count,
   createPipeline,
@@ -73,10 +73,10 @@ describe('demo pipelines', () => {
 
 describe('incremental mode', () => {
   it('crosses batch boundaries inside runs of equal incremental_key values without losing or repeating rows', async () => {
-    await db.admin.query(
-      `CREATE TABLE content.ties (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`,
+    await createSourceTable(
+      db,
+      `content.ties (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)`,
     );
-    await db.admin.query(`GRANT SELECT ON content.ties TO siphon_reader`);
     // 95 rows, 19 per timestamp: every batch of 7 ends inside a run of ties.
     await db.admin.query(
       `INSERT INTO content.ties SELECT i, 'v' || i, timestamptz '2025-01-01' + make_interval(mins => i / 19) FROM generate_series(1, 95) i`,
@@ -119,8 +119,7 @@ describe('incremental mode', () => {
   });
 
   it('picks up a row that committed late, inside the lookback window', async () => {
-    await db.admin.query(`CREATE TABLE content.late (id int PRIMARY KEY, modified timestamptz NOT NULL)`);
-    await db.admin.query(`GRANT SELECT ON content.late TO siphon_reader`);
+    await createSourceTable(db, `content.late (id int PRIMARY KEY, modified timestamptz NOT NULL)`);
     await db.admin.query(
       `INSERT INTO content.late SELECT i, timestamptz '2025-01-01 12:00' + make_interval(secs => i) FROM generate_series(1, 50) i`,
     );
@@ -148,8 +147,7 @@ describe('incremental mode', () => {
 
 describe('incremental mode and NULL keys', () => {
   it('refuses a source whose incremental key is NULL for some rows, instead of skipping them', async () => {
-    await db.admin.query(`CREATE TABLE content.nullable (id int PRIMARY KEY, modified timestamptz)`);
-    await db.admin.query(`GRANT SELECT ON content.nullable TO siphon_reader`);
+    await createSourceTable(db, `content.nullable (id int PRIMARY KEY, modified timestamptz)`);
     await db.admin.query(
       `INSERT INTO content.nullable SELECT i, CASE WHEN i % 50 = 0 THEN NULL ELSE timestamptz '2025-01-01' + make_interval(mins => i) END
          FROM generate_series(1, 300) i`,
@@ -177,8 +175,7 @@ describe('incremental mode and NULL keys', () => {
 
 describe('full mode', () => {
   it('removes rows deleted at the source, and the target is never empty meanwhile', async () => {
-    await db.admin.query(`CREATE TABLE content.del (id int PRIMARY KEY, v int NOT NULL)`);
-    await db.admin.query(`GRANT SELECT ON content.del TO siphon_reader`);
+    await createSourceTable(db, `content.del (id int PRIMARY KEY, v int NOT NULL)`);
     await db.admin.query(`INSERT INTO content.del SELECT i, i FROM generate_series(1, 100) i`);
     const pipeline = await createPipeline(db, {
       name: 'del_full',
@@ -222,8 +219,7 @@ describe('full mode', () => {
 
 describe('full mode with text keys', () => {
   it('deletes rows gone from the source with the final anti-join (text keys may sort differently)', async () => {
-    await db.admin.query(`CREATE TABLE content.words (w text PRIMARY KEY, n int NOT NULL)`);
-    await db.admin.query(`GRANT SELECT ON content.words TO siphon_reader`);
+    await createSourceTable(db, `content.words (w text PRIMARY KEY, n int NOT NULL)`);
     await db.admin.query(`INSERT INTO content.words SELECT 'Word-' || i, i FROM generate_series(1, 60) i`);
     const pipeline = await createPipeline(db, {
       name: 'words_full',
@@ -254,8 +250,7 @@ describe('full mode with text keys', () => {
 
 describe('pause and resume', () => {
   it('pauses after a committed batch and resumes to the same target as an uninterrupted run', async () => {
-    await db.admin.query(`CREATE TABLE content.slow (id int PRIMARY KEY, v text NOT NULL)`);
-    await db.admin.query(`GRANT SELECT ON content.slow TO siphon_reader`);
+    await createSourceTable(db, `content.slow (id int PRIMARY KEY, v text NOT NULL)`);
     await db.admin.query(`INSERT INTO content.slow SELECT i, md5(i::text) FROM generate_series(1, 400) i`);
     const pipeline = await createPipeline(db, {
       name: 'slow_full',
@@ -300,8 +295,7 @@ describe('pause and resume', () => {
 
 describe('failure', () => {
   it('a source error halfway fails the run with a code, keeps the last good checkpoint, and a fixed query resumes', async () => {
-    await db.admin.query(`CREATE TABLE content.bad (id int PRIMARY KEY, d int NOT NULL)`);
-    await db.admin.query(`GRANT SELECT ON content.bad TO siphon_reader`);
+    await createSourceTable(db, `content.bad (id int PRIMARY KEY, d int NOT NULL)`);
     await db.admin.query(
       `INSERT INTO content.bad SELECT i, CASE WHEN i = 55 THEN 0 ELSE 1 END FROM generate_series(1, 100) i`,
     );

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import type { Runner } from '../../src/runner/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   count,
   createPipeline,
@@ -21,10 +21,12 @@ beforeAll(async () => {
   reader = createPool({ connectionString: db.urls.reader, applicationName: 'test-reader', max: 2 });
   runner = await startTestRunner(db, { transfer: 'stream', readerPool: reader });
   // Values whose text form must survive the trip through Node exactly.
-  await db.admin.query(`CREATE TABLE content.zoo (
+  await createSourceTable(
+    db,
+    `content.zoo (
     id bigint PRIMARY KEY, ts timestamptz NOT NULL, d date, n numeric(30, 10), f double precision, b boolean,
-    j jsonb, arr int[], t text, u uuid, iv interval, by bytea)`);
-  await db.admin.query(`GRANT SELECT ON content.zoo TO siphon_reader`);
+    j jsonb, arr int[], t text, u uuid, iv interval, by bytea)`,
+  );
   await db.admin.query(`INSERT INTO content.zoo
     SELECT i, timestamptz '2025-03-01 10:00:00.123456+03' + make_interval(secs => i / 3), date '2024-02-29' + i,
            (i * 1234567.0123456789)::numeric(30, 10), i / 7.0, i % 2 = 0,
