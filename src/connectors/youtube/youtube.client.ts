@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   classifyYouTubeError,
   classifyYouTubeNetworkError,
@@ -8,6 +9,7 @@ import type {
   YouTubeCommentListResponse,
   YouTubeCommentThreadListResponse,
   YouTubePlaylistItemListResponse,
+  YouTubeSubscriptionListResponse,
   YouTubeVideoListResponse,
 } from './youtube.types.js';
 
@@ -72,6 +74,22 @@ export type CommentsListParams = Paged & {
   readonly textFormat?: TextFormat;
 } & ({ readonly parentId: string } | { readonly id: readonly string[] });
 
+export type SubscriptionPart = 'id' | 'snippet' | 'contentDetails' | 'subscriberSnippet';
+
+/** A channel's public subscriptions (an API key can read nothing else). */
+export interface SubscriptionsListParams extends Paged {
+  readonly part: readonly SubscriptionPart[];
+  readonly channelId: string;
+  /** @default 'relevance' */
+  readonly order?: 'relevance' | 'alphabetical' | 'unread';
+  readonly forChannelId?: readonly string[];
+}
+
+/** A stable, non-secret name for an API key: the first 8 hex characters of its SHA-256. */
+export function youtubeCredentialId(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 8);
+}
+
 type QueryValue = string | number | readonly string[] | undefined;
 
 export class YouTubeClient {
@@ -80,6 +98,8 @@ export class YouTubeClient {
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
+  /** Names the API key for quota accounting and logs without revealing it. */
+  readonly credentialId: string;
 
   constructor(options: YouTubeClientOptions) {
     this.#baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
@@ -87,6 +107,7 @@ export class YouTubeClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#fetch = options.fetch ?? globalThis.fetch;
     this.#now = options.now ?? Date.now;
+    this.credentialId = youtubeCredentialId(options.apiKey);
   }
 
   listChannels(
@@ -122,6 +143,13 @@ export class YouTubeClient {
     signal?: AbortSignal,
   ): Promise<YouTubeResult<YouTubeCommentListResponse>> {
     return this.#get('comments', { ...params }, signal);
+  }
+
+  listSubscriptions(
+    params: SubscriptionsListParams,
+    signal?: AbortSignal,
+  ): Promise<YouTubeResult<YouTubeSubscriptionListResponse>> {
+    return this.#get('subscriptions', { ...params }, signal);
   }
 
   /**

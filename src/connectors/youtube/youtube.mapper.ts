@@ -2,9 +2,11 @@ import type {
   YouTubeChannel,
   YouTubeComment,
   YouTubeCommentThread,
+  YouTubeSubscription,
   YouTubeThumbnails,
   YouTubeVideo,
 } from './youtube.types.js';
+import { utcFromMatch } from '../../core/timestamps.js';
 
 /**
  * Pure mappers: YouTube API items → unified records keyed by (platform, external_id). A record that
@@ -62,9 +64,20 @@ export interface CommentRecord {
   readonly updated_at: string | null;
 }
 
+/** `subscriber_external_id` publicly subscribes to `channel_external_id`. */
+export interface SubscriptionRecord {
+  readonly platform: 'youtube';
+  readonly subscriber_external_id: string;
+  readonly channel_external_id: string;
+  /** The subscribed-to channel's title. */
+  readonly channel_title: string | null;
+  /** When the subscription was made; null when absent or not a timestamp. */
+  readonly subscribed_at: string | null;
+}
+
 export interface QuarantineEntry {
   readonly platform: 'youtube';
-  readonly kind: 'profile' | 'post' | 'comment';
+  readonly kind: 'profile' | 'post' | 'comment' | 'subscription';
   readonly external_id: string | null;
   readonly reason: string;
   readonly raw: unknown;
@@ -77,33 +90,10 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz
 
 /** RFC 3339 → UTC ISO (`2024-05-01T16:00:12.000Z`); null when absent or not a real instant. */
 export function parseTimestamp(value: unknown): string | null {
-  if (typeof value !== 'string') return null;
-  const m = RFC3339.exec(value);
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const local = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  const fits =
-    local.getUTCFullYear() === year &&
-    local.getUTCMonth() === month - 1 &&
-    local.getUTCDate() === day &&
-    local.getUTCHours() === hour &&
-    local.getUTCMinutes() === minute &&
-    local.getUTCSeconds() === second;
-  if (!fits) return null;
-  const fraction = m[7] ? Math.floor(Number(`0${m[7]}`) * 1000) : 0;
-  const zone = m[8]!.toUpperCase();
-  const offsetMin =
-    zone === 'Z'
-      ? 0
-      : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
-  return new Date(local.getTime() + fraction - offsetMin * 60_000).toISOString();
+  const m = typeof value === 'string' ? RFC3339.exec(value) : null;
+  const parsed = m ? utcFromMatch(m) : null;
+  if (!parsed) return null;
+  return parsed.iso;
 }
 
 const DURATION = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/;
@@ -267,4 +257,30 @@ export function mapCommentThread(item: YouTubeCommentThread): Mapped<CommentReco
     }),
   );
   return [topLevel, ...replies];
+}
+
+/**
+ * One public subscription. `subscriberExternalId` stands in when the snippet lacks the subscriber
+ * (the request named it); a missing subscribed-to channel id is a quarantine.
+ */
+export function mapSubscription(
+  item: YouTubeSubscription,
+  subscriberExternalId?: string,
+): Mapped<SubscriptionRecord> {
+  const target = id(item?.snippet?.resourceId?.channelId);
+  const itemId = id(item?.id);
+  if (target === null)
+    return quarantine('subscription', itemId, 'snippet.resourceId.channelId is missing', item);
+  const subscriber = id(item.snippet?.channelId) ?? subscriberExternalId ?? null;
+  if (subscriber === null) return quarantine('subscription', itemId, 'snippet.channelId is missing', item);
+  return {
+    ok: true,
+    record: {
+      platform: 'youtube',
+      subscriber_external_id: subscriber,
+      channel_external_id: target,
+      channel_title: text(item.snippet?.title),
+      subscribed_at: parseTimestamp(item.snippet?.publishedAt),
+    },
+  };
 }

@@ -161,8 +161,32 @@ export interface YouTubeCommentThread {
   readonly replies?: { readonly comments?: readonly YouTubeComment[] };
 }
 
+/** One public subscription: `snippet.channelId` subscribes to `snippet.resourceId.channelId`. */
+export interface YouTubeSubscription {
+  readonly kind?: string;
+  readonly etag?: string;
+  readonly id?: string;
+  readonly snippet?: {
+    /** When the subscription was made. */
+    readonly publishedAt?: string;
+    /** The subscribed-to channel's title and description. */
+    readonly title?: string;
+    readonly description?: string;
+    readonly resourceId?: { readonly kind?: string; readonly channelId?: string };
+    /** The subscriber. */
+    readonly channelId?: string;
+    readonly thumbnails?: YouTubeThumbnails;
+  };
+  readonly contentDetails?: {
+    readonly totalItemCount?: number;
+    readonly newItemCount?: number;
+    readonly activityType?: string;
+  };
+}
+
 export type YouTubeChannelListResponse = YouTubeListResponse<YouTubeChannel>;
 export type YouTubePlaylistItemListResponse = YouTubeListResponse<YouTubePlaylistItem>;
 export type YouTubeVideoListResponse = YouTubeListResponse<YouTubeVideo>;
 export type YouTubeCommentThreadListResponse = YouTubeListResponse<YouTubeCommentThread>;
 export type YouTubeCommentListResponse = YouTubeListResponse<YouTubeComment>;
+export type YouTubeSubscriptionListResponse = YouTubeListResponse<YouTubeSubscription>;

@@ -58,6 +58,8 @@ export interface GroundTruth {
   /** Live threads, newest first, each with all its live reply ids (oldest first). */
   threads(videoId: string): { id: string; replyIds: string[] }[];
   comment(commentId: string): TruthComment | undefined;
+  /** The channel ids it subscribes to, in the API's default order; null when they are private. */
+  subscriptions(channelId: string): string[] | null;
 }
 
 export interface YouTubeSimulatorControl {
@@ -87,6 +89,8 @@ export interface YouTubeSimulatorControl {
   /** Changes the text and sets `updatedAt` to now. */
   editComment(commentId: string, text: string): void;
   deleteComment(commentId: string): void;
+  /** Makes a channel's subscriptions private (403 `subscriptionForbidden`) or public. */
+  setSubscriptionsPrivate(channelId: string, hidden: boolean): void;
 }
 
 export function createControl(
@@ -152,6 +156,10 @@ export function createControl(
       const times = { publishedAt: rfc3339(c.publishedAtMs), updatedAt: rfc3339(c.updatedAtMs) };
       return { id: commentId, videoId, parentId, authorName, text, likeCount, ...times };
     },
+    subscriptions(id) {
+      const c = channel(id);
+      return dataset.subscriptionsPrivate(c) ? null : dataset.subscriptions(c).map((s) => s.channel.id);
+    },
   };
 
   return {
@@ -178,5 +186,6 @@ export function createControl(
     addComment: (videoId, init) => dataset.addComment(video(videoId), init).id,
     editComment: (id, text) => dataset.editComment(comment(id), text),
     deleteComment: (id) => dataset.deleteComment(comment(id)),
+    setSubscriptionsPrivate: (id, hidden) => dataset.setSubscriptionsPrivate(channel(id), hidden),
   };
 }

@@ -2,6 +2,8 @@ import {
   baseChannel,
   baseReply,
   baseReplyCount,
+  baseSubscriptions,
+  baseSubscriptionsPrivate,
   baseThread,
   baseThreadCount,
   baseVideo,
@@ -56,6 +58,7 @@ export class YouTubeDataset {
   readonly #addedReplies = new Map<string, number>();
   readonly #newThreadIds = new Set<string>();
   readonly #deletedComments = new Set<string>();
+  readonly #subscriptionsPrivate = new Map<number, boolean>();
 
   constructor(options: DataOptions, now: () => number) {
     this.options = options;
@@ -93,6 +96,25 @@ export class YouTubeDataset {
 
   channelByUploadsId(playlistId: string): ChannelState | undefined {
     return playlistId.startsWith('UU') ? this.channelById(`UC${playlistId.slice(2)}`) : undefined;
+  }
+
+  /** Whether the channel's subscriptions are private (subscriptions.list answers 403). */
+  subscriptionsPrivate(channel: ChannelState): boolean {
+    return (
+      this.#subscriptionsPrivate.get(channel.index) ?? baseSubscriptionsPrivate(this.options, channel.index)
+    );
+  }
+
+  setSubscriptionsPrivate(channel: ChannelState, hidden: boolean): void {
+    this.#subscriptionsPrivate.set(channel.index, hidden);
+  }
+
+  /** The channels this channel subscribes to, in subscription order (oldest first). */
+  subscriptions(channel: ChannelState): { channel: ChannelState; subscribedAtMs: number }[] {
+    return baseSubscriptions(this.options, channel).map((s) => ({
+      channel: this.channel(s.channel)!,
+      subscribedAtMs: s.subscribedAtMs,
+    }));
   }
 
   /** Live uploads, newest first. */

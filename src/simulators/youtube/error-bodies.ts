@@ -181,6 +181,20 @@ export const errors = {
     });
   },
 
+  /** subscriptions.list for a channel that keeps its subscriptions private. */
+  subscriptionForbidden: () =>
+    envelope(403, 'The requester is not allowed to access the requested subscriptions.', {
+      domain: 'youtube.subscription',
+      reason: 'subscriptionForbidden',
+    }),
+
+  subscriberNotFound: () =>
+    envelope(404, 'The subscriber identified with the request cannot be found.', {
+      domain: 'youtube.subscription',
+      reason: 'subscriberNotFound',
+      ...parameter('channelId'),
+    }),
+
   methodNotFound: () =>
     envelope(404, 'Method not found.', { domain: 'global', reason: 'notFound' }, { status: 'NOT_FOUND' }),
 };

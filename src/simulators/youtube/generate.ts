@@ -1,4 +1,5 @@
 import { channelIdOf, randomFor, replyIdOf, threadIdOf, uploadsIdOf, videoIdOf, type Random } from './ids.js';
+import { ADJECTIVES, NOUNS } from '../shared/words.js';
 
 /**
  * The seeded, never-mutated base data set. Each entity is computed from (seed, indexes) on demand;
@@ -10,6 +11,10 @@ export interface DataOptions {
   readonly videosPerChannel: readonly [number, number];
   readonly commentThreadsPerVideo: readonly [number, number];
   readonly repliesPerThread: readonly [number, number];
+  /** Public subscriptions per channel, inclusive range (capped at the other channels). */
+  readonly subscriptionsPerChannel: readonly [number, number];
+  /** Share of channels whose subscriptions are private (0–1). */
+  readonly privateSubscriptionsRate: number;
   /** Generated content is dated before this instant (ms since epoch). */
   readonly asOfMs: number;
 }
@@ -60,30 +65,6 @@ export interface CommentState {
   readonly updatedAtMs: number;
 }
 
-const ADJECTIVES = [
-  'quiet',
-  'rapid',
-  'golden',
-  'hidden',
-  'little',
-  'modern',
-  'wild',
-  'lucky',
-  'brave',
-  'daily',
-];
-const NOUNS = [
-  'river',
-  'kitchen',
-  'garage',
-  'studio',
-  'orbit',
-  'garden',
-  'pixel',
-  'atlas',
-  'harbor',
-  'forge',
-];
 const TOPICS = ['tutorial', 'review', 'vlog', 'live session', 'deep dive', 'unboxing', 'Q&A', 'recap'];
 const COUNTRIES = ['US', 'GB', 'DE', 'FR', 'BR', 'IN', 'JP', 'CA', 'ES', 'KR'];
 const CATEGORIES = ['22', '28', '10', '20', '24', '27'];
@@ -221,4 +202,40 @@ export function baseReply(o: DataOptions, thread: CommentState, index: number): 
     parentId: thread.id,
     publishedAtMs: slot(r, thread.publishedAtMs + 30_000, end, index, baseReplyCount(o, thread.id)),
   });
+}
+
+/** Whether the channel keeps its subscriptions private (subscriptions.list answers 403). */
+export function baseSubscriptionsPrivate(o: DataOptions, channel: number): boolean {
+  return randomFor(o.seed, 'subscriptions-private', channel).chance(o.privateSubscriptionsRate);
+}
+
+/**
+ * The indexes of the channels `channel` subscribes to, distinct, never itself, in the order the
+ * channel subscribed (oldest first); each comes with the instant of the subscription.
+ */
+export function baseSubscriptions(
+  o: DataOptions,
+  channel: ChannelState,
+): { readonly channel: number; readonly subscribedAtMs: number }[] {
+  const others = o.channels - 1;
+  const r = randomFor(o.seed, 'subscriptions', channel.index);
+  const count = Math.min(others, r.int(o.subscriptionsPerChannel[0], o.subscriptionsPerChannel[1]));
+  const picked = new Set<number>();
+  // Rejection sampling is cheap while count is small next to the catalogue; otherwise walk it.
+  if (count * 2 <= others) {
+    while (picked.size < count) {
+      const other = r.int(0, o.channels - 1);
+      if (other !== channel.index) picked.add(other);
+    }
+  } else {
+    for (let i = 0; picked.size < count; i++) {
+      const other = (channel.index + 1 + i) % o.channels;
+      if (other !== channel.index) picked.add(other);
+    }
+  }
+  const start = channel.publishedAtMs + DAY_MS;
+  return [...picked].map((other, i) => ({
+    channel: other,
+    subscribedAtMs: slot(r, start, o.asOfMs, i, count),
+  }));
 }

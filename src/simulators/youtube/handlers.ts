@@ -18,6 +18,7 @@ import {
   etagOf,
   listResponse,
   playlistItemResource,
+  subscriptionResource,
   threadResource,
   videoResource,
   type TextFormat,
@@ -188,10 +189,58 @@ function comments(ctx: HandlerContext, query: Query): unknown {
   );
 }
 
+/**
+ * A channel's public subscriptions (`channelId`); the OAuth-only filters answer 401. A channel that
+ * keeps them private answers 403 `subscriptionForbidden`, an unknown one 404 `subscriberNotFound`.
+ */
+function subscriptions(ctx: HandlerContext, query: Query): unknown {
+  rejectUnexpected(query, [
+    'channelId',
+    'mine',
+    'mySubscribers',
+    'myRecentSubscribers',
+    'forChannelId',
+    'maxResults',
+    'order',
+    'pageToken',
+  ]);
+  const wanted = parts(query, ['snippet', 'contentDetails', 'subscriberSnippet']);
+  const filter = oneFilter(query, ['channelId', 'mine', 'mySubscribers', 'myRecentSubscribers']);
+  if (filter !== 'channelId') throw new SimFailure(errors.loginRequired());
+  const size = maxResults(query, { min: 0, max: 50, fallback: 5 }, ctx.clampMaxResults);
+  const order = single(query, 'order') ?? 'relevance';
+  if (order !== 'relevance' && order !== 'alphabetical' && order !== 'unread') {
+    throw new SimFailure(errors.invalidValue('order', order, '[alphabetical, relevance, unread]'));
+  }
+  const channelId = single(query, 'channelId') ?? '';
+  const subscriber = ctx.dataset.channelById(channelId);
+  if (!subscriber) throw new SimFailure(errors.subscriberNotFound());
+  if (ctx.dataset.subscriptionsPrivate(subscriber)) throw new SimFailure(errors.subscriptionForbidden());
+  const only = new Set(list(query, 'forChannelId'));
+  let entries = ctx.dataset.subscriptions(subscriber);
+  if (only.size > 0) entries = entries.filter((e) => only.has(e.channel.id));
+  if (order === 'alphabetical') {
+    entries = [...entries].sort((a, b) => a.channel.title.localeCompare(b.channel.title, 'en'));
+  }
+  const scope = `subscriptions|${channelId}|${order}|${[...only].join(',')}`;
+  const page = paginate(query, entries, size, scope);
+  const items = page.items.map((e) =>
+    subscriptionResource(
+      subscriber,
+      e.channel,
+      e.subscribedAtMs,
+      wanted.has('contentDetails') ? ctx.dataset.uploads(e.channel).length : 0,
+      wanted,
+    ),
+  );
+  return listResponse('youtube#subscriptionListResponse', { ...page, items }, entries.length, size);
+}
+
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   channels,
   playlistItems,
   videos,
   commentThreads,
   comments,
+  subscriptions,
 };

@@ -4,46 +4,9 @@
  * thousands of channels cost nothing until they are asked for.
  */
 
-const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+import { BASE64URL, hash32, randomFor, type Random } from '../shared/random.js';
 
-/** FNV-1a, 32 bits. */
-export function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-export interface Random {
-  /** Uniform in [0, 1). */
-  next(): number;
-  /** Uniform integer in [min, max], both inclusive. */
-  int(min: number, max: number): number;
-  chance(probability: number): boolean;
-  pick<T>(items: readonly T[]): T;
-  chars(length: number): string;
-}
-
-/** A mulberry32 stream seeded by the simulator seed and the entity's coordinates. */
-export function randomFor(seed: number, ...keys: readonly (string | number)[]): Random {
-  let state = hash32(`${seed}|${keys.join('|')}`);
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    chance: (probability) => next() < probability,
-    pick: (items) => items[Math.floor(next() * items.length)]!,
-    chars: (length) => Array.from({ length }, () => ALPHABET[Math.floor(next() * 64)]).join(''),
-  };
-}
+export { hash32, randomFor, type Random };
 
 /** Fixed-width base64url encoding of a non-negative integer (big-endian). */
 export function encodeIndex(value: number, width: number): string {
@@ -51,14 +14,15 @@ export function encodeIndex(value: number, width: number): string {
     throw new RangeError(`index ${value} does not fit in ${width} characters`);
   }
   let out = '';
-  for (let rest = value, i = 0; i < width; i++, rest = Math.floor(rest / 64)) out = ALPHABET[rest % 64] + out;
+  for (let rest = value, i = 0; i < width; i++, rest = Math.floor(rest / 64))
+    out = BASE64URL[rest % 64] + out;
   return out;
 }
 
 export function decodeIndex(text: string): number | undefined {
   let value = 0;
   for (const char of text) {
-    const digit = ALPHABET.indexOf(char);
+    const digit = BASE64URL.indexOf(char);
     if (digit < 0) return undefined;
     value = value * 64 + digit;
   }

@@ -9,6 +9,7 @@ export const DEFAULT_UNIT_COSTS: Readonly<Record<string, number>> = {
   videos: 1,
   commentThreads: 1,
   comments: 1,
+  subscriptions: 1,
 };
 
 const pacificDate = new Intl.DateTimeFormat('en-CA', {

@@ -223,6 +223,43 @@ export function threadResource(
   return resource('youtube#commentThread', out);
 }
 
+/**
+ * One public subscription of `subscriber` to `target`. The id is opaque and stable (43 characters,
+ * as observed); `contentDetails.totalItemCount` is the target's upload count.
+ */
+export function subscriptionResource(
+  subscriber: ChannelState,
+  target: ChannelState,
+  subscribedAtMs: number,
+  targetUploads: number,
+  parts: Set<string>,
+): unknown {
+  const id = createHash('sha256').update(`${subscriber.id}>${target.id}`).digest('base64url').slice(0, 43);
+  const out: Record<string, unknown> = { id };
+  if (parts.has('snippet')) {
+    out.snippet = {
+      publishedAt: rfc3339(subscribedAtMs),
+      title: target.title,
+      description: target.description,
+      resourceId: { kind: 'youtube#channel', channelId: target.id },
+      channelId: subscriber.id,
+      thumbnails: channelThumbnails(target.id),
+    };
+  }
+  if (parts.has('contentDetails')) {
+    out.contentDetails = { totalItemCount: targetUploads, newItemCount: 0, activityType: 'all' };
+  }
+  if (parts.has('subscriberSnippet')) {
+    out.subscriberSnippet = {
+      title: subscriber.title,
+      description: subscriber.description,
+      channelId: subscriber.id,
+      thumbnails: channelThumbnails(subscriber.id),
+    };
+  }
+  return resource('youtube#subscription', out);
+}
+
 /** A list response; an empty `items` is omitted, as the API does. */
 export function listResponse(
   kind: string,

@@ -19,6 +19,10 @@ export interface YouTubeSimulatorOptions {
   readonly commentThreadsPerVideo?: readonly [number, number];
   /** @default [0, 3] */
   readonly repliesPerThread?: readonly [number, number];
+  /** Public subscriptions per channel, inclusive range. @default [0, 40] */
+  readonly subscriptionsPerChannel?: readonly [number, number];
+  /** Share of channels whose subscriptions are private (403 `subscriptionForbidden`). @default 0.3 */
+  readonly privateSubscriptionsRate?: number;
   /** Generated content is dated before this instant. @default '2026-01-01T00:00:00Z' */
   readonly asOf?: string;
   /** Keys the simulator accepts. @default ['sim-key'] */
@@ -65,6 +69,8 @@ export function buildYouTubeSimulator(options: YouTubeSimulatorOptions = {}): Yo
       videosPerChannel: options.videosPerChannel ?? [0, 60],
       commentThreadsPerVideo: options.commentThreadsPerVideo ?? [0, 30],
       repliesPerThread: options.repliesPerThread ?? [0, 3],
+      subscriptionsPerChannel: options.subscriptionsPerChannel ?? [0, 40],
+      privateSubscriptionsRate: options.privateSubscriptionsRate ?? 0.3,
       asOfMs: Date.parse(options.asOf ?? '2026-01-01T00:00:00Z'),
     },
     now,

@@ -1,0 +1,442 @@
+import type {
+  AccountRef,
+  CommentRow,
+  CommentsPage,
+  ConnectorFailure,
+  MediaRow,
+  PlatformAdapter,
+  PostRow,
+  PostsPage,
+  ProfileStep,
+  QuarantineInsert,
+  RawPage,
+  RawReplay,
+  ReplayRows,
+  StepContext,
+  StepResult,
+} from '../../sync/index.js';
+import { METHODS, type InstagramClient, type InstagramResult } from './instagram.client.js';
+import { mapCommentWithReplies, mapComment, mapMedia, mapUser } from './instagram.mapper.js';
+import type {
+  InstagramComment,
+  InstagramEdge,
+  InstagramMedia,
+  InstagramPaging,
+  InstagramUser,
+} from './instagram.types.js';
+
+/**
+ * The Instagram side of the sync engine's contract (src/sync/platform.ts).
+ *
+ * - An account whose `external_id` is numeric is read as a node the token may read (the token's own
+ *   professional account): `/{id}`, `/{id}/media`, `/{media-id}/comments` and `/{comment-id}/replies`.
+ * - Any other `external_id` is a username (a leading `@` is ignored) read through business discovery
+ *   on `userId`: profile and media only; Instagram gives other accounts' comments to nobody.
+ * - Every page ends exactly when the platform says so: no `paging.next` on an edge. Business discovery's
+ *   nested media edge carries only cursors, so there the end is "no `after` cursor, or no data".
+ * - One `ctx.beforeCall(method, 1)` per request; usage headers go to `ctx.reportUsage`.
+ */
+export interface InstagramAdapterOptions {
+  readonly client: InstagramClient;
+  /**
+   * The professional account that owns the token (SIPHON_INSTAGRAM_USER_ID): the node business
+   * discovery is asked through, and the credential the limiter counts (Instagram's BUC limits are
+   * per account; the token itself rotates).
+   */
+  readonly userId: string;
+  /** Media per posts page (`limit`). @default 50 */
+  readonly postsPageSize?: number;
+  /** Top-level comments per page. @default 50 */
+  readonly commentsPageSize?: number;
+  /** Replies per `/{comment-id}/replies` page when a comment's inline replies are incomplete. @default 50 */
+  readonly repliesPageSize?: number;
+}
+
+export const USER_FIELDS = [
+  'id',
+  'username',
+  'name',
+  'biography',
+  'website',
+  'profile_picture_url',
+  'followers_count',
+  'follows_count',
+  'media_count',
+] as const;
+
+const CHILD_FIELDS = 'children{id,media_type,media_url,thumbnail_url}';
+/** Business discovery media: what other accounts' media expose. */
+export const DISCOVERY_MEDIA_FIELDS = [
+  'id',
+  'caption',
+  'comments_count',
+  'like_count',
+  'media_type',
+  'media_product_type',
+  'media_url',
+  'thumbnail_url',
+  'permalink',
+  'shortcode',
+  'timestamp',
+  'username',
+  CHILD_FIELDS,
+] as const;
+export const MEDIA_FIELDS = [...DISCOVERY_MEDIA_FIELDS, 'is_comment_enabled', 'owner'] as const;
+
+const REPLY_FIELDS = ['id', 'text', 'timestamp', 'username', 'like_count', 'from', 'parent_id', 'hidden'];
+export const COMMENT_FIELDS = [
+  'id',
+  'text',
+  'timestamp',
+  'username',
+  'like_count',
+  'from',
+  'hidden',
+  `replies{${REPLY_FIELDS.join(',')}}`,
+] as const;
+
+const isUserId = (externalId: string): boolean => /^\d+$/.test(externalId);
+const usernameOf = (externalId: string): string => externalId.replace(/^@/, '');
+
+/** The cursor of the next page: the `after` of the `next` URL, else `cursors.after`. */
+export function nextAfter(paging: InstagramPaging | undefined): string | null {
+  if (paging?.next === undefined) return null;
+  try {
+    const after = new URL(paging.next).searchParams.get('after');
+    if (after) return after;
+  } catch {
+    // a malformed next URL still says "there is more"; use the cursor
+  }
+  return paging.cursors?.after ?? null;
+}
+
+type Failed = { readonly ok: false; readonly error: ConnectorFailure };
+type Succeeded<T> = Extract<InstagramResult<T>, { readonly ok: true }>;
+
+export class InstagramAdapter implements PlatformAdapter {
+  readonly platform = 'instagram' as const;
+  readonly credentialId: string;
+  readonly relations = [] as const;
+  readonly #client: InstagramClient;
+  readonly #userId: string;
+  readonly #postsPageSize: number;
+  readonly #commentsPageSize: number;
+  readonly #repliesPageSize: number;
+
+  constructor(options: InstagramAdapterOptions) {
+    if (!isUserId(options.userId)) throw new TypeError('userId must be a numeric Instagram user id');
+    this.#client = options.client;
+    this.#userId = options.userId;
+    this.credentialId = `ig-user-${options.userId}`;
+    this.#postsPageSize = options.postsPageSize ?? 50;
+    this.#commentsPageSize = options.commentsPageSize ?? 50;
+    this.#repliesPageSize = options.repliesPageSize ?? 50;
+  }
+
+  async fetchProfile(ctx: StepContext, account: AccountRef): Promise<StepResult<ProfileStep>> {
+    let user: InstagramUser | undefined;
+    let raw: RawPage;
+    if (isUserId(account.external_id)) {
+      const result = await this.#call(ctx, METHODS.user, () =>
+        this.#client.getUser(account.external_id, USER_FIELDS, ctx.signal),
+      );
+      if (!result.ok) return result;
+      user = result.value;
+      raw = rawPage('profile', account.external_id, result);
+    } else {
+      const username = usernameOf(account.external_id);
+      const result = await this.#call(ctx, METHODS.businessDiscovery, () =>
+        this.#client.businessDiscovery(this.#userId, username, USER_FIELDS, undefined, ctx.signal),
+      );
+      if (!result.ok) return result;
+      user = result.value.business_discovery;
+      raw = rawPage('profile', account.external_id, result);
+      if (user === undefined) {
+        return this.#fail(METHODS.businessDiscovery, 'not-found', `no business_discovery for ${username}`);
+      }
+    }
+    const mapped = mapUser(user);
+    if (!mapped.ok) {
+      return {
+        ok: true,
+        value: { raw: [raw], profile: null, quarantined: [mapped.quarantine], postsSource: null },
+      };
+    }
+    const empty = mapped.row.post_count === 0;
+    // Own accounts page /{id}/media; others are paged through business discovery by username.
+    const source = isUserId(account.external_id) ? mapped.row.external_id : usernameOf(account.external_id);
+    return {
+      ok: true,
+      value: { raw: [raw], profile: mapped.row, quarantined: [], postsSource: empty ? null : source },
+    };
+  }
+
+  async fetchPostsPage(
+    ctx: StepContext,
+    account: AccountRef,
+    postsSource: string,
+    cursor: string | null,
+  ): Promise<StepResult<PostsPage>> {
+    const own = isUserId(postsSource);
+    const after = cursor ?? undefined;
+    let edge: InstagramEdge<InstagramMedia>;
+    let profileId: string;
+    let raw: RawPage;
+    let nextCursor: string | null;
+    if (own) {
+      const params = { fields: MEDIA_FIELDS, limit: this.#postsPageSize, ...(after ? { after } : {}) };
+      const result = await this.#call(ctx, METHODS.media, () =>
+        this.#client.listMedia(postsSource, params, ctx.signal),
+      );
+      if (!result.ok) return result;
+      edge = result.value;
+      profileId = postsSource;
+      raw = rawPage('posts_page', postsSource, result);
+      nextCursor = nextAfter(edge.paging);
+    } else {
+      const media = {
+        fields: DISCOVERY_MEDIA_FIELDS,
+        limit: this.#postsPageSize,
+        ...(after ? { after } : {}),
+      };
+      const result = await this.#call(ctx, METHODS.businessDiscovery, () =>
+        this.#client.businessDiscovery(this.#userId, usernameOf(postsSource), ['id'], media, ctx.signal),
+      );
+      if (!result.ok) return result;
+      const discovered = result.value.business_discovery;
+      if (discovered === undefined) {
+        return this.#fail(METHODS.businessDiscovery, 'not-found', `no business_discovery for ${postsSource}`);
+      }
+      edge = discovered.media ?? {};
+      profileId = typeof discovered.id === 'string' ? discovered.id : account.external_id;
+      raw = rawPage('posts_page', postsSource, result);
+      // The nested edge carries cursors only: more pages while it names an `after` and gave data.
+      const data = edge.data ?? [];
+      nextCursor = nextAfter(edge.paging) ?? (data.length > 0 ? (edge.paging?.cursors?.after ?? null) : null);
+    }
+
+    const posts: PostRow[] = [];
+    const media: MediaRow[] = [];
+    const quarantined: QuarantineInsert[] = [];
+    const commentable: string[] = [];
+    for (const item of edge.data ?? []) {
+      const mapped = mapMedia(item, { profileExternalId: profileId });
+      if (!mapped.ok) {
+        quarantined.push(mapped.quarantine);
+        continue;
+      }
+      posts.push(mapped.value.post);
+      media.push(...mapped.value.media);
+      quarantined.push(...mapped.value.quarantined);
+      const count = mapped.value.post.comment_count;
+      if (own && item.is_comment_enabled !== false && (count === null || count > 0)) {
+        commentable.push(mapped.value.post.external_id);
+      }
+    }
+    const times = posts.map((p) => Date.parse(p.published_at ?? '')).filter((t) => !Number.isNaN(t));
+    return {
+      ok: true,
+      value: {
+        raw: [raw],
+        posts,
+        media,
+        quarantined,
+        nextCursor,
+        oldestPublishedAt: times.length > 0 ? Math.min(...times) : null,
+        commentable,
+      },
+    };
+  }
+
+  async fetchCommentsPage(
+    ctx: StepContext,
+    account: AccountRef,
+    post: string,
+    cursor: string | null,
+  ): Promise<StepResult<CommentsPage>> {
+    if (!isUserId(account.external_id)) {
+      return this.#fail(
+        METHODS.comments,
+        'permission',
+        'Instagram gives comments only on media of the account that owns the token',
+      );
+    }
+    const params = {
+      fields: COMMENT_FIELDS,
+      limit: this.#commentsPageSize,
+      ...(cursor ? { after: cursor } : {}),
+    };
+    const result = await this.#call(ctx, METHODS.comments, () =>
+      this.#client.listComments(post, params, ctx.signal),
+    );
+    if (!result.ok) return result;
+    const raw: RawPage[] = [rawPage('comments_page', post, result)];
+    const comments: CommentRow[] = [];
+    const quarantined: QuarantineInsert[] = [];
+    const keep = (mapped: ReturnType<typeof mapComment>): void => {
+      if (mapped.ok) comments.push(mapped.row);
+      else quarantined.push(mapped.quarantine);
+    };
+
+    for (const comment of result.value.data ?? []) {
+      mapCommentWithReplies(comment, post).forEach(keep);
+      // The inline replies edge is one page; the rest come from /{comment-id}/replies, in this step.
+      let after = nextAfter(comment.replies?.paging);
+      const parentId = typeof comment.id === 'string' ? comment.id : null;
+      while (after !== null && parentId !== null) {
+        const pageParams = { fields: REPLY_FIELDS, limit: this.#repliesPageSize, after };
+        const replies = await this.#call(ctx, METHODS.replies, () =>
+          this.#client.listReplies(parentId, pageParams, ctx.signal),
+        );
+        if (!replies.ok) return replies;
+        raw.push(rawPage('replies_page', parentId, replies));
+        for (const reply of replies.value.data ?? []) {
+          keep(mapComment(reply, { postExternalId: post, parentExternalId: parentId }));
+        }
+        after = nextAfter(replies.value.paging);
+      }
+    }
+    return {
+      ok: true,
+      value: { raw, comments, quarantined, nextCursor: nextAfter(result.value.paging) },
+    };
+  }
+
+  /** The transform of one stored response, without a call: see {@link replayInstagramRaw}. */
+  replayRaw(raw: RawReplay): ReplayRows {
+    return replayInstagramRaw(raw);
+  }
+
+  /** beforeCall, the request, the usage report, and the failure in the engine's terms. */
+  async #call<T>(
+    ctx: StepContext,
+    method: string,
+    request: () => Promise<InstagramResult<T>>,
+  ): Promise<Succeeded<T> | Failed> {
+    await ctx.beforeCall(method, 1);
+    const result = await request();
+    const usage = result.ok ? result.usage : result.error.usage;
+    if (usage.usedPercent !== undefined) ctx.reportUsage?.({ usedPercent: usage.usedPercent });
+    if (result.ok) return result;
+    const e = result.error;
+    const failure: ConnectorFailure = {
+      kind: e.kind,
+      code: e.code,
+      message: e.message,
+      method,
+      ...(e.status === 0 ? {} : { httpStatus: e.status }),
+      ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
+    };
+    return { ok: false, error: failure };
+  }
+
+  #fail(method: string, kind: 'not-found' | 'permission', message: string): Failed {
+    const code = kind === 'not-found' ? 'SIPHON_ERR_CONNECTOR_NOT_FOUND' : 'SIPHON_ERR_CONNECTOR_PERMISSION';
+    return { ok: false, error: { kind, code, message, method } };
+  }
+}
+
+function rawPage(
+  kind: string,
+  externalId: string,
+  result: { readonly value: unknown; readonly request: InstagramResult<unknown>['request'] },
+): RawPage {
+  return { kind, externalId, request: result.request, payload: result.value };
+}
+
+const NO_ROWS: ReplayRows = {
+  profiles: [],
+  posts: [],
+  media: [],
+  comments: [],
+  follows: [],
+  quarantined: [],
+};
+
+/**
+ * Re-runs the transform of one stored Instagram response (src/sync/replay.ts), with the mappers the
+ * fetch used. Own-account answers and business discovery answers (`{ business_discovery: … }`) are
+ * told apart by their shape. A `replies_page` names only its comment: the media it belongs to comes
+ * from `raw.post` (the comments task that read it); without it the page is quarantined.
+ */
+export function replayInstagramRaw(raw: RawReplay): ReplayRows {
+  const body = objectOf(raw.payload);
+  if (body === null) return unreadable(raw, 'the payload is not an object');
+  const discovery = 'business_discovery' in body ? objectOf(body.business_discovery) : undefined;
+  if (discovery === null) return unreadable(raw, 'business_discovery is not an object');
+  switch (raw.kind) {
+    case 'profile': {
+      const mapped = mapUser((discovery ?? body) as InstagramUser);
+      return mapped.ok
+        ? { ...NO_ROWS, profiles: [mapped.row] }
+        : { ...NO_ROWS, quarantined: [mapped.quarantine] };
+    }
+    case 'posts_page': {
+      const edge = (
+        discovery === undefined ? body : (objectOf(discovery.media) ?? {})
+      ) as InstagramEdge<InstagramMedia>;
+      const profileId =
+        discovery === undefined
+          ? raw.externalId
+          : typeof discovery.id === 'string'
+            ? discovery.id
+            : (raw.account ?? raw.externalId);
+      const posts: PostRow[] = [];
+      const media: MediaRow[] = [];
+      const quarantined: QuarantineInsert[] = [];
+      for (const item of dataOf(edge)) {
+        const mapped = mapMedia(item as InstagramMedia, { profileExternalId: profileId });
+        if (!mapped.ok) {
+          quarantined.push(mapped.quarantine);
+          continue;
+        }
+        posts.push(mapped.value.post);
+        media.push(...mapped.value.media);
+        quarantined.push(...mapped.value.quarantined);
+      }
+      return { ...NO_ROWS, posts, media, quarantined };
+    }
+    case 'comments_page':
+    case 'replies_page': {
+      const post = raw.kind === 'comments_page' ? raw.externalId : raw.post;
+      if (!post) return unreadable(raw, 'the media of these replies is unknown (no comments task)');
+      const items = dataOf(body) as InstagramComment[];
+      const mapped =
+        raw.kind === 'comments_page'
+          ? items.flatMap((comment) => mapCommentWithReplies(comment, post))
+          : items.map((reply) =>
+              mapComment(reply, { postExternalId: post, parentExternalId: raw.externalId }),
+            );
+      const comments: CommentRow[] = [];
+      const quarantined: QuarantineInsert[] = [];
+      for (const m of mapped) {
+        if (m.ok) comments.push(m.row);
+        else quarantined.push(m.quarantine);
+      }
+      return { ...NO_ROWS, comments, quarantined };
+    }
+    default:
+      return unreadable(raw, `no Instagram transform for raw kind '${raw.kind}'`);
+  }
+}
+
+function objectOf(value: unknown): Record<string, unknown> | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
+/** An edge's `data` (absent or not a list: none). */
+function dataOf(edge: object): unknown[] {
+  const data = (edge as { data?: unknown }).data;
+  return Array.isArray(data) ? data : [];
+}
+
+function unreadable(raw: RawReplay, reason: string): ReplayRows {
+  return {
+    ...NO_ROWS,
+    quarantined: [
+      { platform: 'instagram', kind: raw.kind, externalId: raw.externalId, reason, payload: raw.payload },
+    ],
+  };
+}
