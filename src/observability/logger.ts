@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { traceLogFields } from './tracing.js';
 
 export type { Logger } from 'pino';
 
@@ -32,6 +33,8 @@ export function createLogger(options: {
     level: options.level,
     redact: { paths: REDACT, censor: '[redacted]' },
     name: options.name ?? 'siphon',
+    // A line written inside a span carries its trace_id and span_id (nothing when tracing is off).
+    mixin: traceLogFields,
   };
   if (options.format === 'pretty') {
     return pino({
