@@ -11,19 +11,28 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ExportResultCode } from '@opentelemetry/core';
 import { pino } from 'pino';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/bootstrap/embedded-postgres.js';
 import { migrate } from '../src/db/migrator.js';
 import { createPool, urlForRole, type Pool } from '../src/db/pool.js';
 import { ensureRoles, ROLES, type RolePasswords } from '../src/db/roles.js';
 import { insertFilms } from '../src/demo/demo.repository.js';
+import { initTracing } from '../src/observability/index.js';
 import { DEMO_PIPELINES } from '../src/demo/demo-pipelines.js';
 import { installDemoPipelines } from '../src/demo/demo.service.js';
 import { requestStatus } from '../src/pipelines/index.js';
 import { Runner } from '../src/runner/index.js';
 import { DEFAULT_BATCH_SIZE } from '../src/core/pipeline-spec.schema.js';
 
+// `npm run bench -- --social`: the social sync scale benchmark (bench/social.ts, which reads the
+// options after it: `npm run bench -- --social --sizes 1000,10000`) instead of the runner's.
+const social = process.argv.indexOf('--social');
+if (social >= 0) process.argv.splice(social, 1);
+
 const { values: args } = parseArgs({
+  // With --social the options are bench/social.ts's.
+  strict: social < 0,
   options: {
     rows: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
@@ -42,6 +51,7 @@ const PASSWORDS: RolePasswords = {
 const FULL = DEMO_PIPELINES[0]!;
 const INCREMENTAL = DEMO_PIPELINES[2]!;
 const logger = pino({ level: 'silent' });
+const TRACED = 'pushdown full (empty target), tracing on';
 
 interface Scenario {
   name: string;
@@ -106,12 +116,26 @@ async function main(): Promise<void> {
         }
         results.push(scenario);
       }
+      // The batch loop with tracing on — every span recorded, batched and handed to an exporter that
+      // drops it, so no network is measured — against the same load with tracing off, above.
+      const tracing = await initTracing({
+        serviceName: 'siphon-bench',
+        exporter: { export: (_, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} },
+      });
+      const traced = await runPipeline(admin, url, TRACED, FULL.id, 'pushdown', true).finally(() =>
+        tracing.shutdown(),
+      );
+      traced.ratioToReference = round2(traced.rowsPerSecond / reference.rowsPerSecond);
+      results.push(traced);
       for (const r of results) log(`  ${row(r)}`);
       rounds.push(results);
     }
     const results = rounds[0]!.map((_, i) => median(rounds.map((r) => r[i]!)));
     log('\nmedian of the rounds (by time):');
     for (const r of results) log(row(r));
+    const untraced = results.find((r) => r.name === 'pushdown full (empty target)')!;
+    const tracingOverhead = round2(results.find((r) => r.name === TRACED)!.seconds / untraced.seconds);
+    log(`tracing on / off, pushdown full (empty target): ${tracingOverhead}× the time`);
     const report = {
       date: new Date().toISOString(),
       rows: ROWS,
@@ -127,9 +151,10 @@ async function main(): Promise<void> {
       reference:
         'one INSERT INTO analytics.film_dim SELECT … FROM content.film_work ON CONFLICT … DO UPDATE … WHERE IS DISTINCT FROM',
       results,
+      tracingOverhead,
     };
-    mkdirSync(dirname(args.out!), { recursive: true });
-    writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
+    mkdirSync(dirname(String(args.out)), { recursive: true });
+    writeFileSync(String(args.out), `${JSON.stringify(report, null, 2)}\n`);
     log(`\nwritten to ${args.out}`);
   } finally {
     await admin.end();
@@ -273,4 +298,5 @@ const median = (of: Scenario[]) =>
   [...of].sort((a, b) => a.seconds - b.seconds)[Math.floor((of.length - 1) / 2)]!;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-await main();
+if (social >= 0) await import('./social.js');
+else await main();
