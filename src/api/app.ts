@@ -4,11 +4,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.js';
 import type { SqlPolicy } from '../sql-guard/index.js';
+import type { IncidentNotifier } from '../incidents/index.js';
 import { registerAuth, type TokenConfig } from './plugins/auth.plugin.js';
 import { registerErrorHandling } from './plugins/errors.plugin.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { pipelineAdminRoutes, pipelineRoutes } from './routes/pipelines.routes.js';
 import { runRoutes } from './routes/runs.routes.js';
+import { incidentRoutes } from './routes/incidents.routes.js';
+import { socialReplayRoutes, syncRoutes } from './routes/sync.routes.js';
+import { replayInstagramRaw } from '../connectors/instagram/index.js';
+import { replayTikTokRaw } from '../connectors/tiktok/index.js';
+import { replayYouTubeRaw } from '../connectors/youtube/index.js';
 import { createMetrics } from '../observability/index.js';
 
 export interface ApiDeps {
@@ -22,6 +28,13 @@ export interface ApiDeps {
   readonly runnerStaleMs: number;
   /** What pipeline SQL may read, write and call. @default DEFAULT_SQL_POLICY */
   readonly sqlPolicy?: SqlPolicy;
+  /** Told when a person resolves an incident through the API (the webhook). @default none: nobody is notified */
+  readonly incidentNotifier?: IncidentNotifier;
+  /**
+   * A siphon_writer pool for `POST /social/replay`, the one route that writes social tables (the
+   * API's own role only reads them). @default none: the route is not served
+   */
+  readonly writerPool?: Pool;
 }
 
 /** Builds the API without listening (tests use app.inject()). */
@@ -60,6 +73,14 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   pipelineRoutes(app, deps);
   pipelineAdminRoutes(app, deps);
   runRoutes(app, deps);
+  incidentRoutes(app, deps);
+  syncRoutes(app, deps);
+  if (deps.writerPool) {
+    socialReplayRoutes(app, {
+      writerPool: deps.writerPool,
+      replayers: { youtube: replayYouTubeRaw, instagram: replayInstagramRaw, tiktok: replayTikTokRaw },
+    });
+  }
   const metrics = createMetrics(deps.pool, deps.runnerStaleMs);
   app.get(
     '/metrics',

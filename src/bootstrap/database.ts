@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { Config } from '../config/index.js';
 import { SiphonError } from '../core/errors.js';
 import { migrate, type MigrateResult } from '../db/migrator.js';
+import { installJobQueue } from '../db/job-queue.js';
 import { urlForRole } from '../db/pool.js';
 import { ensureRoles, ROLES, type RolePasswords } from '../db/roles.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
@@ -78,7 +79,7 @@ function assemble(
   };
 }
 
-/** Roles first (the migrations grant to them), then the numbered migrations. */
+/** Roles first (the migrations grant to them), then the numbered migrations, then the job queue. */
 export async function prepareDatabase(adminUrl: string, passwords: RolePasswords): Promise<MigrateResult> {
   const client = new pg.Client({ connectionString: adminUrl, application_name: 'siphon-migrate' });
   client.on('error', () => {}); // reported by the query that hits it
@@ -93,7 +94,9 @@ export async function prepareDatabase(adminUrl: string, passwords: RolePasswords
       );
     }
     await ensureRoles(client, passwords);
-    return await migrate(client);
+    const result = await migrate(client);
+    await installJobQueue(client);
+    return result;
   } finally {
     await client.end();
   }

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { buildAdapters } from './adapters.js';
 import type { Config } from '../config/index.js';
+import { MlClient } from '../connectors/ml/index.js';
 import { SiphonError } from '../core/errors.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { buildApp } from '../api/index.js';
 import { Runner } from '../runner/index.js';
-import type { Logger } from '../observability/index.js';
+import { attachIncidentReporting, createWebhookNotifier } from '../incidents/index.js';
+import { serveRunnerMetrics, shutdownTracing, type Logger } from '../observability/index.js';
 import type { Database } from './database.js';
 import { isPortFree } from './ports.js';
 import { VERSION } from './version.js';
@@ -31,6 +34,15 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     max: 4,
     statementTimeoutMs: Math.min(config.runner.statementTimeoutMs, 30_000),
   });
+  // Only POST /social/replay writes (the unified social tables, from the raw zone).
+  const writerPool = createPool({
+    connectionString: db.urls.writer,
+    applicationName: 'siphon-api-replay',
+    max: 2,
+  });
+  // A person resolving an incident through the API is announced like an automatic resolution.
+  const webhookUrl = config.incidents.webhookUrl;
+  const incidentNotifier = webhookUrl ? createWebhookNotifier({ url: webhookUrl, logger }) : undefined;
   const app = await buildApp({
     pool,
     readerPool,
@@ -38,6 +50,8 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     tokens: { operator: [db.secrets.adminToken], viewer: [db.secrets.viewerToken] },
     runnerStaleMs: config.runner.leaseMs,
     sqlPolicy: config.sqlPolicy,
+    incidentNotifier,
+    writerPool,
   });
   await app.listen({ host: config.api.host, port: config.api.port });
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
@@ -47,7 +61,8 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     url: `http://${host}:${config.api.port}`,
     stop: async () => {
       await app.close();
-      await Promise.all([pool.end(), readerPool.end()]);
+      await incidentNotifier?.drain();
+      await Promise.all([pool.end(), readerPool.end(), writerPool.end()]);
     },
   };
 }
@@ -63,7 +78,8 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
   const pool = createPool({
     connectionString: db.urls.writer,
     applicationName: 'siphon-runner',
-    max: config.runner.concurrency + 3,
+    // Runs, the heartbeat and LISTEN, and each sync step (graphile-worker shares this pool).
+    max: config.runner.concurrency + config.runner.syncConcurrency + 3,
     statementTimeoutMs: config.runner.statementTimeoutMs,
     idleInTransactionTimeoutMs: config.runner.leaseMs,
   });
@@ -74,6 +90,8 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     statementTimeoutMs: config.runner.statementTimeoutMs,
     idleInTransactionTimeoutMs: config.runner.leaseMs,
   });
+  const webhookUrl = config.incidents.webhookUrl;
+  const notifier = webhookUrl ? createWebhookNotifier({ url: webhookUrl, logger }) : undefined;
   const runner = new Runner({
     pool,
     readerPool,
@@ -86,16 +104,42 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     concurrency: config.runner.concurrency,
     maxAttempts: config.runner.maxAttempts,
     version: VERSION,
+    sync: {
+      adapters: buildAdapters(config),
+      concurrency: config.runner.syncConcurrency,
+      ml: buildMlClient(config),
+      ...(notifier ? { notifier } : {}),
+    },
   });
+  // SIPHON_RUNNER_METRICS_PORT: subscribed before start, so the first claim is counted too.
+  const metrics = await serveRunnerMetrics(runner, {
+    port: config.runner.metricsPort,
+    host: config.api.host,
+    logger,
+  }).catch(async (error: unknown) => {
+    await Promise.all([pool.end(), readerPool.end()]);
+    throw error;
+  });
+  if (metrics) logger.info({ url: `${metrics.url}/metrics` }, 'runner metrics listening');
+  const incidents = attachIncidentReporting(runner.events, { db: pool, logger, notifier });
   await runner.start();
   return {
     runner,
     pool,
     stop: async () => {
       await runner.stop();
+      await incidents.drain();
+      incidents.detach();
+      await metrics?.close();
       await Promise.all([pool.end(), readerPool.end()]);
     },
   };
+}
+
+/** The ML service's client when SIPHON_ML_BASE_URL is set; enrichment is off without it. */
+function buildMlClient(config: Config): MlClient | undefined {
+  const { baseUrl, token } = config.ml;
+  return baseUrl ? new MlClient({ baseUrl, token }) : undefined;
 }
 
 /** Runs `shutdown` once on SIGINT/SIGTERM; a second signal exits at once. */
@@ -110,7 +154,9 @@ export function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>):
     }
     stoppingSince = Date.now();
     logger.info({ signal }, 'stopping (press Ctrl-C again to force)');
+    // Spans still buffered by the exporter are flushed before the process exits.
     shutdown()
+      .then(() => shutdownTracing())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'error while stopping');

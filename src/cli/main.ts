@@ -1,8 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, type Config } from '../config/index.js';
 import { isSiphonError } from '../core/errors.js';
 import { VERSION } from '../bootstrap/version.js';
-import { createLogger } from '../observability/index.js';
+import { createLogger, initTracing, type Tracing } from '../observability/index.js';
 import { registerDatabaseCommands } from './commands/database.command.js';
 import { registerPipelineCommands } from './commands/pipelines.command.js';
 import { registerServerCommands } from './commands/server.command.js';
@@ -22,12 +22,30 @@ export function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  const tracing = await startTracing();
+  // A one-shot command ends when the event loop drains: export the buffered spans then.
+  process.once('beforeExit', () => void tracing.shutdown());
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
   } catch (error) {
     process.exitCode = reportError(error);
   }
+}
+
+/**
+ * Tracing starts before any command runs, so that the first query is already traced; without
+ * OTEL_EXPORTER_OTLP_ENDPOINT nothing is registered. A configuration error is the command's to report.
+ */
+async function startTracing(): Promise<Tracing> {
+  let endpoint: string | undefined;
+  try {
+    // `otel` is parsed by loadConfig but not yet declared on Config.
+    endpoint = (loadConfig() as Config & { readonly otel?: { readonly endpoint?: string } }).otel?.endpoint;
+  } catch {
+    return initTracing({});
+  }
+  return initTracing({ endpoint, serviceVersion: VERSION });
 }
 
 /** One line, a stable code, a non-zero exit: never a stack trace for a person's mistake. */

@@ -101,6 +101,29 @@ export const configSchema = z.object({
     .default('https://www.googleapis.com/youtube/v3/'),
   /** YouTube Data API key; needed by `siphon sync youtube`. @default unset */
   SIPHON_YOUTUBE_API_KEY: z.string().min(1).optional(),
+  /** Instagram Graph API base URL (a simulator's, for tests and the demo). @default https://graph.facebook.com/v21.0/ */
+  SIPHON_INSTAGRAM_BASE_URL: z
+    .string()
+    .url('must be an http(s) URL')
+    .default('https://graph.facebook.com/v21.0/'),
+  /** Instagram Graph API access token (a long-lived user token of the business account's owner). @default unset */
+  SIPHON_INSTAGRAM_ACCESS_TOKEN: z.string().min(1).optional(),
+  /** The Instagram professional account id that asks business_discovery about other accounts. @default unset */
+  SIPHON_INSTAGRAM_USER_ID: z.string().regex(/^\d+$/, 'must be a numeric Instagram user id').optional(),
+  /** TikTok Research API base URL (a simulator's, for tests and the demo). @default https://open.tiktokapis.com/ */
+  SIPHON_TIKTOK_BASE_URL: z.string().url('must be an http(s) URL').default('https://open.tiktokapis.com/'),
+  /** TikTok client key (client credentials grant for the Research API). @default unset */
+  SIPHON_TIKTOK_CLIENT_KEY: z.string().min(1).optional(),
+  /** TikTok client secret. @default unset */
+  SIPHON_TIKTOK_CLIENT_SECRET: z.string().min(1).optional(),
+  /** Base URL of the external ML / image-recognition service (a simulator's for tests and the demo). @default unset */
+  SIPHON_ML_BASE_URL: z.string().url('must be an http(s) URL').optional(),
+  /** Bearer token for the ML service (sent as `Authorization: Bearer …`, never logged). @default unset */
+  SIPHON_ML_TOKEN: z.string().min(1).optional(),
+  /** A URL that receives a JSON POST when an incident opens or resolves. @default unset */
+  SIPHON_INCIDENT_WEBHOOK_URL: z.string().url('must be an http(s) URL').optional(),
+  /** OTLP/HTTP endpoint for traces (standard OpenTelemetry variable); tracing is off when unset. @default unset */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url('must be an http(s) URL').optional(),
   /** pino level. @default info */
   SIPHON_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** `pretty` for people, `json` for machines. @default pretty on a terminal, json otherwise */
@@ -109,6 +132,8 @@ export const configSchema = z.object({
   SIPHON_RUNNER_POLL_INTERVAL: duration('2s'),
   /** How long a runner owns a pipeline without renewing; a dead runner's work is taken over after it. @default 30s */
   SIPHON_RUNNER_LEASE: duration('30s'),
+  /** Social sync steps (one page each) one runner executes at the same time; 0 = none. @default 4 */
+  SIPHON_SYNC_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(4),
   /** Pipelines one runner executes at the same time. @default 2 */
   SIPHON_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /**
@@ -116,6 +141,11 @@ export const configSchema = z.object({
    * `stream` (read as siphon_reader in a READ ONLY transaction, written through Siphon). @default pushdown
    */
   SIPHON_RUNNER_TRANSFER: z.enum(['pushdown', 'stream']).default('pushdown'),
+  /**
+   * Port of a runner's own `GET /metrics` listener (Prometheus), bound to SIPHON_API_HOST; 0 turns it
+   * off. Each runner process needs its own port on one host. @default 0 (off)
+   */
+  SIPHON_RUNNER_METRICS_PORT: port(0),
   /** Longest a single statement (a batch) may take. @default 60s */
   SIPHON_STATEMENT_TIMEOUT: duration('60s'),
   /**

@@ -23,12 +23,28 @@ export interface Config {
     readonly pollIntervalMs: number;
     readonly leaseMs: number;
     readonly concurrency: number;
+    readonly syncConcurrency: number;
     readonly statementTimeoutMs: number;
     readonly maxAttempts: number;
     readonly transfer: 'pushdown' | 'stream';
+    /** Port of the runner's /metrics listener; 0 = no listener. */
+    readonly metricsPort: number;
   };
   readonly demo: { readonly films: number; readonly ratings: number };
   readonly youtube: { readonly baseUrl: string; readonly apiKey: string | undefined };
+  readonly instagram: {
+    readonly baseUrl: string;
+    readonly accessToken: string | undefined;
+    readonly userId: string | undefined;
+  };
+  readonly tiktok: {
+    readonly baseUrl: string;
+    readonly clientKey: string | undefined;
+    readonly clientSecret: string | undefined;
+  };
+  readonly ml: { readonly baseUrl: string | undefined; readonly token: string | undefined };
+  readonly incidents: { readonly webhookUrl: string | undefined };
+  readonly otel: { readonly endpoint: string | undefined };
 }
 
 /**
@@ -75,11 +91,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       pollIntervalMs: raw.SIPHON_RUNNER_POLL_INTERVAL,
       leaseMs: raw.SIPHON_RUNNER_LEASE,
       concurrency: raw.SIPHON_RUNNER_CONCURRENCY,
+      syncConcurrency: raw.SIPHON_SYNC_CONCURRENCY,
       statementTimeoutMs: raw.SIPHON_STATEMENT_TIMEOUT,
       maxAttempts: raw.SIPHON_RUNNER_MAX_ATTEMPTS,
       transfer: raw.SIPHON_RUNNER_TRANSFER,
+      metricsPort: raw.SIPHON_RUNNER_METRICS_PORT,
     }),
     demo: Object.freeze({ films: raw.SIPHON_DEMO_FILMS, ratings: raw.SIPHON_DEMO_RATINGS }),
     youtube: Object.freeze({ baseUrl: raw.SIPHON_YOUTUBE_BASE_URL, apiKey: raw.SIPHON_YOUTUBE_API_KEY }),
+    instagram: Object.freeze({
+      baseUrl: raw.SIPHON_INSTAGRAM_BASE_URL,
+      accessToken: raw.SIPHON_INSTAGRAM_ACCESS_TOKEN,
+      userId: raw.SIPHON_INSTAGRAM_USER_ID,
+    }),
+    tiktok: Object.freeze({
+      baseUrl: raw.SIPHON_TIKTOK_BASE_URL,
+      clientKey: raw.SIPHON_TIKTOK_CLIENT_KEY,
+      clientSecret: raw.SIPHON_TIKTOK_CLIENT_SECRET,
+    }),
+    ml: Object.freeze({ baseUrl: raw.SIPHON_ML_BASE_URL, token: raw.SIPHON_ML_TOKEN }),
+    incidents: Object.freeze({ webhookUrl: raw.SIPHON_INCIDENT_WEBHOOK_URL }),
+    otel: Object.freeze({ endpoint: raw.OTEL_EXPORTER_OTLP_ENDPOINT }),
   });
 }

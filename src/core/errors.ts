@@ -48,6 +48,12 @@ export const ERROR_CATALOGUE = {
   },
   SIPHON_ERR_RUN_WAIT_TIMEOUT: { status: 504, kind: 'retryable', title: 'The run did not finish in time' },
   SIPHON_ERR_RUN_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such run' },
+  SIPHON_ERR_INCIDENT_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such incident' },
+  SIPHON_ERR_INCIDENT_TRANSITION: {
+    status: 409,
+    kind: 'conflict',
+    title: "The incident's status does not allow this",
+  },
   SIPHON_ERR_SQL_SYNTAX: { status: 422, kind: 'input', title: 'The SQL does not parse' },
   SIPHON_ERR_SQL_FORBIDDEN: {
     status: 422,
@@ -120,6 +126,31 @@ export const ERROR_CATALOGUE = {
     status: 502,
     kind: 'fatal',
     title: 'The platform rejected the request as malformed',
+  },
+  SIPHON_ERR_SYNC_NO_CREDENTIAL: {
+    status: 400,
+    kind: 'fatal',
+    title: "The runner has no credential for the social pipeline's platform",
+  },
+  SIPHON_ERR_SYNC_FAILED: {
+    status: 502,
+    kind: 'fatal',
+    title: 'Some accounts of a social sync run failed',
+  },
+  SIPHON_ERR_ENRICHMENT_FAILED: {
+    status: 502,
+    kind: 'fatal',
+    title: 'The ML service failed an enrichment job',
+  },
+  SIPHON_ERR_ENRICHMENT_EXPIRED: {
+    status: 504,
+    kind: 'fatal',
+    title: 'An enrichment item had no result by its deadline',
+  },
+  SIPHON_ERR_PIPELINE_NOT_SOCIAL: {
+    status: 404,
+    kind: 'not-found',
+    title: 'The pipeline is not a social sync (it has no sync status)',
   },
   SIPHON_ERR_AUTH_MISSING: { status: 401, kind: 'auth', title: 'A bearer token is required' },
   SIPHON_ERR_AUTH_INVALID: { status: 401, kind: 'auth', title: 'The bearer token is not valid' },

@@ -36,6 +36,8 @@ export function createPool(options: PoolOptions): pg.Pool {
   });
   // A server restart or a terminated backend must not crash the process: the pool drops the client.
   pool.on('error', () => {});
+  // Checked-out clients too (graphile-worker holds some for long): the query that hits it reports it.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -1,9 +1,11 @@
 import type { Pool } from '../db/pool.js';
 import { findPipeline } from '../db/repositories/pipeline.repository.js';
 import { listRuns } from '../db/repositories/run.repository.js';
+import { SiphonError } from '../core/errors.js';
 import { requestStatus, savePipeline } from '../pipelines/pipeline.service.js';
 import { analyzeDemo, countDemoRows, insertFilms, insertRatings, truncateDemo } from './demo.repository.js';
-import { DEMO_PIPELINES } from './demo-pipelines.js';
+import { DEMO_PIPELINES, type DemoPipeline } from './demo-pipelines.js';
+import { socialDemoPipeline, type SocialPlatform } from './demo-social.js';
 
 export interface DemoProgress {
   (step: 'films' | 'ratings', done: number, total: number): void;
@@ -54,10 +56,48 @@ export async function isDemoLoaded(admin: Pool): Promise<boolean> {
   return counts.films > 0;
 }
 
+export interface SocialDemoInstall {
+  /** The platforms whose demo pipeline exists (one whose name a user pipeline took is left out). */
+  readonly platforms: SocialPlatform[];
+  /**
+   * When the social demo was first installed (the oldest demo social pipeline): the simulators date
+   * their content before it, so every start serves the same data and an incremental sync finds
+   * nothing new.
+   */
+  readonly since: Date;
+}
+
+/** Installs the missing demo social pipelines of `platforms` (idempotent, like the film demo's). */
+export async function installSocialDemoPipelines(
+  pool: Pool,
+  platforms: readonly SocialPlatform[],
+): Promise<SocialDemoInstall> {
+  const present: SocialPlatform[] = [];
+  let since: Date | undefined;
+  for (const platform of ['youtube', 'instagram', 'tiktok'] as const) {
+    const { id, ...spec } = socialDemoPipeline(platform);
+    let row = await findPipeline(pool, id);
+    if (!row && platforms.includes(platform)) {
+      try {
+        row = await savePipeline(pool, spec, 'demo', { id });
+      } catch (error) {
+        if (!(error instanceof SiphonError && error.code === 'SIPHON_ERR_PIPELINE_NAME_TAKEN')) throw error;
+      }
+    }
+    if (!row) continue;
+    if (platforms.includes(platform)) present.push(platform);
+    if (!since || row.created_at < since) since = row.created_at;
+  }
+  return { platforms: present, since: since ?? new Date() };
+}
+
 /** Requests a run of each demo pipeline that has never run (the first `npm start`). */
-export async function requestFirstDemoRuns(pool: Pool): Promise<string[]> {
+export async function requestFirstDemoRuns(
+  pool: Pool,
+  pipelines: readonly DemoPipeline[] = DEMO_PIPELINES,
+): Promise<string[]> {
   const requested: string[] = [];
-  for (const { id, name } of DEMO_PIPELINES) {
+  for (const { id, name } of pipelines) {
     const row = await findPipeline(pool, id);
     if (row && row.enabled && row.status === 'IDLE' && !(await hasRuns(pool, id))) {
       await requestStatus(pool, id, 'run', 'demo', 'demo');

@@ -70,6 +70,13 @@ async function compare(
       },
     );
   }
+  if (pipeline.kind === 'social') {
+    throw new SiphonError(
+      'SIPHON_ERR_REQUEST_INVALID',
+      `${pipeline.name} is a social sync: reconcile compares a source query with its target table`,
+      { field: 'pipeline' },
+    );
+  }
   // Same guard as a run: the stored row may have been written behind the API's back.
   await assertSafePipeline(pipeline, options.policy ?? DEFAULT_SQL_POLICY);
   const plan = await resolvePlan(pools.source, pipeline);

@@ -27,7 +27,8 @@ export interface RunnerEventMap {
   ];
   'task:completed': [{ pipelineId: string; runId: string; task: string; durationMs: number }];
   'run:paused': [{ pipelineId: string; runId: string }];
-  'run:failed': [{ pipelineId: string; runId: string; code: string; message: string }];
+  /** `traceId`: the run's trace, when tracing is on (incidents carry it). */
+  'run:failed': [{ pipelineId: string; runId: string; code: string; message: string; traceId?: string }];
   'run:handed-off': [{ pipelineId: string; runId: string }];
   'lease:lost': [{ pipelineId: string; runId: string; epoch: number }];
   'batch:retry': [{ pipelineId: string; runId: string; attempt: number; delayMs: number; message: string }];

@@ -9,7 +9,7 @@ import {
   truncateMessage,
 } from '../core/errors.js';
 import type { BatchCursor } from '../db/batch-sql.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -32,11 +32,13 @@ import {
   subtractLookback,
   writeBatchFromText,
 } from '../db/repositories/target.repository.js';
+import { inSpan, markSpanFailed, setSpanAttributes, traceLogFields } from '../observability/index.js';
 import { assertSafePipeline } from '../pipelines/index.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { finish, pendingTasks } from './run-finish.js';
 import { LeaseLost, RETRY_BASE_MS, RETRY_CAP_MS, withRetries, type ExecutorDeps } from './run-support.js';
 import { StreamReader } from './stream-reader.js';
+import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
 export type { ExecutorDeps } from './run-support.js';
 
@@ -48,10 +50,28 @@ type Outcome = 'succeeded' | 'paused' | 'handed-off';
  * transaction that first re-checks the fencing epoch.
  */
 export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline): Promise<void> {
+  // One trace per run attempt: its batches, steps, queries and log lines are inside this span.
+  const attributes = {
+    'siphon.pipeline.id': claimed.id,
+    'siphon.pipeline.name': claimed.name,
+    'siphon.run.mode': claimed.mode,
+    'siphon.runner.id': deps.runnerId,
+    'siphon.lease.epoch': claimed.lease_epoch,
+    'siphon.transfer': deps.transfer,
+  };
+  return inSpan('siphon.run', attributes, () => executeClaimed(deps, claimed), { root: true });
+}
+
+async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Promise<void> {
   const fence: Fence = { pipelineId: claimed.id, runnerId: deps.runnerId, epoch: claimed.lease_epoch };
   const takeover = claimed.previous_status !== 'RUN_REQUESTED';
   const run = await startRun(deps, claimed, fence, takeover);
   if (!run) return;
+  setSpanAttributes({
+    'siphon.run.id': run.id,
+    'siphon.run.trigger': run.trigger,
+    'siphon.run.takeover': takeover,
+  });
   const log = deps.logger.child({ pipelineId: claimed.id, pipeline: claimed.name, runId: run.id });
   deps.events.emit('run:claimed', {
     pipelineId: claimed.id,
@@ -63,9 +83,14 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
   log.info({ mode: claimed.mode, epoch: fence.epoch, takeover, trigger: run.trigger }, 'run started');
   const started = Date.now();
   try {
+    if (claimed.kind === 'social') {
+      await executeSocial(deps, claimed, fence, run, log, started);
+      return;
+    }
     const plan = await withRetries(deps, () => preparePlan(deps, claimed, fence));
     await pendingTasks(deps, claimed.id);
     const outcome = await batchLoop(deps, claimed, plan, fence, run, log);
+    setSpanAttributes({ 'siphon.run.outcome': outcome });
     if (outcome === 'succeeded') {
       await finish(deps, claimed, plan, fence, run, log);
       const totals = await totalsOf(deps.pool, run.id);
@@ -85,7 +110,8 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
       deps.events.emit('run:handed-off', { pipelineId: claimed.id, runId: run.id });
     }
   } catch (error) {
-    if (error instanceof LeaseLost) {
+    if (error instanceof LeaseLost || error instanceof SocialLeaseLost) {
+      setSpanAttributes({ 'siphon.run.outcome': 'lease-lost' });
       log.warn(
         { epoch: fence.epoch },
         'lease lost: another runner owns this pipeline now; stopping without committing',
@@ -103,6 +129,33 @@ export async function executeClaim(deps: ExecutorDeps, claimed: ClaimedPipeline)
       return;
     }
     await fail(deps, fence, run, error, log);
+  }
+}
+
+/** A social pipeline: its coordinator waits for the accounts' jobs, executed by sync workers. */
+async function executeSocial(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  fence: Fence,
+  run: RunRow,
+  log: Logger,
+  started: number,
+): Promise<void> {
+  const socialDeps = { ...deps, adapters: deps.adapters };
+  const outcome = await coordinateSocialRun(socialDeps, claimed, fence, run, log);
+  if (outcome === 'succeeded') {
+    await withRetries(deps, () => completeSocialRun(socialDeps, fence, run));
+    const totals = await totalsOf(deps.pool, run.id);
+    const durationMs = Date.now() - started;
+    log.info({ ...totals, durationMs }, 'run succeeded');
+    deps.events.emit('run:succeeded', { pipelineId: claimed.id, runId: run.id, ...totals, durationMs });
+  } else if (outcome === 'paused') {
+    log.info('social run paused; open tasks keep their cursors');
+    deps.events.emit('run:paused', { pipelineId: claimed.id, runId: run.id });
+  } else {
+    await handOff(deps, fence, run);
+    log.info('runner stopping: social run handed off; open tasks keep their cursors');
+    deps.events.emit('run:handed-off', { pipelineId: claimed.id, runId: run.id });
   }
 }
 
@@ -217,18 +270,23 @@ async function batchLoop(
         cursor = await startCursor(deps, claimed, plan, batchNo === 0);
         needsReload = false;
       }
-      const streamed = reads ? await reads.take(cursor) : undefined;
-      const step = await withTransaction(deps.pool, async (tx) => {
+      const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
+      const step = await batchTransaction(deps.pool, batchNo + 1, attempt, async (tx) => {
         const status = await fenceAndRenew(tx, fence, deps.leaseMs);
         if (!status) throw new LeaseLost();
         const result = streamed
           ? {
               rowsRead: streamed.rows,
-              rowsWritten: streamed.rows > 0 ? await writeBatchFromText(tx, plan, streamed.columns) : 0,
+              rowsWritten:
+                streamed.rows > 0
+                  ? await inSpan('siphon.target.write', {}, () =>
+                      writeBatchFromText(tx, plan, streamed.columns),
+                    )
+                  : 0,
               rowsDeleted: 0,
               lastCursor: streamed.lastCursor,
             }
-          : await runBatch(tx, plan, cursor, claimed.batch_size);
+          : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
         if (result.lastCursor?.some((v) => v === null)) {
           throw new SiphonError(
             'SIPHON_ERR_SOURCE_QUERY',
@@ -366,6 +424,7 @@ async function fail(
 ): Promise<void> {
   const code = runFailureCode(error);
   const message = truncateMessage((error as Error)?.message ?? String(error));
+  markSpanFailed(error);
   const details = isSiphonError(error)
     ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }
     : { sqlstate: (error as { code?: string }).code };
@@ -386,7 +445,14 @@ async function fail(
         await releasePipeline(tx, fence, 'FAILED');
       }),
     );
-    deps.events.emit('run:failed', { pipelineId: fence.pipelineId, runId: run.id, code, message });
+    const traceId = traceLogFields().trace_id;
+    deps.events.emit('run:failed', {
+      pipelineId: fence.pipelineId,
+      runId: run.id,
+      code,
+      message,
+      ...(traceId ? { traceId } : {}),
+    });
   } catch (secondary) {
     if (secondary instanceof LeaseLost) return;
     // The lease will expire and another runner will take over: the failure is not lost, only deferred.
@@ -402,4 +468,20 @@ async function totalsOf(pool: Pool, runId: string) {
     rowsDeleted: row?.rows_deleted ?? 0,
     batches: row?.batches ?? 0,
   };
+}
+
+/** One batch's transaction inside a "siphon.batch" span, which its queries are children of. */
+function batchTransaction<
+  T extends { result: { rowsRead: number; rowsWritten: number; rowsDeleted: number } },
+>(pool: Pool, batchNo: number, failedAttempts: number, work: (tx: PoolClient) => Promise<T>): Promise<T> {
+  const attributes = { 'siphon.batch.number': batchNo, 'siphon.batch.attempt': failedAttempts + 1 };
+  return inSpan('siphon.batch', attributes, async (span) => {
+    const step = await withTransaction(pool, work);
+    span.setAttributes({
+      'siphon.batch.rows_read': step.result.rowsRead,
+      'siphon.batch.rows_written': step.result.rowsWritten,
+      'siphon.batch.rows_deleted': step.result.rowsDeleted,
+    });
+    return step;
+  });
 }

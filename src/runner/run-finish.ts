@@ -13,6 +13,7 @@ import { addRowsDeleted, finishRun, type RunRow } from '../db/repositories/run.r
 import { completeState, readState } from '../db/repositories/state.repository.js';
 import { deleteNotSeen } from '../db/repositories/target.repository.js';
 import { assertSafeTaskSql } from '../sql-guard/index.js';
+import { inSpan } from '../observability/index.js';
 import { listTasks, type TaskRow } from '../tasks/index.js';
 import { isTaskDone, markTaskDone, runSqlTask } from '../tasks/task.repository.js';
 import { LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
@@ -48,7 +49,10 @@ export async function finish(
         if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
         // After an ambiguous commit the retry must not run the step a second time.
         if (await isTaskDone(tx, claimed.id, task.name)) return 0;
-        const affected = await runTask(deps, tx, task, claimed, run, log);
+        const attributes = { 'siphon.task.name': task.name, 'siphon.task.type': task.task_type };
+        const affected = await inSpan('siphon.task', attributes, () =>
+          runTask(deps, tx, task, claimed, run, log),
+        );
         await markTaskDone(tx, claimed.id, task.name);
         return affected;
       }),

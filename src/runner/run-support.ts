@@ -6,6 +6,7 @@ import type { Pool } from '../db/pool.js';
 import type { SqlPolicy } from '../sql-guard/index.js';
 import type { TaskRegistry } from '../tasks/index.js';
 import type { RunnerEvents } from './events.js';
+import type { PlatformAdapter } from '../sync/platform.js';
 
 /** What one run's executor needs; the claim loop (runner.ts) builds it. */
 export interface ExecutorDeps {
@@ -26,6 +27,8 @@ export interface ExecutorDeps {
   readonly readerPool: Pool | undefined;
   /** Re-checked at every claim: a pipeline row written behind the API's back is still guarded. */
   readonly sqlPolicy: SqlPolicy;
+  /** Platform adapters this runner has credentials for (social pipelines). */
+  readonly adapters: ReadonlyMap<string, PlatformAdapter>;
 }
 
 /** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */

@@ -11,6 +11,11 @@ import { RunnerEvents } from './events.js';
 import { executeClaim } from './run-executor.js';
 import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
+import { startSyncWorkers, type SyncWorkers } from '../sync/sync-workers.js';
+import type { PlatformAdapter } from '../sync/platform.js';
+import type { IncidentNotifier } from '../incidents/index.js';
+import type { MlClient } from '../connectors/ml/index.js';
+import type { EnrichmentPolicy } from '../enrichment/index.js';
 
 export interface RunnerOptions {
   readonly pool: Pool;
@@ -32,6 +37,21 @@ export interface RunnerOptions {
   readonly sqlPolicy?: SqlPolicy;
   /** CODE tasks available to pipelines. @default defaultTaskRegistry() */
   readonly tasks?: TaskRegistry;
+  /**
+   * Social sync: the platform adapters this runner has credentials for, and how many sync steps it
+   * executes at once (0: none; it still coordinates the social runs it claims). @default no adapters, 4
+   */
+  readonly sync?: {
+    readonly adapters: ReadonlyMap<string, PlatformAdapter>;
+    readonly concurrency?: number;
+    readonly notifier?: IncidentNotifier;
+    /** The ML service: pages queue enrichment and this runner's workers submit and poll it. @default off */
+    readonly ml?: MlClient;
+    /** Waits between enrichment polls and submits per item. @default DEFAULT_ENRICHMENT_POLICY */
+    readonly enrichment?: Partial<EnrichmentPolicy>;
+    /** First backoff after a transient platform failure (doubling up to a minute). @default 1000 */
+    readonly retryBaseMs?: number;
+  };
 }
 
 /**
@@ -50,6 +70,7 @@ export class Runner {
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #listener: pg.Client | undefined;
+  #syncWorkers: SyncWorkers | undefined;
 
   constructor(options: RunnerOptions) {
     this.#options = options;
@@ -73,6 +94,20 @@ export class Runner {
     const beatEvery = Math.max(250, Math.floor(this.#options.leaseMs / 3));
     this.#heartbeat = setInterval(() => void this.#beat(), beatEvery);
     await this.#listen();
+    const sync = this.#options.sync;
+    if (sync && (sync.concurrency ?? 4) > 0) {
+      this.#syncWorkers = await startSyncWorkers({
+        pool,
+        logger,
+        runnerId: this.id,
+        adapters: sync.adapters,
+        concurrency: sync.concurrency ?? 4,
+        pollIntervalMs: this.#options.pollIntervalMs,
+        ...(sync.notifier ? { notifier: sync.notifier } : {}),
+        ...(sync.ml ? { ml: sync.ml, enrichment: sync.enrichment } : {}),
+        ...(sync.retryBaseMs ? { retryBaseMs: sync.retryBaseMs } : {}),
+      });
+    }
     logger.info({ runnerId: this.id, concurrency: this.#options.concurrency }, 'runner started');
     this.#loop = this.#claimLoop();
   }
@@ -84,6 +119,7 @@ export class Runner {
     this.#wake?.();
     await this.#loop;
     await Promise.allSettled(this.#active.values());
+    await this.#syncWorkers?.stop().catch(() => {});
     clearInterval(this.#heartbeat);
     await this.#listener?.end().catch(() => {});
     await markRunnerStopped(this.#options.pool, this.id).catch(() => {});
@@ -113,6 +149,7 @@ export class Runner {
                 transfer: this.#options.transfer ?? 'pushdown',
                 readerPool: this.#options.readerPool,
                 sqlPolicy: this.#options.sqlPolicy ?? DEFAULT_SQL_POLICY,
+                adapters: this.#options.sync?.adapters ?? new Map(),
               },
               pipeline,
             )

@@ -3,9 +3,9 @@ import type { Executor } from '../db/pool.js';
 /** All SQL of the social sync: one function per query, executor first so the caller owns the transaction. */
 
 export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED';
-export type SyncTaskKind = 'profile' | 'posts' | 'comments';
-export type SyncTaskStatus = 'PENDING' | 'DONE' | 'FAILED' | 'SKIPPED';
-export type RawKind = 'profile' | 'posts_page' | 'videos' | 'comments_page' | 'replies_page';
+export type SyncTaskKind = 'profile' | 'posts' | 'comments' | 'follows';
+export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
+export type RawKind = 'profile' | 'posts_page' | 'videos' | 'comments_page' | 'replies_page' | (string & {});
 
 export interface AccountRow {
   id: string;
@@ -74,6 +74,10 @@ export interface PostRow {
   readonly like_count: number | null;
   readonly comment_count: number | null;
   readonly thumbnail_url: string | null;
+  /** VIDEO, IMAGE, CAROUSEL_ALBUM, REELS, STORY… (Instagram, TikTok); null when the platform has one kind. */
+  readonly media_type?: string | null;
+  /** The post's public URL (Instagram permalink, TikTok share URL), when the platform gives one. */
+  readonly url?: string | null;
 }
 
 export interface CommentRow {
@@ -98,6 +102,21 @@ export interface QuarantineInsert {
 const JOB_COLUMNS = 'id, account_id, platform, status, started_at, finished_at, calls, error_code, error';
 const TASK_COLUMNS =
   'id, job_id, kind, external_id, cursor, status, attempts, pages, items, error_code, error';
+
+export interface UpsertOptions {
+  /**
+   * Replay from the raw zone: leave `deleted_at` marks as they are. A sync clears them (the platform
+   * just served the row, so it is back); a replay of old pages must not bring deleted rows back.
+   */
+  readonly keepDeleted?: boolean;
+}
+
+/** The `deleted_at` parts of an upsert: cleared and compared by a sync, left alone by a replay. */
+export function deletedAtSql(options: UpsertOptions): { set: string; old: string; new: string } {
+  return options.keepDeleted
+    ? { set: '', old: '', new: '' }
+    : { set: ', deleted_at = NULL', old: ', t.deleted_at', new: ', NULL::timestamptz' };
+}
 
 // ---- accounts -------------------------------------------------------------------------------------
 
@@ -296,8 +315,10 @@ export async function upsertProfiles(
   db: Executor,
   platform: string,
   rows: readonly ProfileRow[],
+  options: UpsertOptions = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
+  const d = deletedAtSql(options);
   const result = await db.query(
     `INSERT INTO social.profiles AS t
        (platform, external_id, handle, title, description, country, published_at,
@@ -308,12 +329,11 @@ export async function upsertProfiles(
        handle = EXCLUDED.handle, title = EXCLUDED.title, description = EXCLUDED.description,
        country = EXCLUDED.country, published_at = EXCLUDED.published_at,
        subscriber_count = EXCLUDED.subscriber_count, view_count = EXCLUDED.view_count,
-       post_count = EXCLUDED.post_count, updated_at = now(), deleted_at = NULL
+       post_count = EXCLUDED.post_count, updated_at = now()${d.set}
      WHERE (t.handle, t.title, t.description, t.country, t.published_at, t.subscriber_count,
-            t.view_count, t.post_count, t.deleted_at)
+            t.view_count, t.post_count${d.old})
        IS DISTINCT FROM (EXCLUDED.handle, EXCLUDED.title, EXCLUDED.description, EXCLUDED.country,
-            EXCLUDED.published_at, EXCLUDED.subscriber_count, EXCLUDED.view_count, EXCLUDED.post_count,
-            NULL::timestamptz)`,
+            EXCLUDED.published_at, EXCLUDED.subscriber_count, EXCLUDED.view_count, EXCLUDED.post_count${d.new})`,
     [
       platform,
       rows.map((r) => r.external_id),
@@ -330,25 +350,33 @@ export async function upsertProfiles(
   return result.rowCount ?? 0;
 }
 
-export async function upsertPosts(db: Executor, platform: string, rows: readonly PostRow[]): Promise<number> {
+export async function upsertPosts(
+  db: Executor,
+  platform: string,
+  rows: readonly PostRow[],
+  options: UpsertOptions = {},
+): Promise<number> {
   if (rows.length === 0) return 0;
+  const d = deletedAtSql(options);
   const result = await db.query(
     `INSERT INTO social.posts AS t
        (platform, external_id, profile_external_id, title, description, published_at, duration_seconds,
-        view_count, like_count, comment_count, thumbnail_url)
+        view_count, like_count, comment_count, thumbnail_url, media_type, url)
      SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                              $7::int[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
+                              $7::int[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[],
+                              $12::text[], $13::text[])
      ON CONFLICT (platform, external_id) DO UPDATE SET
        profile_external_id = EXCLUDED.profile_external_id, title = EXCLUDED.title,
        description = EXCLUDED.description, published_at = EXCLUDED.published_at,
        duration_seconds = EXCLUDED.duration_seconds, view_count = EXCLUDED.view_count,
        like_count = EXCLUDED.like_count, comment_count = EXCLUDED.comment_count,
-       thumbnail_url = EXCLUDED.thumbnail_url, updated_at = now(), deleted_at = NULL
+       thumbnail_url = EXCLUDED.thumbnail_url, media_type = EXCLUDED.media_type, url = EXCLUDED.url,
+       updated_at = now()${d.set}
      WHERE (t.profile_external_id, t.title, t.description, t.published_at, t.duration_seconds,
-            t.view_count, t.like_count, t.comment_count, t.thumbnail_url, t.deleted_at)
+            t.view_count, t.like_count, t.comment_count, t.thumbnail_url, t.media_type, t.url${d.old})
        IS DISTINCT FROM (EXCLUDED.profile_external_id, EXCLUDED.title, EXCLUDED.description,
             EXCLUDED.published_at, EXCLUDED.duration_seconds, EXCLUDED.view_count, EXCLUDED.like_count,
-            EXCLUDED.comment_count, EXCLUDED.thumbnail_url, NULL::timestamptz)`,
+            EXCLUDED.comment_count, EXCLUDED.thumbnail_url, EXCLUDED.media_type, EXCLUDED.url${d.new})`,
     [
       platform,
       rows.map((r) => r.external_id),
@@ -361,6 +389,8 @@ export async function upsertPosts(db: Executor, platform: string, rows: readonly
       rows.map((r) => r.like_count),
       rows.map((r) => r.comment_count),
       rows.map((r) => r.thumbnail_url),
+      rows.map((r) => r.media_type ?? null),
+      rows.map((r) => r.url ?? null),
     ],
   );
   return result.rowCount ?? 0;
@@ -370,8 +400,10 @@ export async function upsertComments(
   db: Executor,
   platform: string,
   rows: readonly CommentRow[],
+  options: UpsertOptions = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
+  const d = deletedAtSql(options);
   const result = await db.query(
     `INSERT INTO social.comments AS t
        (platform, external_id, post_external_id, parent_external_id, author, text, like_count,
@@ -382,12 +414,11 @@ export async function upsertComments(
        post_external_id = EXCLUDED.post_external_id, parent_external_id = EXCLUDED.parent_external_id,
        author = EXCLUDED.author, text = EXCLUDED.text, like_count = EXCLUDED.like_count,
        published_at = EXCLUDED.published_at, edited_at = EXCLUDED.edited_at,
-       updated_at = now(), deleted_at = NULL
+       updated_at = now()${d.set}
      WHERE (t.post_external_id, t.parent_external_id, t.author, t.text, t.like_count, t.published_at,
-            t.edited_at, t.deleted_at)
+            t.edited_at${d.old})
        IS DISTINCT FROM (EXCLUDED.post_external_id, EXCLUDED.parent_external_id, EXCLUDED.author,
-            EXCLUDED.text, EXCLUDED.like_count, EXCLUDED.published_at, EXCLUDED.edited_at,
-            NULL::timestamptz)`,
+            EXCLUDED.text, EXCLUDED.like_count, EXCLUDED.published_at, EXCLUDED.edited_at${d.new})`,
     [
       platform,
       rows.map((r) => r.external_id),

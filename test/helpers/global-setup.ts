@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/bootstrap/embedded-postgres.js';
+import { installJobQueue } from '../../src/db/job-queue.js';
 import { migrate } from '../../src/db/migrator.js';
 import { ensureRoles } from '../../src/db/roles.js';
 import { TEST_ROLE_PASSWORDS, type TestServer } from './test-server.js';
@@ -38,6 +39,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await client.connect();
   await ensureRoles(client, TEST_ROLE_PASSWORDS);
   await migrate(client);
+  await installJobQueue(client);
   await client.end();
   process.stdout.write(
     `[siphon tests] PostgreSQL ${rows[0]?.v} (${embedded ? 'embedded' : 'TEST_DATABASE_URL'})\n`,

@@ -1,9 +1,13 @@
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { YouTubeAdapter, YouTubeClient } from '../../src/connectors/youtube/index.js';
+import { installDemoPipelines } from '../../src/demo/demo.service.js';
 import { channelIdOf } from '../../src/simulators/youtube/ids.js';
 import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/simulators/youtube/index.js';
+import type { PlatformAdapter } from '../../src/sync/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliEnv, runCli } from '../helpers/processes.js';
-import { count } from '../helpers/runner.js';
+import { cliEnv, exited, killAllSpawned, runCli, spawnCli } from '../helpers/processes.js';
+import { count, createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
 
 let db: TestDatabase;
 let sim: RunningYouTubeSimulator;
@@ -20,6 +24,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  await killAllSpawned();
   await sim.close();
   await db.drop();
 });
@@ -51,5 +56,215 @@ describe('siphon sync youtube', () => {
     expect(res.stderr.trim()).toMatch(
       /^siphon: SIPHON_YOUTUBE_API_KEY is not set \[SIPHON_ERR_CONFIG_INVALID\]$/,
     );
+  });
+});
+
+/** Waits until a child's stdout holds `text`; returns everything printed so far. */
+function stdoutUntil(child: ChildProcess, text: string, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no "${text}" on stdout: ${seen.slice(-2000)}`)),
+      timeoutMs,
+    );
+    child.stdout!.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    });
+  });
+}
+
+/** Starts `siphon simulate <args>` on a free port, returns its banner and base URL. */
+async function startSimulatorCli(
+  args: string[],
+): Promise<{ child: ChildProcess; banner: string; baseUrl: string }> {
+  const child = spawnCli(['simulate', ...args, '--port', '0'], cliEnv(undefined));
+  const banner = await stdoutUntil(child, 'Stop with Ctrl-C.');
+  const baseUrl = /simulator on (http:\/\/127\.0\.0\.1:\d+\/\S*)/.exec(banner)?.[1];
+  expect(baseUrl, banner).toBeDefined();
+  return { child, banner, baseUrl: baseUrl! };
+}
+
+async function stopsOnCtrlC(child: ChildProcess): Promise<void> {
+  child.kill('SIGINT');
+  expect(await exited(child)).toBe(0);
+}
+
+describe('siphon simulate instagram | tiktok | ml', () => {
+  it('instagram: serves the own account the banner names, with the token it prints', async () => {
+    const { child, banner, baseUrl } = await startSimulatorCli([
+      'instagram',
+      '--accounts',
+      '3',
+      '--token',
+      'cli-ig',
+    ]);
+    const userId = /SIPHON_INSTAGRAM_USER_ID=(\d+)/.exec(banner)?.[1];
+    expect(banner).toContain(`SIPHON_INSTAGRAM_BASE_URL=${baseUrl} SIPHON_INSTAGRAM_ACCESS_TOKEN=cli-ig`);
+    const ok = await fetch(`${baseUrl}${userId}?fields=id,username&access_token=cli-ig`);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { id: string }).id).toBe(userId);
+    const refused = await fetch(`${baseUrl}${userId}?fields=id&access_token=wrong`);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    await stopsOnCtrlC(child);
+  });
+
+  it('tiktok: grants a client token to the key and secret it prints', async () => {
+    const { child, banner, baseUrl } = await startSimulatorCli(['tiktok', '--users', '3']);
+    expect(banner).toContain(
+      `SIPHON_TIKTOK_BASE_URL=${baseUrl} SIPHON_TIKTOK_CLIENT_KEY=sim-client-key SIPHON_TIKTOK_CLIENT_SECRET=sim-client-secret`,
+    );
+    expect(banner).toMatch(/usernames: \S+ \S+ \S+/);
+    const res = await fetch(`${baseUrl}v2/oauth/token/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'client_key=sim-client-key&client_secret=sim-client-secret&grant_type=client_credentials',
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { access_token?: string }).access_token).toBeTruthy();
+    await stopsOnCtrlC(child);
+  });
+
+  it('ml: accepts jobs with its bearer token and refuses beyond --max-active', async () => {
+    const { child, banner, baseUrl } = await startSimulatorCli([
+      'ml',
+      '--max-active',
+      '1',
+      '--delay',
+      '60000',
+    ]);
+    expect(banner).toContain(`SIPHON_ML_BASE_URL=${baseUrl}`);
+    const submit = (token: string) =>
+      fetch(`${baseUrl}v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ analysis: 'text', input: { text: 'hello' } }),
+      });
+    expect((await submit('wrong')).status).toBe(401);
+    expect((await submit('sim-ml-token')).status).toBe(202);
+    expect((await submit('sim-ml-token')).status).toBe(429);
+    await stopsOnCtrlC(child);
+  });
+
+  it('refuses a port out of range as a usage error', async () => {
+    const res = await runCli(['simulate', 'tiktok', '--port', '70000'], cliEnv(undefined));
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--port must be a whole number from 0 to 65535');
+  });
+});
+
+describe('siphon quota, sync status, pipelines show and runs for a social pipeline', () => {
+  const missing = 'UCnoSuchChannelAtAll0000';
+  let env: NodeJS.ProcessEnv;
+  let runId: string;
+
+  beforeAll(async () => {
+    await installDemoPipelines(db.admin);
+    const client = new YouTubeClient({ baseUrl: sim.baseUrl, apiKey: 'cli-key', timeoutMs: 5000 });
+    const adapters = new Map<string, PlatformAdapter>([['youtube', new YouTubeAdapter({ client })]]);
+    const runner = await startTestRunner(db, { sync: { adapters, concurrency: 4 } });
+    try {
+      const pipeline = await createPipeline(db, {
+        name: 'cli_watch',
+        kind: 'social',
+        mode: 'incremental',
+        social: {
+          platform: 'youtube',
+          accounts: [channelIdOf(SEED, 2), channelIdOf(SEED, 3), missing],
+          rate: { calls: 500, window: '1s', daily_units: 100_000 },
+        },
+      });
+      await requestRun(db, pipeline.id);
+      expect((await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000)).status).toBe('FAILED');
+      runId = (await db.admin.query('SELECT id FROM etl.etl_runs WHERE pipeline_id = $1', [pipeline.id]))
+        .rows[0].id;
+    } finally {
+      await runner.stop();
+    }
+    env = cliEnv(db.adminUrl);
+  });
+
+  it('quota --json: the credential limiter, as etl.quota_limits counts it', async () => {
+    const res = await runCli(['quota', '--json'], env);
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    const calls = await count(db, `SELECT sum(calls) FROM etl.sync_jobs WHERE pipeline_id IS NOT NULL`);
+    expect(calls).toBeGreaterThan(3);
+    expect(JSON.parse(res.stdout)).toEqual([
+      expect.objectContaining({
+        platform: 'youtube',
+        calls_per_window: 500,
+        window_ms: 1000,
+        calls_total: calls,
+        rate_limited: 0,
+        units_used: calls,
+        daily_units: 100_000,
+        units_remaining: 100_000 - calls,
+        paused_until: null,
+      }),
+    ]);
+    const table = await runCli(['quota'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/youtube.*500 \/ 1 s/);
+    expect(table.stdout).not.toContain('cli-key');
+  });
+
+  it('sync status: jobs, tasks and the failed account, as a table and as JSON', async () => {
+    const json = await runCli(['sync', 'status', 'cli_watch', '--json'], env);
+    expect(json.code, json.stderr.slice(-2000)).toBe(0);
+    const status = JSON.parse(json.stdout);
+    expect(status).toMatchObject({
+      name: 'cli_watch',
+      platform: 'youtube',
+      accounts: 3,
+      pipeline_status: 'FAILED',
+      run: { id: runId, status: 'FAILED', error_code: 'SIPHON_ERR_SYNC_FAILED' },
+      jobs: { total: 3, by_status: { RUNNING: 0, SUCCESS: 2, FAILED: 1 } },
+      waiting: { items: 0, oldest_wait_ms: null },
+      failures: { total: 1, items: [{ account: missing, error_code: 'SIPHON_ERR_CONNECTOR_NOT_FOUND' }] },
+    });
+    expect(status.calls).toBe(
+      await count(db, 'SELECT sum(calls) FROM etl.sync_jobs WHERE run_id = $1', [runId]),
+    );
+    expect(status.tasks.by_kind.profile).toMatchObject({ DONE: 2, SKIPPED: 1 });
+
+    const table = await runCli(['sync', 'status', 'cli_watch'], env);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain('3: 0 running, 2 succeeded, 1 failed');
+    expect(table.stdout).toContain('Failed accounts: 1');
+    expect(table.stdout).toMatch(new RegExp(`${missing}.*SIPHON_ERR_CONNECTOR_NOT_FOUND`));
+    expect(table.stdout).toMatch(/profile\s*│\s*0\s*│\s*0\s*│\s*2\s*│\s*0\s*│\s*1/);
+  });
+
+  it('pipelines show and runs --run carry the same summary for a social pipeline', async () => {
+    const shown = await runCli(['pipelines', 'show', 'cli_watch', '--json'], env);
+    expect(shown.code, shown.stderr.slice(-2000)).toBe(0);
+    const pipeline = JSON.parse(shown.stdout);
+    expect(pipeline).toMatchObject({ name: 'cli_watch', kind: 'social', sync: { run: { id: runId } } });
+    expect(pipeline.sync.jobs.by_status).toEqual({ RUNNING: 0, SUCCESS: 2, FAILED: 1 });
+
+    const table = await runCli(['pipelines', 'show', 'cli_watch'], env);
+    expect(table.stdout).toContain('3: 0 running, 2 succeeded, 1 failed');
+
+    const run = await runCli(['runs', 'cli_watch', '--run', runId, '--json'], env);
+    expect(run.code, run.stderr.slice(-2000)).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      id: runId,
+      status: 'FAILED',
+      sync: { run: { id: runId }, failures: { total: 1 } },
+    });
+  });
+
+  it('an SQL pipeline has no sync status; a malformed --run is a usage error', async () => {
+    const sql = await runCli(['sync', 'status', 'film_dim_full'], env);
+    expect(sql.code).toBe(1);
+    expect(sql.stderr.trim()).toMatch(
+      /only social pipelines have a sync status \[SIPHON_ERR_PIPELINE_NOT_SOCIAL\]$/,
+    );
+    const usage = await runCli(['sync', 'status', 'cli_watch', '--run', 'latest'], env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('[SIPHON_ERR_CLI_USAGE]');
   });
 });

@@ -2,10 +2,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installDemoPipelines } from '../../src/demo/demo.service.js';
+import { findFreePort } from '../../src/bootstrap/ports.js';
+import { loadConfig } from '../../src/config/index.js';
+import { demoSocialPlatforms, installDemoPipelines, withDemoSocialEndpoints } from '../../src/demo/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliEnv, runCli } from '../helpers/processes.js';
+import { cliEnv, exited, killAllSpawned, runCli, spawnCli } from '../helpers/processes.js';
 
 let db: TestDatabase;
 let blocker: Server;
@@ -19,6 +23,7 @@ beforeAll(async () => {
   blockedPort = (blocker.address() as { port: number }).port;
 });
 afterAll(async () => {
+  await killAllSpawned();
   blocker.close();
   await db.drop();
 });
@@ -124,5 +129,162 @@ describe('siphon CLI for scripts', () => {
     // No runner is running here: pausing a requested run parks it.
     const pause = await runCli(['pipelines', 'pause', 'film_dim_full', '--json'], cliEnv(db.adminUrl));
     expect(JSON.parse(pause.stdout)).toMatchObject({ status: 'PAUSED' });
+  });
+});
+
+/** `siphon start`, until its banner is printed. */
+async function startSiphon(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; banner: string }> {
+  const child = spawnCli(['start'], env);
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const banner = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${stderr.slice(-3000)}`)), 90_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('  Stop ')) {
+        clearTimeout(timer);
+        resolve(stdout);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`siphon start exited with ${code}; stderr: ${stderr.slice(-3000)}`));
+    });
+  });
+  return { child, banner };
+}
+
+/** Ctrl-C: the process stops the runner, the API, the simulators and exits 0. */
+async function interrupt(child: ChildProcess): Promise<number | null> {
+  child.kill('SIGINT');
+  return Promise.race([exited(child), sleep(30_000).then(() => 'timeout' as const)]) as Promise<
+    number | null
+  >;
+}
+
+const SOCIAL_DEMO = ['youtube_demo', 'instagram_demo', 'tiktok_demo'];
+
+/** name → statuses of its runs, oldest first. */
+async function demoRuns(target: TestDatabase): Promise<Record<string, string[]>> {
+  const { rows } = await target.admin.query<{ name: string; statuses: string[] }>(
+    `SELECT p.name, coalesce(array_agg(r.status ORDER BY r.started_at) FILTER (WHERE r.id IS NOT NULL), '{}') AS statuses
+       FROM etl.etl_pipelines p LEFT JOIN etl.etl_runs r ON r.pipeline_id = p.id
+      WHERE p.name = ANY($1) GROUP BY p.name`,
+    [SOCIAL_DEMO],
+  );
+  return Object.fromEntries(rows.map((r) => [r.name, r.statuses]));
+}
+
+async function waitForDemoRuns(target: TestDatabase, runs: number, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const done = (statuses: string[] | undefined) =>
+    statuses?.length === runs && statuses.every((s) => s === 'SUCCESS');
+  let last: Record<string, string[]> = {};
+  while (Date.now() < deadline) {
+    last = await demoRuns(target);
+    if (SOCIAL_DEMO.every((name) => done(last[name]))) return;
+    if (Object.values(last).some((statuses) => statuses.includes('FAILED'))) break;
+    await sleep(250);
+  }
+  const { rows: errors } = await target.admin.query(
+    `SELECT p.name, r.status, r.error FROM etl.etl_runs r JOIN etl.etl_pipelines p ON p.id = r.pipeline_id
+      WHERE p.name = ANY($1) AND r.status <> 'SUCCESS'`,
+    [SOCIAL_DEMO],
+  );
+  throw new Error(`demo social runs not ${runs}× SUCCESS: ${JSON.stringify(last)} ${JSON.stringify(errors)}`);
+}
+
+/** Per platform and table: rows, rows marked deleted, and the newest updated_at (a rewrite moves it). */
+async function socialSnapshot(target: TestDatabase): Promise<Record<string, unknown>> {
+  const snapshot: Record<string, unknown> = {};
+  for (const table of ['profiles', 'posts', 'comments']) {
+    const { rows } = await target.admin.query<{ platform: string; n: number; deleted: number; newest: Date }>(
+      `SELECT platform, count(*)::int AS n, count(deleted_at)::int AS deleted, max(updated_at) AS newest
+         FROM social.${table} GROUP BY platform ORDER BY platform`,
+    );
+    for (const row of rows)
+      snapshot[`${table}.${row.platform}`] = { ...row, newest: row.newest.toISOString() };
+  }
+  return snapshot;
+}
+
+describe('siphon start with the demo', () => {
+  it('syncs simulated YouTube, Instagram and TikTok accounts; a restart reuses them and a new sync finds nothing new', async () => {
+    const target = await createTestDatabase();
+    try {
+      const token = 'sph_admin_start_demo_test_token';
+      const apiPort = await findFreePort();
+      const env = cliEnv(target.adminUrl, {
+        SIPHON_API_PORT: String(apiPort),
+        SIPHON_ADMIN_TOKEN: token,
+        SIPHON_DEMO_FILMS: '10',
+        SIPHON_DEMO_RATINGS: '10',
+      });
+
+      const first = await startSiphon(env);
+      expect(first.banner).toContain('Social demo  youtube_demo, instagram_demo, tiktok_demo');
+      expect(first.banner).toContain('SELECT platform, count(*) FROM social.comments GROUP BY 1');
+      await waitForDemoRuns(target, 1);
+      const synced = await socialSnapshot(target);
+      for (const platform of ['youtube', 'instagram', 'tiktok']) {
+        expect(synced[`profiles.${platform}`]).toMatchObject({ n: 10, deleted: 0 });
+        expect(synced[`posts.${platform}`]).toMatchObject({ n: expect.any(Number), deleted: 0 });
+        expect((synced[`posts.${platform}`] as { n: number }).n).toBeGreaterThanOrEqual(30);
+        expect((synced[`comments.${platform}`] as { n: number }).n).toBeGreaterThan(0);
+      }
+      expect(await interrupt(first.child)).toBe(0);
+
+      // Second start: same pipelines, no run requested, simulators back with the same data.
+      const second = await startSiphon(env);
+      const { rows: pipelines } = await target.admin.query(
+        `SELECT name, kind, mode FROM etl.etl_pipelines WHERE kind = 'social' ORDER BY name`,
+      );
+      expect(pipelines).toEqual([
+        { name: 'instagram_demo', kind: 'social', mode: 'incremental' },
+        { name: 'tiktok_demo', kind: 'social', mode: 'incremental' },
+        { name: 'youtube_demo', kind: 'social', mode: 'incremental' },
+      ]);
+      expect(await demoRuns(target)).toEqual(
+        Object.fromEntries(SOCIAL_DEMO.map((name) => [name, ['SUCCESS']])),
+      );
+      for (const name of SOCIAL_DEMO) {
+        const res = await fetch(`http://127.0.0.1:${apiPort}/pipelines/${name}/run`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+        });
+        expect(res.status, await res.text()).toBeLessThan(300);
+      }
+      await waitForDemoRuns(target, 2);
+      expect(await socialSnapshot(target)).toEqual(synced);
+      expect(await interrupt(second.child)).toBe(0);
+    } finally {
+      await killAllSpawned();
+      await target.drop();
+    }
+  }, 240_000);
+
+  it('never overrides a credential the user configured: that platform gets no simulator', () => {
+    const base = { SIPHON_ENV_FILE: 'none' };
+    const config = loadConfig({
+      ...base,
+      SIPHON_YOUTUBE_API_KEY: 'real-key',
+      SIPHON_TIKTOK_CLIENT_KEY: 'real-client-key',
+    });
+    expect(demoSocialPlatforms(config)).toEqual(['instagram']);
+    const derived = withDemoSocialEndpoints(config, {
+      youtube: { baseUrl: 'http://127.0.0.1:1/youtube/v3/' },
+      instagram: { baseUrl: 'http://127.0.0.1:2/v21.0/', userId: '17841000000000000' },
+      tiktok: { baseUrl: 'http://127.0.0.1:3/' },
+    });
+    expect(derived.youtube).toEqual(config.youtube);
+    expect(derived.tiktok).toEqual(config.tiktok);
+    expect(derived.instagram).toMatchObject({
+      baseUrl: 'http://127.0.0.1:2/v21.0/',
+      userId: '17841000000000000',
+      accessToken: expect.any(String),
+    });
+    expect(derived.runner).toBe(config.runner);
+    expect(demoSocialPlatforms(loadConfig(base))).toEqual(['youtube', 'instagram', 'tiktok']);
   });
 });

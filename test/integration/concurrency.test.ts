@@ -80,8 +80,10 @@ describe('several runners against one database', () => {
     const lost = new Promise((resolve) => runner.events.once('lease:lost', resolve));
     await requestRun(db, p.id);
     await waitForStatus(db, p.id, ['RUNNING']);
-    while ((await count(db, 'SELECT count(*) FROM analytics.fenced')) === 0)
-      await new Promise((r) => setTimeout(r, 10));
+    // The run creates analytics.fenced itself: wait for its first committed batch, not for the table.
+    const batches = `SELECT count(*) FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id
+                      WHERE r.pipeline_id = $1`;
+    while ((await count(db, batches, [p.id])) === 0) await new Promise((r) => setTimeout(r, 10));
     // Another owner takes over (what claimPipeline does after an expiry): a new epoch.
     const { rows } = await db.admin.query(
       `UPDATE etl.etl_pipelines SET lease_owner = 'usurper', lease_epoch = lease_epoch + 1 WHERE id = $1 RETURNING current_run_id`,

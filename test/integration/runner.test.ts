@@ -28,8 +28,8 @@ beforeEach(async () => {
   runner = undefined;
 });
 
-const dimQuery = DEMO_PIPELINES[0]!.source_query;
-const aggQuery = DEMO_PIPELINES[1]!.source_query;
+const dimQuery = DEMO_PIPELINES[0]!.source_query!;
+const aggQuery = DEMO_PIPELINES[1]!.source_query!;
 
 describe('demo pipelines', () => {
   it('fills film_dim and film_rating_agg exactly from the sources, in batches', async () => {
@@ -263,8 +263,11 @@ describe('pause and resume', () => {
     runner = await startTestRunner(db);
     await requestRun(db, pipeline.id);
     await waitForStatus(db, pipeline.id, ['RUNNING']);
-    while ((await count(db, 'SELECT count(*) FROM analytics.slow')) === 0)
-      await new Promise((r) => setTimeout(r, 20));
+    // The run creates analytics.slow from the source's columns: wait for it, then for its first batch.
+    const firstBatch = `SELECT CASE WHEN to_regclass('analytics.slow') IS NULL THEN 0
+                                    ELSE (SELECT count(*) FROM etl.etl_run_batches b
+                                            JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1) END`;
+    while ((await count(db, firstBatch, [pipeline.id])) === 0) await new Promise((r) => setTimeout(r, 20));
     await db.api.query(`UPDATE etl.etl_pipelines SET status = 'PAUSE_REQUESTED' WHERE id = $1`, [
       pipeline.id,
     ]);

@@ -3,6 +3,7 @@ import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/s
 import { YouTubeClient } from '../../src/connectors/youtube/index.js';
 import { ensureAccount, syncYouTubeAccount, type YouTubeSyncDeps } from '../../src/sync/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { expectYouTubeTablesMatchTruth, youtubeTruth } from '../helpers/youtube-truth.js';
 
 const KEY = 'sync-key';
 const CHANNELS = 3;
@@ -92,69 +93,18 @@ async function syncAll(s: Setup): Promise<void> {
 }
 
 /** The simulator's ground truth for every channel, as the unified tables should hold it. */
-function groundTruth(s: Setup) {
-  const { truth } = s.sim.control;
-  const channelIds = s.accounts.map((a) => a.external_id);
-  const profiles = channelIds.map((id) => truth.channel(id)!);
-  const videos = channelIds.flatMap((id) => truth.uploads(id)).map((id) => truth.video(id)!);
-  const comments = videos
-    .filter((v) => v.commentCount !== null)
-    .flatMap((v) => truth.threads(v.id).flatMap((t) => [t.id, ...t.replyIds]))
-    .map((id) => truth.comment(id)!);
-  return { profiles, videos, comments };
-}
+const groundTruth = (s: Setup) =>
+  youtubeTruth(
+    s.sim,
+    s.accounts.map((a) => a.external_id),
+  );
 
-async function expectTablesMatchTruth(s: Setup): Promise<void> {
-  const truth = groundTruth(s);
-  const q = async (sql: string) => (await s.db.admin.query(sql)).rows;
-
-  const profiles = await q('SELECT * FROM social.profiles ORDER BY external_id');
-  expect(profiles.map((p) => p.external_id)).toEqual(truth.profiles.map((p) => p.id).sort());
-  for (const t of truth.profiles) {
-    expect(profiles.find((p) => p.external_id === t.id)).toMatchObject({
-      handle: t.handle,
-      title: t.title,
-      country: t.country,
-      subscriber_count: t.subscriberCount,
-      view_count: t.viewCount,
-      post_count: t.videoCount,
-      published_at: new Date(t.publishedAt),
-      deleted_at: null,
-    });
-  }
-
-  const posts = await q('SELECT * FROM social.posts ORDER BY external_id');
-  expect(posts.map((p) => p.external_id)).toEqual(truth.videos.map((v) => v.id).sort());
-  const postById = new Map(posts.map((p) => [p.external_id, p]));
-  for (const t of truth.videos) {
-    expect(postById.get(t.id)).toMatchObject({
-      profile_external_id: t.channelId,
-      title: t.title,
-      description: t.description,
-      published_at: new Date(t.publishedAt),
-      duration_seconds: t.durationSec,
-      view_count: t.viewCount,
-      like_count: t.likeCount,
-      comment_count: t.commentCount,
-    });
-  }
-
-  const comments = await q('SELECT * FROM social.comments ORDER BY external_id');
-  expect(comments.map((c) => c.external_id)).toEqual(truth.comments.map((c) => c.id).sort());
-  expect(truth.comments.some((c) => c.parentId !== null)).toBe(true);
-  const commentById = new Map(comments.map((c) => [c.external_id, c]));
-  for (const t of truth.comments) {
-    expect(commentById.get(t.id)).toMatchObject({
-      post_external_id: t.videoId,
-      parent_external_id: t.parentId,
-      author: t.authorName,
-      text: t.text,
-      like_count: t.likeCount,
-      published_at: new Date(t.publishedAt),
-      edited_at: t.updatedAt > t.publishedAt ? new Date(t.updatedAt) : null,
-    });
-  }
-}
+const expectTablesMatchTruth = (s: Setup): Promise<void> =>
+  expectYouTubeTablesMatchTruth(
+    s.db,
+    s.sim,
+    s.accounts.map((a) => a.external_id),
+  );
 
 const ok = (s: Setup) => s.sent.filter((r) => r.status === 200);
 const key = (r: Sent) => `${r.method}?${new URLSearchParams(Object.entries(r.params).sort()).toString()}`;

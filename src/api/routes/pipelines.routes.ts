@@ -23,8 +23,14 @@ import { listVersions } from '../../db/repositories/pipeline.repository.js';
 import type { ApiDeps } from '../app.js';
 import { presentPipeline } from '../presenters.js';
 
-const IdParams = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 200, description: 'uuid or unique name' }),
+/** A NUL never names a pipeline, and PostgreSQL refuses it in text: a 400 here, not a 500 there. */
+export const IdParams = Type.Object({
+  id: Type.String({
+    minLength: 1,
+    maxLength: 200,
+    pattern: '^[^\\u0000]+$',
+    description: 'uuid or unique name',
+  }),
 });
 const Paging = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
@@ -202,6 +208,8 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
             lookback: Type.Optional(Type.Union([Type.String(), Type.Null()])),
             enabled: Type.Optional(Type.Boolean()),
             schedule: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+            freshness: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+            social: Type.Optional(Type.Unknown()),
           },
           { additionalProperties: false },
         ),

@@ -7,8 +7,10 @@ import { findRun, listBatches, listRuns } from '../../db/repositories/run.reposi
 import { readState } from '../../db/repositories/state.repository.js';
 import { changeEnabled, getPipeline, requestStatus } from '../../pipelines/index.js';
 import { reconcilePipeline } from '../../reconcile/index.js';
+import { pipelineSyncStatus } from '../../api/routes/sync.routes.js';
 import { withContext } from '../context.js';
 import { jsonOption, printObject, printRows } from '../output.js';
+import { printSyncStatus } from './social.command.js';
 
 const CLI_USER = 'cli';
 
@@ -28,13 +30,24 @@ export function registerPipelineCommands(program: Command): void {
 
   pipelines
     .command('show <pipeline>')
-    .description('one pipeline (by id or name) with its checkpoint')
+    .description('one pipeline (by id or name) with its checkpoint; a social one with its sync status')
     .addOption(jsonOption())
     .action(async (idOrName: string, options: { json?: boolean }) => {
       await withContext(async ({ api }) => {
         const row = await getPipeline(api, idOrName);
         const state = await readState(api, row.id);
-        printObject({ ...presentPipeline(row), checkpoint: state ?? null }, options);
+        const shown = { ...presentPipeline(row), checkpoint: state ?? null };
+        if (row.kind !== 'social') {
+          printObject(shown, options);
+          return;
+        }
+        const sync = await pipelineSyncStatus(api, row.id);
+        if (options.json) {
+          printObject({ ...shown, sync }, options);
+          return;
+        }
+        printObject(shown, options);
+        printSyncStatus(sync, options);
       });
     });
 
@@ -156,7 +169,9 @@ export function registerPipelineCommands(program: Command): void {
 
   program
     .command('runs <pipeline>')
-    .description('recent runs of a pipeline, newest first; --run <id> shows one run with its batch ledger')
+    .description(
+      'recent runs of a pipeline, newest first; --run <id> shows one run with its batch ledger (social: its sync status)',
+    )
     .option('--limit <n>', 'how many runs', '20')
     .option('--run <run_id>', 'show this run and its batches')
     .addOption(jsonOption())
@@ -170,6 +185,17 @@ export function registerPipelineCommands(program: Command): void {
               'SIPHON_ERR_RUN_NOT_FOUND',
               `no run ${options.run} for pipeline ${row.name}`,
             );
+          }
+          if (row.kind === 'social') {
+            // A social run commits pages, not batches: its jobs and tasks say where it stands.
+            const sync = await pipelineSyncStatus(api, row.id, run.id);
+            if (options.json) {
+              printObject({ ...run, sync } as unknown as Record<string, unknown>, options);
+            } else {
+              printObject(run as unknown as Record<string, unknown>, options);
+              printSyncStatus(sync, options);
+            }
+            return;
           }
           printObject(run as unknown as Record<string, unknown>, options);
           printRows(

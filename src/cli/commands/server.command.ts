@@ -11,8 +11,11 @@ import { assertMigrated } from '../context.js';
 export function registerServerCommands(program: Command): void {
   program
     .command('start')
-    .description('all-in-one: PostgreSQL (embedded unless DATABASE_URL), migrations, demo, API and a runner')
-    .option('--no-demo', 'do not load the demo data set or pipelines')
+    .description('all-in-one: PostgreSQL (embedded unless DATABASE_URL), migrations, demos, API and a runner')
+    .option(
+      '--no-demo',
+      'no demo: neither the film data set and pipelines nor the social simulators and pipelines',
+    )
     .action(async (options: { demo: boolean }) => {
       const config = loadConfig();
       await startAll(config, createLogger({ level: config.log.level, format: config.log.format }), options);

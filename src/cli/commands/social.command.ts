@@ -1,14 +1,29 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { channelIdOf } from '../../simulators/youtube/ids.js';
 import { startYouTubeSimulator } from '../../simulators/youtube/index.js';
-import { YouTubeClient } from '../../connectors/youtube/index.js';
+import { startInstagramSimulator } from '../../simulators/instagram/index.js';
+import { startTikTokSimulator } from '../../simulators/tiktok/index.js';
+import { startMlSimulator } from '../../simulators/ml/index.js';
+import { pipelineSyncStatus, type PipelineSyncStatus } from '../../api/routes/sync.routes.js';
+import { replayInstagramRaw } from '../../connectors/instagram/index.js';
+import { replayTikTokRaw } from '../../connectors/tiktok/index.js';
+import { replayYouTubeRaw, YouTubeClient } from '../../connectors/youtube/index.js';
 import { backoffMs } from '../../core/duration.js';
 import { classifyFailure, SiphonError } from '../../core/errors.js';
-import { ensureAccount, syncYouTubeAccount } from '../../sync/index.js';
+import {
+  ensureAccount,
+  listQuotaStatus,
+  SYNC_TASK_STATUSES,
+  syncYouTubeAccount,
+  PLATFORMS,
+  type Platform,
+  type QuotaStatusRow,
+} from '../../sync/index.js';
+import { REPLAY_TABLES, replayRawZone, type RawReplayer, type ReplaySummary } from '../../sync/replay.js';
 import { loadConfig } from '../../config/index.js';
 import { withContext } from '../context.js';
-import { jsonOption, printRows } from '../output.js';
+import { jsonOption, printObject, printRows, type OutputOptions } from '../output.js';
 
 const ATTEMPTS = 5;
 
@@ -41,9 +56,131 @@ export function registerSocialCommands(program: Command): void {
           '',
         ].join('\n'),
       );
-      const stop = () => void sim.close().then(() => process.exit(0));
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stopOnSignal(sim);
+    });
+
+  simulate
+    .command('instagram')
+    .description('serve an Instagram Graph API simulator with deterministic data')
+    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', (v) => int(v, '--port', 0, 65535), 8102)
+    .option('--accounts <n>', 'number of accounts', (v) => int(v, '--accounts', 1, 1_000_000), 30)
+    .option('--seed <n>', 'data seed (same seed, same data)', (v) => int(v, '--seed', 0, 2 ** 31), 1)
+    .option('--token <token>', 'the access token it accepts', 'sim-token')
+    .action(async (options: { port: number; accounts: number; seed: number; token: string }) => {
+      const sim = await startInstagramSimulator(
+        { seed: options.seed, accounts: options.accounts, accessTokens: [options.token] },
+        options.port,
+      );
+      const others = Array.from({ length: Math.min(4, options.accounts - 1) }, (_, i) =>
+        sim.control.username(i + 1),
+      );
+      process.stdout.write(
+        [
+          `Instagram simulator on ${sim.baseUrl} (${options.accounts} accounts, seed ${options.seed})`,
+          `  SIPHON_INSTAGRAM_BASE_URL=${sim.baseUrl} SIPHON_INSTAGRAM_ACCESS_TOKEN=${options.token} \\`,
+          `  SIPHON_INSTAGRAM_USER_ID=${sim.userId}`,
+          `  own account: ${sim.userId}; others (business discovery): ${others.join(' ')}`,
+          '  Stop with Ctrl-C.',
+          '',
+        ].join('\n'),
+      );
+      stopOnSignal(sim);
+    });
+  simulate
+    .command('tiktok')
+    .description('serve a TikTok Research API simulator with deterministic data')
+    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', (v) => int(v, '--port', 0, 65535), 8103)
+    .option('--users <n>', 'number of users', (v) => int(v, '--users', 1, 262_143), 30)
+    .option('--seed <n>', 'data seed (same seed, same data)', (v) => int(v, '--seed', 0, 2 ** 31), 1)
+    .option('--client-key <key>', 'the client key it accepts', 'sim-client-key')
+    .option('--client-secret <secret>', 'the client secret it accepts', 'sim-client-secret')
+    .action(
+      async (options: {
+        port: number;
+        users: number;
+        seed: number;
+        clientKey: string;
+        clientSecret: string;
+      }) => {
+        const sim = await startTikTokSimulator(
+          {
+            seed: options.seed,
+            users: options.users,
+            clients: { [options.clientKey]: options.clientSecret },
+            // Content up to now, so the adapter's "last 180 days" windows find it.
+            asOf: new Date().toISOString(),
+          },
+          options.port,
+        );
+        process.stdout.write(
+          [
+            `TikTok simulator on ${sim.baseUrl} (${options.users} users, seed ${options.seed})`,
+            `  SIPHON_TIKTOK_BASE_URL=${sim.baseUrl} SIPHON_TIKTOK_CLIENT_KEY=${options.clientKey} SIPHON_TIKTOK_CLIENT_SECRET=${options.clientSecret}`,
+            `  usernames: ${sim.control.usernames().slice(0, 5).join(' ')}`,
+            '  Stop with Ctrl-C.',
+            '',
+          ].join('\n'),
+        );
+        stopOnSignal(sim);
+      },
+    );
+  simulate
+    .command('ml')
+    .description('serve an ML / image-recognition service simulator (asynchronous jobs)')
+    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', (v) => int(v, '--port', 0, 65535), 8104)
+    .option('--token <token>', 'the bearer token it accepts', 'sim-ml-token')
+    .option('--delay <ms>', 'time from submit to result', (v) => int(v, '--delay', 0, 86_400_000), 3000)
+    .option('--failure-rate <percent>', 'share of jobs that fail', (v) => int(v, '--failure-rate', 0, 100), 0)
+    .option('--max-active <n>', 'unfinished jobs before 429 overloaded', (v) =>
+      int(v, '--max-active', 1, 1e6),
+    )
+    .option('--seed <n>', 'result seed (same seed, same labels)', (v) => int(v, '--seed', 0, 2 ** 31), 1)
+    .action(
+      async (options: {
+        port: number;
+        token: string;
+        delay: number;
+        failureRate: number;
+        maxActive?: number;
+        seed: number;
+      }) => {
+        const sim = await startMlSimulator(
+          {
+            seed: options.seed,
+            tokens: [options.token],
+            completionDelayMs: options.delay,
+            failureRate: options.failureRate / 100,
+            ...(options.maxActive === undefined ? {} : { maxActiveJobs: options.maxActive }),
+          },
+          options.port,
+        );
+        process.stdout.write(
+          [
+            `ML simulator on ${sim.baseUrl} (results after ${options.delay} ms, ${options.failureRate} % fail, seed ${options.seed})`,
+            `  SIPHON_ML_BASE_URL=${sim.baseUrl} (bearer token: ${options.token})`,
+            '  Stop with Ctrl-C.',
+            '',
+          ].join('\n'),
+        );
+        stopOnSignal(sim);
+      },
+    );
+
+  program
+    .command('quota')
+    .description(
+      'the shared quota limiter of every platform credential: call rate, calls, 429s, daily units, pause',
+    )
+    .addOption(jsonOption())
+    .action(async (options: { json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const rows = await listQuotaStatus(api);
+        if (options.json) {
+          printRows(rows as unknown as Record<string, unknown>[], [], options);
+          return;
+        }
+        printRows(rows.map(presentQuota), QUOTA_COLUMNS, options);
+      });
     });
 
   const sync = program
@@ -87,6 +224,196 @@ export function registerSocialCommands(program: Command): void {
         if (rows.some((r) => r.status !== 'SUCCESS')) process.exitCode = 1;
       });
     });
+  sync
+    .command('status <pipeline>')
+    .description(
+      "a social pipeline's current or last run: jobs, tasks, waiting items, calls, failed accounts",
+    )
+    .option('--run <run_id>', 'an earlier run of the pipeline')
+    .addOption(jsonOption())
+    .action(async (idOrName: string, options: { run?: string; json?: boolean }) => {
+      if (options.run !== undefined && !UUID.test(options.run)) {
+        throw new SiphonError(
+          'SIPHON_ERR_CLI_USAGE',
+          `--run must be a run id (a uuid), got "${options.run}"`,
+          {
+            field: 'run',
+          },
+        );
+      }
+      await withContext(async ({ api }) => {
+        printSyncStatus(await pipelineSyncStatus(api, idOrName, options.run), options);
+      });
+    });
+  sync
+    .command('replay')
+    .description(
+      'run the transforms again from the raw zone (no platform call): raw pages in fetched_at order, upserts only',
+    )
+    .addOption(
+      new Option('--platform <platform>', 'the platform whose raw pages to replay')
+        .choices(PLATFORMS)
+        .makeOptionMandatory(),
+    )
+    .option('--since <iso>', 'pages fetched at or after this instant (ISO 8601)', (v) =>
+      instant(v, '--since'),
+    )
+    .option('--until <iso>', 'pages fetched before this instant (ISO 8601)', (v) => instant(v, '--until'))
+    .option('--kind <kind>', 'only raw pages of this kind (profile, videos, posts_page, comments_page, …)')
+    .option('--batch <pages>', 'raw pages per transaction', (v) => int(v, '--batch', 1, 10_000), 100)
+    .addOption(jsonOption())
+    .action(
+      async (options: {
+        platform: Platform;
+        since?: Date;
+        until?: Date;
+        kind?: string;
+        batch: number;
+        json?: boolean;
+      }) => {
+        if (options.since && options.until && options.since >= options.until) {
+          throw new SiphonError('SIPHON_ERR_CLI_USAGE', '--since must be before --until', { field: 'since' });
+        }
+        await withContext(async ({ writer, logger }) => {
+          const summary = await replayRawZone(
+            { pool: writer, replay: REPLAYERS[options.platform], logger },
+            {
+              platform: options.platform,
+              pagesPerTransaction: options.batch,
+              ...(options.since ? { since: options.since } : {}),
+              ...(options.until ? { until: options.until } : {}),
+              ...(options.kind ? { kind: options.kind } : {}),
+            },
+          );
+          printReplaySummary(summary, options);
+        });
+      },
+    );
+}
+
+/** Each platform's pure transform of a stored page: a replay needs no credential. */
+const REPLAYERS: Readonly<Record<Platform, RawReplayer>> = {
+  youtube: replayYouTubeRaw,
+  instagram: replayInstagramRaw,
+  tiktok: replayTikTokRaw,
+};
+
+function printReplaySummary(summary: ReplaySummary, options: OutputOptions): void {
+  if (options.json) {
+    printObject(summary as unknown as Record<string, unknown>, options);
+    return;
+  }
+  printObject(
+    {
+      platform: summary.platform,
+      range: `${summary.since ?? '(first page)'} … ${summary.until ?? '(last page)'}`,
+      kind: summary.kind ?? '(every kind)',
+      pages: summary.pages,
+      transactions: summary.transactions,
+      quarantined: `${summary.quarantined} (${summary.quarantinedNew} new)`,
+    },
+    options,
+  );
+  printRows(
+    REPLAY_TABLES.map((table) => ({ table, mapped: summary.mapped[table], written: summary.rows[table] })),
+    ['table', 'mapped', 'written'],
+    options,
+  );
+}
+
+function instant(value: string, flag: string): Date {
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
+    throw new InvalidArgumentError(
+      `${flag} must be an ISO 8601 instant (2024-05-01T00:00:00Z), got "${value}"`,
+    );
+  }
+  return at;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const QUOTA_COLUMNS = [
+  'platform',
+  'credential',
+  'rate',
+  'calls_total',
+  'rate_limited',
+  'units_used',
+  'daily_units',
+  'units_remaining',
+  'used_percent',
+  'paused_until',
+];
+
+function presentQuota(row: QuotaStatusRow): Record<string, unknown> {
+  return {
+    ...row,
+    rate: `${row.calls_per_window} / ${humanMs(row.window_ms)}`,
+    used_percent: row.used_percent === null ? null : `${Math.round(row.used_percent * 10) / 10} %`,
+  };
+}
+
+/**
+ * The sync summary for people (a summary, the tasks by kind and status, the failed accounts), or the
+ * API's JSON with `--json`. `pipelines show` prints it too for a social pipeline.
+ */
+export function printSyncStatus(status: PipelineSyncStatus, options: OutputOptions): void {
+  if (options.json) {
+    printObject(status as unknown as Record<string, unknown>, options);
+    return;
+  }
+  const jobs = status.jobs.by_status;
+  printObject(
+    {
+      pipeline: `${status.name} (${status.platform}, ${status.accounts} accounts)`,
+      pipeline_status: status.pipeline_status,
+      run: status.run ? `${status.run.id} ${status.run.status}` : '(no run yet)',
+      started_at: status.run?.started_at,
+      finished_at: status.run?.finished_at,
+      jobs: `${status.jobs.total}: ${jobs.RUNNING} running, ${jobs.SUCCESS} succeeded, ${jobs.FAILED} failed`,
+      calls: status.calls,
+      waiting: status.waiting.items,
+      oldest_wait: status.waiting.oldest_wait_ms === null ? null : humanMs(status.waiting.oldest_wait_ms),
+      next_retry_at: status.waiting.earliest_not_before,
+      run_error: status.run?.error_code ? `${status.run.error_code} ${status.run.error ?? ''}`.trim() : null,
+    },
+    options,
+  );
+  const kinds = Object.entries(status.tasks.by_kind);
+  if (kinds.length > 0) {
+    printRows(
+      kinds.map(([kind, counts]) => ({ kind, ...counts })),
+      ['kind', ...SYNC_TASK_STATUSES],
+      options,
+    );
+  }
+  if (status.failures.total > 0) {
+    process.stdout.write(
+      `Failed accounts: ${status.failures.total}${status.failures.total > status.failures.items.length ? ` (first ${status.failures.items.length})` : ''}\n`,
+    );
+    printRows(
+      status.failures.items as unknown as Record<string, unknown>[],
+      ['account', 'handle', 'error_code', 'message'],
+      options,
+    );
+  }
+}
+
+/** 450 ms, 12 s, 3 min 5 s, 2 h 10 min. */
+function humanMs(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ''}`;
+  return `${Math.floor(s / 3600)} h${Math.floor((s % 3600) / 60) ? ` ${Math.floor((s % 3600) / 60)} min` : ''}`;
+}
+
+/** A simulator runs until Ctrl-C (or SIGTERM), then closes and exits. */
+function stopOnSignal(sim: { close(): Promise<void> }): void {
+  const stop = () => void sim.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
 
 function int(value: string, flag: string, min: number, max: number): number {

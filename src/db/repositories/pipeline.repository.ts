@@ -1,14 +1,23 @@
 import type { Executor } from '../pool.js';
-import type { PipelineMode, PipelineSpec, PipelineStatus } from '../../core/pipeline-spec.schema.js';
+import type {
+  PipelineKind,
+  PipelineMode,
+  PipelineSpec,
+  PipelineStatus,
+} from '../../core/pipeline-spec.schema.js';
+import type { SocialSpec } from '../../core/social-spec.schema.js';
 import { nextOccurrence } from '../../core/schedule.js';
 
 export interface PipelineRow {
   id: string;
   name: string;
   description: string;
+  /** `sql` or `social`; a social pipeline has `social` and no source_query/target_table/unique_key (null). */
+  kind: PipelineKind;
   source_query: string;
   target_table: string;
   unique_key: string[];
+  social: SocialSpec | null;
   mode: PipelineMode;
   batch_size: number;
   incremental_key: string | null;
@@ -23,6 +32,8 @@ export interface PipelineRow {
   run_trigger: string | null;
   schedule: string | null;
   next_run_at: Date | null;
+  /** How stale the target may get (`2h`); null when the pipeline declares none. */
+  freshness: string | null;
   created_at: Date;
   updated_at: Date;
   updated_by: string;
@@ -64,12 +75,13 @@ export async function listPipelines(
 
 /** The configuration columns, in the order both writes below list them ($2…$11 or $3…$12). */
 function specValues(spec: PipelineSpec): unknown[] {
+  const sql = spec.kind !== 'social';
   return [
     spec.name,
     spec.description,
-    spec.source_query,
-    spec.target_table,
-    spec.unique_key,
+    sql ? spec.source_query : null,
+    sql ? spec.target_table : null,
+    sql ? spec.unique_key : null,
     spec.mode,
     spec.batch_size,
     spec.incremental_key,
@@ -92,16 +104,26 @@ export async function upsertPipeline(
   const { rows } = await db.query<PipelineRow>(
     `INSERT INTO etl.etl_pipelines AS p
        (id, name, description, source_query, target_table, unique_key, mode, batch_size, incremental_key, lookback, enabled,
-        updated_by, schedule, next_run_at)
-     VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+        updated_by, schedule, next_run_at, freshness, kind, social)
+     VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+             $16, $17)
      ON CONFLICT (id) DO UPDATE SET
        name = EXCLUDED.name, description = EXCLUDED.description, source_query = EXCLUDED.source_query,
        target_table = EXCLUDED.target_table, unique_key = EXCLUDED.unique_key, mode = EXCLUDED.mode,
        batch_size = EXCLUDED.batch_size, incremental_key = EXCLUDED.incremental_key, lookback = EXCLUDED.lookback,
        enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now(), version = p.version + 1,
-       schedule = EXCLUDED.schedule, next_run_at = EXCLUDED.next_run_at
+       schedule = EXCLUDED.schedule, next_run_at = EXCLUDED.next_run_at, freshness = EXCLUDED.freshness,
+       kind = EXCLUDED.kind, social = EXCLUDED.social
      RETURNING *`,
-    [spec.id ?? null, ...specValues(spec), changedBy, ...scheduleValues(spec)],
+    [
+      spec.id ?? null,
+      ...specValues(spec),
+      changedBy,
+      ...scheduleValues(spec),
+      spec.freshness ?? null,
+      spec.kind,
+      spec.social === null ? null : JSON.stringify(spec.social),
+    ],
   );
   const row = rows[0]!;
   await recordVersion(db, row, changedBy);
@@ -142,15 +164,16 @@ export function configOf(row: PipelineRow): Record<string, unknown> {
   return {
     name: row.name,
     description: row.description,
-    source_query: row.source_query,
-    target_table: row.target_table,
-    unique_key: row.unique_key,
+    ...(row.kind === 'social'
+      ? { kind: row.kind, social: row.social }
+      : { source_query: row.source_query, target_table: row.target_table, unique_key: row.unique_key }),
     mode: row.mode,
     batch_size: row.batch_size,
     incremental_key: row.incremental_key,
     lookback: row.lookback,
     enabled: row.enabled,
     schedule: row.schedule,
+    freshness: row.freshness,
   };
 }
 
@@ -197,10 +220,20 @@ export async function updatePipeline(
     `UPDATE etl.etl_pipelines SET name = $3, description = $4, source_query = $5, target_table = $6, unique_key = $7,
             mode = $8, batch_size = $9, incremental_key = $10, lookback = $11, enabled = $12,
             version = version + 1, updated_at = now(), updated_by = $13, schedule = $14,
-            next_run_at = CASE WHEN $14::text IS NOT DISTINCT FROM schedule THEN next_run_at ELSE $15::timestamptz END
+            next_run_at = CASE WHEN $14::text IS NOT DISTINCT FROM schedule THEN next_run_at ELSE $15::timestamptz END,
+            freshness = $16, kind = $17, social = $18
       WHERE id = $1 AND version = $2
       RETURNING *`,
-    [id, expectedVersion, ...specValues(spec), by, ...scheduleValues(spec)],
+    [
+      id,
+      expectedVersion,
+      ...specValues(spec),
+      by,
+      ...scheduleValues(spec),
+      spec.freshness ?? null,
+      spec.kind,
+      spec.social === null ? null : JSON.stringify(spec.social),
+    ],
   );
   return rows[0];
 }

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * The `social` section of a pipeline of kind `social` (a social sync is a pipeline like any other:
+ * claimed, run, paused, resumed and watched the same way). Its `mode` chooses the run kind:
+ * `incremental` = regular sync (posts down to last_synced_at minus `lookback`, comments of recent
+ * posts), `full` = backfill (every post, or those published in [`since`, `until`), with all comments).
+ */
+
+export const SOCIAL_PLATFORMS = ['youtube', 'instagram', 'tiktok'] as const;
+
+const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 30s, 15m, 2h or 7d');
+const isoDate = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 date or timestamp (2026-01-31)');
+
+export const socialSpecSchema = z
+  .object({
+    platform: z.enum(SOCIAL_PLATFORMS),
+    /** Tracked accounts: YouTube channel ids (or @handles), Instagram user ids or usernames, TikTok usernames. */
+    accounts: z
+      .array(
+        z.string().trim().min(1, 'must not be empty').max(200).regex(/^\S+$/u, 'must not contain spaces'),
+      )
+      .min(1, 'must list at least one account')
+      .max(100_000)
+      .refine((list) => new Set(list).size === list.length, 'lists an account twice'),
+    /** Regular syncs re-read posts published this long before the last sync (late edits, new comments). */
+    lookback: duration.default('7d'),
+    /** Comments of which posts: `recent` (within the lookback), `all`, or `none`. Backfills read all. */
+    comments: z.enum(['recent', 'all', 'none']).default('recent'),
+    /** Also read the relation streams the platform offers (YouTube subscriptions, TikTok followers/following). */
+    relations: z.boolean().default(false),
+    /** Backfill range on published_at (mode full only); unset bounds are open. */
+    since: isoDate.nullish().transform((v) => v ?? null),
+    until: isoDate.nullish().transform((v) => v ?? null),
+    /**
+     * The credential's rate: at most `calls` requests in any `window` (shared by every runner through
+     * PostgreSQL), and `daily_units` platform units per day (YouTube counts units; null: no local budget).
+     */
+    rate: z
+      .object({
+        calls: z.number().int().min(1).max(100_000),
+        window: duration,
+        daily_units: z.number().int().min(1).nullish(),
+      })
+      .strict()
+      .nullish()
+      .transform((v) => v ?? null),
+  })
+  .strict();
+
+export type SocialSpecInput = z.input<typeof socialSpecSchema>;
+export type SocialSpec = z.output<typeof socialSpecSchema>;

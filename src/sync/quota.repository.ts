@@ -1,0 +1,155 @@
+import type { Executor } from '../db/pool.js';
+
+/** SQL of the shared per-(platform, credential) limiter (etl.quota_limits); executor first. */
+
+export interface QuotaLimit {
+  readonly callsPerWindow: number;
+  readonly windowMs: number;
+  /** Platform units per day (YouTube: 10,000 by default); null when the platform counts no units. */
+  readonly dailyUnits: number | null;
+}
+
+export interface QuotaRow {
+  platform: string;
+  credential: string;
+  calls_per_window: number;
+  window_ms: number;
+  daily_units: string | null;
+  units_used: string;
+  calls_total: string;
+  rate_limited: string;
+  used_percent: number | null;
+  day: string;
+  paused_until: Date | null;
+  next_slot_at: Date;
+}
+
+/** Creates the limiter of a credential, or updates its limits (the latest configuration wins). */
+export async function upsertLimit(
+  db: Executor,
+  platform: string,
+  credential: string,
+  limit: QuotaLimit,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units)
+     VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (platform, credential) DO UPDATE SET
+       calls_per_window = EXCLUDED.calls_per_window, window_ms = EXCLUDED.window_ms,
+       daily_units = EXCLUDED.daily_units, updated_at = now()
+     WHERE (etl.quota_limits.calls_per_window, etl.quota_limits.window_ms, etl.quota_limits.daily_units)
+       IS DISTINCT FROM (EXCLUDED.calls_per_window, EXCLUDED.window_ms, EXCLUDED.daily_units)`,
+    [platform, credential, limit.callsPerWindow, limit.windowMs, limit.dailyUnits],
+  );
+}
+
+export type Reservation =
+  | { readonly kind: 'slot'; readonly waitMs: number }
+  | { readonly kind: 'paused'; readonly until: Date }
+  | { readonly kind: 'exhausted'; readonly until: Date };
+
+/**
+ * Takes the next call slot of the credential, under its row lock, on the database's clock (one clock
+ * for every runner): slots are `window_ms / calls_per_window` apart, so no window of `window_ms` ever
+ * holds more than `calls_per_window` calls, and back-to-back callers keep the rate at its limit. The
+ * caller waits `waitMs` and then calls. The day's units are charged here; a paused or exhausted
+ * credential gives no slot. `resetAt` is when the platform's day ends (for an exhausted day).
+ */
+export async function reserveSlot(
+  db: Executor,
+  platform: string,
+  credential: string,
+  units: number,
+  resetAt: Date,
+): Promise<Reservation | undefined> {
+  const { rows } = await db.query<{
+    wait_ms: number | null;
+    paused_until: Date | null;
+    exhausted: boolean;
+  }>(
+    `WITH cur AS (
+       SELECT platform, credential, clock_timestamp() AS now,
+              greatest(next_slot_at, clock_timestamp()) AS slot,
+              CASE WHEN day = current_date THEN units_used ELSE 0 END AS used,
+              (paused_until IS NOT NULL AND paused_until > clock_timestamp()) AS paused,
+              paused_until, daily_units, window_ms, calls_per_window
+         FROM etl.quota_limits WHERE platform = $1 AND credential = $2
+          FOR UPDATE
+     ), decided AS (
+       SELECT cur.*, (NOT cur.paused AND cur.daily_units IS NOT NULL AND cur.used + $3 > cur.daily_units) AS exhausted
+         FROM cur
+     )
+     UPDATE etl.quota_limits q SET
+       next_slot_at = CASE WHEN d.paused OR d.exhausted THEN q.next_slot_at
+                           ELSE d.slot + make_interval(secs => d.window_ms::double precision / d.calls_per_window / 1000) END,
+       units_used = CASE WHEN d.paused OR d.exhausted THEN d.used ELSE d.used + $3 END,
+       day = current_date,
+       calls_total = q.calls_total + CASE WHEN d.paused OR d.exhausted THEN 0 ELSE 1 END,
+       paused_until = CASE WHEN d.exhausted THEN $4 ELSE q.paused_until END,
+       updated_at = now()
+       FROM decided d
+      WHERE q.platform = d.platform AND q.credential = d.credential
+     RETURNING CASE WHEN d.paused OR d.exhausted THEN NULL
+                    ELSE extract(epoch FROM d.slot - d.now) * 1000 END AS wait_ms,
+               CASE WHEN d.exhausted THEN $4::timestamptz ELSE d.paused_until END AS paused_until,
+               d.exhausted`,
+    [platform, credential, units, resetAt],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.wait_ms !== null) return { kind: 'slot', waitMs: Math.max(0, Number(row.wait_ms)) };
+  return row.exhausted
+    ? { kind: 'exhausted', until: row.paused_until! }
+    : { kind: 'paused', until: row.paused_until! };
+}
+
+/** The platform said the day's quota is spent: every runner's calls on this credential wait for `until`. */
+export async function pauseCredential(
+  db: Executor,
+  platform: string,
+  credential: string,
+  until: Date,
+): Promise<void> {
+  await db.query(
+    `UPDATE etl.quota_limits SET paused_until = greatest(coalesce(paused_until, $3), $3), updated_at = now()
+      WHERE platform = $1 AND credential = $2`,
+    [platform, credential, until],
+  );
+}
+
+/** A 429 seen: counted, and no call on this credential before `notBefore` (Retry-After). */
+export async function recordRateLimited(
+  db: Executor,
+  platform: string,
+  credential: string,
+  notBefore: Date,
+): Promise<void> {
+  await db.query(
+    `UPDATE etl.quota_limits SET rate_limited = rate_limited + 1,
+            next_slot_at = greatest(next_slot_at, $3), updated_at = now()
+      WHERE platform = $1 AND credential = $2`,
+    [platform, credential, notBefore],
+  );
+}
+
+export async function recordUsedPercent(
+  db: Executor,
+  platform: string,
+  credential: string,
+  percent: number,
+): Promise<void> {
+  await db.query(
+    'UPDATE etl.quota_limits SET used_percent = $3, updated_at = now() WHERE platform = $1 AND credential = $2',
+    [platform, credential, percent],
+  );
+}
+
+export async function listQuotas(db: Executor): Promise<QuotaRow[]> {
+  const { rows } = await db.query<QuotaRow>(
+    `SELECT platform, credential, calls_per_window, window_ms, daily_units,
+            CASE WHEN day = current_date THEN units_used ELSE 0 END AS units_used,
+            calls_total, rate_limited, used_percent, day::text, paused_until, next_slot_at
+       FROM etl.quota_limits ORDER BY platform, credential`,
+  );
+  return rows;
+}

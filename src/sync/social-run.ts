@@ -1,0 +1,133 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { parseDuration } from '../core/duration.js';
+import { SiphonError } from '../core/errors.js';
+import { socialSpecSchema } from '../core/social-spec.schema.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import { injectTraceContext } from '../observability/index.js';
+import {
+  fenceAndRenew,
+  releasePipeline,
+  type ClaimedPipeline,
+  type Fence,
+} from '../db/repositories/lease.repository.js';
+import { finishRun, type RunRow } from '../db/repositories/run.repository.js';
+import * as engine from './engine.repository.js';
+import type { PlatformAdapter } from './platform.js';
+import * as quota from './quota.repository.js';
+import { defaultLimit } from './sync-step.js';
+
+/** What the coordinator of a social run needs from the runner (a subset of the executor's deps). */
+export interface SocialRunDeps {
+  readonly pool: Pool;
+  readonly runnerId: string;
+  readonly leaseMs: number;
+  readonly stopSignal: AbortSignal;
+  readonly adapters: ReadonlyMap<string, PlatformAdapter>;
+  /** How often the coordinator renews its lease and looks at the run's progress. @default 500 ms */
+  readonly pollMs?: number;
+}
+
+export type SocialOutcome = 'succeeded' | 'paused' | 'handed-off';
+
+/** Thrown inside a transaction when the fence no longer holds. */
+export class SocialLeaseLost extends Error {}
+
+/**
+ * Coordinates one run of a social pipeline. The accounts' jobs and their profile tasks are opened
+ * (or adopted from an interrupted run) and queued; workers of any runner execute the steps; this
+ * loop renews the lease, honours a pause, frees steps locked by dead runners, closes finished jobs,
+ * and ends the run when no job is left running. Rate limits and an exhausted quota only make tasks
+ * wait: the run stays RUNNING, its checkpoint (the tasks' cursors) kept.
+ */
+export async function coordinateSocialRun(
+  deps: SocialRunDeps,
+  claimed: ClaimedPipeline & { readonly social: unknown },
+  fence: Fence,
+  run: RunRow,
+  log: Logger,
+): Promise<SocialOutcome> {
+  const spec = socialSpecSchema.parse(claimed.social);
+  const adapter = deps.adapters.get(spec.platform);
+  if (!adapter) {
+    throw new SiphonError(
+      'SIPHON_ERR_SYNC_NO_CREDENTIAL',
+      `no ${spec.platform} credential is configured on runner ${deps.runnerId} (see docs/configuration.md)`,
+      { field: 'social.platform' },
+    );
+  }
+  const opened = await withTransaction(deps.pool, async (tx) => {
+    if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new SocialLeaseLost();
+    const limit = spec.rate
+      ? {
+          callsPerWindow: spec.rate.calls,
+          windowMs: parseDuration(spec.rate.window),
+          dailyUnits: spec.rate.daily_units ?? null,
+        }
+      : defaultLimit(spec.platform);
+    await quota.upsertLimit(tx, adapter.platform, adapter.credentialId, limit);
+    const jobs = await engine.openRunJobs(tx, {
+      pipelineId: claimed.id,
+      runId: run.id,
+      platform: spec.platform,
+      jobKind: claimed.mode === 'full' ? 'backfill' : 'sync',
+      since: claimed.mode === 'full' ? spec.since : null,
+      until: claimed.mode === 'full' ? spec.until : null,
+      accounts: spec.accounts,
+    });
+    const queued = await engine.enqueueOpenTasks(tx, run.id, injectTraceContext());
+    return { ...jobs, queued };
+  });
+  log.info(opened, 'social run: jobs opened and queued');
+
+  const pollMs = deps.pollMs ?? 500;
+  let lastUnlock = 0;
+  for (;;) {
+    if (deps.stopSignal.aborted) return 'handed-off';
+    await sleep(pollMs);
+    if (Date.now() - lastUnlock > Math.max(deps.leaseMs, 2000)) {
+      lastUnlock = Date.now();
+      const freed = await engine.unlockDeadWorkers(deps.pool, deps.leaseMs);
+      if (freed > 0) log.warn({ freed }, 'freed sync steps held by runners that stopped beating');
+      const requeued = await engine.enqueueOrphanedTasks(deps.pool, run.id, injectTraceContext());
+      if (requeued > 0) log.warn({ requeued }, 'queued open sync tasks that had lost their job');
+    }
+    const state = await withTransaction(deps.pool, async (tx) => {
+      const status = await fenceAndRenew(tx, fence, deps.leaseMs);
+      if (!status) throw new SocialLeaseLost();
+      if (status === 'PAUSE_REQUESTED') {
+        await finishRun(tx, run.id, { status: 'PAUSED' });
+        await releasePipeline(tx, fence, 'PAUSED');
+        return 'paused' as const;
+      }
+      await engine.closeFinishedJobs(tx, run.id);
+      return engine.runProgress(tx, run.id);
+    });
+    if (state === 'paused') return 'paused';
+    if (state.running_jobs > 0) continue;
+    if (state.failed_jobs > 0) {
+      throw new SiphonError(
+        'SIPHON_ERR_SYNC_FAILED',
+        `${state.failed_jobs} of ${state.jobs} accounts failed; first: ${state.first_error_code ?? '?'} ${state.first_error ?? ''}`.trim(),
+        {
+          details: {
+            failedJobs: state.failed_jobs,
+            jobs: state.jobs,
+            firstErrorCode: state.first_error_code,
+          },
+        },
+      );
+    }
+    return 'succeeded';
+  }
+}
+
+/** Closes a successful social run and returns the pipeline to IDLE (fenced). */
+export async function completeSocialRun(deps: SocialRunDeps, fence: Fence, run: RunRow): Promise<void> {
+  await withTransaction(deps.pool, async (tx) => {
+    if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new SocialLeaseLost();
+    await finishRun(tx, run.id, { status: 'SUCCESS' });
+    await releasePipeline(tx, fence, 'IDLE');
+    await engine.purgeRetiredSteps(tx);
+  });
+}
