@@ -30,3 +30,39 @@ export function utcFromMatch(match: RegExpExecArray): { iso: string; offsetMin: 
       : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5)));
   return { iso: new Date(local.getTime() + fraction - offsetMin * 60_000).toISOString(), offsetMin };
 }
+
+const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock time of `ms` in `zone` (an IANA name), written as if it were UTC. */
+function wallClock(zone: string, ms: number): number {
+  let format = wallClockFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    wallClockFormats.set(zone, format);
+  }
+  const parts = format.formatToParts(ms);
+  const part = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  return Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+}
+
+/**
+ * The next midnight in `zone` after `now` (epoch ms), DST-aware: a platform's quota day (YouTube's
+ * ends at midnight in America/Los_Angeles). For zones where midnight itself can be skipped by a DST
+ * change, the instant returned is the first one of the new day.
+ */
+export function nextMidnightIn(zone: string, now: number): number {
+  const wall = new Date(wallClock(zone, now));
+  const target = Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate() + 1);
+  const offsetAt = (ms: number) => wallClock(zone, ms) - Math.floor(ms / 1000) * 1000;
+  const guess = target - offsetAt(now);
+  return target - offsetAt(guess);
+}

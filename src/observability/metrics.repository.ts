@@ -146,9 +146,11 @@ async function readSocialMetrics(
     ),
     db.query('SELECT platform, status, count(*)::float AS n FROM etl.sync_jobs GROUP BY 1, 2 ORDER BY 1, 2'),
     db.query(
-      `SELECT platform, credential, calls_total::float, rate_limited::float, units_used::float,
+      `SELECT platform, credential, calls_total::float, rate_limited::float,
+              CASE WHEN day = (now() AT TIME ZONE day_zone)::date THEN units_used ELSE 0 END::float AS units_used,
               daily_units::float, used_percent::float,
-              (paused_until > now() OR (daily_units IS NOT NULL AND units_used >= daily_units AND day >= current_date))
+              (paused_until > now() OR (daily_units IS NOT NULL AND units_used >= daily_units
+                                         AND day >= (now() AT TIME ZONE day_zone)::date))
                 AS exhausted,
               greatest(extract(epoch FROM paused_until - now()), 0)::float AS paused_seconds
          FROM etl.quota_limits ORDER BY 1, 2`,

@@ -7,6 +7,8 @@ export interface QuotaLimit {
   readonly windowMs: number;
   /** Platform units per day (YouTube: 10,000 by default); null when the platform counts no units. */
   readonly dailyUnits: number | null;
+  /** The time zone whose midnight starts the platform's day (YouTube: America/Los_Angeles). */
+  readonly dayZone: string;
 }
 
 export interface QuotaRow {
@@ -32,14 +34,15 @@ export async function upsertLimit(
   limit: QuotaLimit,
 ): Promise<void> {
   await db.query(
-    `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units)
-     VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units, day_zone, day)
+     VALUES ($1, $2, $3, $4, $5, $6, (now() AT TIME ZONE $6)::date)
      ON CONFLICT (platform, credential) DO UPDATE SET
        calls_per_window = EXCLUDED.calls_per_window, window_ms = EXCLUDED.window_ms,
-       daily_units = EXCLUDED.daily_units, updated_at = now()
-     WHERE (etl.quota_limits.calls_per_window, etl.quota_limits.window_ms, etl.quota_limits.daily_units)
-       IS DISTINCT FROM (EXCLUDED.calls_per_window, EXCLUDED.window_ms, EXCLUDED.daily_units)`,
-    [platform, credential, limit.callsPerWindow, limit.windowMs, limit.dailyUnits],
+       daily_units = EXCLUDED.daily_units, day_zone = EXCLUDED.day_zone, updated_at = now()
+     WHERE (etl.quota_limits.calls_per_window, etl.quota_limits.window_ms, etl.quota_limits.daily_units,
+            etl.quota_limits.day_zone)
+       IS DISTINCT FROM (EXCLUDED.calls_per_window, EXCLUDED.window_ms, EXCLUDED.daily_units, EXCLUDED.day_zone)`,
+    [platform, credential, limit.callsPerWindow, limit.windowMs, limit.dailyUnits, limit.dayZone],
   );
 }
 
@@ -52,7 +55,8 @@ export type Reservation =
  * Takes the next call slot of the credential, under its row lock, on the database's clock (one clock
  * for every runner): slots are `window_ms / calls_per_window` apart, so no window of `window_ms` ever
  * holds more than `calls_per_window` calls, and back-to-back callers keep the rate at its limit. The
- * caller waits `waitMs` and then calls. The day's units are charged here; a paused or exhausted
+ * caller waits `waitMs` and then calls. The day's units are charged here (the platform's day, in
+ * the row's `day_zone`); a paused or exhausted
  * credential gives no slot. `resetAt` is when the platform's day ends (for an exhausted day).
  */
 export async function reserveSlot(
@@ -70,7 +74,8 @@ export async function reserveSlot(
     `WITH cur AS (
        SELECT platform, credential, clock_timestamp() AS now,
               greatest(next_slot_at, clock_timestamp()) AS slot,
-              CASE WHEN day = current_date THEN units_used ELSE 0 END AS used,
+              (clock_timestamp() AT TIME ZONE day_zone)::date AS today,
+              CASE WHEN day = (clock_timestamp() AT TIME ZONE day_zone)::date THEN units_used ELSE 0 END AS used,
               (paused_until IS NOT NULL AND paused_until > clock_timestamp()) AS paused,
               paused_until, daily_units, window_ms, calls_per_window
          FROM etl.quota_limits WHERE platform = $1 AND credential = $2
@@ -83,7 +88,7 @@ export async function reserveSlot(
        next_slot_at = CASE WHEN d.paused OR d.exhausted THEN q.next_slot_at
                            ELSE d.slot + make_interval(secs => d.window_ms::double precision / d.calls_per_window / 1000) END,
        units_used = CASE WHEN d.paused OR d.exhausted THEN d.used ELSE d.used + $3 END,
-       day = current_date,
+       day = d.today,
        calls_total = q.calls_total + CASE WHEN d.paused OR d.exhausted THEN 0 ELSE 1 END,
        paused_until = CASE WHEN d.exhausted THEN $4 ELSE q.paused_until END,
        updated_at = now()
@@ -147,7 +152,7 @@ export async function recordUsedPercent(
 export async function listQuotas(db: Executor): Promise<QuotaRow[]> {
   const { rows } = await db.query<QuotaRow>(
     `SELECT platform, credential, calls_per_window, window_ms, daily_units,
-            CASE WHEN day = current_date THEN units_used ELSE 0 END AS units_used,
+            CASE WHEN day = (now() AT TIME ZONE day_zone)::date THEN units_used ELSE 0 END AS units_used,
             calls_total, rate_limited, used_percent, day::text, paused_until, next_slot_at
        FROM etl.quota_limits ORDER BY platform, credential`,
   );

@@ -15,7 +15,7 @@ import { finishRun, type RunRow } from '../db/repositories/run.repository.js';
 import * as engine from './engine.repository.js';
 import type { PlatformAdapter } from './platform.js';
 import * as quota from './quota.repository.js';
-import { defaultLimit } from './sync-step.js';
+import { defaultLimit, quotaDayZone } from './sync-step.js';
 
 /** What the coordinator of a social run needs from the runner (a subset of the executor's deps). */
 export interface SocialRunDeps {
@@ -63,6 +63,7 @@ export async function coordinateSocialRun(
           callsPerWindow: spec.rate.calls,
           windowMs: parseDuration(spec.rate.window),
           dailyUnits: spec.rate.daily_units ?? null,
+          dayZone: quotaDayZone(spec.platform),
         }
       : defaultLimit(spec.platform);
     await quota.upsertLimit(tx, adapter.platform, adapter.credentialId, limit);

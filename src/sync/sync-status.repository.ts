@@ -13,7 +13,7 @@ export const SYNC_TASK_STATUSES = [
 ] as const satisfies readonly SyncTaskStatus[];
 
 /** Tasks are listed in the order a job opens them. */
-const TASK_KIND_ORDER: readonly SyncTaskKind[] = ['profile', 'posts', 'comments', 'follows'];
+const TASK_KIND_ORDER: readonly SyncTaskKind[] = ['profile', 'posts', 'stories', 'comments', 'follows'];
 
 /** Failed accounts listed in a sync summary; the total is always given. */
 export const MAX_LISTED_FAILURES = 50;
@@ -47,7 +47,7 @@ export async function listQuotaStatus(db: Executor): Promise<QuotaStatusRow[]> {
             CASE WHEN daily_units IS NOT NULL THEN greatest(daily_units - used, 0) END AS units_remaining,
             used_percent,
             CASE WHEN paused_until > now() THEN paused_until END AS paused_until
-       FROM (SELECT q.*, CASE WHEN q.day = current_date THEN q.units_used ELSE 0 END AS used
+       FROM (SELECT q.*, CASE WHEN q.day = (now() AT TIME ZONE q.day_zone)::date THEN q.units_used ELSE 0 END AS used
                FROM etl.quota_limits q) AS q
       ORDER BY platform, credential`,
   );

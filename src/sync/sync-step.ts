@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { MlClient } from '../connectors/ml/index.js';
 import { backoffMs, parseDuration } from '../core/duration.js';
 import { truncateMessage } from '../core/errors.js';
+import { nextMidnightIn } from '../core/timestamps.js';
 import { socialSpecSchema, type SocialSpec } from '../core/social-spec.schema.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { enqueueEnrichment, enrichmentItems, type EnrichmentSource } from '../enrichment/index.js';
@@ -53,18 +54,14 @@ class QuotaWait extends Error {
   }
 }
 
-/** When the platform's day ends (YouTube: midnight in Los Angeles; others: UTC midnight). */
+/** The zone whose midnight starts the platform's quota day (YouTube: Pacific time; others: UTC). */
+export function quotaDayZone(platform: string): string {
+  return platform === 'youtube' ? 'America/Los_Angeles' : 'UTC';
+}
+
+/** When the platform's quota day ends: the next midnight in its zone. */
 export function quotaDayEnd(platform: string, now: number): Date {
-  if (platform === 'youtube') {
-    const la = new Date(new Date(now).toLocaleString('en-US', { timeZone: 'America/Los_Angeles' }));
-    const offset = now - la.getTime();
-    const next = new Date(la);
-    next.setHours(24, 0, 0, 0);
-    return new Date(next.getTime() + offset);
-  }
-  const next = new Date(now);
-  next.setUTCHours(24, 0, 0, 0);
-  return next;
+  return new Date(nextMidnightIn(quotaDayZone(platform), now));
 }
 
 /**
@@ -192,19 +189,20 @@ async function takeSlot(deps: SyncStepDeps, adapter: PlatformAdapter, units: num
 export function defaultLimit(platform: string): quota.QuotaLimit {
   switch (platform) {
     case 'youtube':
-      return { callsPerWindow: 10, windowMs: 1000, dailyUnits: 10_000 };
+      return { callsPerWindow: 10, windowMs: 1000, dailyUnits: 10_000, dayZone: quotaDayZone(platform) };
     case 'instagram':
-      return { callsPerWindow: 200, windowMs: 3_600_000, dailyUnits: null };
+      return { callsPerWindow: 200, windowMs: 3_600_000, dailyUnits: null, dayZone: quotaDayZone(platform) };
     case 'tiktok':
-      return { callsPerWindow: 10, windowMs: 1000, dailyUnits: 1000 };
+      return { callsPerWindow: 10, windowMs: 1000, dailyUnits: 1000, dayZone: quotaDayZone(platform) };
     default:
-      return { callsPerWindow: 1, windowMs: 1000, dailyUnits: null };
+      return { callsPerWindow: 1, windowMs: 1000, dailyUnits: null, dayZone: quotaDayZone(platform) };
   }
 }
 
 type Page =
   | { readonly kind: 'profile'; readonly value: ProfileStep }
   | { readonly kind: 'posts'; readonly value: PostsPage }
+  | { readonly kind: 'stories'; readonly value: PostsPage }
   | { readonly kind: 'comments'; readonly value: CommentsPage }
   | { readonly kind: 'follows'; readonly value: FollowsPage };
 

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../core/errors.js';
+import { nextMidnightIn } from '../../core/timestamps.js';
 
 /**
  * Pure classification of YouTube Data API failures (SOCIAL-APIS.md §1.8 and §5.3): what the engine
@@ -152,28 +153,7 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-const pacificParts = new Intl.DateTimeFormat('en-US', {
-  timeZone: 'America/Los_Angeles',
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: 'numeric',
-  day: 'numeric',
-  hour: 'numeric',
-  minute: 'numeric',
-  second: 'numeric',
-});
-
-/** The Pacific wall-clock time of `ms`, written as if it were UTC. */
-function pacificWallClock(ms: number): number {
-  const part = (type: string) => Number(pacificParts.formatToParts(ms).find((p) => p.type === type)!.value);
-  return Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
-}
-
-/** The next midnight in America/Los_Angeles after `now` (DST-aware; midnight is never skipped there). */
+/** The next midnight in America/Los_Angeles after `now`, when YouTube's daily quota resets. */
 export function nextPacificMidnight(now: number): number {
-  const wall = new Date(pacificWallClock(now));
-  const target = Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate() + 1);
-  const offsetAt = (ms: number) => pacificWallClock(ms) - Math.floor(ms / 1000) * 1000;
-  const guess = target - offsetAt(now);
-  return target - offsetAt(guess);
+  return nextMidnightIn('America/Los_Angeles', now);
 }
