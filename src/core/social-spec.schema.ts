@@ -31,6 +31,11 @@ export const socialSpecSchema = z
     comments: z.enum(['recent', 'all', 'none']).default('recent'),
     /** Also read the relation streams the platform offers (YouTube subscriptions, TikTok followers/following). */
     relations: z.boolean().default(false),
+    /**
+     * Instagram: also read the live stories (the last 24 h) of the token's own accounts, every sync,
+     * keeping each after it expires. Unset means yes; only Instagram shows stories to an API.
+     */
+    stories: z.boolean().optional(),
     /** Backfill range on published_at (mode full only); unset bounds are open. */
     since: isoDate.nullish().transform((v) => v ?? null),
     until: isoDate.nullish().transform((v) => v ?? null),
@@ -48,7 +53,16 @@ export const socialSpecSchema = z
       .nullish()
       .transform((v) => v ?? null),
   })
-  .strict();
+  .strict()
+  .superRefine((spec, ctx) => {
+    if (spec.stories === true && spec.platform !== 'instagram') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stories'],
+        message: `only Instagram offers stories; remove it for ${spec.platform}`,
+      });
+    }
+  });
 
 export type SocialSpecInput = z.input<typeof socialSpecSchema>;
 export type SocialSpec = z.output<typeof socialSpecSchema>;

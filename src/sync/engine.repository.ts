@@ -417,8 +417,10 @@ export async function markUnseenDeleted(
     `NOT EXISTS (SELECT 1 FROM etl.sync_seen s WHERE s.task_id = $2 AND s.external_id = t.${column})`;
   const query =
     scope.table === 'posts'
-      ? `UPDATE social.posts t SET deleted_at = now(), updated_at = now()
-          WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.deleted_at IS NULL AND ${notSeen('external_id')}`
+      ? // Stories are read by their own task and expire by design: a feed pass never sees them.
+        `UPDATE social.posts t SET deleted_at = now(), updated_at = now()
+          WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.deleted_at IS NULL
+            AND t.media_type IS DISTINCT FROM 'STORY' AND ${notSeen('external_id')}`
       : scope.table === 'comments'
         ? `UPDATE social.comments t SET deleted_at = now(), updated_at = now()
             WHERE t.platform = $1 AND t.post_external_id = $3 AND t.deleted_at IS NULL AND ${notSeen('external_id')}`

@@ -102,6 +102,11 @@ export interface ProfileStep {
    * username); null when the account has nothing to read.
    */
   readonly postsSource: string | null;
+  /**
+   * What the account's stories are read from (Instagram: the token's own account id), when the
+   * platform shows this account's stories; absent or null otherwise.
+   */
+  readonly storiesSource?: string | null;
 }
 
 export interface PostsPage {
@@ -162,6 +167,16 @@ export interface PlatformAdapter {
     ctx: StepContext,
     account: AccountRef,
     postsSource: string,
+    cursor: string | null,
+  ): Promise<StepResult<PostsPage>>;
+  /**
+   * One page of the account's live stories (Instagram own accounts: the last 24 h). Stories are
+   * posts that expire: the engine keeps them after they are gone and never marks them deleted.
+   */
+  fetchStoriesPage?(
+    ctx: StepContext,
+    account: AccountRef,
+    storiesSource: string,
     cursor: string | null,
   ): Promise<StepResult<PostsPage>>;
   /** `post` is the post's external id; `account` the owner (Instagram/TikTok need it). */

@@ -219,24 +219,30 @@ async function fetchPage(
       return wrap('profile', await adapter.fetchProfile(ctx, account));
     case 'posts':
       return wrap('posts', await adapter.fetchPostsPage(ctx, account, step.external_id, step.cursor));
+    case 'stories':
+      if (!adapter.fetchStoriesPage) return unsupported(adapter, 'stories');
+      return wrap('stories', await adapter.fetchStoriesPage(ctx, account, step.external_id, step.cursor));
     case 'comments':
       return wrap('comments', await adapter.fetchCommentsPage(ctx, account, step.external_id, step.cursor));
     case 'follows': {
-      if (!adapter.fetchFollowsPage) {
-        return {
-          ok: false,
-          error: {
-            kind: 'not-found',
-            code: 'SIPHON_ERR_CONNECTOR_NOT_FOUND',
-            message: `${adapter.platform} offers no relation streams`,
-            method: 'follows',
-          },
-        };
-      }
+      if (!adapter.fetchFollowsPage) return unsupported(adapter, 'follows');
       const relation = step.external_id as 'follower' | 'following' | 'subscription';
       return wrap('follows', await adapter.fetchFollowsPage(ctx, account, relation, step.cursor));
     }
   }
+}
+
+/** A task kind the platform's adapter does not read (a pipeline saved for a richer adapter). */
+function unsupported(adapter: PlatformAdapter, stream: 'follows' | 'stories'): StepResult<Page> {
+  return {
+    ok: false,
+    error: {
+      kind: 'not-found',
+      code: 'SIPHON_ERR_CONNECTOR_NOT_FOUND',
+      message: `${adapter.platform} offers no ${stream === 'follows' ? 'relation streams' : 'stories'}`,
+      method: stream,
+    },
+  };
 }
 
 interface Cutoffs {
@@ -295,6 +301,14 @@ async function commitPage(
           );
         }
         const adapter = deps.adapters.get(platform);
+        const storiesSource = page.value.storiesSource ?? null;
+        if (spec.stories !== false && storiesSource !== null && adapter?.fetchStoriesPage) {
+          children.push(
+            ...(await engine.openChildTasks(tx, step.job_id, 'stories', [
+              { externalId: storiesSource, detail: null },
+            ])),
+          );
+        }
         if (spec.relations && adapter && adapter.relations.length > 0) {
           const relations = adapter.relations.map((r) => ({ externalId: r, detail: r }));
           children.push(...(await engine.openChildTasks(tx, step.job_id, 'follows', relations)));
@@ -344,6 +358,17 @@ async function commitPage(
             profile: inRange[0]?.profile_external_id ?? (await profileIdOf(tx, step)),
           });
         }
+        break;
+      }
+      case 'stories': {
+        // Kept after they expire, never marked deleted; the platform gives no comments on them.
+        const { posts, media, nextCursor } = page.value;
+        const inRange = posts.filter((p) => withinUntil(p.published_at, step.until));
+        written += await repo.upsertPosts(tx, platform, inRange);
+        written += await engine.upsertMedia(tx, platform, media);
+        read = posts.length;
+        enrich = { posts: inRange, media };
+        next = nextCursor;
         break;
       }
       case 'comments': {
@@ -479,7 +504,13 @@ async function handleFailure(
         }
         return;
       case 'permission':
-        await engine.endTask(tx, step.task_id, step.kind === 'follows' ? 'SKIPPED' : 'FAILED', failure);
+        // An optional stream the credential may not be granted is skipped; a required one fails.
+        await engine.endTask(
+          tx,
+          step.task_id,
+          step.kind === 'follows' || step.kind === 'stories' ? 'SKIPPED' : 'FAILED',
+          failure,
+        );
         return;
       case 'bad-request':
         await engine.endTask(tx, step.task_id, 'FAILED', failure);

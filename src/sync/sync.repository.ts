@@ -3,7 +3,7 @@ import type { Executor } from '../db/pool.js';
 /** All SQL of the social sync: one function per query, executor first so the caller owns the transaction. */
 
 export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED';
-export type SyncTaskKind = 'profile' | 'posts' | 'comments' | 'follows';
+export type SyncTaskKind = 'profile' | 'posts' | 'stories' | 'comments' | 'follows';
 export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
 export type RawKind = 'profile' | 'posts_page' | 'videos' | 'comments_page' | 'replies_page' | (string & {});
 

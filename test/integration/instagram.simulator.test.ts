@@ -203,6 +203,55 @@ describe('own account', () => {
     );
   });
 
+  it('reads live stories newest first, page by page; they leave the edge after 24 h', async () => {
+    const { ctx, calls } = recordingContext();
+    const step = value(await adapter.fetchProfile(ctx, own()));
+    expect(step.storiesSource).toBe(sim.userId);
+    const added = Array.from({ length: PAGE + 1 }, (_, k) =>
+      sim.control.addStory(sim.userId, {
+        caption: k === 0 ? 'today' : null,
+        video: k % 2 === 1,
+        timestampMs: clock.now - (k + 1) * 60_000,
+      }),
+    );
+    const saved = clock.now;
+    try {
+      const live = sim.control.truth.stories(sim.userId);
+      expect(live.slice(0, added.length)).toEqual(added);
+      const pages: PostsPage[] = [];
+      let cursor: string | null = null;
+      calls.length = 0;
+      do {
+        const page: PostsPage = value(await adapter.fetchStoriesPage(ctx, own(), sim.userId, cursor));
+        pages.push(page);
+        cursor = page.nextCursor;
+      } while (cursor !== null && pages.length < 50);
+      const posts = pages.flatMap((p) => p.posts);
+      expect(posts.map((p) => p.external_id)).toEqual(live);
+      expect(pages).toHaveLength(Math.ceil(live.length / PAGE));
+      expect(calls.every((c) => c.method === 'GET /{ig-user-id}/stories' && c.units === 1)).toBe(true);
+      expect(calls).toHaveLength(pages.length);
+      expect(pages.flatMap((p) => p.commentable)).toEqual([]);
+      expect(pages.every((p) => p.raw.every((r) => r.kind === 'stories_page'))).toBe(true);
+      expect(posts[0]).toMatchObject({
+        profile_external_id: sim.userId,
+        media_type: 'STORY',
+        description: 'today',
+        url: `https://www.instagram.com/stories/${sim.control.username(0)}/${added[0]}/`,
+      });
+      expect(pages.flatMap((p) => p.media).map((m) => m.post_external_id)).toEqual(live);
+
+      // A day later every one of them has expired: the edge is empty and says it ended.
+      clock.now = saved + 86_400_000;
+      const later = value(await adapter.fetchStoriesPage(ctx, own(), sim.userId, null));
+      expect(later.posts).toEqual([]);
+      expect(later.nextCursor).toBeNull();
+    } finally {
+      clock.now = saved;
+      for (const id of added) sim.control.expireStory(id);
+    }
+  });
+
   it('keeps going through an empty page that still has next (privacy filtering)', async () => {
     sim.control.faults.emptyPageNext(1, 'media');
     const { pages, posts } = await allPosts(recordingContext().ctx, own(), sim.userId);
@@ -311,6 +360,8 @@ describe('other accounts through business discovery', () => {
       subscriber_count: truth.followersCount,
     });
     expect(step.postsSource).toBe(username);
+    // Stories are the owner's only: none are asked for through business discovery.
+    expect(step.storiesSource).toBeNull();
 
     const { pages, posts } = await allPosts(ctx, account, step.postsSource!);
     expect(posts.map((p) => p.external_id)).toEqual(sim.control.truth.media(id));
@@ -338,6 +389,14 @@ describe('other accounts through business discovery', () => {
     );
     expect(failure(result)).toMatchObject({ kind: 'permission', code: 'SIPHON_ERR_CONNECTOR_PERMISSION' });
     expect(calls).toEqual([]);
+  });
+
+  it("refuses another account's stories: the edge (100/33) and business discovery (#10)", async () => {
+    const other = sim.control.userId(findAccount((a) => a.professional));
+    const edge = await client.listStories(other, { fields: ['id'] });
+    expect(failure(edge)).toMatchObject({ status: 400 });
+    const discovery = await client.businessDiscovery(sim.userId, sim.control.username(1), ['id', 'stories']);
+    expect(failure(discovery)).toMatchObject({ kind: 'permission', status: 400 });
   });
 
   it('a personal or unknown username is not found (110/2207013)', async () => {

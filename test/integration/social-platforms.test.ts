@@ -79,8 +79,10 @@ describe('social pipelines on Instagram and TikTok', () => {
 
     expect(await ids(db, 'SELECT external_id AS id FROM social.profiles')).toEqual([...accounts].sort());
     const media = truth.flatMap((t) => t.media);
+    // Feed media and (the token's accounts being all own) their live stories.
+    const stories = truth.flatMap((t) => t.stories.map((m) => m.id));
     expect(await ids(db, 'SELECT external_id AS id FROM social.posts')).toEqual(
-      media.map((m) => m.id).sort(),
+      [...media.map((m) => m.id), ...stories].sort(),
     );
     const comments = media.flatMap((m) => m.comments.flatMap((c) => [c.id, ...c.replies.map((r) => r.id)]));
     expect(comments.length).toBeGreaterThan(0);
@@ -101,6 +103,99 @@ describe('social pipelines on Instagram and TikTok', () => {
       const stored = await ids(db, 'SELECT external_id AS id FROM social.media');
       for (const child of children) expect(stored).toContain(child);
     }
+  });
+
+  it('Instagram stories: own accounts only, kept after they expire, never marked deleted by a feed pass', async () => {
+    const db = await database();
+    const sim = await startInstagramSimulator({
+      seed: 54,
+      accounts: 3,
+      ownAccounts: 2,
+      mediaPerAccount: [3, 6],
+      commentsPerMedia: [0, 2],
+      repliesPerComment: [0, 1],
+      storiesPerAccount: [2, 4],
+      accessTokens: ['ig-token'],
+    });
+    cleanups.push(() => sim.close());
+    const client = new InstagramClient({
+      baseUrl: sim.baseUrl,
+      accessToken: 'ig-token',
+      fetch: retryAfterGuard(),
+    });
+    const adapters = new Map<string, PlatformAdapter>([
+      ['instagram', new InstagramAdapter({ client, userId: sim.userId, postsPageSize: 2 })],
+    ]);
+    const runner = await startTestRunner(db, { sync: { adapters, concurrency: 4, retryBaseMs: 100 } });
+    cleanups.push(() => runner.stop());
+    const own = [sim.control.userId(0), sim.control.userId(1)];
+    const other = sim.control.username(2);
+    const runPipeline = async (name: string, mode: 'incremental' | 'full') => {
+      const pipeline = await createPipeline(db, {
+        name,
+        kind: 'social',
+        mode,
+        social: { platform: 'instagram', accounts: [...own, other], rate: { calls: 500, window: '1s' } },
+      });
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000);
+      const { rows } = await db.admin.query('SELECT status, error FROM etl.etl_runs WHERE pipeline_id = $1', [
+        pipeline.id,
+      ]);
+      expect(rows).toEqual([{ status: 'SUCCESS', error: null }]);
+    };
+    const storyRows = async () =>
+      (
+        await db.admin.query<{ id: string; deleted: boolean; profile: string }>(
+          `SELECT external_id AS id, deleted_at IS NOT NULL AS deleted, profile_external_id AS profile
+             FROM social.posts WHERE media_type = 'STORY' ORDER BY external_id`,
+        )
+      ).rows;
+
+    await runPipeline('ig_regular', 'incremental');
+    const first = own.flatMap((id) => sim.control.truth.stories(id));
+    expect(first.length).toBeGreaterThanOrEqual(4);
+    expect(await storyRows()).toEqual(
+      own
+        .flatMap((id) =>
+          sim.control.truth.stories(id).map((story) => ({ id: story, deleted: false, profile: id })),
+        )
+        .sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    // Stories are asked for the token's own accounts only (business discovery refuses them), and
+    // every page of them: with two per page, at least two requests for an account holding 3-4.
+    const storyRequests = sim.control.requests().filter((r) => r.endpoint === 'stories');
+    expect(new Set(storyRequests.map((r) => r.path.split('/')[0]))).toEqual(new Set(own));
+    expect(storyRequests.length).toBeGreaterThanOrEqual(own.length);
+    // Every feed media is there too, each once: stories did not take a feed post's place.
+    const feed = [...own, other].flatMap((id) => sim.control.truth.media(id));
+    expect(await ids(db, `SELECT external_id AS id FROM social.posts WHERE media_type <> 'STORY'`)).toEqual(
+      [...feed].sort(),
+    );
+
+    // A day later: one story expired, a new one went up, a feed post was deleted.
+    const expired = sim.control.truth.stories(own[0]!)[0]!;
+    sim.control.expireStory(expired);
+    const fresh = sim.control.addStory(own[0]!, { caption: 'new today' });
+    const gone = sim.control.truth.media(own[0]!)[0]!;
+    sim.control.deleteMedia(gone);
+    // A backfill is a complete pass over the feed: what it does not see is marked deleted.
+    await runPipeline('ig_backfill', 'full');
+    const after = await storyRows();
+    expect(after.map((r) => r.id)).toEqual([...first, fresh].sort());
+    expect(after.filter((r) => r.deleted)).toEqual([]);
+    const { rows: deleted } = await db.admin.query(
+      `SELECT external_id FROM social.posts WHERE deleted_at IS NOT NULL`,
+    );
+    expect(deleted).toEqual([{ external_id: gone }]);
+    const { rows: story } = await db.admin.query(
+      `SELECT description, url FROM social.posts WHERE external_id = $1`,
+      [fresh],
+    );
+    expect(story[0]).toEqual({
+      description: 'new today',
+      url: `https://www.instagram.com/stories/${sim.control.username(0)}/${fresh}/`,
+    });
   });
 
   it('TikTok: 64-bit ids stay exact from the API to the tables, follower lists included, across an expired token', async () => {

@@ -122,6 +122,35 @@ describe('pipeline spec', () => {
   });
 });
 
+describe('social pipeline spec', () => {
+  const social = (extra: object) => ({
+    name: 's',
+    kind: 'social',
+    mode: 'incremental',
+    social: { platform: 'instagram', accounts: ['17841400000000001'], ...extra },
+  });
+  it('reads stories of Instagram own accounts unless told not to', () => {
+    expect(parsePipelineSpec(social({})).social).toMatchObject({ platform: 'instagram', relations: false });
+    expect(parsePipelineSpec(social({})).social?.stories).toBeUndefined();
+    expect(parsePipelineSpec(social({ stories: false })).social?.stories).toBe(false);
+  });
+  it.each([
+    [{ platform: 'youtube', accounts: ['UCx'], stories: true }, 'social.stories', /only Instagram/],
+    [{ stories: 'yes' }, 'social.stories', /boolean/],
+    [{ accounts: [] }, 'social.accounts', /at least one/],
+  ])('refuses %j naming the field', (extra, field, message) => {
+    try {
+      parsePipelineSpec(social(extra));
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(SiphonError);
+      expect((error as SiphonError).code).toBe('SIPHON_ERR_PIPELINE_INVALID');
+      expect((error as SiphonError).field).toBe(field);
+      expect((error as SiphonError).message).toMatch(message);
+    }
+  });
+});
+
 describe('status machine', () => {
   it.each([
     ['IDLE', 'run', 'RUN_REQUESTED'],

@@ -13,7 +13,15 @@ const rowsOf = (out: ReplayRows) =>
   out.profiles.length + out.posts.length + out.media.length + out.comments.length + out.follows.length;
 
 describe('replayRaw: a payload it cannot read is quarantined, never thrown', () => {
-  const kinds = ['profile', 'videos', 'posts_page', 'comments_page', 'replies_page', 'followers_page'];
+  const kinds = [
+    'profile',
+    'videos',
+    'posts_page',
+    'stories_page',
+    'comments_page',
+    'replies_page',
+    'followers_page',
+  ];
   const payloads: unknown[] = [null, 42, 'text', [], [1, 2], { items: 'x', data: 7 }];
   for (const [platform, replay] of Object.entries(REPLAYERS)) {
     it(`${platform}: garbage payloads and unknown kinds`, () => {
@@ -24,9 +32,9 @@ describe('replayRaw: a payload it cannot read is quarantined, never thrown', () 
           for (const q of out.quarantined) expect(q).toMatchObject({ platform, reason: expect.any(String) });
         }
       }
-      const unknown = replay({ kind: 'stories_page', externalId: 'x', payload: {} });
+      const unknown = replay({ kind: 'highlights_page', externalId: 'x', payload: {} });
       expect(unknown.quarantined).toEqual([
-        expect.objectContaining({ platform, kind: 'stories_page', externalId: 'x' }),
+        expect.objectContaining({ platform, kind: 'highlights_page', externalId: 'x' }),
       ]);
     });
   }

@@ -82,6 +82,18 @@ export const DISCOVERY_MEDIA_FIELDS = [
   CHILD_FIELDS,
 ] as const;
 export const MEDIA_FIELDS = [...DISCOVERY_MEDIA_FIELDS, 'is_comment_enabled', 'owner'] as const;
+/** Story fields: no counters or comments (Instagram gives none on stories), no children. */
+export const STORY_FIELDS = [
+  'id',
+  'caption',
+  'media_type',
+  'media_product_type',
+  'media_url',
+  'thumbnail_url',
+  'permalink',
+  'timestamp',
+  'username',
+] as const;
 
 const REPLY_FIELDS = ['id', 'text', 'timestamp', 'username', 'like_count', 'from', 'parent_id', 'hidden'];
 export const COMMENT_FIELDS = [
@@ -163,11 +175,19 @@ export class InstagramAdapter implements PlatformAdapter {
       };
     }
     const empty = mapped.row.post_count === 0;
+    const own = isUserId(account.external_id);
     // Own accounts page /{id}/media; others are paged through business discovery by username.
-    const source = isUserId(account.external_id) ? mapped.row.external_id : usernameOf(account.external_id);
+    const source = own ? mapped.row.external_id : usernameOf(account.external_id);
     return {
       ok: true,
-      value: { raw: [raw], profile: mapped.row, quarantined: [], postsSource: empty ? null : source },
+      value: {
+        raw: [raw],
+        profile: mapped.row,
+        quarantined: [],
+        postsSource: empty ? null : source,
+        // Stories are shown to the owner's token only (business discovery refuses them, #10).
+        storiesSource: own ? mapped.row.external_id : null,
+      },
     };
   }
 
@@ -215,37 +235,30 @@ export class InstagramAdapter implements PlatformAdapter {
       nextCursor = nextAfter(edge.paging) ?? (data.length > 0 ? (edge.paging?.cursors?.after ?? null) : null);
     }
 
-    const posts: PostRow[] = [];
-    const media: MediaRow[] = [];
-    const quarantined: QuarantineInsert[] = [];
-    const commentable: string[] = [];
-    for (const item of edge.data ?? []) {
-      const mapped = mapMedia(item, { profileExternalId: profileId });
-      if (!mapped.ok) {
-        quarantined.push(mapped.quarantine);
-        continue;
-      }
-      posts.push(mapped.value.post);
-      media.push(...mapped.value.media);
-      quarantined.push(...mapped.value.quarantined);
-      const count = mapped.value.post.comment_count;
-      if (own && item.is_comment_enabled !== false && (count === null || count > 0)) {
-        commentable.push(mapped.value.post.external_id);
-      }
-    }
-    const times = posts.map((p) => Date.parse(p.published_at ?? '')).filter((t) => !Number.isNaN(t));
-    return {
-      ok: true,
-      value: {
-        raw: [raw],
-        posts,
-        media,
-        quarantined,
-        nextCursor,
-        oldestPublishedAt: times.length > 0 ? Math.min(...times) : null,
-        commentable,
-      },
-    };
+    const page = mapMediaPage(edge.data ?? [], profileId);
+    const commentable = own
+      ? page.posts
+          .filter((post, i) => page.enabled[i] && (post.comment_count === null || post.comment_count > 0))
+          .map((post) => post.external_id)
+      : [];
+    return { ok: true, value: { ...pageOf(raw, page, nextCursor), commentable } };
+  }
+
+  /** `/{ig-user-id}/stories`: the own account's live stories, newest first, paged like its media. */
+  async fetchStoriesPage(
+    ctx: StepContext,
+    _account: AccountRef,
+    storiesSource: string,
+    cursor: string | null,
+  ): Promise<StepResult<PostsPage>> {
+    const params = { fields: STORY_FIELDS, limit: this.#postsPageSize, ...(cursor ? { after: cursor } : {}) };
+    const result = await this.#call(ctx, METHODS.stories, () =>
+      this.#client.listStories(storiesSource, params, ctx.signal),
+    );
+    if (!result.ok) return result;
+    const page = mapMediaPage(result.value.data ?? [], storiesSource);
+    const raw = rawPage('stories_page', storiesSource, result);
+    return { ok: true, value: { ...pageOf(raw, page, nextAfter(result.value.paging)), commentable: [] } };
   }
 
   async fetchCommentsPage(
@@ -344,6 +357,43 @@ function rawPage(
   return { kind, externalId, request: result.request, payload: result.value };
 }
 
+interface MappedMedia {
+  readonly posts: PostRow[];
+  readonly media: MediaRow[];
+  readonly quarantined: QuarantineInsert[];
+  /** Per post: whether its owner left comments on (`is_comment_enabled` not false). */
+  readonly enabled: boolean[];
+}
+
+/** Maps an edge's media items; an item that fails validation is quarantined, the rest go on. */
+function mapMediaPage(items: readonly unknown[], profileId: string): MappedMedia {
+  const out: MappedMedia = { posts: [], media: [], quarantined: [], enabled: [] };
+  for (const item of items) {
+    const mapped = mapMedia(item as InstagramMedia, { profileExternalId: profileId });
+    if (!mapped.ok) {
+      out.quarantined.push(mapped.quarantine);
+      continue;
+    }
+    out.posts.push(mapped.value.post);
+    out.media.push(...mapped.value.media);
+    out.quarantined.push(...mapped.value.quarantined);
+    out.enabled.push((item as InstagramMedia).is_comment_enabled !== false);
+  }
+  return out;
+}
+
+function pageOf(raw: RawPage, page: MappedMedia, nextCursor: string | null): Omit<PostsPage, 'commentable'> {
+  const times = page.posts.map((p) => Date.parse(p.published_at ?? '')).filter((t) => !Number.isNaN(t));
+  return {
+    raw: [raw],
+    posts: page.posts,
+    media: page.media,
+    quarantined: page.quarantined,
+    nextCursor,
+    oldestPublishedAt: times.length > 0 ? Math.min(...times) : null,
+  };
+}
+
 const NO_ROWS: ReplayRows = {
   profiles: [],
   posts: [],
@@ -371,7 +421,8 @@ export function replayInstagramRaw(raw: RawReplay): ReplayRows {
         ? { ...NO_ROWS, profiles: [mapped.row] }
         : { ...NO_ROWS, quarantined: [mapped.quarantine] };
     }
-    case 'posts_page': {
+    case 'posts_page':
+    case 'stories_page': {
       const edge = (
         discovery === undefined ? body : (objectOf(discovery.media) ?? {})
       ) as InstagramEdge<InstagramMedia>;
@@ -381,19 +432,7 @@ export function replayInstagramRaw(raw: RawReplay): ReplayRows {
           : typeof discovery.id === 'string'
             ? discovery.id
             : (raw.account ?? raw.externalId);
-      const posts: PostRow[] = [];
-      const media: MediaRow[] = [];
-      const quarantined: QuarantineInsert[] = [];
-      for (const item of dataOf(edge)) {
-        const mapped = mapMedia(item as InstagramMedia, { profileExternalId: profileId });
-        if (!mapped.ok) {
-          quarantined.push(mapped.quarantine);
-          continue;
-        }
-        posts.push(mapped.value.post);
-        media.push(...mapped.value.media);
-        quarantined.push(...mapped.value.quarantined);
-      }
+      const { posts, media, quarantined } = mapMediaPage(dataOf(edge), profileId);
       return { ...NO_ROWS, posts, media, quarantined };
     }
     case 'comments_page':

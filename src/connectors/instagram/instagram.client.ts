@@ -64,6 +64,7 @@ export interface EdgeParams {
 export const METHODS = {
   user: 'GET /{ig-user-id}',
   media: 'GET /{ig-user-id}/media',
+  stories: 'GET /{ig-user-id}/stories',
   businessDiscovery: 'GET /{ig-user-id}?fields=business_discovery',
   mediaNode: 'GET /{ig-media-id}',
   children: 'GET /{ig-media-id}/children',
@@ -127,6 +128,15 @@ export class InstagramClient {
   }
 
   /** The user's media, newest first. */
+  /** The account's live stories (own account only, the last 24 h), newest first. */
+  listStories(
+    userId: string,
+    params: EdgeParams,
+    signal?: AbortSignal,
+  ): Promise<InstagramResult<InstagramEdge<InstagramMedia>>> {
+    return this.#get(METHODS.stories, [userId, 'stories'], edge(params), signal);
+  }
+
   listMedia(
     userId: string,
     params: EdgeParams,

@@ -66,6 +66,8 @@ export interface TruthComment {
 /** An account with everything it holds, for comparing a whole sync. */
 export interface TruthDump {
   readonly account: TruthAccount;
+  /** Live stories (the last 24 h), newest first; empty for accounts that are not the token's. */
+  readonly stories: readonly TruthMedia[];
   readonly media: readonly (TruthMedia & {
     readonly comments: readonly (TruthComment & { readonly replies: readonly TruthComment[] })[];
   })[];
@@ -77,6 +79,8 @@ export interface GroundTruth {
   account(idOrUsername: string): TruthAccount | undefined;
   /** Live media ids of the account, newest first. */
   media(accountId: string): string[];
+  /** Live story ids of the account (the last 24 h), newest first. */
+  stories(accountId: string): string[];
   mediaItem(mediaId: string): TruthMedia | undefined;
   /** Live top-level comments, newest first, each with its live reply ids (oldest first). */
   comments(mediaId: string): { id: string; replyIds: string[] }[];
@@ -109,6 +113,13 @@ export interface InstagramSimulatorControl {
   username(index: number): string;
   /** Publishes a new media (now, unless `timestampMs` is given); returns its id. */
   addMedia(accountId: string, init?: AddMediaInit): string;
+  /** Posts a story on an own account (now, unless `timestampMs` is given); returns its id. */
+  addStory(
+    accountId: string,
+    init?: { caption?: string | null; video?: boolean; timestampMs?: number },
+  ): string;
+  /** Takes a story down before its 24 h are over (as if it had expired). */
+  expireStory(storyId: string): void;
   editCaption(mediaId: string, caption: string | null): void;
   deleteMedia(mediaId: string): void;
   bumpMediaCounters(mediaId: string, delta: { likes?: number }): void;
@@ -180,6 +191,7 @@ export function createControl(
   });
   const dump = (a: AccountState): TruthDump => ({
     account: truthAccount(a),
+    stories: dataset.stories(a).map(truthMedia),
     media: a.media.map((m) => ({
       ...truthMedia(m),
       comments: m.comments.map((c) => ({ ...truthComment(c), replies: c.replies.map(truthComment) })),
@@ -192,6 +204,7 @@ export function createControl(
       return a && truthAccount(a);
     },
     media: (id) => account(id).media.map((m) => m.id),
+    stories: (id) => dataset.stories(account(id)).map((m) => m.id),
     mediaItem(id) {
       const m = dataset.media(id);
       return m && truthMedia(m);
@@ -225,6 +238,12 @@ export function createControl(
       return a.username;
     },
     addMedia: (id, init) => dataset.addMedia(account(id), init).id,
+    addStory: (id, init) => dataset.addStory(account(id), init).id,
+    expireStory: (id) => {
+      const story = media(id);
+      if (story.productType !== 'STORY') throw new Error(`media ${id} is not a story`);
+      dataset.deleteMedia(story);
+    },
     editCaption: (id, caption) => {
       media(id).caption = caption;
     },

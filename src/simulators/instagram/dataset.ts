@@ -1,6 +1,7 @@
 import {
   accountOfUsername,
   generateAccount,
+  liveStories,
   newComment,
   newestFirst,
   newMedia,
@@ -58,7 +59,7 @@ export class InstagramDataset {
     if (!account) {
       account = generateAccount(this.options, index);
       this.#accounts.set(index, account);
-      for (const media of account.media) this.#indexMedia(media);
+      for (const media of [...account.media, ...account.stories]) this.#indexMedia(media);
     }
     return account;
   }
@@ -111,9 +112,35 @@ export class InstagramDataset {
     return media;
   }
 
+  /** The account's stories the API shows now (the last 24 h on the simulator's clock), newest first. */
+  stories(account: AccountState): MediaState[] {
+    return liveStories(account, this.#now());
+  }
+
+  /** Posts a story (now, unless `timestampMs` is given): shown for 24 h, own accounts only. */
+  addStory(
+    account: AccountState,
+    init: { caption?: string | null; video?: boolean; timestampMs?: number } = {},
+  ) {
+    if (!account.own)
+      throw new Error(`account ${account.id} is not the token's: its stories are not readable`);
+    const story = newMedia(this.options, account, {
+      caption: init.caption === undefined ? null : init.caption,
+      mediaType: init.video ? 'VIDEO' : 'IMAGE',
+      productType: 'STORY',
+      timestampMs: seconds(init.timestampMs ?? this.#now()),
+    });
+    account.stories.push(story);
+    account.stories.sort(newestFirst);
+    this.#indexMedia(story);
+    return story;
+  }
+
+  /** Deletes a feed media, or takes a story down (expired or deleted: the API forgets it alike). */
   deleteMedia(media: MediaState): void {
     const account = this.account(media.account)!;
-    account.media.splice(account.media.indexOf(media), 1);
+    const list = media.productType === 'STORY' ? account.stories : account.media;
+    list.splice(list.indexOf(media), 1);
     this.#index.delete(media.id);
     for (const child of media.children) this.#index.delete(child.id);
     for (const comment of media.comments) this.#unindexComment(comment);

@@ -2,7 +2,7 @@ import { errors, type RateLimitCode, type SimResponse } from './error-bodies.js'
 
 /**
  * The endpoint a request is for, as named in faults and in the request log: `user` (GET /{ig-user-id}),
- * `business_discovery` (the same node asked for `business_discovery`), `media` (/{ig-user-id}/media),
+ * `business_discovery` (the same node asked for `business_discovery`), `media` (/{ig-user-id}/media), `stories` (/{ig-user-id}/stories),
  * `media_node` (/{ig-media-id}), `children`, `comments` (/{ig-media-id}/comments), `replies`
  * (/{ig-comment-id}/replies), `comment_node`, or `unknown`.
  */
@@ -10,6 +10,7 @@ export type Endpoint =
   | 'user'
   | 'business_discovery'
   | 'media'
+  | 'stories'
   | 'media_node'
   | 'children'
   | 'comments'

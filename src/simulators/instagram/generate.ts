@@ -13,8 +13,15 @@ export interface DataOptions {
   readonly mediaPerAccount: readonly [number, number];
   readonly commentsPerMedia: readonly [number, number];
   readonly repliesPerComment: readonly [number, number];
+  /** Live stories of each own account, inclusive range (other accounts' stories are not readable). */
+  readonly storiesPerAccount: readonly [number, number];
   /** Generated content is dated before this instant (ms since epoch). */
   readonly asOfMs: number;
+  /**
+   * Stories live 24 h, so generated ones are dated in the 24 h before this instant (the simulator's
+   * clock when it started), not before `asOfMs`.
+   */
+  readonly liveAsOfMs: number;
 }
 
 export interface ChildState {
@@ -45,7 +52,7 @@ export interface MediaState {
   readonly igId: string;
   caption: string | null;
   readonly mediaType: 'IMAGE' | 'VIDEO' | 'CAROUSEL_ALBUM';
-  readonly productType: 'FEED' | 'REELS';
+  readonly productType: 'FEED' | 'REELS' | 'STORY';
   /** null: omitted (a video with licensed audio). */
   readonly mediaUrl: string | null;
   readonly thumbnailUrl: string | null;
@@ -75,6 +82,8 @@ export interface AccountState {
   follows: number;
   /** Newest first. */
   readonly media: MediaState[];
+  /** Own accounts' stories, newest first; the API shows those of the last 24 h (see `liveStories`). */
+  readonly stories: MediaState[];
   /** The next free id sequence number of this account. */
   sequence: number;
 }
@@ -100,6 +109,8 @@ const PHRASES = [
   'First!',
 ];
 const DAY_MS = 86_400_000;
+/** How long a story is shown (and readable through `/{ig-user-id}/stories`). */
+export const STORY_LIFETIME_MS = DAY_MS;
 
 export const seconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
 const capital = (word: string): string => word[0]!.toUpperCase() + word.slice(1);
@@ -150,6 +161,7 @@ export function generateAccount(o: DataOptions, index: number): AccountState {
     followers: Math.floor(10 ** (1 + r.next() * 6)),
     follows: r.int(0, 2000),
     media: [],
+    stories: [],
     sequence: 0,
   };
   const count = r.int(o.mediaPerAccount[0], o.mediaPerAccount[1]);
@@ -158,7 +170,31 @@ export function generateAccount(o: DataOptions, index: number): AccountState {
     account.media.push(generateMedia(o, account, i, timestampMs));
   }
   account.media.sort(newestFirst);
+  // Stories come after the feed so that adding them did not change any feed id; their own random
+  // stream keeps the feed's data as it was.
+  if (own) {
+    const rs = randomFor(o.seed, 'stories', index);
+    const stories = rs.int(o.storiesPerAccount[0], o.storiesPerAccount[1]);
+    const start = o.liveAsOfMs - STORY_LIFETIME_MS + 60_000;
+    for (let i = 0; i < stories; i++) {
+      const video = rs.chance(0.4);
+      account.stories.push(
+        newMedia(o, account, {
+          caption: rs.chance(0.5) ? null : rs.pick(CAPTIONS),
+          mediaType: video ? 'VIDEO' : 'IMAGE',
+          productType: 'STORY',
+          timestampMs: slot(rs, start, o.liveAsOfMs - 60_000, i, stories),
+        }),
+      );
+    }
+    account.stories.sort(newestFirst);
+  }
   return account;
+}
+
+/** The stories the API still shows at `nowMs` (the last 24 h), newest first. */
+export function liveStories(account: AccountState, nowMs: number): MediaState[] {
+  return account.stories.filter((s) => s.timestampMs > nowMs - STORY_LIFETIME_MS);
 }
 
 export function newestFirst(a: { timestampMs: number; id: string }, b: { timestampMs: number; id: string }) {
@@ -242,7 +278,10 @@ export function newMedia(o: DataOptions, account: AccountState, init: NewMediaIn
         : cdnUrl(id, video ? 'mp4' : 'jpg'),
     thumbnailUrl: video ? cdnUrl(`${id}_thumb`, 'jpg') : null,
     shortcode,
-    permalink: `https://www.instagram.com/${init.productType === 'REELS' ? 'reel' : 'p'}/${shortcode}/`,
+    permalink:
+      init.productType === 'STORY'
+        ? `https://www.instagram.com/stories/${account.username}/${id}/`
+        : `https://www.instagram.com/${init.productType === 'REELS' ? 'reel' : 'p'}/${shortcode}/`,
     timestampMs: init.timestampMs,
     likeCount: 0,
     commentsEnabled: true,

@@ -46,7 +46,14 @@ export function endpointOf(segments: readonly string[], query: Query): Endpoint 
     return 'unknown';
   }
   const edge = segments[1];
-  if (edge === 'media' || edge === 'children' || edge === 'comments' || edge === 'replies') return edge;
+  if (
+    edge === 'media' ||
+    edge === 'stories' ||
+    edge === 'children' ||
+    edge === 'comments' ||
+    edge === 'replies'
+  )
+    return edge;
   return 'unknown';
 }
 
@@ -62,6 +69,7 @@ const USER_FIELDS = [
   'follows_count',
   'media_count',
   'media',
+  'stories',
   'business_discovery',
 ];
 const MEDIA_FIELDS = [
@@ -257,6 +265,24 @@ function renderUser(
           (m) => renderMedia(ctx, m, inner, discovery),
         );
       }
+      case 'stories': {
+        // Stories are the token's own account's only: business discovery refuses them (#10).
+        if (discovery) throw new SimFailure(errors.noPermission());
+        const inner = f.fields ?? spec(['id']);
+        return edgePage(
+          ctx,
+          d.stories(account),
+          newestFirst,
+          {
+            scope: `stories|${account.id}`,
+            limit: readLimit(f.modifiers.limit, ctx.nestedLimit, ctx.maxLimit),
+            after: f.modifiers.after,
+            path: `${account.id}/stories`,
+            fields: fieldsText(inner),
+          },
+          (m) => renderMedia(ctx, m, inner, false),
+        );
+      }
       case 'business_discovery': {
         if (discovery || !account.own) throw new SimFailure(errors.nonexistingField(f.name, 'IGUser'));
         const username = f.modifiers.username;
@@ -439,6 +465,18 @@ export function handle(ctx: HandlerContext, segments: readonly string[], query: 
       account.media,
       newestFirst,
       { ...common, scope: `media|${id}`, path, endpoint: 'media' },
+      (m) => renderMedia(ctx, m, inner, false),
+    );
+  }
+  if (edge === 'stories') {
+    // Own account only, the last 24 h (SOCIAL-APIS.md §2.2); newest first, paged like /media.
+    if (!account?.own) throw new SimFailure(errors.unsupportedGet(id));
+    const inner = fields ?? spec(['id']);
+    return edgePage(
+      ctx,
+      d.stories(account),
+      newestFirst,
+      { ...common, scope: `stories|${id}`, path: `${id}/stories`, endpoint: 'stories' },
       (m) => renderMedia(ctx, m, inner, false),
     );
   }

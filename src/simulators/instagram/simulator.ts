@@ -22,6 +22,8 @@ export interface InstagramSimulatorOptions {
   readonly commentsPerMedia?: readonly [number, number];
   /** @default [0, 4] */
   readonly repliesPerComment?: readonly [number, number];
+  /** Live stories of each own account when the simulator starts, inclusive range. @default [0, 3] */
+  readonly storiesPerAccount?: readonly [number, number];
   /** Generated content is dated before this instant. @default '2026-01-01T00:00:00Z' */
   readonly asOf?: string;
   /** Tokens the simulator accepts. @default ['sim-token'] */
@@ -75,7 +77,9 @@ export function buildInstagramSimulator(options: InstagramSimulatorOptions = {})
       mediaPerAccount: options.mediaPerAccount ?? [0, 60],
       commentsPerMedia: options.commentsPerMedia ?? [0, 20],
       repliesPerComment: options.repliesPerComment ?? [0, 4],
+      storiesPerAccount: options.storiesPerAccount ?? [0, 3],
       asOfMs: Date.parse(options.asOf ?? '2026-01-01T00:00:00Z'),
+      liveAsOfMs: now(),
     },
     now,
   );
