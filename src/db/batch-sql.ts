@@ -28,7 +28,17 @@ export interface BatchPlan {
    * differently), and so do composite keys (their range would not be an index condition).
    */
   readonly deleteInBatch?: boolean;
+  /**
+   * The source yields some key more than once within a batch: keep one row per key (the newest by
+   * incremental key). Off until a batch proves it (PostgreSQL refuses an upsert that would touch a
+   * row twice, SQLSTATE 21000, and rolls the batch back); the runner then turns it on for the rest of
+   * the run. Off, a full batch needs no sort at all: it is read in key order already.
+   */
+  readonly dedup?: boolean;
 }
+
+/** PostgreSQL's answer to an upsert whose rows share a key: "cannot affect row a second time". */
+export const DUPLICATE_KEY_IN_BATCH_SQLSTATE = '21000';
 
 /** Strips trailing semicolons and whitespace; the query becomes a subquery. */
 export function normalizeSourceQuery(query: string): string {
@@ -73,11 +83,15 @@ ${normalizeSourceQuery(plan.sourceQuery)}
 }
 
 /**
- * De-duplicate by key (the newest incremental-key value wins), UPSERT in key order (deadlock-free
- * against overlapping writers), and leave unchanged rows alone (IS DISTINCT FROM: no dead tuples, no WAL).
+ * UPSERT in key order (writers overlapping on a target lock rows in one order: no deadlock), one row
+ * per key when the plan de-duplicates (the newest incremental-key value wins), and leave unchanged
+ * rows alone (IS DISTINCT FROM: no dead tuples, no WAL). A full batch arrives in key order (its
+ * cursor is the key, and `src` is scanned in the order it was read); an incremental one is sorted.
  */
 function upsertFrom(plan: BatchPlan, from: string): string {
   const cols = list('', plan.columns);
+  const keyOrdered =
+    plan.cursorColumns.length === plan.keys.length && plan.cursorColumns.every((c, i) => c === plan.keys[i]);
   const nonKey = plan.columns.filter((c) => !plan.keys.includes(c));
   const dedupOrder = [
     ...plan.keys.map(quoteIdent),
@@ -92,7 +106,11 @@ function upsertFrom(plan: BatchPlan, from: string): string {
       ? 'DO NOTHING'
       : `DO UPDATE SET ${setList}\n    WHERE (${list('t.', nonKey)}) IS DISTINCT FROM (${list('EXCLUDED.', nonKey)})`;
   return `INSERT INTO ${quoteQualified(plan.target)} AS t (${cols})
-  SELECT DISTINCT ON (${list('', plan.keys)}) ${cols} FROM ${from} ORDER BY ${dedupOrder}
+  ${
+    plan.dedup
+      ? `SELECT DISTINCT ON (${list('', plan.keys)}) ${cols} FROM ${from} ORDER BY ${dedupOrder}`
+      : `SELECT ${cols} FROM ${from}${keyOrdered ? '' : ` ORDER BY ${list('', plan.keys)}`}`
+  }
   ON CONFLICT (${list('', plan.keys)}) ${conflict}
   RETURNING 1`;
 }

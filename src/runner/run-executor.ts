@@ -8,7 +8,7 @@ import {
   SiphonError,
   truncateMessage,
 } from '../core/errors.js';
-import type { BatchCursor } from '../db/batch-sql.js';
+import { DUPLICATE_KEY_IN_BATCH_SQLSTATE, type BatchCursor } from '../db/batch-sql.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   fenceAndRenew,
@@ -245,11 +245,12 @@ async function startCursor(
 async function batchLoop(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
-  plan: ResolvedPlan,
+  resolved: ResolvedPlan,
   fence: Fence,
   run: RunRow,
   log: Logger,
 ): Promise<Outcome> {
+  let plan = resolved;
   let cursor = await startCursor(deps, claimed, plan, true);
   let batchNo = 0;
   let attempt = 0;
@@ -320,8 +321,12 @@ async function batchLoop(
             durationMs,
           });
         }
-        // A batch can outlast the lease: renew once more (we hold the row lock) before COMMIT.
-        if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
+        // A batch can outlast the lease: renew once more (we hold the row lock) before COMMIT, so
+        // no runner takes over the moment we commit. A quick batch left most of the lease the
+        // first renewal gave: no need for a second round trip.
+        if (Date.now() - began > deps.leaseMs / 3 && !(await fenceAndRenew(tx, fence, deps.leaseMs))) {
+          throw new LeaseLost();
+        }
         const pause = status === 'PAUSE_REQUESTED';
         const done = result.rowsRead < claimed.batch_size;
         if (pause && !done) {
@@ -365,6 +370,13 @@ async function batchLoop(
       }
     } catch (error) {
       reads?.discard();
+      if (!plan.dedup && (error as { code?: unknown })?.code === DUPLICATE_KEY_IN_BATCH_SQLSTATE) {
+        // The source yields a key twice in this batch; the batch rolled back whole. De-duplicate
+        // from now on (one sort per batch) and run it again: this is not a failed attempt.
+        log.info({ batchNo: batchNo + 1 }, 'the source yields a key more than once; de-duplicating batches');
+        plan = { ...plan, dedup: true };
+        continue;
+      }
       if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted)
         throw error;
       attempt += 1;

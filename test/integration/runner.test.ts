@@ -381,3 +381,61 @@ describe('a new mart by configuration only', () => {
     await expect(db.api.query('SELECT count(*) FROM analytics.films_per_year')).resolves.toBeTruthy();
   });
 });
+
+describe('a source that yields a key more than once', () => {
+  // 300 ids, each one to three times; versions of an id are a millisecond apart, so in incremental
+  // order they sit side by side and most land in the same batch.
+  beforeAll(async () => {
+    await createSourceTable(
+      db,
+      'content.dups (id int NOT NULL, version int NOT NULL, modified timestamptz NOT NULL)',
+    );
+    await db.admin.query(
+      `INSERT INTO content.dups
+       SELECT i, k, timestamptz '2025-01-01' + make_interval(secs => i) + make_interval(secs => k / 1000.0)
+         FROM generate_series(1, 300) i, generate_series(1, 1 + i % 3) k`,
+    );
+  });
+  const newest = `SELECT DISTINCT ON (id) id, version FROM content.dups ORDER BY id, version DESC`;
+
+  it.each([
+    ['pushdown', 'full', {}],
+    ['pushdown', 'incremental', { incremental_key: 'modified' }],
+    ['stream', 'incremental', { incremental_key: 'modified' }],
+  ] as const)(
+    '%s %s: keeps one row per key (the newest), and the run succeeds',
+    async (transfer, mode, extra) => {
+      const pipeline = await createPipeline(db, {
+        name: `dups_${transfer}_${mode}`,
+        source_query: 'SELECT id, version, modified FROM content.dups',
+        target_table: `analytics.dups_${transfer}_${mode}`,
+        unique_key: 'id',
+        batch_size: 50,
+        mode,
+        ...extra,
+      });
+      runner =
+        transfer === 'stream'
+          ? await startTestRunner(db, { transfer: 'stream', readerPool: db.reader })
+          : await startTestRunner(db);
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED']);
+      const { rows: runs } = await db.admin.query(
+        'SELECT status, error, rows_read FROM etl.etl_runs WHERE pipeline_id = $1',
+        [pipeline.id],
+      );
+      expect(runs).toMatchObject([{ status: 'SUCCESS', error: null }]);
+      const target = `analytics.dups_${transfer}_${mode}`;
+      expect(await count(db, `SELECT count(*) FROM ${target}`)).toBe(300);
+      if (mode === 'incremental') {
+        // Every version is read (the cursor is unique per row); the newest of each id wins, in the
+        // batch that held several and across batches.
+        expect(runs[0].rows_read).toBe(600);
+        expect(await diffSourceTarget(db, newest, target, ['id', 'version'])).toEqual({
+          missing: 0,
+          extra: 0,
+        });
+      }
+    },
+  );
+});

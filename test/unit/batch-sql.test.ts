@@ -32,10 +32,23 @@ describe('batch SQL', () => {
     expect(values).toEqual([100, '2025-01-01 00:00:00+00', '7']);
   });
 
-  it('dedups by key keeping the newest, upserts in key order, and skips unchanged rows', () => {
-    const { text } = buildBatchSql(plan, null, 10);
+  it('upserts in key order: sorts an incremental batch, and a full one (read in key order) not at all', () => {
+    expect(buildBatchSql(plan, null, 10).text).toContain(
+      'SELECT "id", "v", "modified" FROM src ORDER BY "id"\n',
+    );
+    const full = { ...plan, cursorColumns: ['id'], incrementalKey: null };
+    expect(buildBatchSql(full, null, 10).text).toContain('SELECT "id", "v", "modified" FROM src\n');
+    expect(buildWriteSql(full)).toContain('SELECT "id", "v", "modified" FROM src\n');
+    expect(buildBatchSql(full, null, 10).text).not.toContain('DISTINCT ON');
+  });
+
+  it('once a batch proved duplicates: dedups by key keeping the newest, and skips unchanged rows', () => {
+    const { text } = buildBatchSql({ ...plan, dedup: true }, null, 10);
     expect(text).not.toContain('WHERE (s.');
     expect(text).toContain(
+      'SELECT DISTINCT ON ("id") "id", "v", "modified" FROM src ORDER BY "id", "modified" DESC',
+    );
+    expect(buildWriteSql({ ...plan, dedup: true })).toContain(
       'SELECT DISTINCT ON ("id") "id", "v", "modified" FROM src ORDER BY "id", "modified" DESC',
     );
     expect(text).toContain(
