@@ -58,6 +58,8 @@ interface Scenario {
   seconds: number;
   rowsPerSecond: number;
   ratioToReference?: number;
+  /** The ratio of each round, each to the reference of its own round (the median is reported). */
+  ratioRounds?: number[];
   rowsRead?: number;
   rowsWritten?: number;
   batches?: number;
@@ -131,7 +133,9 @@ async function main(): Promise<void> {
       rounds.push(results);
     }
     const results = rounds[0]!.map((_, i) => median(rounds.map((r) => r[i]!)));
-    log('\nmedian of the rounds (by time):');
+    log(
+      "\nmedian of the rounds (times and latencies: the median round; ratio: the median of the rounds' ratios):",
+    );
     for (const r of results) log(row(r));
     const untraced = results.find((r) => r.name === 'pushdown full (empty target)')!;
     const tracingOverhead = round2(results.find((r) => r.name === TRACED)!.seconds / untraced.seconds);
@@ -285,6 +289,7 @@ function row(s: Scenario): string {
     `${s.seconds.toFixed(2).padStart(7)} s`,
     `${s.rowsPerSecond.toLocaleString().padStart(10)} rows/s`,
     s.ratioToReference === undefined ? '' : `${s.ratioToReference.toFixed(2)}× ref`,
+    s.ratioRounds ? `(rounds ${s.ratioRounds.map((r) => r.toFixed(2)).join(' / ')})` : '',
     s.batchMs ? `batch p50/p95/max ${s.batchMs.p50}/${s.batchMs.p95}/${s.batchMs.max} ms` : '',
     s.rssMiB ? `RSS peak ${s.rssMiB.peak} MiB (base ${s.rssMiB.baseline})` : '',
   ];
@@ -293,9 +298,18 @@ function row(s: Scenario): string {
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
 const round2 = (n: number) => round(n, 2);
-/** The round whose time is the median for this scenario (its ratio was measured in that round). */
-const median = (of: Scenario[]) =>
-  [...of].sort((a, b) => a.seconds - b.seconds)[Math.floor((of.length - 1) / 2)]!;
+/**
+ * The round whose time is the median for this scenario, with the median of the rounds' ratios: each
+ * ratio compares a load with the reference of its own round, so a machine that speeds up or slows
+ * down between rounds (a shared VM does) moves both sides of a ratio, and not the median time alone.
+ */
+const median = (of: Scenario[]): Scenario => {
+  const middle = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+  const picked = [...of].sort((a, b) => a.seconds - b.seconds)[Math.floor((of.length - 1) / 2)]!;
+  const ratios = of.flatMap((s) => (s.ratioToReference === undefined ? [] : [s.ratioToReference]));
+  return ratios.length === 0 ? picked : { ...picked, ratioToReference: middle(ratios), ratioRounds: ratios };
+};
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 if (social >= 0) await import('./social.js');
