@@ -115,6 +115,7 @@ describe('social pipelines on Instagram and TikTok', () => {
       commentsPerMedia: [0, 2],
       repliesPerComment: [0, 1],
       storiesPerAccount: [2, 4],
+      asOf: new Date().toISOString(), // stories are dated in the day before: live now
       accessTokens: ['ig-token'],
     });
     cleanups.push(() => sim.close());

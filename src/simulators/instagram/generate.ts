@@ -15,13 +15,11 @@ export interface DataOptions {
   readonly repliesPerComment: readonly [number, number];
   /** Live stories of each own account, inclusive range (other accounts' stories are not readable). */
   readonly storiesPerAccount: readonly [number, number];
-  /** Generated content is dated before this instant (ms since epoch). */
-  readonly asOfMs: number;
   /**
-   * Stories live 24 h, so generated ones are dated in the 24 h before this instant (the simulator's
-   * clock when it started), not before `asOfMs`.
+   * Generated content is dated before this instant (ms since epoch); stories in the 24 h before it,
+   * so they are live while the simulator's clock is less than a day past it.
    */
-  readonly liveAsOfMs: number;
+  readonly asOfMs: number;
 }
 
 export interface ChildState {
@@ -175,7 +173,7 @@ export function generateAccount(o: DataOptions, index: number): AccountState {
   if (own) {
     const rs = randomFor(o.seed, 'stories', index);
     const stories = rs.int(o.storiesPerAccount[0], o.storiesPerAccount[1]);
-    const start = o.liveAsOfMs - STORY_LIFETIME_MS + 60_000;
+    const start = o.asOfMs - STORY_LIFETIME_MS + 60_000;
     for (let i = 0; i < stories; i++) {
       const video = rs.chance(0.4);
       account.stories.push(
@@ -183,7 +181,7 @@ export function generateAccount(o: DataOptions, index: number): AccountState {
           caption: rs.chance(0.5) ? null : rs.pick(CAPTIONS),
           mediaType: video ? 'VIDEO' : 'IMAGE',
           productType: 'STORY',
-          timestampMs: slot(rs, start, o.liveAsOfMs - 60_000, i, stories),
+          timestampMs: slot(rs, start, o.asOfMs - 60_000, i, stories),
         }),
       );
     }

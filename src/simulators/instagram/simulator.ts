@@ -22,7 +22,10 @@ export interface InstagramSimulatorOptions {
   readonly commentsPerMedia?: readonly [number, number];
   /** @default [0, 4] */
   readonly repliesPerComment?: readonly [number, number];
-  /** Live stories of each own account when the simulator starts, inclusive range. @default [0, 3] */
+  /**
+   * Stories of each own account, dated in the 24 h before `asOf` (live while the clock is less than a
+   * day past it: pass `asOf` near now to see them), inclusive range. @default [0, 3]
+   */
   readonly storiesPerAccount?: readonly [number, number];
   /** Generated content is dated before this instant. @default '2026-01-01T00:00:00Z' */
   readonly asOf?: string;
@@ -79,7 +82,6 @@ export function buildInstagramSimulator(options: InstagramSimulatorOptions = {})
       repliesPerComment: options.repliesPerComment ?? [0, 4],
       storiesPerAccount: options.storiesPerAccount ?? [0, 3],
       asOfMs: Date.parse(options.asOf ?? '2026-01-01T00:00:00Z'),
-      liveAsOfMs: now(),
     },
     now,
   );
