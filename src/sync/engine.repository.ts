@@ -1,8 +1,9 @@
 import type { Executor } from '../db/pool.js';
 import type { FollowRow, MediaRow } from './platform.js';
 import {
-  deletedAtSql,
+  upsertUnified,
   type SyncTaskKind,
+  type UnifiedTable,
   type SyncTaskStatus,
   type UpsertOptions,
 } from './sync.repository.js';
@@ -292,62 +293,44 @@ export async function addRunProgress(
 
 // ---- unified tables beyond profiles/posts/comments ------------------------------------------------
 
-export async function upsertMedia(
+const MEDIA: UnifiedTable<MediaRow> = {
+  table: 'social.media',
+  key: [{ name: 'external_id', type: 'text' }],
+  columns: [
+    { name: 'post_external_id', type: 'text' },
+    { name: 'position', type: 'int' },
+    { name: 'media_type', type: 'text' },
+    { name: 'media_url', type: 'text' },
+    { name: 'thumbnail_url', type: 'text' },
+  ],
+};
+
+const FOLLOWS: UnifiedTable<FollowRow> = {
+  table: 'social.follows',
+  key: [
+    { name: 'profile_external_id', type: 'text' },
+    { name: 'relation', type: 'text' },
+    { name: 'other_external_id', type: 'text' },
+  ],
+  columns: [
+    { name: 'other_handle', type: 'text' },
+    { name: 'other_title', type: 'text' },
+  ],
+};
+
+export const upsertMedia = (
   db: Executor,
   platform: string,
   rows: readonly MediaRow[],
   options: UpsertOptions = {},
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const d = deletedAtSql(options);
-  const result = await db.query(
-    `INSERT INTO social.media AS t (platform, external_id, post_external_id, position, media_type, media_url, thumbnail_url)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::text[])
-     ON CONFLICT (platform, external_id) DO UPDATE SET
-       post_external_id = EXCLUDED.post_external_id, position = EXCLUDED.position, media_type = EXCLUDED.media_type,
-       media_url = EXCLUDED.media_url, thumbnail_url = EXCLUDED.thumbnail_url, updated_at = now()${d.set}
-     WHERE (t.post_external_id, t.position, t.media_type, t.media_url, t.thumbnail_url${d.old})
-       IS DISTINCT FROM (EXCLUDED.post_external_id, EXCLUDED.position, EXCLUDED.media_type, EXCLUDED.media_url,
-                         EXCLUDED.thumbnail_url${d.new})`,
-    [
-      platform,
-      rows.map((r) => r.external_id),
-      rows.map((r) => r.post_external_id),
-      rows.map((r) => r.position),
-      rows.map((r) => r.media_type),
-      rows.map((r) => r.media_url),
-      rows.map((r) => r.thumbnail_url),
-    ],
-  );
-  return result.rowCount ?? 0;
-}
+): Promise<number> => upsertUnified(db, MEDIA, platform, rows, options);
 
-export async function upsertFollows(
+export const upsertFollows = (
   db: Executor,
   platform: string,
   rows: readonly FollowRow[],
   options: UpsertOptions = {},
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const d = deletedAtSql(options);
-  const result = await db.query(
-    `INSERT INTO social.follows AS t (platform, profile_external_id, relation, other_external_id, other_handle, other_title)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-     ON CONFLICT (platform, profile_external_id, relation, other_external_id) DO UPDATE SET
-       other_handle = EXCLUDED.other_handle, other_title = EXCLUDED.other_title, updated_at = now()${d.set}
-     WHERE (t.other_handle, t.other_title${d.old})
-       IS DISTINCT FROM (EXCLUDED.other_handle, EXCLUDED.other_title${d.new})`,
-    [
-      platform,
-      rows.map((r) => r.profile_external_id),
-      rows.map((r) => r.relation),
-      rows.map((r) => r.other_external_id),
-      rows.map((r) => r.other_handle),
-      rows.map((r) => r.other_title),
-    ],
-  );
-  return result.rowCount ?? 0;
-}
+): Promise<number> => upsertUnified(db, FOLLOWS, platform, rows, options);
 
 // ---- deletions: what a complete pass did not see --------------------------------------------------
 

@@ -112,10 +112,56 @@ export interface UpsertOptions {
 }
 
 /** The `deleted_at` parts of an upsert: cleared and compared by a sync, left alone by a replay. */
-export function deletedAtSql(options: UpsertOptions): { set: string; old: string; new: string } {
-  return options.keepDeleted
-    ? { set: '', old: '', new: '' }
-    : { set: ', deleted_at = NULL', old: ', t.deleted_at', new: ', NULL::timestamptz' };
+/** One column of a unified table: its name in the table and in the row, and its SQL type. */
+export interface UnifiedColumn<R> {
+  readonly name: keyof R & string;
+  readonly type: 'text' | 'int' | 'bigint' | 'timestamptz';
+}
+
+/** A unified table: rows go in by `platform` plus the key columns; the other columns are updated. */
+export interface UnifiedTable<R> {
+  readonly table: string;
+  readonly key: readonly UnifiedColumn<R>[];
+  readonly columns: readonly UnifiedColumn<R>[];
+}
+
+const statements = new Map<string, string>();
+
+/**
+ * The upsert of a unified table (built once per table and option): every row as one unnest per
+ * column, an unchanged row is not rewritten (its updated_at stays), and a sync brings back a row
+ * marked deleted while a replay (`keepDeleted`) leaves the mark.
+ */
+function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions): string {
+  const cacheKey = `${spec.table}|${options.keepDeleted === true}`;
+  const cached = statements.get(cacheKey);
+  if (cached) return cached;
+  const all = [...spec.key, ...spec.columns];
+  const names = (prefix: string) => spec.columns.map((c) => `${prefix}${c.name}`).join(', ');
+  const keep = options.keepDeleted === true;
+  const sql = `INSERT INTO ${spec.table} AS t (platform, ${all.map((c) => c.name).join(', ')})
+     SELECT $1, * FROM unnest(${all.map((c, i) => `$${i + 2}::${c.type}[]`).join(', ')})
+     ON CONFLICT (platform, ${spec.key.map((c) => c.name).join(', ')}) DO UPDATE SET
+       ${spec.columns.map((c) => `${c.name} = EXCLUDED.${c.name}`).join(', ')},
+       updated_at = now()${keep ? '' : ', deleted_at = NULL'}
+     WHERE (${names('t.')}${keep ? '' : ', t.deleted_at'})
+       IS DISTINCT FROM (${names('EXCLUDED.')}${keep ? '' : ', NULL::timestamptz'})`;
+  statements.set(cacheKey, sql);
+  return sql;
+}
+
+/** Upserts rows into a unified table; returns how many were inserted or changed. Keys must be unique. */
+export async function upsertUnified<R>(
+  db: Executor,
+  spec: UnifiedTable<R>,
+  platform: string,
+  rows: readonly R[],
+  options: UpsertOptions = {},
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const values = [...spec.key, ...spec.columns].map((c) => rows.map((r) => r[c.name] ?? null));
+  const result = await db.query(upsertSql(spec, options), [platform, ...values]);
+  return result.rowCount ?? 0;
 }
 
 // ---- accounts -------------------------------------------------------------------------------------
@@ -310,126 +356,73 @@ export async function insertQuarantine(db: Executor, entries: readonly Quarantin
 // ---- unified tables -------------------------------------------------------------------------------
 // Idempotent upserts: an unchanged row is not rewritten (its updated_at stays); a deleted one revives.
 
+const EXTERNAL_ID = { name: 'external_id', type: 'text' } as const;
+
+const PROFILES: UnifiedTable<ProfileRow> = {
+  table: 'social.profiles',
+  key: [EXTERNAL_ID],
+  columns: [
+    { name: 'handle', type: 'text' },
+    { name: 'title', type: 'text' },
+    { name: 'description', type: 'text' },
+    { name: 'country', type: 'text' },
+    { name: 'published_at', type: 'timestamptz' },
+    { name: 'subscriber_count', type: 'bigint' },
+    { name: 'view_count', type: 'bigint' },
+    { name: 'post_count', type: 'bigint' },
+  ],
+};
+
+const POSTS: UnifiedTable<PostRow> = {
+  table: 'social.posts',
+  key: [EXTERNAL_ID],
+  columns: [
+    { name: 'profile_external_id', type: 'text' },
+    { name: 'title', type: 'text' },
+    { name: 'description', type: 'text' },
+    { name: 'published_at', type: 'timestamptz' },
+    { name: 'duration_seconds', type: 'int' },
+    { name: 'view_count', type: 'bigint' },
+    { name: 'like_count', type: 'bigint' },
+    { name: 'comment_count', type: 'bigint' },
+    { name: 'thumbnail_url', type: 'text' },
+    { name: 'media_type', type: 'text' },
+    { name: 'url', type: 'text' },
+  ],
+};
+
+const COMMENTS: UnifiedTable<CommentRow> = {
+  table: 'social.comments',
+  key: [EXTERNAL_ID],
+  columns: [
+    { name: 'post_external_id', type: 'text' },
+    { name: 'parent_external_id', type: 'text' },
+    { name: 'author', type: 'text' },
+    { name: 'text', type: 'text' },
+    { name: 'like_count', type: 'bigint' },
+    { name: 'published_at', type: 'timestamptz' },
+    { name: 'edited_at', type: 'timestamptz' },
+  ],
+};
+
 /** Returns how many rows were inserted or changed. Rows must be unique by external_id. */
-export async function upsertProfiles(
+export const upsertProfiles = (
   db: Executor,
   platform: string,
   rows: readonly ProfileRow[],
   options: UpsertOptions = {},
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const d = deletedAtSql(options);
-  const result = await db.query(
-    `INSERT INTO social.profiles AS t
-       (platform, external_id, handle, title, description, country, published_at,
-        subscriber_count, view_count, post_count)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                              $7::timestamptz[], $8::bigint[], $9::bigint[], $10::bigint[])
-     ON CONFLICT (platform, external_id) DO UPDATE SET
-       handle = EXCLUDED.handle, title = EXCLUDED.title, description = EXCLUDED.description,
-       country = EXCLUDED.country, published_at = EXCLUDED.published_at,
-       subscriber_count = EXCLUDED.subscriber_count, view_count = EXCLUDED.view_count,
-       post_count = EXCLUDED.post_count, updated_at = now()${d.set}
-     WHERE (t.handle, t.title, t.description, t.country, t.published_at, t.subscriber_count,
-            t.view_count, t.post_count${d.old})
-       IS DISTINCT FROM (EXCLUDED.handle, EXCLUDED.title, EXCLUDED.description, EXCLUDED.country,
-            EXCLUDED.published_at, EXCLUDED.subscriber_count, EXCLUDED.view_count, EXCLUDED.post_count${d.new})`,
-    [
-      platform,
-      rows.map((r) => r.external_id),
-      rows.map((r) => r.handle),
-      rows.map((r) => r.title),
-      rows.map((r) => r.description),
-      rows.map((r) => r.country),
-      rows.map((r) => r.published_at),
-      rows.map((r) => r.subscriber_count),
-      rows.map((r) => r.view_count),
-      rows.map((r) => r.post_count),
-    ],
-  );
-  return result.rowCount ?? 0;
-}
+): Promise<number> => upsertUnified(db, PROFILES, platform, rows, options);
 
-export async function upsertPosts(
+export const upsertPosts = (
   db: Executor,
   platform: string,
   rows: readonly PostRow[],
   options: UpsertOptions = {},
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const d = deletedAtSql(options);
-  const result = await db.query(
-    `INSERT INTO social.posts AS t
-       (platform, external_id, profile_external_id, title, description, published_at, duration_seconds,
-        view_count, like_count, comment_count, thumbnail_url, media_type, url)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                              $7::int[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[],
-                              $12::text[], $13::text[])
-     ON CONFLICT (platform, external_id) DO UPDATE SET
-       profile_external_id = EXCLUDED.profile_external_id, title = EXCLUDED.title,
-       description = EXCLUDED.description, published_at = EXCLUDED.published_at,
-       duration_seconds = EXCLUDED.duration_seconds, view_count = EXCLUDED.view_count,
-       like_count = EXCLUDED.like_count, comment_count = EXCLUDED.comment_count,
-       thumbnail_url = EXCLUDED.thumbnail_url, media_type = EXCLUDED.media_type, url = EXCLUDED.url,
-       updated_at = now()${d.set}
-     WHERE (t.profile_external_id, t.title, t.description, t.published_at, t.duration_seconds,
-            t.view_count, t.like_count, t.comment_count, t.thumbnail_url, t.media_type, t.url${d.old})
-       IS DISTINCT FROM (EXCLUDED.profile_external_id, EXCLUDED.title, EXCLUDED.description,
-            EXCLUDED.published_at, EXCLUDED.duration_seconds, EXCLUDED.view_count, EXCLUDED.like_count,
-            EXCLUDED.comment_count, EXCLUDED.thumbnail_url, EXCLUDED.media_type, EXCLUDED.url${d.new})`,
-    [
-      platform,
-      rows.map((r) => r.external_id),
-      rows.map((r) => r.profile_external_id),
-      rows.map((r) => r.title),
-      rows.map((r) => r.description),
-      rows.map((r) => r.published_at),
-      rows.map((r) => r.duration_seconds),
-      rows.map((r) => r.view_count),
-      rows.map((r) => r.like_count),
-      rows.map((r) => r.comment_count),
-      rows.map((r) => r.thumbnail_url),
-      rows.map((r) => r.media_type ?? null),
-      rows.map((r) => r.url ?? null),
-    ],
-  );
-  return result.rowCount ?? 0;
-}
+): Promise<number> => upsertUnified(db, POSTS, platform, rows, options);
 
-export async function upsertComments(
+export const upsertComments = (
   db: Executor,
   platform: string,
   rows: readonly CommentRow[],
   options: UpsertOptions = {},
-): Promise<number> {
-  if (rows.length === 0) return 0;
-  const d = deletedAtSql(options);
-  const result = await db.query(
-    `INSERT INTO social.comments AS t
-       (platform, external_id, post_external_id, parent_external_id, author, text, like_count,
-        published_at, edited_at)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                              $8::timestamptz[], $9::timestamptz[])
-     ON CONFLICT (platform, external_id) DO UPDATE SET
-       post_external_id = EXCLUDED.post_external_id, parent_external_id = EXCLUDED.parent_external_id,
-       author = EXCLUDED.author, text = EXCLUDED.text, like_count = EXCLUDED.like_count,
-       published_at = EXCLUDED.published_at, edited_at = EXCLUDED.edited_at,
-       updated_at = now()${d.set}
-     WHERE (t.post_external_id, t.parent_external_id, t.author, t.text, t.like_count, t.published_at,
-            t.edited_at${d.old})
-       IS DISTINCT FROM (EXCLUDED.post_external_id, EXCLUDED.parent_external_id, EXCLUDED.author,
-            EXCLUDED.text, EXCLUDED.like_count, EXCLUDED.published_at, EXCLUDED.edited_at${d.new})`,
-    [
-      platform,
-      rows.map((r) => r.external_id),
-      rows.map((r) => r.post_external_id),
-      rows.map((r) => r.parent_external_id),
-      rows.map((r) => r.author),
-      rows.map((r) => r.text),
-      rows.map((r) => r.like_count),
-      rows.map((r) => r.published_at),
-      rows.map((r) => r.edited_at),
-    ],
-  );
-  return result.rowCount ?? 0;
-}
+): Promise<number> => upsertUnified(db, COMMENTS, platform, rows, options);
