@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseRetryAfter } from './connector-errors.js';
 
 /**
  * Wraps a platform client's `fetch` so that once an answer carries `Retry-After` (429, 503), no
@@ -17,18 +18,10 @@ export function retryAfterGuard(
       await sleep(wait, undefined, init?.signal ? { signal: init.signal } : undefined);
     }
     const response = await inner(input, init);
-    const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'), now());
+    const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now());
     if (retryAfterMs !== undefined && (response.status === 429 || response.status === 503)) {
       notBefore = Math.max(notBefore, now() + retryAfterMs);
     }
     return response;
   };
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfterMs(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

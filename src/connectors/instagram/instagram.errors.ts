@@ -1,4 +1,11 @@
-import type { ErrorCode } from '../../core/errors.js';
+import type { ConnectorFailureKind } from '../../sync/platform.js';
+import {
+  CONNECTOR_ERROR_CODE as CODE_OF,
+  header,
+  parseRetryAfter,
+  type ConnectorErrorCode,
+  type HeadersLike,
+} from '../connector-errors.js';
 
 /**
  * Pure classification of Instagram Graph API failures (SOCIAL-APIS.md §2.5, §2.6 and §5.3). The
@@ -6,20 +13,9 @@ import type { ErrorCode } from '../../core/errors.js';
  * `error.code` / `error.error_subcode` first and from the HTTP status only when the body says
  * nothing. No I/O; the clock is passed in.
  */
-export type InstagramErrorClass =
-  'transient' | 'rate-limited' | 'quota-exhausted' | 'auth' | 'permission' | 'not-found' | 'bad-request';
+export type InstagramErrorClass = ConnectorFailureKind;
 
-export type InstagramErrorCode = Extract<ErrorCode, `SIPHON_ERR_CONNECTOR_${string}`>;
-
-const CODE_OF: Record<InstagramErrorClass, InstagramErrorCode> = {
-  transient: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
-  'rate-limited': 'SIPHON_ERR_CONNECTOR_RATE_LIMITED',
-  'quota-exhausted': 'SIPHON_ERR_CONNECTOR_QUOTA_EXHAUSTED',
-  auth: 'SIPHON_ERR_CONNECTOR_AUTH',
-  permission: 'SIPHON_ERR_CONNECTOR_PERMISSION',
-  'not-found': 'SIPHON_ERR_CONNECTOR_NOT_FOUND',
-  'bad-request': 'SIPHON_ERR_CONNECTOR_BAD_REQUEST',
-};
+export type InstagramErrorCode = ConnectorErrorCode;
 
 export interface InstagramErrorClassification {
   /** Instagram has no daily quota (BUC limits roll over 24 h): `quota-exhausted` is never produced. */
@@ -36,9 +32,7 @@ export interface InstagramErrorClassification {
   readonly fbtraceId?: string;
 }
 
-/** A fetch `Headers` or a plain header record. */
-export type HeadersLike =
-  { get(name: string): string | null } | Readonly<Record<string, string | readonly string[] | undefined>>;
+export type { HeadersLike };
 
 /** App (4), user (17), page (32), API (613), application (341) throttling. */
 const RATE_CODES = new Set([4, 17, 32, 341, 613]);
@@ -216,14 +210,6 @@ function rateLimitWaitMs(headers: HeadersLike, now: number): number {
   return parseInstagramUsage(headers).regainAccessMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
 }
 
-/** Retry-After as delay-seconds or an HTTP-date, in ms from `now` (never negative). */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
@@ -233,12 +219,4 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-function header(headers: HeadersLike, name: string): string | undefined {
-  if (typeof headers.get === 'function') {
-    return (headers as { get(n: string): string | null }).get(name) ?? undefined;
-  }
-  const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
-  const key = Object.keys(record).find((k) => k.toLowerCase() === name);
-  const value = key === undefined ? undefined : record[key];
-  return typeof value === 'string' ? value : value?.[0];
-}
+export { parseRetryAfter };

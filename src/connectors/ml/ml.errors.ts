@@ -1,4 +1,5 @@
 import type { ConnectorFailure, ConnectorFailureKind } from '../../sync/platform.js';
+import { CONNECTOR_ERROR_CODE as CODE_OF, parseRetryAfter } from '../connector-errors.js';
 
 /**
  * Pure classification of ML service failures in the engine's terms (the same kinds as the platform
@@ -7,16 +8,6 @@ import type { ConnectorFailure, ConnectorFailureKind } from '../../sync/platform
 export type MlFailure = ConnectorFailure & {
   /** The service's `error.code` (`overloaded`, `job_not_found`, …), `network`, `timeout` or `invalidBody`. */
   readonly reason?: string;
-};
-
-const CODE_OF: Record<ConnectorFailureKind, ConnectorFailure['code']> = {
-  transient: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
-  'rate-limited': 'SIPHON_ERR_CONNECTOR_RATE_LIMITED',
-  'quota-exhausted': 'SIPHON_ERR_CONNECTOR_QUOTA_EXHAUSTED',
-  auth: 'SIPHON_ERR_CONNECTOR_AUTH',
-  permission: 'SIPHON_ERR_CONNECTOR_PERMISSION',
-  'not-found': 'SIPHON_ERR_CONNECTOR_NOT_FOUND',
-  'bad-request': 'SIPHON_ERR_CONNECTOR_BAD_REQUEST',
 };
 
 function kindOf(status: number): ConnectorFailureKind {
@@ -91,12 +82,4 @@ function readBody(body: string): { code?: string; message?: string } {
   } catch {
     return {};
   }
-}
-
-/** Retry-After as delay-seconds or an HTTP-date, in ms from `now` (never negative). */
-function parseRetryAfter(value: string | null, now: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -1,4 +1,11 @@
-import type { ErrorCode } from '../../core/errors.js';
+import type { ConnectorFailureKind } from '../../sync/platform.js';
+import {
+  CONNECTOR_ERROR_CODE as CODE_OF,
+  header,
+  parseRetryAfter,
+  type ConnectorErrorCode,
+  type HeadersLike,
+} from '../connector-errors.js';
 
 /**
  * Pure classification of TikTok API failures (SOCIAL-APIS.md §3.2 and §5.3): the v2 envelope
@@ -6,20 +13,9 @@ import type { ErrorCode } from '../../core/errors.js';
  * "error_description"}` of the token endpoint, the HTTP status and Retry-After. No I/O; the clock is
  * passed in.
  */
-export type TikTokErrorClass =
-  'transient' | 'rate-limited' | 'quota-exhausted' | 'auth' | 'permission' | 'not-found' | 'bad-request';
+export type TikTokErrorClass = ConnectorFailureKind;
 
-export type TikTokErrorCode = Extract<ErrorCode, `SIPHON_ERR_CONNECTOR_${string}`>;
-
-const CODE_OF: Record<TikTokErrorClass, TikTokErrorCode> = {
-  transient: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
-  'rate-limited': 'SIPHON_ERR_CONNECTOR_RATE_LIMITED',
-  'quota-exhausted': 'SIPHON_ERR_CONNECTOR_QUOTA_EXHAUSTED',
-  auth: 'SIPHON_ERR_CONNECTOR_AUTH',
-  permission: 'SIPHON_ERR_CONNECTOR_PERMISSION',
-  'not-found': 'SIPHON_ERR_CONNECTOR_NOT_FOUND',
-  'bad-request': 'SIPHON_ERR_CONNECTOR_BAD_REQUEST',
-};
+export type TikTokErrorCode = ConnectorErrorCode;
 
 export interface TikTokErrorClassification {
   readonly kind: TikTokErrorClass;
@@ -37,9 +33,7 @@ export interface TikTokErrorClassification {
   readonly resetAt?: number;
 }
 
-/** A fetch `Headers` or a plain header record. */
-export type HeadersLike =
-  { get(name: string): string | null } | Readonly<Record<string, string | readonly string[] | undefined>>;
+export type { HeadersLike };
 
 const AUTH_CODES = ['access_token_invalid', 'access_token_expired', 'invalid_client', 'invalid_grant'];
 const AUTH_CODES_MORE = ['unauthorized_client', 'invalid_token', 'token_expired'];
@@ -152,26 +146,10 @@ function clean<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-function header(headers: HeadersLike, name: string): string | undefined {
-  if (typeof headers.get === 'function') {
-    return (headers as { get(n: string): string | null }).get(name) ?? undefined;
-  }
-  const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
-  const key = Object.keys(record).find((k) => k.toLowerCase() === name);
-  const value = key === undefined ? undefined : record[key];
-  return typeof value === 'string' ? value : value?.[0];
-}
-
-/** Retry-After as delay-seconds or an HTTP-date, in ms from `now` (never negative). */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** The next 00:00 UTC strictly after `now`: when the Research API's daily quotas reset. */
 export function nextUtcMidnight(now: number): number {
   const d = new Date(now);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
 }
+
+export { parseRetryAfter };

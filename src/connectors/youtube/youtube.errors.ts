@@ -1,25 +1,21 @@
-import type { ErrorCode } from '../../core/errors.js';
+import type { ConnectorFailureKind } from '../../sync/platform.js';
+import {
+  CONNECTOR_ERROR_CODE as CODE_OF,
+  header,
+  parseRetryAfter,
+  type ConnectorErrorCode,
+  type HeadersLike,
+} from '../connector-errors.js';
 import { nextMidnightIn } from '../../core/timestamps.js';
 
 /**
  * Pure classification of YouTube Data API failures (SOCIAL-APIS.md §1.8 and §5.3): what the engine
  * does next depends only on the class. No I/O; the clock is passed in.
  */
-export type YouTubeErrorClass =
-  'transient' | 'rate-limited' | 'quota-exhausted' | 'auth' | 'permission' | 'not-found' | 'bad-request';
+export type YouTubeErrorClass = ConnectorFailureKind;
 
 /** Connector codes are shared by every platform (src/core/errors.ts); the platform is in the error. */
-export type YouTubeErrorCode = Extract<ErrorCode, `SIPHON_ERR_CONNECTOR_${string}`>;
-
-const CODE_OF: Record<YouTubeErrorClass, YouTubeErrorCode> = {
-  transient: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
-  'rate-limited': 'SIPHON_ERR_CONNECTOR_RATE_LIMITED',
-  'quota-exhausted': 'SIPHON_ERR_CONNECTOR_QUOTA_EXHAUSTED',
-  auth: 'SIPHON_ERR_CONNECTOR_AUTH',
-  permission: 'SIPHON_ERR_CONNECTOR_PERMISSION',
-  'not-found': 'SIPHON_ERR_CONNECTOR_NOT_FOUND',
-  'bad-request': 'SIPHON_ERR_CONNECTOR_BAD_REQUEST',
-};
+export type YouTubeErrorCode = ConnectorErrorCode;
 
 interface Common {
   readonly code: YouTubeErrorCode;
@@ -35,9 +31,7 @@ export type YouTubeErrorClassification =
   | (Common & { readonly kind: 'quota-exhausted'; readonly retryAfterMs: number; readonly retryAt: string })
   | (Common & { readonly kind: 'auth' | 'permission' | 'not-found' | 'bad-request' });
 
-/** A fetch `Headers` or a plain header record. */
-export type HeadersLike =
-  { get(name: string): string | null } | Readonly<Record<string, string | readonly string[] | undefined>>;
+export type { HeadersLike };
 
 const QUOTA_REASONS = ['quotaExceeded', 'dailyLimitExceeded', 'dailyLimitExceededUnreg'];
 const RATE_REASONS = ['rateLimitExceeded', 'userRateLimitExceeded', 'RATE_LIMIT_EXCEEDED'];
@@ -136,24 +130,9 @@ function readBody(body: unknown): { reasons: string[]; message?: string; quotaLi
   };
 }
 
-function header(headers: HeadersLike, name: string): string | undefined {
-  if (typeof headers.get === 'function')
-    return (headers as { get(n: string): string | null }).get(name) ?? undefined;
-  const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
-  const key = Object.keys(record).find((k) => k.toLowerCase() === name);
-  const value = key === undefined ? undefined : record[key];
-  return typeof value === 'string' ? value : value?.[0];
-}
-
-/** Retry-After as delay-seconds or an HTTP-date, in ms from `now` (never negative). */
-export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 /** The next midnight in America/Los_Angeles after `now`, when YouTube's daily quota resets. */
 export function nextPacificMidnight(now: number): number {
   return nextMidnightIn('America/Los_Angeles', now);
 }
+
+export { parseRetryAfter };
