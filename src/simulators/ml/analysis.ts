@@ -1,5 +1,5 @@
 import type { ImageAnalysis, ImageLabel, SentimentLabel, TextAnalysis } from '../../connectors/ml/index.js';
-import { streamFor } from './random.js';
+import { randomFor } from '../shared/random.js';
 
 /**
  * The simulated models: pure functions of (seed, input), so the same input always gets the same
@@ -47,7 +47,7 @@ const LABELS = [
 const round3 = (value: number): number => Math.round(value * 1000) / 1000;
 
 export function analyzeImage(seed: number, url: string): ImageAnalysis {
-  const next = streamFor(`${seed}|image|${url}`);
+  const { next } = randomFor(seed, 'image', url);
   const words = new Set(url.toLowerCase().split(/[^a-z]+/));
   const chosen = LABELS.filter((label) => words.has(label)).slice(0, 3);
   const count = 3 + Math.floor(next() * 4);

@@ -6,7 +6,7 @@ import type {
   MlJobRequest,
 } from '../../connectors/ml/index.js';
 import { analyzeImage, analyzeText } from './analysis.js';
-import { hash32 } from './random.js';
+import { hash32 } from '../shared/random.js';
 
 /** How long jobs take, per analysis: queued for `queuedMs`, then running until `completionMs`. */
 export interface JobTiming {
