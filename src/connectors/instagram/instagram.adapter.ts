@@ -24,6 +24,7 @@ import type {
   InstagramPaging,
   InstagramUser,
 } from './instagram.types.js';
+import { NO_ROWS, objectOf, unreadableRaw } from '../replay-rows.js';
 
 /**
  * The Instagram side of the sync engine's contract (src/sync/platform.ts).
@@ -394,15 +395,6 @@ function pageOf(raw: RawPage, page: MappedMedia, nextCursor: string | null): Omi
   };
 }
 
-const NO_ROWS: ReplayRows = {
-  profiles: [],
-  posts: [],
-  media: [],
-  comments: [],
-  follows: [],
-  quarantined: [],
-};
-
 /**
  * Re-runs the transform of one stored Instagram response (src/sync/replay.ts), with the mappers the
  * fetch used. Own-account answers and business discovery answers (`{ business_discovery: … }`) are
@@ -459,23 +451,10 @@ export function replayInstagramRaw(raw: RawReplay): ReplayRows {
   }
 }
 
-function objectOf(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
-}
-
 /** An edge's `data` (absent or not a list: none). */
 function dataOf(edge: object): unknown[] {
   const data = (edge as { data?: unknown }).data;
   return Array.isArray(data) ? data : [];
 }
 
-function unreadable(raw: RawReplay, reason: string): ReplayRows {
-  return {
-    ...NO_ROWS,
-    quarantined: [
-      { platform: 'instagram', kind: raw.kind, externalId: raw.externalId, reason, payload: raw.payload },
-    ],
-  };
-}
+const unreadable = (raw: RawReplay, reason: string): ReplayRows => unreadableRaw('instagram', raw, reason);

@@ -33,6 +33,7 @@ import {
   normalizeUsername,
   partition,
 } from './tiktok.mapper.js';
+import { NO_ROWS, objectOf, unreadableRaw } from '../replay-rows.js';
 
 export interface TikTokAdapterOptions {
   readonly client: TikTokClient;
@@ -298,15 +299,6 @@ function nextOffset(
     : undefined;
 }
 
-const NO_ROWS: ReplayRows = {
-  profiles: [],
-  posts: [],
-  media: [],
-  comments: [],
-  follows: [],
-  quarantined: [],
-};
-
 /**
  * Re-runs the transform of one stored TikTok response (src/sync/replay.ts), with the mappers the
  * fetch used. The stored payload is the whole envelope as `parseTikTokJson` read it: ids are decimal
@@ -365,17 +357,4 @@ export function replayTikTokRaw(raw: RawReplay): ReplayRows {
   }
 }
 
-function objectOf(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
-}
-
-function unreadable(raw: RawReplay, reason: string): ReplayRows {
-  return {
-    ...NO_ROWS,
-    quarantined: [
-      { platform: 'tiktok', kind: raw.kind, externalId: raw.externalId, reason, payload: raw.payload },
-    ],
-  };
-}
+const unreadable = (raw: RawReplay, reason: string): ReplayRows => unreadableRaw('tiktok', raw, reason);

@@ -52,6 +52,7 @@ import type {
   YouTubeSubscription,
   YouTubeVideo,
 } from './youtube.types.js';
+import { NO_ROWS, unreadableRaw } from '../replay-rows.js';
 
 /** YouTube Data API v3 units per call (SOCIAL-APIS.md §1.7): every list method costs 1, page or not. */
 export const YOUTUBE_UNIT_COSTS = {
@@ -376,15 +377,6 @@ function raw(
   return { kind, externalId, request: { method, path: method.replace(/\.list$/, ''), params }, payload };
 }
 
-const NO_ROWS: ReplayRows = {
-  profiles: [],
-  posts: [],
-  media: [],
-  comments: [],
-  follows: [],
-  quarantined: [],
-};
-
 /**
  * Re-runs the transform of one stored YouTube response (src/sync/replay.ts), with the mappers the
  * fetch used: `profile` (channels.list), `videos` (the posts and their thumbnails), `comments_page`
@@ -477,11 +469,4 @@ function itemsOf(payload: unknown): unknown[] | null {
   return Array.isArray(items) ? items : null;
 }
 
-function unreadable(raw: RawReplay, reason: string): ReplayRows {
-  return {
-    ...NO_ROWS,
-    quarantined: [
-      { platform: 'youtube', kind: raw.kind, externalId: raw.externalId, reason, payload: raw.payload },
-    ],
-  };
-}
+const unreadable = (raw: RawReplay, reason: string): ReplayRows => unreadableRaw('youtube', raw, reason);
