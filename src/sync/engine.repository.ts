@@ -66,47 +66,54 @@ export async function openRunJobs(
   return { adopted: adopted.rowCount ?? 0, opened: opened.rowCount ?? 0 };
 }
 
-/** Puts every open task of the run on the queue (idempotent: one queued job per task, by job key). */
-export async function enqueueOpenTasks(
+/**
+ * The graphile-worker job of a sync task `t` of job `j`: one per task (its job key, so queuing it
+ * again replaces a waiting copy), a backfill's behind regular syncs.
+ */
+const addStepJob = (runAt: string, trace: string): string =>
+  `graphile_worker.add_job('${SYNC_STEP_TASK}', json_build_object('taskId', t.id, 'trace', ${trace}::json),
+                           run_at := ${runAt}, max_attempts := 25, job_key := 'sync-task:' || t.id,
+                           priority := CASE WHEN j.job_kind = 'backfill' THEN ${BACKFILL_PRIORITY} ELSE 0 END)`;
+
+/** Queues the open tasks of the run (all, or those without a live job); returns how many. */
+async function enqueueRunTasks(
   db: Executor,
   runId: string,
-  trace: Readonly<Record<string, string>> = {},
+  trace: Readonly<Record<string, string>>,
+  orphanedOnly: boolean,
 ): Promise<number> {
   const { rowCount } = await db.query(
-    `SELECT graphile_worker.add_job($2, json_build_object('taskId', t.id, 'trace', $3::json),
-                                    run_at := greatest(t.not_before, now()),
-                                    max_attempts := 25, job_key := 'sync-task:' || t.id,
-                                    priority := CASE WHEN j.job_kind = 'backfill' THEN ${BACKFILL_PRIORITY} ELSE 0 END)
+    `SELECT ${addStepJob('greatest(t.not_before, now())', '$2')}
        FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
-      WHERE j.run_id = $1 AND j.status = 'RUNNING' AND t.status IN ('PENDING', 'WAITING')`,
-    [runId, SYNC_STEP_TASK, JSON.stringify(trace)],
+      WHERE j.run_id = $1 AND j.status = 'RUNNING' AND t.status IN ('PENDING', 'WAITING')${
+        orphanedOnly
+          ? `
+        AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs q
+                         WHERE q.key = 'sync-task:' || t.id AND q.attempts < q.max_attempts)`
+          : ''
+      }`,
+    [runId, JSON.stringify(trace)],
   );
   return rowCount ?? 0;
 }
+
+/** Puts every open task of the run on the queue (idempotent: one queued job per task, by job key). */
+export const enqueueOpenTasks = (
+  db: Executor,
+  runId: string,
+  trace: Readonly<Record<string, string>> = {},
+): Promise<number> => enqueueRunTasks(db, runId, trace, false);
 
 /**
  * Queues the run's open tasks that have no queued or running job at all (a job lost between a crash
  * and a takeover, or given up by graphile-worker). Tasks that have one are left alone, so a running
  * step is never doubled.
  */
-export async function enqueueOrphanedTasks(
+export const enqueueOrphanedTasks = (
   db: Executor,
   runId: string,
   trace: Readonly<Record<string, string>> = {},
-): Promise<number> {
-  const { rowCount } = await db.query(
-    `SELECT graphile_worker.add_job($2, json_build_object('taskId', t.id, 'trace', $3::json),
-                                    run_at := greatest(t.not_before, now()),
-                                    max_attempts := 25, job_key := 'sync-task:' || t.id,
-                                    priority := CASE WHEN j.job_kind = 'backfill' THEN ${BACKFILL_PRIORITY} ELSE 0 END)
-       FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
-      WHERE j.run_id = $1 AND j.status = 'RUNNING' AND t.status IN ('PENDING', 'WAITING')
-        AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs q
-                         WHERE q.key = 'sync-task:' || t.id AND q.attempts < q.max_attempts)`,
-    [runId, SYNC_STEP_TASK, JSON.stringify(trace)],
-  );
-  return rowCount ?? 0;
-}
+): Promise<number> => enqueueRunTasks(db, runId, trace, true);
 
 /** Queues given tasks (new children, the next page, a retry at `runAt`), in the caller's transaction. */
 export async function enqueueTasks(
@@ -117,13 +124,10 @@ export async function enqueueTasks(
 ): Promise<void> {
   if (taskIds.length === 0) return;
   await db.query(
-    `SELECT graphile_worker.add_job($1, json_build_object('taskId', t.id, 'trace', $4::json),
-                                    run_at := coalesce($3, now()), max_attempts := 25,
-                                    job_key := 'sync-task:' || t.id,
-                                    priority := CASE WHEN j.job_kind = 'backfill' THEN ${BACKFILL_PRIORITY} ELSE 0 END)
-       FROM unnest($2::bigint[]) AS u(id)
+    `SELECT ${addStepJob('coalesce($2, now())', '$3')}
+       FROM unnest($1::bigint[]) AS u(id)
        JOIN etl.sync_tasks t ON t.id = u.id JOIN etl.sync_jobs j ON j.id = t.job_id`,
-    [SYNC_STEP_TASK, taskIds, runAt, JSON.stringify(trace)],
+    [taskIds, runAt, JSON.stringify(trace)],
   );
 }
 
