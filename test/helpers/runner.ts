@@ -4,6 +4,7 @@ import { Runner, type RunnerOptions } from '../../src/runner/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../../src/sql-guard/index.js';
 import { savePipeline, requestStatus } from '../../src/pipelines/index.js';
 import type { PipelineSpecInput } from '../../src/core/pipeline-spec.schema.js';
+import type { SocialSpecInput } from '../../src/core/social-spec.schema.js';
 import type { PipelineRow } from '../../src/db/repositories/pipeline.repository.js';
 import type { TestDatabase } from './db.js';
 
@@ -33,6 +34,25 @@ export async function startTestRunner(
 
 export async function createPipeline(db: TestDatabase, spec: PipelineSpecInput): Promise<PipelineRow> {
   return savePipeline(db.api, spec, 'test', { policy: TEST_SQL_POLICY });
+}
+
+/**
+ * Saves a regular-sync social pipeline named `name`, runs it on the runners already started and waits
+ * for its end; returns its latest run.
+ */
+export async function runSocialPipeline(
+  db: TestDatabase,
+  name: string,
+  social: SocialSpecInput,
+): Promise<{ id: string; status: string; error: string | null }> {
+  const pipeline = await createPipeline(db, { name, kind: 'social', mode: 'incremental', social });
+  await requestRun(db, pipeline.id);
+  await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 120_000);
+  const { rows } = await db.admin.query<{ id: string; status: string; error: string | null }>(
+    'SELECT id, status, error FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+    [pipeline.id],
+  );
+  return rows[0]!;
 }
 
 export async function requestRun(db: TestDatabase, idOrName: string): Promise<void> {

@@ -7,7 +7,13 @@ import { startTikTokSimulator } from '../../src/simulators/tiktok/index.js';
 import type { SocialSpecInput } from '../../src/core/social-spec.schema.js';
 import type { PlatformAdapter } from '../../src/sync/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import {
+  createPipeline,
+  requestRun,
+  runSocialPipeline,
+  startTestRunner,
+  waitForStatus,
+} from '../helpers/runner.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -28,20 +34,9 @@ async function syncOnce(
 ): Promise<{ id: string; status: string }> {
   const runner = await startTestRunner(db, { sync: { adapters, concurrency, retryBaseMs: 100 } });
   cleanups.push(() => runner.stop());
-  const pipeline = await createPipeline(db, {
-    name: `${social.platform}_sync`,
-    kind: 'social',
-    mode: 'incremental',
-    social,
-  });
-  await requestRun(db, pipeline.id);
-  await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 120_000);
-  const { rows } = await db.admin.query(
-    'SELECT id, status, error FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
-    [pipeline.id],
-  );
-  expect(rows[0].error).toBeNull();
-  return rows[0];
+  const run = await runSocialPipeline(db, `${social.platform}_sync`, social);
+  expect(run.error).toBeNull();
+  return run;
 }
 
 const ids = async (db: TestDatabase, sql: string): Promise<string[]> =>

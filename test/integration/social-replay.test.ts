@@ -18,7 +18,7 @@ import type { RawPageRow } from '../../src/sync/replay.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { as, buildTestApp, OPERATOR, VIEWER } from '../helpers/api.js';
 import { cliEnv, killAllSpawned, runCli } from '../helpers/processes.js';
-import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { runSocialPipeline, startTestRunner } from '../helpers/runner.js';
 import { expectYouTubeTablesMatchTruth } from '../helpers/youtube-truth.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -41,19 +41,8 @@ async function syncOnce(
 ): Promise<void> {
   const runner = await startTestRunner(db, { sync: { adapters, concurrency: 4, retryBaseMs: 100 } });
   cleanups.push(() => runner.stop());
-  const pipeline = await createPipeline(db, {
-    name: `${social.platform}_replay`,
-    kind: 'social',
-    mode: 'incremental',
-    social,
-  });
-  await requestRun(db, pipeline.id);
-  await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 120_000);
-  const { rows } = await db.admin.query(
-    'SELECT status, error FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
-    [pipeline.id],
-  );
-  expect(rows[0]).toMatchObject({ status: 'SUCCESS', error: null });
+  const run = await runSocialPipeline(db, `${social.platform}_replay`, social);
+  expect(run).toMatchObject({ status: 'SUCCESS', error: null });
   await runner.stop();
 }
 
