@@ -175,20 +175,7 @@ export class YouTubeAdapter implements PlatformAdapter {
     }
     const { records, quarantined } = partition(videos);
     const posts = dedupeBy(records, (r) => r.external_id);
-    const media: MediaRow[] = posts.flatMap((p) =>
-      p.thumbnail_url === null
-        ? []
-        : [
-            {
-              external_id: p.external_id,
-              post_external_id: p.external_id,
-              position: 0,
-              media_type: null,
-              media_url: null,
-              thumbnail_url: p.thumbnail_url,
-            },
-          ],
-    );
+    const media = thumbnailMedia(posts);
     return {
       ok: true,
       value: {
@@ -406,20 +393,7 @@ export function replayYouTubeRaw(raw: RawReplay): ReplayRows {
       return {
         ...NO_ROWS,
         posts: posts.map((p) => ({ ...toPostRow(p), media_type: null, url: watchUrl(p.external_id) })),
-        media: posts.flatMap((p) =>
-          p.thumbnail_url === null
-            ? []
-            : [
-                {
-                  external_id: p.external_id,
-                  post_external_id: p.external_id,
-                  position: 0,
-                  media_type: null,
-                  media_url: null,
-                  thumbnail_url: p.thumbnail_url,
-                },
-              ],
-        ),
+        media: thumbnailMedia(posts),
         quarantined: quarantined.map(toQuarantineInsert),
       };
     }
@@ -467,6 +441,24 @@ function itemsOf(payload: unknown): unknown[] | null {
   const items = (payload as { items?: unknown }).items;
   if (items === undefined) return [];
   return Array.isArray(items) ? items : null;
+}
+
+/** A video's thumbnail as its one media row (YouTube has no other media to list). */
+function thumbnailMedia(posts: readonly { external_id: string; thumbnail_url: string | null }[]): MediaRow[] {
+  return posts.flatMap((p) =>
+    p.thumbnail_url === null
+      ? []
+      : [
+          {
+            external_id: p.external_id,
+            post_external_id: p.external_id,
+            position: 0,
+            media_type: null,
+            media_url: null,
+            thumbnail_url: p.thumbnail_url,
+          },
+        ],
+  );
 }
 
 const unreadable = (raw: RawReplay, reason: string): ReplayRows => unreadableRaw('youtube', raw, reason);
