@@ -1,4 +1,5 @@
 import type { Executor } from '../db/pool.js';
+import { unitsTodaySql } from '../sync/quota.repository.js';
 
 /** Bucket bounds of the batch duration histograms (cluster and runner), in seconds. */
 export const BATCH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -147,13 +148,12 @@ async function readSocialMetrics(
     db.query('SELECT platform, status, count(*)::float AS n FROM etl.sync_jobs GROUP BY 1, 2 ORDER BY 1, 2'),
     db.query(
       `SELECT platform, credential, calls_total::float, rate_limited::float,
-              CASE WHEN day = (now() AT TIME ZONE day_zone)::date THEN units_used ELSE 0 END::float AS units_used,
+              (${unitsTodaySql('q')})::float AS units_used,
               daily_units::float, used_percent::float,
-              (paused_until > now() OR (daily_units IS NOT NULL AND units_used >= daily_units
-                                         AND day >= (now() AT TIME ZONE day_zone)::date))
+              (paused_until > now() OR (daily_units IS NOT NULL AND ${unitsTodaySql('q')} >= daily_units))
                 AS exhausted,
               greatest(extract(epoch FROM paused_until - now()), 0)::float AS paused_seconds
-         FROM etl.quota_limits ORDER BY 1, 2`,
+         FROM etl.quota_limits q ORDER BY 1, 2`,
     ),
     db.query(
       `SELECT platform, analysis, count(*)::float AS waiting,

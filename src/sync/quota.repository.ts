@@ -11,20 +11,12 @@ export interface QuotaLimit {
   readonly dayZone: string;
 }
 
-export interface QuotaRow {
-  platform: string;
-  credential: string;
-  calls_per_window: number;
-  window_ms: number;
-  daily_units: string | null;
-  units_used: string;
-  calls_total: string;
-  rate_limited: string;
-  used_percent: number | null;
-  day: string;
-  paused_until: Date | null;
-  next_slot_at: Date;
-}
+/**
+ * SQL: the units the row `alias` of etl.quota_limits has spent today, the platform's day (in its
+ * `day_zone`); a row last charged on an earlier day has spent none.
+ */
+export const unitsTodaySql = (alias: string, clock = 'now()'): string =>
+  `CASE WHEN ${alias}.day = (${clock} AT TIME ZONE ${alias}.day_zone)::date THEN ${alias}.units_used ELSE 0 END`;
 
 /** Creates the limiter of a credential, or updates its limits (the latest configuration wins). */
 export async function upsertLimit(
@@ -83,10 +75,10 @@ export async function reserveSlot(
        SELECT platform, credential, clock_timestamp() AS now,
               greatest(next_slot_at, clock_timestamp()) AS slot,
               (clock_timestamp() AT TIME ZONE day_zone)::date AS today,
-              CASE WHEN day = (clock_timestamp() AT TIME ZONE day_zone)::date THEN units_used ELSE 0 END AS used,
+              ${unitsTodaySql('l', 'clock_timestamp()')} AS used,
               (paused_until IS NOT NULL AND paused_until > clock_timestamp()) AS paused,
               paused_until, daily_units, window_ms, calls_per_window
-         FROM etl.quota_limits WHERE platform = $1 AND credential = $2
+         FROM etl.quota_limits l WHERE platform = $1 AND credential = $2
           FOR UPDATE
      ), decided AS (
        SELECT cur.*, (NOT cur.paused AND cur.daily_units IS NOT NULL AND cur.used + $3 > cur.daily_units) AS exhausted
@@ -155,14 +147,4 @@ export async function recordUsedPercent(
     'UPDATE etl.quota_limits SET used_percent = $3, updated_at = now() WHERE platform = $1 AND credential = $2',
     [platform, credential, percent],
   );
-}
-
-export async function listQuotas(db: Executor): Promise<QuotaRow[]> {
-  const { rows } = await db.query<QuotaRow>(
-    `SELECT platform, credential, calls_per_window, window_ms, daily_units,
-            CASE WHEN day = (now() AT TIME ZONE day_zone)::date THEN units_used ELSE 0 END AS units_used,
-            calls_total, rate_limited, used_percent, day::text, paused_until, next_slot_at
-       FROM etl.quota_limits ORDER BY platform, credential`,
-  );
-  return rows;
 }

@@ -1,4 +1,5 @@
 import type { Executor } from '../db/pool.js';
+import { unitsTodaySql } from './quota.repository.js';
 import type { SyncJobStatus, SyncTaskKind, SyncTaskStatus } from './sync.repository.js';
 
 /** Read queries behind `GET /quotas`, `GET /pipelines/{id}/sync`, `siphon quota` and `siphon sync status`. */
@@ -47,7 +48,7 @@ export async function listQuotaStatus(db: Executor): Promise<QuotaStatusRow[]> {
             CASE WHEN daily_units IS NOT NULL THEN greatest(daily_units - used, 0) END AS units_remaining,
             used_percent,
             CASE WHEN paused_until > now() THEN paused_until END AS paused_until
-       FROM (SELECT q.*, CASE WHEN q.day = (now() AT TIME ZONE q.day_zone)::date THEN q.units_used ELSE 0 END AS used
+       FROM (SELECT q.*, ${unitsTodaySql('q')} AS used
                FROM etl.quota_limits q) AS q
       ORDER BY platform, credential`,
   );
