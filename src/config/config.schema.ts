@@ -99,7 +99,7 @@ export const configSchema = z.object({
     .string()
     .url('must be an http(s) URL')
     .default('https://www.googleapis.com/youtube/v3/'),
-  /** YouTube Data API key; needed by `siphon sync youtube`. @default unset */
+  /** YouTube Data API key; without it runners do not sync YouTube (the demo uses its simulator). @default unset */
   SIPHON_YOUTUBE_API_KEY: z.string().min(1).optional(),
   /** Instagram Graph API base URL (a simulator's, for tests and the demo). @default https://graph.facebook.com/v21.0/ */
   SIPHON_INSTAGRAM_BASE_URL: z

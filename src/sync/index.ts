@@ -1,22 +1,12 @@
 export {
-  syncYouTubeAccount,
-  type SyncAccountRef,
-  type YouTubeSyncDeps,
-  type YouTubeSyncResult,
-} from './youtube-sync.service.js';
-export {
-  ensureAccount,
-  type AccountRow,
   type CommentRow,
   type PostRow,
   type ProfileRow,
   type QuarantineInsert,
   type RawKind,
   type RawResponseInsert,
-  type SyncJobRow,
   type SyncJobStatus,
   type SyncTaskKind,
-  type SyncTaskRow,
   type SyncTaskStatus,
 } from './sync.repository.js';
 // The adapter contract (PlatformAdapter, pages, rows, failures): what a connector implements.
@@ -24,6 +14,8 @@ export type * from './platform.js';
 export { PLATFORMS } from './platform.js';
 export {
   listQuotaStatus,
+  listRunJobs,
+  type RunJobRow,
   MAX_LISTED_FAILURES,
   readSyncSummary,
   SYNC_JOB_STATUSES,

@@ -202,3 +202,22 @@ function toSummary(row: SummaryRow): SyncSummary {
     failures: { total: row.failed_total, items: row.failures },
   };
 }
+
+export interface RunJobRow {
+  readonly account: string;
+  readonly status: SyncJobStatus;
+  readonly calls: number;
+  readonly error_code: string | null;
+}
+
+/** One line per account of a social run: its job's status, calls and error code. */
+export async function listRunJobs(db: Executor, runId: string): Promise<RunJobRow[]> {
+  const { rows } = await db.query<RunJobRow>(
+    `SELECT a.external_id AS account, j.status, j.calls::int AS calls, j.error_code
+       FROM etl.sync_jobs j JOIN social.accounts a ON a.id = j.account_id
+      WHERE j.run_id = $1
+      ORDER BY a.external_id`,
+    [runId],
+  );
+  return rows;
+}

@@ -24,7 +24,6 @@ import type {
 import * as quota from './quota.repository.js';
 import * as repo from './sync.repository.js';
 import type { QuarantineInsert } from './sync.repository.js';
-import { payloadHash } from './youtube-sync.mapper.js';
 
 /** What the sync workers of one runner share. */
 export interface SyncStepDeps {
@@ -443,7 +442,7 @@ async function storeRaw(tx: Executor, platform: string, taskId: number, pages: r
       externalId: page.externalId,
       request: page.request,
       payload: page.payload,
-      payloadHash: payloadHash(page.payload),
+      payloadHash: repo.payloadHash(page.payload),
       syncTaskId: taskId,
     });
   }

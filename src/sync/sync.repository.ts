@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Executor } from '../db/pool.js';
 
 /** All SQL of the social sync: one function per query, executor first so the caller owns the transaction. */
@@ -6,40 +7,6 @@ export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED';
 export type SyncTaskKind = 'profile' | 'posts' | 'stories' | 'comments' | 'follows';
 export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
 export type RawKind = 'profile' | 'posts_page' | 'videos' | 'comments_page' | 'replies_page' | (string & {});
-
-export interface AccountRow {
-  id: string;
-  platform: string;
-  external_id: string;
-  handle: string | null;
-  last_synced_at: Date | null;
-}
-
-export interface SyncJobRow {
-  id: string;
-  account_id: string;
-  platform: string;
-  status: SyncJobStatus;
-  started_at: Date;
-  finished_at: Date | null;
-  calls: number;
-  error_code: string | null;
-  error: string | null;
-}
-
-export interface SyncTaskRow {
-  id: number;
-  job_id: string;
-  kind: SyncTaskKind;
-  external_id: string;
-  cursor: string | null;
-  status: SyncTaskStatus;
-  attempts: number;
-  pages: number;
-  items: number;
-  error_code: string | null;
-  error: string | null;
-}
 
 export interface RawResponseInsert {
   readonly platform: string;
@@ -98,10 +65,6 @@ export interface QuarantineInsert {
   readonly reason: string;
   readonly payload: unknown;
 }
-
-const JOB_COLUMNS = 'id, account_id, platform, status, started_at, finished_at, calls, error_code, error';
-const TASK_COLUMNS =
-  'id, job_id, kind, external_id, cursor, status, attempts, pages, items, error_code, error';
 
 export interface UpsertOptions {
   /**
@@ -164,162 +127,12 @@ export async function upsertUnified<R>(
   return result.rowCount ?? 0;
 }
 
-// ---- accounts -------------------------------------------------------------------------------------
-
-/** Registers a tracked account (or returns the existing one). */
-export async function ensureAccount(
-  db: Executor,
-  platform: string,
-  externalId: string,
-  handle: string | null = null,
-): Promise<AccountRow> {
-  const { rows } = await db.query<AccountRow>(
-    `INSERT INTO social.accounts (platform, external_id, handle) VALUES ($1, $2, $3)
-     ON CONFLICT (platform, external_id) DO UPDATE SET handle = coalesce(EXCLUDED.handle, social.accounts.handle)
-     RETURNING id, platform, external_id, handle, last_synced_at`,
-    [platform, externalId, handle],
-  );
-  return rows[0]!;
-}
-
-export async function getAccount(db: Executor, accountId: string): Promise<AccountRow | undefined> {
-  const { rows } = await db.query<AccountRow>(
-    'SELECT id, platform, external_id, handle, last_synced_at FROM social.accounts WHERE id = $1',
-    [accountId],
-  );
-  return rows[0];
-}
-
-export async function setAccountLastSynced(db: Executor, accountId: string, at: Date): Promise<void> {
-  await db.query('UPDATE social.accounts SET last_synced_at = $2 WHERE id = $1', [accountId, at]);
-}
-
-// ---- jobs -----------------------------------------------------------------------------------------
-
-export async function findRunningJob(db: Executor, accountId: string): Promise<SyncJobRow | undefined> {
-  const { rows } = await db.query<SyncJobRow>(
-    `SELECT ${JOB_COLUMNS} FROM etl.sync_jobs WHERE account_id = $1 AND status = 'RUNNING'
-     ORDER BY started_at DESC LIMIT 1`,
-    [accountId],
-  );
-  return rows[0];
-}
-
-export async function createJob(
-  db: Executor,
-  accountId: string,
-  platform: string,
-  startedAt: Date,
-): Promise<SyncJobRow> {
-  const { rows } = await db.query<SyncJobRow>(
-    `INSERT INTO etl.sync_jobs (account_id, platform, status, started_at) VALUES ($1, $2, 'RUNNING', $3)
-     RETURNING ${JOB_COLUMNS}`,
-    [accountId, platform, startedAt],
-  );
-  return rows[0]!;
-}
-
-export async function addJobCalls(db: Executor, jobId: string, calls: number): Promise<void> {
-  await db.query('UPDATE etl.sync_jobs SET calls = calls + $2 WHERE id = $1', [jobId, calls]);
-}
-
-export async function finishJob(
-  db: Executor,
-  jobId: string,
-  status: Exclude<SyncJobStatus, 'RUNNING'>,
-  failure: { code: string; message: string } | null = null,
-): Promise<void> {
-  await db.query(
-    `UPDATE etl.sync_jobs SET status = $2, finished_at = now(), error_code = $3, error = $4
-     WHERE id = $1 AND status = 'RUNNING'`,
-    [jobId, status, failure?.code ?? null, failure?.message ?? null],
-  );
-}
-
-// ---- tasks ----------------------------------------------------------------------------------------
-
-/** The task, created PENDING on first sight (idempotent by (job, kind, external id)). */
-export async function ensureTask(
-  db: Executor,
-  jobId: string,
-  kind: SyncTaskKind,
-  externalId: string,
-): Promise<SyncTaskRow> {
-  const { rows } = await db.query<SyncTaskRow>(
-    `INSERT INTO etl.sync_tasks (job_id, kind, external_id) VALUES ($1, $2, $3)
-     ON CONFLICT (job_id, kind, external_id) DO UPDATE SET kind = EXCLUDED.kind
-     RETURNING ${TASK_COLUMNS}`,
-    [jobId, kind, externalId],
-  );
-  return rows[0]!;
-}
-
-/** Creates PENDING tasks of one kind for many external ids; existing ones are left as they are. */
-export async function ensureTasks(
-  db: Executor,
-  jobId: string,
-  kind: SyncTaskKind,
-  externalIds: readonly string[],
-): Promise<void> {
-  if (externalIds.length === 0) return;
-  await db.query(
-    `INSERT INTO etl.sync_tasks (job_id, kind, external_id)
-     SELECT $1, $2, e FROM unnest($3::text[]) AS e
-     ON CONFLICT (job_id, kind, external_id) DO NOTHING`,
-    [jobId, kind, externalIds],
-  );
-}
-
-export async function listTasks(db: Executor, jobId: string, kind: SyncTaskKind): Promise<SyncTaskRow[]> {
-  const { rows } = await db.query<SyncTaskRow>(
-    `SELECT ${TASK_COLUMNS} FROM etl.sync_tasks WHERE job_id = $1 AND kind = $2 ORDER BY id`,
-    [jobId, kind],
-  );
-  return rows;
-}
-
-/** Commits one page's progress: the next cursor, counters, and DONE when it was the last page. */
-export async function saveTaskPage(
-  db: Executor,
-  taskId: number,
-  page: { cursor: string | null; items: number; done: boolean },
-): Promise<void> {
-  await db.query(
-    `UPDATE etl.sync_tasks
-     SET cursor = $2, pages = pages + 1, items = items + $3,
-         status = CASE WHEN $4::boolean THEN 'DONE' ELSE status END,
-         error_code = NULL, error = NULL, updated_at = now()
-     WHERE id = $1`,
-    [taskId, page.cursor, page.items, page.done],
-  );
-}
-
-export async function finishTask(
-  db: Executor,
-  taskId: number,
-  status: Exclude<SyncTaskStatus, 'PENDING'>,
-  failure: { code: string; message: string } | null = null,
-): Promise<void> {
-  await db.query(
-    `UPDATE etl.sync_tasks SET status = $2, error_code = $3, error = $4, updated_at = now() WHERE id = $1`,
-    [taskId, status, failure?.code ?? null, failure?.message ?? null],
-  );
-}
-
-/** A failed attempt that will be retried: the task stays PENDING with its cursor. */
-export async function recordTaskAttemptFailure(
-  db: Executor,
-  taskId: number,
-  failure: { code: string; message: string },
-): Promise<void> {
-  await db.query(
-    `UPDATE etl.sync_tasks SET attempts = attempts + 1, error_code = $2, error = $3, updated_at = now()
-     WHERE id = $1`,
-    [taskId, failure.code, failure.message],
-  );
-}
-
 // ---- raw zone and quarantine ----------------------------------------------------------------------
+
+/** Stable hash of a payload as stored in the raw zone. */
+export function payloadHash(payload: unknown): string {
+  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+}
 
 export async function insertRawResponse(db: Executor, raw: RawResponseInsert): Promise<number> {
   const { rows } = await db.query<{ id: number }>(

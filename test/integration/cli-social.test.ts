@@ -30,24 +30,67 @@ afterAll(async () => {
 });
 
 describe('siphon sync youtube', () => {
-  it('syncs the named channels into the unified tables, exactly as the simulator holds them', async () => {
+  const env = () =>
+    cliEnv(db.adminUrl, { SIPHON_YOUTUBE_BASE_URL: sim.baseUrl, SIPHON_YOUTUBE_API_KEY: 'cli-key' });
+  type JobLine = { account: string; status: string; calls: number };
+
+  let first: JobLine[] = [];
+
+  it('runs a social pipeline for the named channels to its end: exact tables, run history, shared limiter', async () => {
     const ids = [channelIdOf(SEED, 0), channelIdOf(SEED, 1)];
-    const res = await runCli(
-      ['sync', 'youtube', ...ids, '--json'],
-      cliEnv(db.adminUrl, { SIPHON_YOUTUBE_BASE_URL: sim.baseUrl, SIPHON_YOUTUBE_API_KEY: 'cli-key' }),
-    );
+    const res = await runCli(['sync', 'youtube', ...ids, '--json'], env());
     expect(res.code, res.stderr.slice(-2000)).toBe(0);
-    const rows = JSON.parse(res.stdout) as Array<{ channel: string; status: string }>;
-    expect(rows.map((r) => [r.channel, r.status])).toEqual(ids.map((id) => [id, 'SUCCESS']));
+    const rows = JSON.parse(res.stdout) as JobLine[];
+    first = rows;
+    expect(rows.map((r) => [r.account, r.status])).toEqual(ids.map((id) => [id, 'SUCCESS']));
     expect(await count(db, `SELECT count(*) FROM social.profiles WHERE platform = 'youtube'`)).toBe(2);
     const expectedPosts = ids.reduce((sum, id) => sum + sim.control.truth.uploads(id).length, 0);
     expect(await count(db, `SELECT count(*) FROM social.posts WHERE platform = 'youtube'`)).toBe(
       expectedPosts,
     );
-    expect(await count(db, `SELECT count(*) FROM social.raw_responses`)).toBeGreaterThan(2);
+    // A pipeline like any other: its run is in the history, its calls went through the limiter.
+    const { rows: runs } = await db.admin.query<{ trigger: string; status: string; kind: string }>(
+      `SELECT r.trigger, r.status, p.kind FROM etl.etl_runs r JOIN etl.etl_pipelines p ON p.id = r.pipeline_id
+        WHERE p.name = 'sync_youtube'`,
+    );
+    expect(runs).toEqual([{ trigger: 'cli', status: 'SUCCESS', kind: 'social' }]);
+    const calls = rows.reduce((sum, r) => sum + r.calls, 0);
+    expect(calls).toBeGreaterThan(2);
+    expect(
+      await count(db, `SELECT calls_total FROM etl.quota_limits WHERE platform = 'youtube'`),
+    ).toBeGreaterThanOrEqual(calls);
   });
 
-  it('says which variable is missing when there is no API key', async () => {
+  it('a second sync replaces the accounts as a new version and reads only what changed', async () => {
+    const ids = [channelIdOf(SEED, 0), channelIdOf(SEED, 1), channelIdOf(SEED, 2)];
+    const added = sim.control.addVideo(ids[0]!);
+    const res = await runCli(['sync', 'youtube', ...ids, '--json'], env());
+    expect(res.code, res.stderr.slice(-2000)).toBe(0);
+    const rows = JSON.parse(res.stdout) as JobLine[];
+    expect(rows.map((r) => [r.account, r.status])).toEqual(ids.map((id) => [id, 'SUCCESS']));
+    // The channels synced before: the profile and the first posts page show nothing older is new.
+    for (const before of first) {
+      const again = rows.find((r) => r.account === before.account)!;
+      expect(again.calls).toBeLessThan(before.calls / 2);
+    }
+    expect(await count(db, `SELECT count(*) FROM social.posts WHERE external_id = '${added}'`)).toBe(1);
+    expect(await count(db, `SELECT count(*) FROM social.profiles WHERE platform = 'youtube'`)).toBe(3);
+    const { rows: saved } = await db.admin.query<{ version: number; accounts: string[] }>(
+      `SELECT version, social->'accounts' AS accounts FROM etl.etl_pipelines WHERE name = 'sync_youtube'`,
+    );
+    expect(saved[0]!.accounts).toEqual(ids);
+    expect(saved[0]!.version).toBe(2);
+  });
+
+  it('refuses a pipeline of another platform, and says which variable is missing', async () => {
+    const wrong = await runCli(
+      ['sync', 'instagram', 'someone', '--pipeline', 'sync_youtube'],
+      cliEnv(db.adminUrl, { SIPHON_INSTAGRAM_ACCESS_TOKEN: 'x', SIPHON_INSTAGRAM_USER_ID: '1' }),
+    );
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr.trim()).toMatch(
+      /pipeline sync_youtube is not a social pipeline of instagram; choose another name with --pipeline \[SIPHON_ERR_CLI_USAGE\]$/,
+    );
     const res = await runCli(
       ['sync', 'youtube', channelIdOf(SEED, 2)],
       cliEnv(db.adminUrl, { SIPHON_YOUTUBE_BASE_URL: sim.baseUrl }),
@@ -56,6 +99,12 @@ describe('siphon sync youtube', () => {
     expect(res.stderr.trim()).toMatch(
       /^siphon: SIPHON_YOUTUBE_API_KEY is not set \[SIPHON_ERR_CONFIG_INVALID\]$/,
     );
+    expect(
+      await count(
+        db,
+        `SELECT count(*) FROM etl.etl_pipelines WHERE name IN ('sync_youtube', 'sync_instagram')`,
+      ),
+    ).toBe(1);
   });
 });
 

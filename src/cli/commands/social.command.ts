@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { channelIdOf } from '../../simulators/youtube/ids.js';
 import { startYouTubeSimulator } from '../../simulators/youtube/index.js';
@@ -8,14 +7,11 @@ import { startMlSimulator } from '../../simulators/ml/index.js';
 import { pipelineSyncStatus, type PipelineSyncStatus } from '../../api/routes/sync.routes.js';
 import { replayInstagramRaw } from '../../connectors/instagram/index.js';
 import { replayTikTokRaw } from '../../connectors/tiktok/index.js';
-import { replayYouTubeRaw, YouTubeClient } from '../../connectors/youtube/index.js';
-import { backoffMs } from '../../core/duration.js';
-import { classifyFailure, SiphonError } from '../../core/errors.js';
+import { replayYouTubeRaw } from '../../connectors/youtube/index.js';
+import { SiphonError } from '../../core/errors.js';
 import {
-  ensureAccount,
   listQuotaStatus,
   SYNC_TASK_STATUSES,
-  syncYouTubeAccount,
   PLATFORMS,
   type Platform,
   type QuotaStatusRow,
@@ -23,9 +19,14 @@ import {
 import { REPLAY_TABLES, replayRawZone, type RawReplayer, type ReplaySummary } from '../../sync/replay.js';
 import { loadConfig } from '../../config/index.js';
 import { withContext } from '../context.js';
+import { assertCredentials, syncAccounts, type SyncAccountsOptions } from './sync-accounts.js';
 import { jsonOption, printObject, printRows, type OutputOptions } from '../output.js';
 
-const ATTEMPTS = 5;
+const ACCOUNT_WORDS: Record<Platform, string> = {
+  youtube: 'YouTube channels (ids or @handles)',
+  instagram: 'Instagram accounts (ids or usernames)',
+  tiktok: 'TikTok accounts (usernames)',
+};
 
 /** Social sync from the command line: platform simulators, and a sync of named accounts. */
 export function registerSocialCommands(program: Command): void {
@@ -186,44 +187,51 @@ export function registerSocialCommands(program: Command): void {
   const sync = program
     .command('sync')
     .description('sync social accounts into the raw zone and the unified tables');
-  sync
-    .command('youtube <channel-id...>')
-    .description('sync YouTube channels: profile, new uploads, their comments (resumes an interrupted sync)')
-    .addOption(jsonOption())
-    .action(async (channelIds: string[], options: { json?: boolean }) => {
-      const config = loadConfig();
-      if (!config.youtube.apiKey) {
-        throw new SiphonError('SIPHON_ERR_CONFIG_INVALID', 'SIPHON_YOUTUBE_API_KEY is not set', {
-          field: 'SIPHON_YOUTUBE_API_KEY',
-        });
-      }
-      const client = new YouTubeClient({ baseUrl: config.youtube.baseUrl, apiKey: config.youtube.apiKey });
-      await withContext(async ({ writer, logger }) => {
-        const rows: Array<Record<string, unknown>> = [];
-        for (const channelId of channelIds) {
-          const account = await ensureAccount(writer, 'youtube', channelId);
-          // Transient and rate-limited failures leave the job resumable: try again after a pause.
-          for (let attempt = 1; ; attempt += 1) {
-            try {
-              const result = await syncYouTubeAccount({ pool: writer, client, logger }, account);
-              rows.push({
-                channel: channelId,
-                job: result.jobId,
-                status: result.status,
-                resumed: result.resumed,
-                error_code: result.errorCode ?? '',
-              });
-              break;
-            } catch (error) {
-              if (classifyFailure(error) !== 'retryable' || attempt >= ATTEMPTS) throw error;
-              await sleep(backoffMs(attempt, 500, 15_000));
-            }
+  for (const platform of PLATFORMS) {
+    sync
+      .command(`${platform} <account...>`)
+      .description(
+        `sync ${ACCOUNT_WORDS[platform]} now: a social pipeline (created or updated) run to its end by a runner in this process; Ctrl-C pauses it`,
+      )
+      .option('--pipeline <name>', 'the social pipeline to create or update', `sync_${platform}`)
+      .option('--backfill', 'every post and all its comments, not only what is new (mode full)')
+      .option('--since <date>', 'backfill posts published from this date (implies --backfill)')
+      .option('--until <date>', 'backfill posts published before this date (implies --backfill)')
+      .addOption(jsonOption())
+      .action(async (accounts: string[], options: SyncAccountsOptions & { json?: boolean }) => {
+        assertCredentials(loadConfig(), platform);
+        await withContext(async (ctx) => {
+          const result = await syncAccounts(ctx, platform, accounts, options, (pause) => {
+            process.once('SIGINT', () => {
+              ctx.logger.info('pausing after the current pages (Ctrl-C again to force)');
+              pause();
+              process.once('SIGINT', () => process.exit(130));
+            });
+          });
+          const order = new Map(accounts.map((a, i) => [a, i]));
+          const rows = result.jobs
+            .map((j) => ({
+              account: j.account,
+              status: j.status,
+              calls: j.calls,
+              error_code: j.error_code ?? '',
+            }))
+            .sort((a, b) => (order.get(a.account) ?? order.size) - (order.get(b.account) ?? order.size));
+          printRows(rows, ['account', 'status', 'calls', 'error_code'], options);
+          if (!options.json) {
+            const run = result.run;
+            process.stdout.write(
+              `pipeline ${result.pipeline.name}: ${result.pipeline.status}` +
+                (run ? `, run ${run.id} ${run.status}${run.error_code ? ` ${run.error_code}` : ''}` : '') +
+                (result.pipeline.status === 'PAUSED' ? ' (run the same command again to resume)' : '') +
+                '\n',
+            );
           }
-        }
-        printRows(rows, ['channel', 'status', 'resumed', 'error_code', 'job'], options);
-        if (rows.some((r) => r.status !== 'SUCCESS')) process.exitCode = 1;
+          if (result.run?.status !== 'SUCCESS' || rows.some((r) => r.status !== 'SUCCESS'))
+            process.exitCode = 1;
+        });
       });
-    });
+  }
   sync
     .command('status <pipeline>')
     .description(

@@ -22,7 +22,7 @@ import {
   toPostRow,
   toProfileRow,
   toQuarantineInsert,
-} from '../../sync/youtube-sync.mapper.js';
+} from './youtube.rows.js';
 import type {
   ChannelsListParams,
   CommentsListParams,

@@ -1,14 +1,7 @@
-import { createHash } from 'node:crypto';
-import type {
-  CommentRecord,
-  Mapped,
-  PostRecord,
-  ProfileRecord,
-  QuarantineEntry,
-} from '../connectors/youtube/index.js';
-import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from './sync.repository.js';
+import type { CommentRecord, Mapped, PostRecord, ProfileRecord, QuarantineEntry } from './youtube.mapper.js';
+import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../../sync/sync.repository.js';
 
-/** Pure glue between the connector's records and the unified table rows. */
+/** Pure glue between the YouTube records and the unified table rows (the adapter's `rows`). */
 
 export function toProfileRow(r: ProfileRecord): ProfileRow {
   return {
@@ -79,11 +72,6 @@ export function dedupeBy<T>(rows: readonly T[], key: (row: T) => string): T[] {
     byKey.set(k, row);
   }
   return [...byKey.values()];
-}
-
-/** Stable hash of a payload as stored in the raw zone. */
-export function payloadHash(payload: unknown): string {
-  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 }
 
 /** The oldest instant among ISO timestamps (null if none parse). */
