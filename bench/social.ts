@@ -314,7 +314,7 @@ async function scenario(
       await admin.query<{ pages: number; items: number; calls: number; last: Date | null }>(
         `SELECT (SELECT coalesce(sum(pages), 0)::int FROM etl.sync_tasks) AS pages,
                 (SELECT coalesce(sum(items), 0)::int FROM etl.sync_tasks) AS items,
-                (SELECT coalesce(sum(calls), 0)::int FROM etl.sync_jobs) AS calls,
+                (SELECT coalesce(sum(calls), 0)::int FROM etl.sync_tasks) AS calls,
                 (SELECT max(finished_at) FROM etl.sync_tasks) AS last`,
       )
     ).rows[0]!;
@@ -393,8 +393,7 @@ const STATEMENTS: readonly [string, string][] = [
   ['INSERT INTO social.raw_responses', 'insertRawResponse'],
   ['INSERT INTO etl.sync_seen', 'recordSeen'],
   ['SET cursor = $2, pages = pages + 1', 'savePage'],
-  ['UPDATE etl.etl_runs SET rows_read = rows_read +', 'addRunProgress'],
-  ['UPDATE etl.sync_jobs SET calls = calls +', 'addJobCalls'],
+  ['UPDATE etl.sync_tasks SET calls = calls +', 'addTaskCalls'],
   ['get_job', 'graphile-worker get_job'],
   ['complete_job', 'graphile-worker complete_job'],
 ];

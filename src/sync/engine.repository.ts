@@ -198,16 +198,17 @@ export async function claimPageCommit(db: Executor, taskId: number, cursor: stri
 export async function savePage(
   db: Executor,
   taskId: number,
-  page: { cursor: string | null; items: number; done: boolean },
+  page: { cursor: string | null; items: number; written: number; calls: number; done: boolean },
 ): Promise<void> {
   await db.query(
     `UPDATE etl.sync_tasks
-        SET cursor = $2, pages = pages + 1, items = items + $3, attempts = 0, not_before = NULL,
+        SET cursor = $2, pages = pages + 1, items = items + $3, written = written + $5, calls = calls + $6,
+            attempts = 0, not_before = NULL,
             status = CASE WHEN $4::boolean THEN 'DONE' ELSE 'PENDING' END,
             finished_at = CASE WHEN $4::boolean THEN now() END,
             started_at = coalesce(started_at, now()), error_code = NULL, error = NULL, updated_at = now()
       WHERE id = $1`,
-    [taskId, page.cursor, page.items, page.done],
+    [taskId, page.cursor, page.items, page.done, page.written, page.calls],
   );
 }
 
@@ -254,8 +255,12 @@ export async function failJob(
     [jobId],
   );
   await db.query(
-    `UPDATE etl.sync_jobs SET status = 'FAILED', finished_at = now(), error_code = $2, error = $3
-      WHERE id = $1 AND status = 'RUNNING'`,
+    `WITH closed_jobs AS (
+       UPDATE etl.sync_jobs SET status = 'FAILED', finished_at = now(), error_code = $2, error = $3
+        WHERE id = $1 AND status = 'RUNNING'
+       RETURNING id
+     )
+     ${ADD_JOBS_TO_RUN}`,
     [jobId, failure.code, failure.message],
   );
 }
@@ -278,22 +283,28 @@ export async function openChildTasks(
   return rows.map((r) => Number(r.id));
 }
 
-export async function addJobCalls(db: Executor, jobId: string, calls: number): Promise<void> {
-  await db.query('UPDATE etl.sync_jobs SET calls = calls + $2 WHERE id = $1', [jobId, calls]);
+/** Calls a step made that did not end in a page (a failure, a wait): counted on its own task row. */
+export async function addTaskCalls(db: Executor, taskId: number, calls: number): Promise<void> {
+  if (calls > 0)
+    await db.query('UPDATE etl.sync_tasks SET calls = calls + $2 WHERE id = $1', [taskId, calls]);
 }
 
-/** The run's counters grow with each page: items read, rows written, pages as batches. */
-export async function addRunProgress(
-  db: Executor,
-  runId: string,
-  progress: { read: number; written: number },
-): Promise<void> {
-  await db.query(
-    `UPDATE etl.etl_runs SET rows_read = rows_read + $2, rows_written = rows_written + $3, batches = batches + 1
-      WHERE id = $1`,
-    [runId, progress.read, progress.written],
-  );
-}
+/**
+ * Adds closed jobs' task counters to their run: items read, rows written, pages as batches. Done once
+ * per job, when it closes, instead of per page: the run's row would otherwise be updated (and locked
+ * until commit) by every page transaction of every runner. A job adopted after a pause brings the
+ * pages its earlier run read.
+ */
+const ADD_JOBS_TO_RUN = `
+  UPDATE etl.etl_runs r
+     SET rows_read = r.rows_read + c.items, rows_written = r.rows_written + c.written,
+         batches = r.batches + c.pages
+    FROM (SELECT j.run_id, coalesce(sum(t.items), 0) AS items, coalesce(sum(t.written), 0) AS written,
+                 coalesce(sum(t.pages), 0) AS pages
+            FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
+           WHERE t.job_id IN (SELECT id FROM closed_jobs)
+           GROUP BY j.run_id) c
+   WHERE r.id = c.run_id`;
 
 // ---- unified tables beyond profiles/posts/comments ------------------------------------------------
 
@@ -499,6 +510,10 @@ export async function closeFinishedJobs(db: Executor, runId: string): Promise<nu
               finished_at = now(), error_code = done.code, error = done.error
          FROM done WHERE j.id = done.id
        RETURNING j.id
+     ), closed_jobs AS (
+       SELECT id FROM closed
+     ), counted AS (${ADD_JOBS_TO_RUN}
+       RETURNING 1
      ), synced AS (
        UPDATE social.accounts a SET last_synced_at = done.started_at
          FROM done WHERE a.id = done.account_id AND done.code IS NULL AND done.job_kind = 'sync'

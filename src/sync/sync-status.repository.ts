@@ -133,10 +133,11 @@ export async function readSyncSummary(
         ORDER BY (r.id IS NOT DISTINCT FROM p.current_run_id) DESC, r.started_at DESC
         LIMIT 1
      ), jobs AS (
-       SELECT j.id, j.account_id, j.status, j.calls, j.error_code, j.error, j.finished_at
+       SELECT j.id, j.account_id, j.status, j.error_code, j.error, j.finished_at
          FROM etl.sync_jobs j WHERE j.run_id = (SELECT id FROM run)
      ), tasks AS (
-       SELECT t.kind, t.status, t.updated_at, t.not_before FROM etl.sync_tasks t JOIN jobs ON jobs.id = t.job_id
+       SELECT t.kind, t.status, t.updated_at, t.not_before, t.calls
+         FROM etl.sync_tasks t JOIN jobs ON jobs.id = t.job_id
      )
      SELECT run.id AS run_id, run.status AS run_status, run.trigger AS run_trigger, run.mode AS run_mode,
             run.started_at AS run_started_at, run.finished_at AS run_finished_at,
@@ -145,7 +146,7 @@ export async function readSyncSummary(
                FROM (SELECT status, count(*)::int AS n FROM jobs GROUP BY status) s) AS jobs,
             (SELECT coalesce(json_agg(json_build_object('kind', kind, 'status', status, 'n', n)), '[]')
                FROM (SELECT kind, status, count(*)::int AS n FROM tasks GROUP BY kind, status) s) AS tasks,
-            (SELECT coalesce(sum(calls), 0)::bigint FROM jobs) AS calls,
+            (SELECT coalesce(sum(calls), 0)::bigint FROM tasks) AS calls,
             (SELECT count(*)::int FROM tasks WHERE status = 'WAITING') AS waiting_items,
             (SELECT floor(extract(epoch FROM now() - min(updated_at)) * 1000)::bigint
                FROM tasks WHERE status = 'WAITING') AS oldest_wait_ms,
@@ -213,7 +214,9 @@ export interface RunJobRow {
 /** One line per account of a social run: its job's status, calls and error code. */
 export async function listRunJobs(db: Executor, runId: string): Promise<RunJobRow[]> {
   const { rows } = await db.query<RunJobRow>(
-    `SELECT a.external_id AS account, j.status, j.calls::int AS calls, j.error_code
+    `SELECT a.external_id AS account, j.status,
+            (SELECT coalesce(sum(t.calls), 0)::int FROM etl.sync_tasks t WHERE t.job_id = j.id) AS calls,
+            j.error_code
        FROM etl.sync_jobs j JOIN social.accounts a ON a.id = j.account_id
       WHERE j.run_id = $1
       ORDER BY a.external_id`,

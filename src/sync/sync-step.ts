@@ -144,7 +144,7 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
         false,
       );
       await engine.enqueueTasks(tx, [step.task_id], error.until, injectTraceContext());
-      if (calls > 0) await engine.addJobCalls(tx, step.job_id, calls);
+      await engine.addTaskCalls(tx, step.task_id, calls);
     });
   }
 }
@@ -413,11 +413,15 @@ async function commitPage(
     if (deps.ml)
       await enqueueEnrichment(tx, { platform, runId: step.run_id, items: enrichmentItems(enrich) });
     quarantined = [];
-    await engine.savePage(tx, step.task_id, { cursor: next, items: read, done: next === null });
+    await engine.savePage(tx, step.task_id, {
+      cursor: next,
+      items: read,
+      written,
+      calls,
+      done: next === null,
+    });
     if (next !== null) children.push(step.task_id);
     await engine.enqueueTasks(tx, children, null, injectTraceContext());
-    if (calls > 0) await engine.addJobCalls(tx, step.job_id, calls);
-    if (step.run_id) await engine.addRunProgress(tx, step.run_id, { read, written });
     return true;
   });
 }
@@ -461,7 +465,7 @@ async function handleFailure(
   const now = Date.now();
   let incident: 'credential_rejected' | 'quota_exhausted' | undefined;
   await withTransaction(deps.pool, async (tx) => {
-    if (calls > 0) await engine.addJobCalls(tx, step.job_id, calls);
+    await engine.addTaskCalls(tx, step.task_id, calls);
     switch (error.kind) {
       case 'rate-limited': {
         const until = new Date(now + Math.max(error.retryAfterMs ?? 60_000, 1000));

@@ -239,7 +239,8 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
   it('quota --json: the credential limiter, as etl.quota_limits counts it', async () => {
     const res = await runCli(['quota', '--json'], env);
     expect(res.code, res.stderr.slice(-2000)).toBe(0);
-    const calls = await count(db, `SELECT sum(calls) FROM etl.sync_jobs WHERE pipeline_id IS NOT NULL`);
+    // Every call on the credential: this pipeline's and those of `siphon sync youtube` above.
+    const calls = await count(db, `SELECT sum(calls) FROM etl.sync_tasks`);
     expect(calls).toBeGreaterThan(3);
     expect(JSON.parse(res.stdout)).toEqual([
       expect.objectContaining({
@@ -275,9 +276,31 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
       failures: { total: 1, items: [{ account: missing, error_code: 'SIPHON_ERR_CONNECTOR_NOT_FOUND' }] },
     });
     expect(status.calls).toBe(
-      await count(db, 'SELECT sum(calls) FROM etl.sync_jobs WHERE run_id = $1', [runId]),
+      await count(
+        db,
+        'SELECT sum(t.calls) FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id WHERE j.run_id = $1',
+        [runId],
+      ),
     );
     expect(status.tasks.by_kind.profile).toMatchObject({ DONE: 2, SKIPPED: 1 });
+    // The failed account's call counts too, and every job's pages reached the run's counters.
+    const perRun = (what: string, where = 'true') =>
+      count(
+        db,
+        `SELECT sum(t.${what}) FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
+          WHERE j.run_id = $1 AND ${where}`,
+        [runId],
+      );
+    expect(await perRun('calls', `j.status = 'FAILED'`)).toBe(1);
+    const { rows: runRow } = await db.admin.query(
+      'SELECT batches, rows_read, rows_written FROM etl.etl_runs WHERE id = $1',
+      [runId],
+    );
+    expect(runRow[0]).toEqual({
+      batches: await perRun('pages'),
+      rows_read: await perRun('items'),
+      rows_written: await perRun('written'),
+    });
 
     const table = await runCli(['sync', 'status', 'cli_watch'], env);
     expect(table.code).toBe(0);

@@ -139,15 +139,24 @@ describe('a social pipeline', () => {
     await expectYouTubeTablesMatchTruth(s.db, s.sim, s.channels);
 
     const { rows: jobs } = await s.db.admin.query(
-      'SELECT status, calls, run_id FROM etl.sync_jobs WHERE pipeline_id = $1',
+      `SELECT j.status, (SELECT sum(t.calls)::int FROM etl.sync_tasks t WHERE t.job_id = j.id) AS calls
+         FROM etl.sync_jobs j WHERE j.pipeline_id = $1`,
       [pipeline.id],
     );
     expect(jobs.map((j) => j.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
-    // Every request the simulator answered was counted on a job; pages became the run's batches.
+    // Every request the simulator answered was counted on a task; the tasks' pages, items and rows
+    // written became the run's batches, rows read and rows written when their jobs closed.
     const calls = jobs.reduce((sum, j) => sum + j.calls, 0);
     expect(calls).toBe(s.sim.control.requests().length);
-    const { rows: pages } = await s.db.admin.query('SELECT sum(pages)::int AS n FROM etl.sync_tasks');
-    expect(runs[0].batches).toBe(pages[0].n);
+    const { rows: pages } = await s.db.admin.query(
+      'SELECT sum(pages)::int AS pages, sum(items)::int AS items, sum(written)::int AS written FROM etl.sync_tasks',
+    );
+    expect(runs[0]).toMatchObject({
+      batches: pages[0].pages,
+      rows_read: pages[0].items,
+      rows_written: pages[0].written,
+    });
+    expect(pages[0].written).toBeGreaterThan(0);
     const { rows: raw } = await s.db.admin.query('SELECT count(*)::int AS n FROM social.raw_responses');
     expect(raw[0].n).toBe(calls);
     const { rows: queue } = await s.db.admin.query('SELECT count(*)::int AS n FROM graphile_worker.jobs');
