@@ -77,7 +77,10 @@ export async function reserveSlot(
               (clock_timestamp() AT TIME ZONE day_zone)::date AS today,
               ${unitsTodaySql('l', 'clock_timestamp()')} AS used,
               (paused_until IS NOT NULL AND paused_until > clock_timestamp()) AS paused,
-              paused_until, daily_units, window_ms, calls_per_window
+              paused_until, daily_units, window_ms, calls_per_window,
+              -- Commit without waiting for the WAL flush: the row lock is held until the commit, and
+              -- every call on the credential queues behind it (ADR 0011, "Commit").
+              set_config('synchronous_commit', 'off', true) AS async_commit
          FROM etl.quota_limits l WHERE platform = $1 AND credential = $2
           FOR UPDATE
      ), decided AS (
