@@ -133,7 +133,7 @@ export class Runner {
       if (this.#active.size < concurrency) {
         try {
           await withTransaction(pool, (tx) => promoteDueSchedules(tx, nextOccurrence));
-          const pipeline = await claimPipeline(pool, this.id, leaseMs);
+          const pipeline = await claimPipeline(pool, this.id, leaseMs, [...this.#active.keys()]);
           if (pipeline) {
             claimed = true;
             const work = executeClaim(

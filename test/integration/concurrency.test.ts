@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimPipeline } from '../../src/db/repositories/lease.repository.js';
 import type { Runner } from '../../src/runner/index.js';
 import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
@@ -137,5 +138,42 @@ describe('several runners against one database', () => {
     );
     expect(rows.every((r) => r.status === 'SUCCESS')).toBe(true);
     expect(await count(db, 'SELECT count(*) FROM analytics.shared')).toBe(3000);
+  });
+
+  it('a lapsed lease: another runner takes over at once, the owner still executing it only a lease later', async () => {
+    const p = await createPipeline(db, {
+      name: 'lapsed',
+      source_query: 'SELECT id, v FROM content.items',
+      target_table: 'analytics.lapsed',
+      unique_key: 'id',
+    });
+    const lapse = (ms: number) =>
+      db.admin.query(
+        `UPDATE etl.etl_pipelines SET status = 'RUNNING', lease_owner = 'owner', lease_epoch = 7,
+                lease_expires_at = clock_timestamp() - make_interval(secs => $2::double precision / 1000)
+          WHERE id = $1`,
+        [p.id, ms],
+      );
+    // Expired 1 s ago, lease 3 s: its owner, whose executor still runs it, leaves it alone...
+    await lapse(1000);
+    expect(await claimPipeline(db.writer, 'owner', 3000, [p.id])).toBeUndefined();
+    // ...unless that executor is gone (a restarted process has no executor for it).
+    await lapse(1000);
+    expect(await claimPipeline(db.writer, 'owner', 3000, [])).toMatchObject({ id: p.id, lease_epoch: 8 });
+    // Any other runner takes it over at once.
+    await lapse(1000);
+    expect(await claimPipeline(db.writer, 'other', 3000, [p.id])).toMatchObject({
+      id: p.id,
+      lease_owner: 'other',
+      lease_epoch: 8,
+      previous_owner: 'owner',
+    });
+    // An executor that hangs past a second lease is taken over by its own runner too.
+    await lapse(3500);
+    expect(await claimPipeline(db.writer, 'owner', 3000, [p.id])).toMatchObject({ id: p.id, lease_epoch: 8 });
+    await db.admin.query(
+      `UPDATE etl.etl_pipelines SET status = 'IDLE', lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`,
+      [p.id],
+    );
   });
 });

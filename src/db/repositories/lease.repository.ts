@@ -15,11 +15,18 @@ export interface ClaimedPipeline extends PipelineRow {
  * Claims one pipeline that wants a runner: RUN_REQUESTED, or RUNNING/PAUSE_REQUESTED whose lease has
  * expired (its owner died). SKIP LOCKED lets many runners claim concurrently; the epoch grows on every
  * claim, so a previous owner that wakes up can no longer commit. Lease times use the database clock.
+ *
+ * `executing`: the pipelines this runner's own executors are still running. Their lease can lapse
+ * without anyone dying — a COMMIT that waited seconds for a stalled disk flush after the last renewal,
+ * a starved process — and taking over oneself then only interrupts a healthy run (its executor loses
+ * the fence and the run is restarted by the same process). Another runner still takes over at once;
+ * this runner re-claims its own only a further lease later (an executor that hangs for good).
  */
 export async function claimPipeline(
   db: Executor,
   runnerId: string,
   leaseMs: number,
+  executing: readonly string[] = [],
 ): Promise<ClaimedPipeline | undefined> {
   const { rows } = await db.query<ClaimedPipeline>(
     `WITH candidate AS (
@@ -28,7 +35,12 @@ export async function claimPipeline(
         WHERE (enabled AND status = 'RUN_REQUESTED')
            -- A dead owner's run is taken over even if the pipeline was disabled meanwhile (it is then
            -- parked as PAUSED): nothing may stay RUNNING without a live owner.
-           OR (status IN ('RUNNING', 'PAUSE_REQUESTED') AND (lease_expires_at IS NULL OR lease_expires_at < clock_timestamp()))
+           OR (status IN ('RUNNING', 'PAUSE_REQUESTED')
+               AND (lease_expires_at IS NULL
+                    OR lease_expires_at < clock_timestamp()
+                         - CASE WHEN lease_owner = $1 AND id = ANY ($3::uuid[])
+                                THEN make_interval(secs => $2::double precision / 1000)
+                                ELSE interval '0' END))
         ORDER BY updated_at
         LIMIT 1
         FOR UPDATE SKIP LOCKED)
@@ -40,7 +52,7 @@ export async function claimPipeline(
        FROM candidate
       WHERE p.id = candidate.id
      RETURNING p.*, candidate.previous_status, candidate.previous_run_id, candidate.previous_owner`,
-    [runnerId, leaseMs],
+    [runnerId, leaseMs, executing],
   );
   return rows[0];
 }
