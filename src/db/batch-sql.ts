@@ -112,7 +112,7 @@ function upsertFrom(plan: BatchPlan, from: string): string {
       : `SELECT ${cols} FROM ${from}${keyOrdered ? '' : ` ORDER BY ${list('', plan.keys)}`}`
   }
   ON CONFLICT (${list('', plan.keys)}) ${conflict}
-  RETURNING 1`;
+  RETURNING (t.xmax = 0) AS inserted`;
 }
 
 /**
@@ -167,20 +167,36 @@ function statsSql(plan: BatchPlan): string {
  * index range scan); the last, short batch deletes every such key after the cursor. Single-column
  * keys only (the cursor is then the key, and `stats.last_key` its last value), so both bounds stay
  * index conditions.
+ *
+ * Most batches have nothing to delete, and the anti-join that finds out visits every target row of
+ * the range. A cheaper gate goes first: the batch's keys all lie in the range, and those the target
+ * already had are the batch's rows less the ones its upsert inserted (`xmax = 0` on a returned row
+ * means inserted; a row that was updated, or left alone as unchanged, already existed). When the
+ * target holds no more keys in the range than that (an index count), every one of them came from the
+ * source and the delete does not run. De-duplicating batches keep the plain anti-join. (Another
+ * writer committing one of the batch's keys into the target during the statement makes the upsert
+ * see it as existing while the count does not: a vanished row of that range may then wait for the
+ * next full run. Two writers of one target's key range is not a supported set-up.)
  */
 function deleteInRange(plan: BatchPlan, cursor: BatchCursor): string {
   const key = quoteIdent(plan.keys[0]!);
   const lower = cursor && 'after' in cursor ? `t.${key} > $2 AND ` : '';
   const missing = `NOT EXISTS (SELECT 1 FROM src s WHERE s.${key} = t.${key})`;
   const target = quoteQualified(plan.target);
+  const upper = `t.${key} <= (SELECT last_key FROM stats)`;
+  const someNotFromSource = (range: string) =>
+    plan.dedup
+      ? ''
+      : `(SELECT count(*) FROM ${target} AS t WHERE ${range})
+       > (SELECT n FROM stats) - (SELECT count(*) FROM up WHERE inserted) AND `;
   return `gone AS (
   DELETE FROM ${target} AS t
-   WHERE ${lower}t.${key} <= (SELECT last_key FROM stats)
-     AND (SELECT n FROM stats) = $1 AND ${missing}
+   WHERE ${lower}${upper}
+     AND (SELECT n FROM stats) = $1 AND ${someNotFromSource(`${lower}${upper}`)}${missing}
   RETURNING 1
 ), gone_tail AS (
   DELETE FROM ${target} AS t
-   WHERE ${lower}(SELECT n FROM stats) < $1 AND ${missing}
+   WHERE ${lower}(SELECT n FROM stats) < $1 AND ${someNotFromSource(`${lower}true`)}${missing}
   RETURNING 1
 )`;
 }

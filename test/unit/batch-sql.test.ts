@@ -88,13 +88,27 @@ describe('batch SQL', () => {
     expect(text).toContain('gone AS (');
     // A full batch: an index range after the cursor up to its last key.
     expect(text).toContain('WHERE t."id" > $2 AND t."id" <= (SELECT last_key FROM stats)');
-    expect(text).toContain(
-      '(SELECT n FROM stats) = $1 AND NOT EXISTS (SELECT 1 FROM src s WHERE s."id" = t."id")',
-    );
+    expect(text).toContain('AND (SELECT n FROM stats) = $1 AND (SELECT count(*)');
+    expect(text).toContain('AND NOT EXISTS (SELECT 1 FROM src s WHERE s."id" = t."id")');
     // The last, short batch: everything after the cursor.
     expect(text).toContain('gone_tail AS (');
-    expect(text).toContain('WHERE t."id" > $2 AND (SELECT n FROM stats) < $1 AND NOT EXISTS');
+    expect(text).toContain('WHERE t."id" > $2 AND (SELECT n FROM stats) < $1 AND (SELECT count(*)');
     expect(buildBatchSql({ ...full, deleteInBatch: false }, null, 100).text).not.toContain('gone AS');
+  });
+
+  it('runs the anti-join only when the target holds more keys in the range than the batch found there', () => {
+    const full = { ...plan, cursorColumns: ['id'], incrementalKey: null, deleteInBatch: true };
+    const { text } = buildBatchSql(full, { after: ['41'] }, 100);
+    expect(text).toContain('RETURNING (t.xmax = 0) AS inserted');
+    const gate = '> (SELECT n FROM stats) - (SELECT count(*) FROM up WHERE inserted) AND NOT EXISTS';
+    expect(text).toContain(
+      `(SELECT count(*) FROM "analytics"."t" AS t WHERE t."id" > $2 AND t."id" <= (SELECT last_key FROM stats))\n       ${gate}`,
+    );
+    expect(text).toContain(
+      `(SELECT count(*) FROM "analytics"."t" AS t WHERE t."id" > $2 AND true)\n       ${gate}`,
+    );
+    // With duplicates in a batch its row count is not its key count: the plain anti-join.
+    expect(buildBatchSql({ ...full, dedup: true }, { after: ['41'] }, 100).text).not.toContain(gate);
   });
 
   it('deletes target rows the source no longer has', () => {
