@@ -6,7 +6,7 @@ import { channelIdOf } from '../../src/simulators/youtube/ids.js';
 import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/simulators/youtube/index.js';
 import type { PlatformAdapter } from '../../src/sync/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliEnv, exited, killAllSpawned, runCli, spawnCli } from '../helpers/processes.js';
+import { cliEnv, exited, killAllSpawned, runCli, spawnCli, waitForOutput } from '../helpers/processes.js';
 import { count, createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
 
 let db: TestDatabase;
@@ -338,5 +338,58 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
     const usage = await runCli(['sync', 'status', 'cli_watch', '--run', 'latest'], env);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('[SIPHON_ERR_CLI_USAGE]');
+  });
+});
+
+describe('siphon sync youtube, interrupted', () => {
+  it('the first Ctrl-C pauses the run after its current pages; the same command resumes it', async () => {
+    // Its own simulator and key (its own credential, at YouTube's default 10 calls a second): about
+    // 70 calls, several seconds, so the interrupt lands mid-run.
+    const own = await startYouTubeSimulator({
+      seed: 9,
+      channels: 6,
+      videosPerChannel: [8, 12],
+      commentThreadsPerVideo: [1, 3],
+      apiKeys: ['pause-key'],
+    });
+    try {
+      const ids = Array.from({ length: 6 }, (_, i) => channelIdOf(9, i));
+      const env = cliEnv(db.adminUrl, {
+        SIPHON_YOUTUBE_BASE_URL: own.baseUrl,
+        SIPHON_YOUTUBE_API_KEY: 'pause-key',
+      });
+      const args = ['sync', 'youtube', ...ids, '--pipeline', 'sync_pause'];
+      const child = spawnCli(args, env);
+      let stdout = '';
+      child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+      await waitForOutput(child, 'social run: jobs opened and queued', 60_000);
+      child.kill('SIGINT');
+      expect(await exited(child)).toBe(1);
+      expect(stdout).toMatch(
+        /pipeline sync_pause: PAUSED, run \S+ PAUSED \(run the same command again to resume\)/,
+      );
+      const callsBefore = own.control.requests().length;
+      expect(callsBefore).toBeLessThan(60);
+
+      const again = await runCli(args, env);
+      expect(again.code, again.stderr.slice(-2000)).toBe(0);
+      expect(again.stdout).toMatch(/pipeline sync_pause: IDLE, run \S+ SUCCESS/);
+      const expectedPosts = ids.reduce((sum, id) => sum + own.control.truth.uploads(id).length, 0);
+      expect(
+        await count(
+          db,
+          `SELECT count(*) FROM social.posts WHERE platform = 'youtube' AND profile_external_id = ANY ($1)`,
+          [ids],
+        ),
+      ).toBe(expectedPosts);
+      // One pipeline, two runs in its history: the paused one and the one that finished it.
+      const { rows } = await db.admin.query<{ status: string }>(
+        `SELECT r.status FROM etl.etl_runs r JOIN etl.etl_pipelines p ON p.id = r.pipeline_id
+          WHERE p.name = 'sync_pause' ORDER BY r.started_at`,
+      );
+      expect(rows.map((r) => r.status)).toEqual(['PAUSED', 'SUCCESS']);
+    } finally {
+      await own.close();
+    }
   });
 });

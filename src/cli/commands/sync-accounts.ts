@@ -101,12 +101,9 @@ export async function syncAccounts(
   } finally {
     await running.stop();
   }
-  const run = (await listRuns(api, pipeline.id, 1))[0];
-  return {
-    pipeline,
-    run: run?.id === before ? undefined : run,
-    jobs: run ? await listRunJobs(api, run.id) : [],
-  };
+  const latest = (await listRuns(api, pipeline.id, 1))[0];
+  const run = latest?.id === before ? undefined : latest;
+  return { pipeline, run, jobs: run ? await listRunJobs(api, run.id) : [] };
 }
 
 /** Polls until the pipeline has left RUN_REQUESTED / RUNNING / PAUSE_REQUESTED. */
