@@ -158,8 +158,9 @@ describe('a frozen runner (SIGSTOP past its lease)', () => {
       [pipeline.id],
     );
     const story = JSON.stringify(runs);
-    // The frozen run was taken over; the last run succeeded. On a starved machine the rescuer itself
-    // can miss its lease and be taken over (by itself): any run between is a fenced takeover too.
+    // The frozen run was taken over; the last run succeeded. A rescuer that misses its lease (a stalled
+    // commit, a starved process) no longer takes over its own live run, but one that hangs past a second
+    // lease is: any run between is a fenced takeover too.
     expect(runs[0].id, story).toBe(frozenRun);
     expect(runs.at(-1).status, story).toBe('SUCCESS');
     for (const run of runs.slice(0, -1)) {
