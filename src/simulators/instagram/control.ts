@@ -1,5 +1,6 @@
 import type { AddCommentInit, AddMediaInit, InstagramDataset } from './dataset.js';
 import type { Endpoint, FaultControl } from './faults.js';
+import { held } from '../shared/lookup.js';
 import type { AccountState, CommentState, MediaState } from './generate.js';
 import { graphTime } from './handlers.js';
 import { userIdOf } from './ids.js';
@@ -139,21 +140,10 @@ export function createControl(
   tokens: { expire(token?: string): void; add(token: string): void },
   log: readonly SimRequest[],
 ): InstagramSimulatorControl {
-  const account = (id: string): AccountState => {
-    const found = dataset.accountById(id) ?? dataset.accountByUsername(id);
-    if (!found) throw new Error(`the simulator has no account ${id}`);
-    return found;
-  };
-  const media = (id: string): MediaState => {
-    const found = dataset.media(id);
-    if (!found) throw new Error(`the simulator has no live media ${id}`);
-    return found;
-  };
-  const comment = (id: string): CommentState => {
-    const found = dataset.comment(id);
-    if (!found) throw new Error(`the simulator has no live comment ${id}`);
-    return found;
-  };
+  const account = (id: string): AccountState =>
+    held(dataset.accountById(id) ?? dataset.accountByUsername(id), `account ${id}`);
+  const media = (id: string): MediaState => held(dataset.media(id), `live media ${id}`);
+  const comment = (id: string): CommentState => held(dataset.comment(id), `live comment ${id}`);
 
   const truthAccount = (a: AccountState): TruthAccount => ({
     id: a.id,

@@ -1,5 +1,6 @@
 import type { CommentState, TikTokDataset, UserState, VideoState } from './dataset.js';
 import type { FaultControl } from './faults.js';
+import { held } from '../shared/lookup.js';
 import type { DailyQuota, QuotaBucket, RateWindow, RateWindows, TokenStore } from './limits.js';
 
 /** One request as the simulator saw it; `status` 0 means the connection was dropped. */
@@ -133,21 +134,9 @@ export interface ControlDeps {
 
 export function createControl(deps: ControlDeps): TikTokSimulatorControl {
   const { dataset } = deps;
-  const user = (name: string): UserState => {
-    const found = dataset.user(name);
-    if (!found) throw new Error(`the simulator has no user ${name}`);
-    return found;
-  };
-  const video = (id: string): VideoState => {
-    const found = dataset.video(id);
-    if (!found) throw new Error(`the simulator has no live video ${id}`);
-    return found;
-  };
-  const comment = (id: string): CommentState => {
-    const found = dataset.comment(id);
-    if (!found) throw new Error(`the simulator has no live comment ${id}`);
-    return found;
-  };
+  const user = (name: string): UserState => held(dataset.user(name), `user ${name}`);
+  const video = (id: string): VideoState => held(dataset.video(id), `live video ${id}`);
+  const comment = (id: string): CommentState => held(dataset.comment(id), `live comment ${id}`);
   const truthUser = (u: UserState): TruthUser => {
     const videos = dataset.videos(u);
     return {

@@ -1,5 +1,6 @@
 import type { AddCommentInit, AddVideoInit, YouTubeDataset } from './dataset.js';
 import type { FaultControl } from './faults.js';
+import { held } from '../shared/lookup.js';
 import type { ChannelState, CommentState, VideoState } from './generate.js';
 import { channelIdOf } from './ids.js';
 import type { QuotaLedger } from './quota.js';
@@ -99,21 +100,9 @@ export function createControl(
   quota: QuotaLedger,
   log: readonly SimRequest[],
 ): YouTubeSimulatorControl {
-  const channel = (id: string): ChannelState => {
-    const found = dataset.channelById(id);
-    if (!found) throw new Error(`the simulator has no channel ${id}`);
-    return found;
-  };
-  const video = (id: string): VideoState => {
-    const found = dataset.video(id);
-    if (!found) throw new Error(`the simulator has no live video ${id}`);
-    return found;
-  };
-  const comment = (id: string): CommentState => {
-    const found = dataset.comment(id);
-    if (!found) throw new Error(`the simulator has no live comment ${id}`);
-    return found;
-  };
+  const channel = (id: string): ChannelState => held(dataset.channelById(id), `channel ${id}`);
+  const video = (id: string): VideoState => held(dataset.video(id), `live video ${id}`);
+  const comment = (id: string): CommentState => held(dataset.comment(id), `live comment ${id}`);
 
   const truth: GroundTruth = {
     channel(id) {
