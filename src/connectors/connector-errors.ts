@@ -40,3 +40,10 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
+
+/** What a request that got no HTTP answer says of itself: the system code (ECONNRESET…), or its message. */
+export function networkErrorDetail(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof Error ? error.message : String(error);
+}

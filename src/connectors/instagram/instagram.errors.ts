@@ -5,6 +5,7 @@ import {
   parseRetryAfter,
   type ConnectorErrorCode,
   type HeadersLike,
+  networkErrorDetail,
 } from '../connector-errors.js';
 
 /**
@@ -109,9 +110,7 @@ export function classifyInstagramNetworkError(
   error: unknown,
   timedOut: boolean,
 ): InstagramErrorClassification {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  const detail =
-    typeof cause?.code === 'string' ? cause.code : error instanceof Error ? error.message : String(error);
+  const detail = networkErrorDetail(error);
   return {
     kind: 'transient',
     code: 'SIPHON_ERR_CONNECTOR_TRANSIENT',

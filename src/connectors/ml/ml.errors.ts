@@ -1,5 +1,5 @@
 import type { ConnectorFailure, ConnectorFailureKind } from '../../sync/platform.js';
-import { CONNECTOR_ERROR_CODE as CODE_OF, parseRetryAfter } from '../connector-errors.js';
+import { CONNECTOR_ERROR_CODE as CODE_OF, parseRetryAfter, networkErrorDetail } from '../connector-errors.js';
 
 /**
  * Pure classification of ML service failures in the engine's terms (the same kinds as the platform
@@ -46,9 +46,7 @@ export function classifyMlError(
 
 /** No HTTP answer: refused or dropped connection, or the client's own timeout. */
 export function classifyMlNetworkError(method: string, error: unknown, timedOut: boolean): MlFailure {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  const detail =
-    typeof cause?.code === 'string' ? cause.code : error instanceof Error ? error.message : String(error);
+  const detail = networkErrorDetail(error);
   return {
     kind: 'transient',
     code: 'SIPHON_ERR_CONNECTOR_TRANSIENT',

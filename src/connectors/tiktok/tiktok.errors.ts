@@ -5,6 +5,7 @@ import {
   parseRetryAfter,
   type ConnectorErrorCode,
   type HeadersLike,
+  networkErrorDetail,
 } from '../connector-errors.js';
 
 /**
@@ -100,9 +101,7 @@ export function classifyTikTokError(
 
 /** A request that got no HTTP answer: refused or dropped connection, or the client's own timeout. */
 export function classifyTikTokNetworkError(error: unknown, timedOut: boolean): TikTokErrorClassification {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
-  const detail =
-    typeof cause?.code === 'string' ? cause.code : error instanceof Error ? error.message : String(error);
+  const detail = networkErrorDetail(error);
   return {
     kind: 'transient',
     code: CODE_OF.transient,

@@ -5,6 +5,7 @@ import {
   parseRetryAfter,
   type ConnectorErrorCode,
   type HeadersLike,
+  networkErrorDetail,
 } from '../connector-errors.js';
 import { nextMidnightIn } from '../../core/timestamps.js';
 
@@ -88,9 +89,7 @@ export function classifyYouTubeError(
 
 /** A request that got no HTTP answer: refused or dropped connection, or the client's own timeout. */
 export function classifyYouTubeNetworkError(error: unknown, timedOut: boolean): YouTubeErrorClassification {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  const detail =
-    typeof cause?.code === 'string' ? cause.code : error instanceof Error ? error.message : String(error);
+  const detail = networkErrorDetail(error);
   return {
     kind: 'transient',
     code: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
