@@ -7,13 +7,12 @@
  *
  * Uses a throwaway embedded PostgreSQL 18 (or BENCH_DATABASE_URL, which it fills with data).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExportResultCode } from '@opentelemetry/core';
 import { pino } from 'pino';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../src/bootstrap/embedded-postgres.js';
 import { migrate } from '../src/db/migrator.js';
 import { createPool, urlForRole, type Pool } from '../src/db/pool.js';
 import { ensureRoles, ROLES, type RolePasswords } from '../src/db/roles.js';
@@ -24,6 +23,7 @@ import { installDemoPipelines } from '../src/demo/demo.service.js';
 import { requestStatus } from '../src/pipelines/index.js';
 import { Runner } from '../src/runner/index.js';
 import { DEFAULT_BATCH_SIZE } from '../src/core/pipeline-spec.schema.js';
+import { benchServer } from './server.js';
 
 // `npm run bench -- --social`: the social sync scale benchmark (bench/social.ts, which reads the
 // options after it: `npm run bench -- --social --sizes 1000,10000`) instead of the runner's.
@@ -68,14 +68,8 @@ interface Scenario {
 }
 
 async function main(): Promise<void> {
-  let server: EmbeddedServer | undefined;
-  let home: string | undefined;
-  let url = process.env.BENCH_DATABASE_URL;
-  if (!url) {
-    home = mkdtempSync(join(tmpdir(), 'siphon-bench-'));
-    server = await startEmbeddedPostgres({ home, port: 0, password: 'bench-superuser' });
-    url = server.url;
-  }
+  const server = await benchServer('siphon-bench-');
+  const url = server.url;
   const admin = createPool({ connectionString: url, applicationName: 'bench-admin', max: 4 });
   try {
     const client = await admin.connect();
@@ -162,8 +156,7 @@ async function main(): Promise<void> {
     log(`\nwritten to ${args.out}`);
   } finally {
     await admin.end();
-    await server?.stop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    await server.close();
   }
 }
 

@@ -10,9 +10,9 @@
  * simulator runs in a child process, so the RSS measured here is the runners' own.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,6 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
 import { prepareDatabase } from '../src/bootstrap/database.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../src/bootstrap/embedded-postgres.js';
 import { YouTubeAdapter, YouTubeClient } from '../src/connectors/youtube/index.js';
 import { createPool, urlForRole, type Pool } from '../src/db/pool.js';
 import { ROLES, type RolePasswords } from '../src/db/roles.js';
@@ -28,6 +27,7 @@ import { requestStatus, savePipeline } from '../src/pipelines/index.js';
 import { Runner } from '../src/runner/index.js';
 import { startYouTubeSimulator } from '../src/simulators/youtube/index.js';
 import type { PlatformAdapter } from '../src/sync/platform.js';
+import { benchServer } from './server.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -107,14 +107,8 @@ async function main(): Promise<void> {
   const sizes = args.sizes!.split(',').map(Number);
   const scaleOut = args['scale-out'] === undefined ? Math.max(...sizes) : Number(args['scale-out']);
   const concurrency = Number(args.concurrency);
-  let server: EmbeddedServer | undefined;
-  let home: string | undefined;
-  let serverUrl = process.env.BENCH_DATABASE_URL;
-  if (!serverUrl) {
-    home = mkdtempSync(join(tmpdir(), 'siphon-bench-social-'));
-    server = await startEmbeddedPostgres({ home, port: 0, password: 'bench-superuser' });
-    serverUrl = server.url;
-  }
+  const server = await benchServer('siphon-bench-social-');
+  const serverUrl = server.url;
   const root = new pg.Client({ connectionString: serverUrl });
   await root.connect();
   try {
@@ -193,8 +187,7 @@ async function main(): Promise<void> {
   } finally {
     await root.query(`DROP DATABASE IF EXISTS ${TEMPLATE}`).catch(() => {});
     await root.end();
-    await server?.stop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    await server.close();
   }
 }
 
