@@ -58,6 +58,8 @@ interface Scenario {
   seconds: number;
   rowsPerSecond: number;
   ratioToReference?: number;
+  /** The time of the reference measured right before this scenario, which its ratio is to. */
+  referenceSeconds?: number;
   /** The ratio of each round, each to the reference of its own round (the median is reported). */
   ratioRounds?: number[];
   rowsRead?: number;
@@ -86,15 +88,22 @@ async function main(): Promise<void> {
     await installDemoPipelines(admin);
     await admin.query(`UPDATE etl.etl_pipelines SET batch_size = $1`, [BATCH]);
 
-    // Each round measures the reference and every scenario on the same server; the report keeps the
-    // median round of each (a shared 2-core machine makes single measurements noisy).
+    // Each round measures every scenario, each after its own reference, on the same server; the report
+    // keeps the median round of each (a shared 2-core machine makes single measurements noisy).
     const rounds: Scenario[][] = [];
     for (let round = 1; round <= REPEAT; round += 1) {
       log(`round ${round} of ${REPEAT}`);
-      const results: Scenario[] = [];
-      const reference = await referenceLoad(admin, true);
-      const referenceRerun = await referenceLoad(admin, false);
-      results.push(reference, referenceRerun);
+      // Each scenario is measured right after a reference of its own kind (a load into an empty target
+      // before a load, a re-run before a re-run): a shared VM's speed drifts within a round, and a
+      // ratio of two measurements taken seconds apart drifts least. The references' medians are shown.
+      const references: Scenario[] = [];
+      const rerunReferences: Scenario[] = [];
+      const yardstick = async (empty: boolean) => {
+        const measured = await referenceLoad(admin, empty);
+        (empty ? references : rerunReferences).push(measured);
+        return measured;
+      };
+      const scenarios: Scenario[] = [];
       for (const [name, pipeline, transfer, truncate] of [
         ['pushdown full (empty target)', FULL, 'pushdown', true],
         ['pushdown full (re-run, no changes)', FULL, 'pushdown', false],
@@ -103,14 +112,12 @@ async function main(): Promise<void> {
         ['pushdown incremental (from scratch)', INCREMENTAL, 'pushdown', true],
         ['pushdown incremental (re-run, no changes)', INCREMENTAL, 'pushdown', false],
       ] as const) {
-        const scenario = await runPipeline(admin, url, name, pipeline.id, transfer, truncate);
         // Like with like: a load into an empty target against the reference load, a re-run against the
         // reference re-run. An incremental re-run reads only its lookback window: no ratio.
-        const yardstick = truncate ? reference : referenceRerun;
-        if ((scenario.rowsRead ?? 0) >= ROWS * 0.9) {
-          scenario.ratioToReference = round2(scenario.rowsPerSecond / yardstick.rowsPerSecond);
-        }
-        results.push(scenario);
+        const measuresRows = !(pipeline === INCREMENTAL && !truncate);
+        const reference = measuresRows ? await yardstick(truncate) : undefined;
+        const scenario = await runPipeline(admin, url, name, pipeline.id, transfer, truncate);
+        scenarios.push(reference ? compared(scenario, reference) : scenario);
       }
       // The batch loop with tracing on — every span recorded, batched and handed to an exporter that
       // drops it, so no network is measured — against the same load with tracing off, above.
@@ -118,11 +125,16 @@ async function main(): Promise<void> {
         serviceName: 'siphon-bench',
         exporter: { export: (_, done) => done({ code: ExportResultCode.SUCCESS }), shutdown: async () => {} },
       });
+      const tracedReference = await yardstick(true);
       const traced = await runPipeline(admin, url, TRACED, FULL.id, 'pushdown', true).finally(() =>
         tracing.shutdown(),
       );
-      traced.ratioToReference = round2(traced.rowsPerSecond / reference.rowsPerSecond);
-      results.push(traced);
+      const results = [
+        median(references),
+        median(rerunReferences),
+        ...scenarios,
+        compared(traced, tracedReference),
+      ];
       for (const r of results) log(`  ${row(r)}`);
       rounds.push(results);
     }
@@ -150,6 +162,15 @@ async function main(): Promise<void> {
         'one INSERT INTO analytics.film_dim SELECT … FROM content.film_work ON CONFLICT … DO UPDATE … WHERE IS DISTINCT FROM',
       results,
       tracingOverhead,
+      // Every round's figures, each scenario with the reference measured right before it.
+      perRound: rounds.map((r) =>
+        r.map(({ name, seconds, referenceSeconds, ratioToReference }) => ({
+          name,
+          seconds,
+          referenceSeconds,
+          ratioToReference,
+        })),
+      ),
     };
     mkdirSync(dirname(String(args.out)), { recursive: true });
     writeFileSync(String(args.out), `${JSON.stringify(report, null, 2)}\n`);
@@ -282,6 +303,7 @@ function row(s: Scenario): string {
     `${s.seconds.toFixed(2).padStart(7)} s`,
     `${s.rowsPerSecond.toLocaleString().padStart(10)} rows/s`,
     s.ratioToReference === undefined ? '' : `${s.ratioToReference.toFixed(2)}× ref`,
+    s.referenceSeconds === undefined || s.ratioRounds ? '' : `(ref ${s.referenceSeconds.toFixed(2)} s)`,
     s.ratioRounds ? `(rounds ${s.ratioRounds.map((r) => r.toFixed(2)).join(' / ')})` : '',
     s.batchMs ? `batch p50/p95/max ${s.batchMs.p50}/${s.batchMs.p95}/${s.batchMs.max} ms` : '',
     s.rssMiB ? `RSS peak ${s.rssMiB.peak} MiB (base ${s.rssMiB.baseline})` : '',
@@ -291,6 +313,11 @@ function row(s: Scenario): string {
 
 const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
 const round2 = (n: number) => round(n, 2);
+const compared = (scenario: Scenario, reference: Scenario): Scenario => ({
+  ...scenario,
+  referenceSeconds: reference.seconds,
+  ratioToReference: round2(scenario.rowsPerSecond / reference.rowsPerSecond),
+});
 /**
  * The round whose time is the median for this scenario, with the median of the rounds' ratios: each
  * ratio compares a load with the reference of its own round, so a machine that speeds up or slows
