@@ -82,6 +82,8 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
   });
   log.info({ mode: claimed.mode, epoch: fence.epoch, takeover, trigger: run.trigger }, 'run started');
   const started = Date.now();
+  // The batch that was executing when the run failed, for the failure's log line and stored details.
+  const failure: FailurePoint = {};
   try {
     if (claimed.kind === 'social') {
       await executeSocial(deps, claimed, fence, run, log, started);
@@ -89,7 +91,7 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
     }
     const plan = await withRetries(deps, () => preparePlan(deps, claimed, fence));
     await pendingTasks(deps, claimed.id);
-    const outcome = await batchLoop(deps, claimed, plan, fence, run, log);
+    const outcome = await batchLoop(deps, claimed, plan, fence, run, log, failure);
     setSpanAttributes({ 'siphon.run.outcome': outcome });
     if (outcome === 'succeeded') {
       await finish(deps, claimed, plan, fence, run, log);
@@ -128,8 +130,13 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
       );
       return;
     }
-    await fail(deps, fence, run, error, log);
+    await fail(deps, fence, run, error, log, failure.batchNo);
   }
+}
+
+/** Where a run failed: the number of the batch it was executing, when it failed in the batch loop. */
+interface FailurePoint {
+  batchNo?: number;
 }
 
 /** A social pipeline: its coordinator waits for the accounts' jobs, executed by sync workers. */
@@ -249,6 +256,7 @@ async function batchLoop(
   fence: Fence,
   run: RunRow,
   log: Logger,
+  failure: FailurePoint,
 ): Promise<Outcome> {
   let plan = resolved;
   let cursor = await startCursor(deps, claimed, plan, true);
@@ -377,10 +385,13 @@ async function batchLoop(
         plan = { ...plan, dedup: true };
         continue;
       }
-      if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted)
+      if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted) {
+        failure.batchNo = batchNo + 1;
         throw error;
+      }
       attempt += 1;
       if (attempt >= deps.maxAttempts) {
+        failure.batchNo = batchNo + 1;
         throw new SiphonError(
           'SIPHON_ERR_RUNNER_TRANSIENT',
           `batch ${batchNo + 1} failed ${attempt} times: ${(error as Error).message}`,
@@ -433,15 +444,19 @@ async function fail(
   run: RunRow,
   error: unknown,
   log: Logger,
+  batchNo: number | undefined,
 ): Promise<void> {
   const code = runFailureCode(error);
   const message = truncateMessage((error as Error)?.message ?? String(error));
   markSpanFailed(error);
-  const details = isSiphonError(error)
-    ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }
-    : { sqlstate: (error as { code?: string }).code };
+  const details = {
+    ...(isSiphonError(error)
+      ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }
+      : { sqlstate: (error as { code?: string }).code }),
+    ...(batchNo === undefined ? {} : { batchNo }),
+  };
   log.error(
-    { code, err: message },
+    { code, err: message, ...(batchNo === undefined ? {} : { batchNo }) },
     'run failed; pipeline set to FAILED, checkpoint kept at the last committed batch',
   );
   try {

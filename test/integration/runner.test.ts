@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadDemo } from '../../src/demo/demo.service.js';
 import { DEMO_PIPELINES } from '../../src/demo/demo-pipelines.js';
@@ -309,21 +310,34 @@ describe('failure', () => {
       unique_key: 'id',
       batch_size: 10,
     });
-    runner = await startTestRunner(db);
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    runner = await startTestRunner(db, { logger });
     await requestRun(db, pipeline.id);
     const failed = await waitForStatus(db, pipeline.id, ['FAILED']);
     expect(failed.lease_owner).toBeNull();
     const { rows } = await db.admin.query(
-      'SELECT status, error_code, error, rows_read, batches FROM etl.etl_runs WHERE pipeline_id = $1',
+      'SELECT id, status, error_code, error, error_details, rows_read, batches FROM etl.etl_runs WHERE pipeline_id = $1',
       [pipeline.id],
     );
     expect(rows[0]).toMatchObject({
       status: 'FAILED',
       error_code: 'SIPHON_ERR_BATCH_FAILED',
+      error_details: { sqlstate: '22012', batchNo: 6 },
       rows_read: 50,
       batches: 5,
     });
     expect(rows[0].error).toMatch(/division by zero/);
+    // One log line says which pipeline, which run and which batch failed.
+    expect(lines.filter((l) => l.level === 50)).toEqual([
+      expect.objectContaining({
+        pipelineId: pipeline.id,
+        runId: rows[0].id,
+        batchNo: 6,
+        code: 'SIPHON_ERR_BATCH_FAILED',
+        err: expect.stringMatching(/division by zero/),
+      }),
+    ]);
     const { rows: state } = await db.admin.query(
       'SELECT full_cursor FROM etl.etl_state WHERE pipeline_id = $1',
       [pipeline.id],
