@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config/index.js';
@@ -7,7 +6,7 @@ import { migrate, type MigrateResult } from '../db/migrator.js';
 import { installJobQueue } from '../db/job-queue.js';
 import { urlForRole } from '../db/pool.js';
 import { ensureRoles, ROLES, type RolePasswords } from '../db/roles.js';
-import { startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
+import { livePostmaster, startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
 import { loadSecrets, type LocalSecrets } from './secrets.js';
 
 export const EMBEDDED_DATABASE = 'siphon';
@@ -141,15 +140,6 @@ export async function assertReachable(url: string): Promise<void> {
 
 /** The embedded cluster's port, when a live postmaster serves SIPHON_HOME/pg. */
 function runningEmbedded(home: string): { port: number } | undefined {
-  const pidFile = join(home, 'pg', 'postmaster.pid');
-  if (!existsSync(pidFile)) return undefined;
-  const lines = readFileSync(pidFile, 'utf8').split('\n');
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return undefined;
-  }
-  return port > 0 ? { port } : undefined;
+  const postmaster = livePostmaster(join(home, 'pg'));
+  return postmaster && postmaster.port > 0 ? { port: postmaster.port } : undefined;
 }

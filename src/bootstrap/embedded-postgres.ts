@@ -46,15 +46,12 @@ export async function startEmbeddedPostgres(options: {
           `upgrade it with pg_upgrade, or point SIPHON_HOME elsewhere (nothing was changed)`,
       );
     }
-    const pidFile = join(dataDir, 'postmaster.pid');
-    if (existsSync(pidFile)) {
-      const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-      if (pid > 0 && isAlive(pid)) {
-        throw new SiphonError(
-          'SIPHON_ERR_EMBEDDED_DATA_DIR',
-          `${dataDir} is already served by PostgreSQL process ${pid} (is another \`siphon start\` running?)`,
-        );
-      }
+    const serving = livePostmaster(dataDir);
+    if (serving) {
+      throw new SiphonError(
+        'SIPHON_ERR_EMBEDDED_DATA_DIR',
+        `${dataDir} is already served by PostgreSQL process ${serving.pid} (is another \`siphon start\` running?)`,
+      );
     }
   } else if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
     throw new SiphonError(
@@ -170,19 +167,23 @@ function binariesDir(): string | undefined {
 }
 
 function signalPostmaster(dataDir: string): void {
+  const postmaster = livePostmaster(dataDir);
   try {
-    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    if (pid > 0) process.kill(pid, 'SIGINT');
+    if (postmaster) process.kill(postmaster.pid, 'SIGINT');
   } catch {
-    // already stopped
+    // stopped meanwhile
   }
 }
 
-function isAlive(pid: number): boolean {
+/** The postmaster serving `dataDir` and its port, when its postmaster.pid names a live process. */
+export function livePostmaster(dataDir: string): { pid: number; port: number } | undefined {
   try {
+    const lines = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    const pid = Number(lines[0]);
+    if (!(pid > 0)) return undefined;
     process.kill(pid, 0);
-    return true;
+    return { pid, port: Number(lines[3]) };
   } catch {
-    return false;
+    return undefined;
   }
 }

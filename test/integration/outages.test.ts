@@ -1,10 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/bootstrap/embedded-postgres.js';
+import {
+  livePostmaster,
+  startEmbeddedPostgres,
+  type EmbeddedServer,
+} from '../../src/bootstrap/embedded-postgres.js';
 import { findFreePort } from '../../src/bootstrap/ports.js';
 import { migrate } from '../../src/db/migrator.js';
 import { createPool, urlForRole } from '../../src/db/pool.js';
@@ -137,10 +141,10 @@ describe.each([
     if (mode === 'fast') {
       await server.stop();
     } else {
-      const postmaster = postmasterPid(home);
+      const dataDir = join(home, 'pg');
       committedBeforeStop = acknowledged;
-      process.kill(postmaster, 'SIGQUIT');
-      while (isAlive(postmaster)) await sleep(20);
+      process.kill(livePostmaster(dataDir)!.pid, 'SIGQUIT');
+      while (livePostmaster(dataDir)) await sleep(20);
     }
     await sleep(1000);
     server = await startEmbeddedPostgres({ home, port, password: 'restart-superuser' });
@@ -199,19 +203,6 @@ describe.each([
     await Promise.all([probe.end(), writer.end(), api.end()]);
   });
 });
-
-function postmasterPid(home: string): number {
-  return Number(readFileSync(join(home, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function count0(pool: pg.Pool, sql: string): Promise<number> {
   const { rows } = await pool.query(`SELECT (${sql})::int AS n`);
