@@ -449,14 +449,15 @@ async function fail(
   const code = runFailureCode(error);
   const message = truncateMessage((error as Error)?.message ?? String(error));
   markSpanFailed(error);
+  const where = batchNo === undefined ? {} : { batchNo };
   const details = {
     ...(isSiphonError(error)
       ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }
       : { sqlstate: (error as { code?: string }).code }),
-    ...(batchNo === undefined ? {} : { batchNo }),
+    ...where,
   };
   log.error(
-    { code, err: message, ...(batchNo === undefined ? {} : { batchNo }) },
+    { code, err: message, ...where },
     'run failed; pipeline set to FAILED, checkpoint kept at the last committed batch',
   );
   try {
