@@ -48,7 +48,11 @@ export function createPool(options: PoolOptions): pg.Pool {
 export async function withTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
-  options: { readOnly?: boolean } = {},
+  options: {
+    readOnly?: boolean;
+    /** Roll back even when `work` succeeds: a probe that must leave nothing behind. */
+    rollback?: boolean;
+  } = {},
 ): Promise<T> {
   const client = await pool.connect();
   // While checked out, a client has no pool listener: a server-side kill (idle-in-transaction timeout,
@@ -59,7 +63,7 @@ export async function withTransaction<T>(
   try {
     await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
     const result = await work(client);
-    await client.query('COMMIT');
+    await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
     return result;
   } catch (error) {
     try {

@@ -16,9 +16,11 @@ import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
 import {
   assertAllowedTarget,
+  assertSafeInCatalog,
   assertSafeSourceQuery,
   assertSafeTaskSql,
   DEFAULT_SQL_POLICY,
+  type ProbeTarget,
   type SqlPolicy,
 } from '../sql-guard/index.js';
 import { defaultTaskRegistry, replaceTasks, type TaskRegistry, type TaskRow } from '../tasks/index.js';
@@ -90,8 +92,11 @@ export async function savePipeline(
   const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
   const { tasks: taskInput, ...rest } = isObject ? (input as { tasks?: unknown }) : { tasks: undefined };
   const spec = parsePipelineSpec(isObject ? rest : input);
-  await assertSafePipeline(spec, policy);
-  const tasks = taskInput === undefined ? undefined : await parseSafeTasks(taskInput, registry, policy);
+  await assertSafePipeline(spec, policy, saveProbe(options));
+  const tasks =
+    taskInput === undefined
+      ? undefined
+      : await parseSafeTasks(taskInput, registry, policy, saveProbe(options));
   try {
     return await withTransaction(pool, async (tx) => {
       const row = await upsertPipeline(tx, { ...spec, ...(id ? { id } : {}) }, by);
@@ -127,6 +132,7 @@ export async function setTasks(
     input,
     options.registry ?? defaultTaskRegistry(),
     options.policy ?? DEFAULT_SQL_POLICY,
+    saveProbe(options),
   );
   return withTransaction(pool, async (tx) => {
     const existing = await findPipeline(tx, idOrName, true);
@@ -154,22 +160,53 @@ export interface SaveOptions {
   readonly registry?: TaskRegistry;
   /** Schemas a pipeline may read and write. @default DEFAULT_SQL_POLICY */
   readonly policy?: SqlPolicy;
+  /**
+   * A siphon_reader pool: the SQL is also resolved by PostgreSQL (operators, casts, domains, views)
+   * before it is saved (src/sql-guard/catalog-guard.ts). @default none: only the parser guard runs
+   * here, and the runner probes at claim time (the demo, the CLI's own social pipelines)
+   */
+  readonly readerPool?: Pool;
 }
 
-/** The parser-based checks of a pipeline's SQL and target (also re-run by the runner at claim time). */
+/** How the catalog probe runs while saving: SQL that cannot be resolved yet is left to the runner's probe. */
+export interface SqlProbe {
+  readonly target: ProbeTarget;
+  readonly unresolved: 'defer' | 'refuse';
+}
+
+function saveProbe(options: SaveOptions): SqlProbe | undefined {
+  return options.readerPool ? { target: { pool: options.readerPool }, unresolved: 'defer' } : undefined;
+}
+
+/**
+ * The checks of a pipeline's SQL and target: the parser guard, then — given a probe — what PostgreSQL
+ * resolves the source query to (also re-run by the runner at claim time).
+ */
 export async function assertSafePipeline(
   spec: { kind?: string; source_query: string; target_table: string },
   policy: SqlPolicy = DEFAULT_SQL_POLICY,
+  probe?: SqlProbe,
 ): Promise<void> {
   if (spec.kind === 'social') return; // no user SQL: it reads platforms and writes the social schema
   assertAllowedTarget(spec.target_table.split('.')[0]!, policy);
   await assertSafeSourceQuery(spec.source_query, policy);
+  if (probe) {
+    await assertSafeInCatalog(probe.target, spec.source_query, 'source', {
+      policy,
+      unresolved: probe.unresolved,
+    });
+  }
 }
 
-async function parseSafeTasks(input: unknown, registry: TaskRegistry, policy: SqlPolicy) {
+async function parseSafeTasks(input: unknown, registry: TaskRegistry, policy: SqlPolicy, probe?: SqlProbe) {
   const tasks = parseTaskSpecs(input, (name) => registry.has(name));
   for (const [i, task] of tasks.entries()) {
-    if (task.sql !== null) await assertSafeTaskSql(task.sql, policy, `tasks.${i}.sql`);
+    if (task.sql === null) continue;
+    const field = `tasks.${i}.sql`;
+    await assertSafeTaskSql(task.sql, policy, field);
+    // A step usually reads the target the first run creates: what cannot be resolved yet is probed
+    // again right before the step runs.
+    if (probe) await assertSafeInCatalog(probe.target, task.sql, 'step', { policy, field, unresolved: 'defer' });
   }
   return tasks;
 }
@@ -241,7 +278,7 @@ export async function patchPipeline(
   const changed = (Object.keys(spec) as Array<keyof typeof spec>).filter(
     (k) => JSON.stringify(spec[k]) !== JSON.stringify(before[k]),
   );
-  await assertSafePipeline(spec, options.policy ?? DEFAULT_SQL_POLICY);
+  await assertSafePipeline(spec, options.policy ?? DEFAULT_SQL_POLICY, saveProbe(options));
   return withTransaction(pool, async (tx) => {
     const row = await findPipeline(tx, current.id, true);
     if (!row)

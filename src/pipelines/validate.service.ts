@@ -37,7 +37,9 @@ export async function validatePipeline(
     tasks?: unknown;
   };
   const spec = parsePipelineSpec(typeof input === 'object' && input !== null ? rest : input);
-  await assertSafePipeline(spec, policy);
+  // Resolved by PostgreSQL before anything runs: EXPLAIN and the sample rows below execute nothing
+  // the catalog probe has not cleared.
+  await assertSafePipeline(spec, policy, { target: { pool: reader }, unresolved: 'refuse' });
   if (spec.kind === 'social') {
     // Nothing to ask PostgreSQL: the configuration itself was the check.
     return {

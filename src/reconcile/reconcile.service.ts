@@ -78,7 +78,10 @@ async function compare(
     );
   }
   // Same guard as a run: the stored row may have been written behind the API's back.
-  await assertSafePipeline(pipeline, options.policy ?? DEFAULT_SQL_POLICY);
+  await assertSafePipeline(pipeline, options.policy ?? DEFAULT_SQL_POLICY, {
+    target: { pool: pools.source },
+    unresolved: 'refuse',
+  });
   const plan = await resolvePlan(pools.source, pipeline);
   const source: Side = { query: pipeline.source_query };
   const target: Side = { table: plan.target };

@@ -201,7 +201,9 @@ async function preparePlan(
   claimed: ClaimedPipeline,
   fence: Fence,
 ): Promise<ResolvedPlan> {
-  await assertSafePipeline(claimed, deps.sqlPolicy);
+  // The parser guard and PostgreSQL's own resolution again: the row may have been written behind the
+  // API's back, and operators, casts or views may have changed since it was saved.
+  await assertSafePipeline(claimed, deps.sqlPolicy, { target: { pool: deps.pool }, unresolved: 'refuse' });
   const plan = await resolvePlan(deps.pool, claimed, async (create) => {
     await withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();

@@ -12,7 +12,7 @@ import {
 import { addRowsDeleted, finishRun, type RunRow } from '../db/repositories/run.repository.js';
 import { completeState, readState } from '../db/repositories/state.repository.js';
 import { deleteNotSeen } from '../db/repositories/target.repository.js';
-import { assertSafeTaskSql } from '../sql-guard/index.js';
+import { assertSafeInCatalog, assertSafeTaskSql } from '../sql-guard/index.js';
 import { inSpan } from '../observability/index.js';
 import { listTasks, type TaskRow } from '../tasks/index.js';
 import { isTaskDone, markTaskDone, runSqlTask } from '../tasks/task.repository.js';
@@ -103,7 +103,15 @@ async function runTask(
   log: Logger,
 ): Promise<number> {
   try {
-    if (task.task_type === 'SQL') return await runSqlTask(tx, task.sql!);
+    if (task.task_type === 'SQL') {
+      // Resolved by PostgreSQL in this very transaction, right before it runs (the target exists now).
+      await assertSafeInCatalog({ tx }, task.sql!, 'step', {
+        policy: deps.sqlPolicy,
+        field: `tasks.${task.name}.sql`,
+        unresolved: 'refuse',
+      });
+      return await runSqlTask(tx, task.sql!);
+    }
     const result = await deps.tasks.get(task.task_name!).run({
       db: tx,
       pipeline: { id: claimed.id, name: claimed.name, targetTable: claimed.target_table },

@@ -184,6 +184,15 @@ function checkNode(type: string, node: Node, ctx: WalkContext): void {
     case 'FuncCall':
       checkFunction(node, field, ctx.policy.extraFunctions ?? []);
       break;
+    case 'A_Expr':
+      checkOperatorName(node.name, field);
+      break;
+    case 'SubLink':
+      checkOperatorName(node.operName, field);
+      break;
+    case 'SortBy':
+      checkOperatorName(node.useOp, field);
+      break;
     case 'TypeCast':
     case 'TypeName': {
       const names =
@@ -233,15 +242,58 @@ function checkRelation(
 }
 
 function checkFunction(node: Node, field: string, extra: readonly string[]): void {
+  const problem = functionProblem(node, extra);
+  if (problem) forbid(field, problem);
+}
+
+/** Why a function call is refused, or undefined when it is allowed. */
+function functionProblem(node: Node, extra: readonly string[]): string | undefined {
   const parts = ((node.funcname as Node[] | undefined) ?? []).map((p) =>
     String((p.String as Node | undefined)?.sval ?? '').toLowerCase(),
   );
   const name = parts.at(-1)!;
   const qualified = parts.join('.');
-  if (extra.includes(qualified) || (parts.length === 1 && extra.includes(name))) return;
+  if (extra.includes(qualified) || (parts.length === 1 && extra.includes(name))) return undefined;
   const schema = parts.length > 1 ? parts[0] : undefined;
-  if (schema !== undefined && schema !== 'pg_catalog') forbid(field, `function ${qualified} is not allowed`);
-  if (!ALLOWED_FUNCTIONS.has(name)) forbid(field, `function ${name}() is not allowed in a pipeline query`);
+  if (schema !== undefined && schema !== 'pg_catalog') return `function ${qualified} is not allowed`;
+  if (!ALLOWED_FUNCTIONS.has(name)) return `function ${name}() is not allowed in a pipeline query`;
+  return undefined;
+}
+
+/**
+ * `OPERATOR(schema.op)` (in an expression, `ANY`/`ALL` sub-select or `ORDER BY … USING`) names an
+ * operator outside pg_catalog explicitly: refused here with its name. Operators found by search path
+ * on user types are not visible in the tree; the catalog probe (catalog-guard.ts) resolves those.
+ */
+function checkOperatorName(name: unknown, field: string): void {
+  if (!Array.isArray(name) || name.length < 2) return;
+  const parts = (name as Node[]).map((p) => String((p.String as Node | undefined)?.sval ?? ''));
+  if (parts[0]!.toLowerCase() === 'pg_catalog') return;
+  forbid(field, `operator ${parts.join('.')} is not allowed: only built-in operators may be used`);
+}
+
+/**
+ * Checks only the functions a statement calls against the allow-list (used for the definition of a
+ * view a query reads: the view's own tables are its owner's business, the functions it runs are not).
+ */
+export async function assertAllowedFunctionCalls(
+  sql: string,
+  policy: SqlPolicy,
+  field: string,
+  where: string,
+): Promise<void> {
+  const stmts = await parseStatements(sql, field);
+  const extra = policy.extraFunctions ?? [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, child] of Object.entries(value as Node)) {
+      const problem = key === 'FuncCall' ? functionProblem(child as Node, extra) : undefined;
+      if (problem) forbid(field, `reading ${where} is not allowed: ${problem} (its definition calls it)`);
+      visit(child);
+    }
+  };
+  visit(stmts);
 }
 
 function relationsOfVacuum(body: Node): Node[] {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { assertAllowedTarget, assertSafeSourceQuery, assertSafeTaskSql } from '../../src/sql-guard/index.js';
+import {
+  assertAllowedTarget,
+  assertSafeSourceQuery,
+  assertSafeTaskSql,
+  DEFAULT_SQL_POLICY,
+  judgeDependencies,
+} from '../../src/sql-guard/index.js';
+import type { CatalogDependency } from '../../src/db/repositories/sql-probe.repository.js';
 import { parsePipelineSpec } from '../../src/core/pipeline-spec.schema.js';
 
 /** [query, what the refusal must say]: each is refused with its own reason. */
@@ -118,6 +125,21 @@ const HOSTILE: Array<[string, RegExp]> = [
     /"siphon_schema_migrations"/,
   ],
   ['SELECT 1\u0000; DROP TABLE ugc.ratings', /NUL character/],
+  // Operators named outside pg_catalog (a user operator can be backed by a function that writes)
+  ['SELECT id FROM ugc.ratings WHERE id OPERATOR(ugc.===) 1', /operator ugc\.=== is not allowed/],
+  [
+    'SELECT r.id FROM ugc.ratings r JOIN content.film_work f ON r.film_id OPERATOR(public.=) f.id',
+    /operator public\.= is not allowed/,
+  ],
+  ['SELECT id FROM ugc.ratings ORDER BY rating USING OPERATOR(ugc.<<<)', /operator ugc\.<<< is not allowed/],
+  [
+    'SELECT id FROM ugc.ratings WHERE rating OPERATOR(ugc.===) ANY (SELECT rating FROM ugc.ratings)',
+    /operator ugc\.=== is not allowed/,
+  ],
+  [
+    'WITH x AS (SELECT id FROM ugc.ratings WHERE NOT (id OPERATOR(ugc.===) 2)) SELECT id FROM x',
+    /operator ugc\.=== is not allowed/,
+  ],
   // Syntax errors
   ['SELEC 1', /syntax error/],
   ["SELECT 'unterminated", /unterminated/],
@@ -153,6 +175,7 @@ const LEGITIMATE = [
   'SELECT "id", "title" FROM "content"."film_work"',
   'WITH a AS (SELECT id FROM content.film_work), b AS (SELECT id FROM a) SELECT * FROM b',
   'SELECT * FROM (WITH x AS (SELECT id FROM content.film_work) SELECT id FROM x) s',
+  'SELECT id FROM ugc.ratings WHERE rating OPERATOR(pg_catalog.>=) 5',
 ];
 
 describe('source query guard (PostgreSQL parser)', () => {
@@ -238,7 +261,70 @@ describe('SQL step guard', () => {
     ],
     ['DELETE FROM analytics.film_dim WHERE pg_sleep(5) IS NULL', /pg_sleep/],
     ['ANALYZE etl.etl_runs', /writing etl\.etl_runs/],
+    ['UPDATE analytics.film_dim SET rating = 1 WHERE rating OPERATOR(ugc.===) 2', /operator ugc\.===/],
   ])('refuses %s', async (sql, reason) => {
     await expect(assertSafeTaskSql(sql)).rejects.toThrow(reason);
+  });
+});
+
+describe('catalog verdict (what PostgreSQL resolved a statement to)', () => {
+  const dep = (over: Partial<CatalogDependency>): CatalogDependency => ({
+    kind: 'function',
+    ident: 'ugc.f(integer)',
+    schema: 'ugc',
+    name: 'f',
+    builtin: false,
+    cast: null,
+    extension: null,
+    subkind: '',
+    root: 'function ugc.f(integer)',
+    viewdef: null,
+    ...over,
+  });
+
+  it('refuses a user function, naming the operator that runs it', async () => {
+    await expect(
+      judgeDependencies(
+        [dep({ root: 'operator ugc.===(integer,integer)' })],
+        DEFAULT_SQL_POLICY,
+        'source_query',
+      ),
+    ).rejects.toThrow(/operator ugc\.===\(integer,integer\) runs function ugc\.f\(integer\)/);
+  });
+
+  it('passes what SIPHON_SQL_EXTRA_FUNCTIONS names, qualified or not, and allow-listed extension functions', async () => {
+    const policy = { ...DEFAULT_SQL_POLICY, extraFunctions: ['ugc.f', 'g'] };
+    await expect(
+      judgeDependencies(
+        [
+          dep({}),
+          dep({ ident: 'public.g(text)', schema: 'public', name: 'g' }),
+          dep({ ident: 'public.unaccent(text)', schema: 'public', name: 'unaccent', extension: 'unaccent' }),
+          dep({ kind: 'operator', ident: 'ugc.===(integer,integer)', name: '===' }),
+        ],
+        policy,
+        'source_query',
+      ),
+    ).resolves.toBeUndefined();
+    await expect(
+      judgeDependencies(
+        [dep({ ident: 'public.h(text)', name: 'h', extension: 'hstore', root: 'function public.h(text)' })],
+        policy,
+        'f',
+      ),
+    ).rejects.toThrow(/function public\.h\(text\) is not a built-in function/);
+  });
+
+  it("checks the functions a view's definition calls against the allow-list", async () => {
+    const view = dep({
+      kind: 'relation',
+      ident: 'ugc.v',
+      subkind: 'v',
+      root: 'relation ugc.v',
+      viewdef: ' SELECT id FROM ugc.t WHERE pg_advisory_lock(1) IS NOT NULL;',
+    });
+    await expect(judgeDependencies([view], DEFAULT_SQL_POLICY, 'source_query')).rejects.toThrow(
+      /reading view ugc\.v is not allowed: function pg_advisory_lock\(\)/,
+    );
   });
 });

@@ -76,7 +76,10 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      const row = await savePipeline(deps.pool, request.body, by(request), { policy: deps.sqlPolicy });
+      const row = await savePipeline(deps.pool, request.body, by(request), {
+        policy: deps.sqlPolicy,
+        readerPool: deps.readerPool,
+      });
       return reply.status(201).send(presentPipeline(row));
     },
   );
@@ -220,6 +223,7 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const expected = version ?? parseIfMatch(request.headers['if-match']);
       const result = await patchPipeline(deps.pool, id(request), patch, by(request), expected, {
         policy: deps.sqlPolicy,
+        readerPool: deps.readerPool,
       });
       return reply.header('etag', `"${result.pipeline.version}"`).send({
         ...presentPipeline(result.pipeline),
@@ -290,7 +294,10 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (request) => {
       const { tasks } = request.body as { tasks: unknown[] };
-      const result = await setTasks(deps.pool, id(request), tasks, by(request), { policy: deps.sqlPolicy });
+      const result = await setTasks(deps.pool, id(request), tasks, by(request), {
+        policy: deps.sqlPolicy,
+        readerPool: deps.readerPool,
+      });
       return { pipeline_id: result.pipeline.id, version: result.pipeline.version, items: result.tasks };
     },
   );
