@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../src/bootstrap/ports.js';
+import { isPortFree } from '../../src/bootstrap/ports.js';
 import { loadConfig } from '../../src/config/index.js';
 import { demoSocialPlatforms, installDemoPipelines, withDemoSocialEndpoints } from '../../src/demo/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -214,7 +214,7 @@ describe('siphon start with the demo', () => {
     const target = await createTestDatabase();
     try {
       const token = 'sph_admin_start_demo_test_token';
-      const apiPort = await findFreePort();
+      const apiPort = await freePortBelowEphemeral();
       const env = cliEnv(target.adminUrl, {
         SIPHON_API_PORT: String(apiPort),
         SIPHON_ADMIN_TOKEN: token,
@@ -288,3 +288,14 @@ describe('siphon start with the demo', () => {
     expect(demoSocialPlatforms(loadConfig(base))).toEqual(['youtube', 'instagram', 'tiktok']);
   });
 });
+
+/**
+ * A free port below Linux's ephemeral range (32768+): the simulators `siphon start` launches bind
+ * port 0, and could otherwise be handed the very port this test freed for the API.
+ */
+async function freePortBelowEphemeral(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (await isPortFree(port)) return port;
+  }
+}
