@@ -94,6 +94,18 @@ export const configSchema = z.object({
     .refine((list) => list.every((f) => /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/.test(f)), {
       message: 'must be a comma-separated list of function names (name or schema.name)',
     }),
+  /**
+   * Statement timeout of `POST /pipelines/validate`'s EXPLAIN and sample rows, and of the plan check
+   * create and PATCH make: a part that takes longer is reported as timed out. @default 5s
+   */
+  SIPHON_VALIDATE_TIMEOUT: duration('5s'),
+  /**
+   * A source query whose plan estimates more rows than this at any node (a `generate_series` or
+   * cross-join bomb) is refused by validate, create and PATCH before anything runs. @default 10000000000
+   */
+  SIPHON_SQL_MAX_ESTIMATED_ROWS: z.coerce.number().min(1).default(10_000_000_000),
+  /** The same for the plan's total cost (PostgreSQL's planner units). @default 1000000000000 */
+  SIPHON_SQL_MAX_ESTIMATED_COST: z.coerce.number().min(1).default(1_000_000_000_000),
   /** YouTube Data API v3 base URL (a simulator's, for tests and the demo). @default https://www.googleapis.com/youtube/v3/ */
   SIPHON_YOUTUBE_BASE_URL: z
     .string()

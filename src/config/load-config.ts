@@ -82,6 +82,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       sourceSchemas: raw.SIPHON_SOURCE_SCHEMAS,
       targetSchemas: raw.SIPHON_TARGET_SCHEMAS,
       extraFunctions: raw.SIPHON_SQL_EXTRA_FUNCTIONS,
+      planLimits: Object.freeze({
+        timeoutMs: raw.SIPHON_VALIDATE_TIMEOUT,
+        maxRows: raw.SIPHON_SQL_MAX_ESTIMATED_ROWS,
+        maxCost: raw.SIPHON_SQL_MAX_ESTIMATED_COST,
+      }),
     }),
     log: Object.freeze({
       level: raw.SIPHON_LOG_LEVEL,

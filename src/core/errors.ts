@@ -60,6 +60,11 @@ export const ERROR_CATALOGUE = {
     kind: 'input',
     title: 'The SQL does something a pipeline may not do',
   },
+  SIPHON_ERR_SQL_TOO_EXPENSIVE: {
+    status: 422,
+    kind: 'input',
+    title: "The query's plan estimates more rows or cost than allowed",
+  },
   SIPHON_ERR_TARGET_FORBIDDEN: {
     status: 422,
     kind: 'input',
@@ -212,6 +217,26 @@ export function asSourceQueryFailure(error: unknown): unknown {
     cause: error,
     details: { sqlstate },
   });
+}
+
+/** The SQLSTATE of a PostgreSQL error, also when it arrives wrapped in a SiphonError. */
+export function sqlstateOf(error: unknown): string | undefined {
+  const direct = (error as { code?: unknown } | null)?.code;
+  if (typeof direct === 'string' && /^[0-9A-Z]{5}$/.test(direct)) return direct;
+  if (error instanceof SiphonError) {
+    const wrapped = error.details?.sqlstate ?? (error.cause as { code?: unknown } | undefined)?.code;
+    return typeof wrapped === 'string' ? wrapped : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * PostgreSQL could not analyse a statement at all: SQLSTATE class 42 (an undefined table, column or
+ * function, a permission on a schema, syntax an older server refuses) or 3F000 (no such schema).
+ */
+export function isUnresolvableSql(error: unknown): boolean {
+  const sqlstate = sqlstateOf(error);
+  return sqlstate !== undefined && (sqlstate.startsWith('42') || sqlstate === '3F000');
 }
 
 /** The path of the first string holding a NUL character (PostgreSQL refuses them in text), if any. */

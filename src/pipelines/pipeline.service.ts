@@ -14,6 +14,7 @@ import {
 } from '../db/repositories/state.repository.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
+import { assertSourcePlanWithinLimits } from './plan-check.js';
 import {
   assertAllowedTarget,
   assertSafeInCatalog,
@@ -93,6 +94,8 @@ export async function savePipeline(
   const { tasks: taskInput, ...rest } = isObject ? (input as { tasks?: unknown }) : { tasks: undefined };
   const spec = parsePipelineSpec(isObject ? rest : input);
   await assertSafePipeline(spec, policy, saveProbe(options));
+  if (options.readerPool && spec.kind !== 'social')
+    await assertSourcePlanWithinLimits(options.readerPool, spec.source_query, policy);
   const tasks =
     taskInput === undefined
       ? undefined
@@ -206,7 +209,8 @@ async function parseSafeTasks(input: unknown, registry: TaskRegistry, policy: Sq
     await assertSafeTaskSql(task.sql, policy, field);
     // A step usually reads the target the first run creates: what cannot be resolved yet is probed
     // again right before the step runs.
-    if (probe) await assertSafeInCatalog(probe.target, task.sql, 'step', { policy, field, unresolved: 'defer' });
+    if (probe)
+      await assertSafeInCatalog(probe.target, task.sql, 'step', { policy, field, unresolved: 'defer' });
   }
   return tasks;
 }
@@ -279,6 +283,9 @@ export async function patchPipeline(
     (k) => JSON.stringify(spec[k]) !== JSON.stringify(before[k]),
   );
   await assertSafePipeline(spec, options.policy ?? DEFAULT_SQL_POLICY, saveProbe(options));
+  // The plan ceilings apply to a query being changed, not to one saved before they were set.
+  if (options.readerPool && spec.kind !== 'social' && changed.includes('source_query'))
+    await assertSourcePlanWithinLimits(options.readerPool, spec.source_query, options.policy);
   return withTransaction(pool, async (tx) => {
     const row = await findPipeline(tx, current.id, true);
     if (!row)

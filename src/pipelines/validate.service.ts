@@ -1,17 +1,32 @@
-import { asSourceQueryFailure } from '../core/errors.js';
+import { asSourceQueryFailure, SiphonError } from '../core/errors.js';
 import { parsePipelineSpec } from '../core/pipeline-spec.schema.js';
 import { parseQualifiedName } from '../core/identifiers.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { describeSource, describeTarget } from '../db/repositories/target.repository.js';
-import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
+import {
+  assertPlanWithinLimits,
+  DEFAULT_PLAN_LIMITS,
+  DEFAULT_SQL_POLICY,
+  type SqlPolicy,
+} from '../sql-guard/index.js';
 import { assertSafePipeline } from './pipeline.service.js';
-import { estimateRows, sampleRows } from './validate.repository.js';
+import { explainSource, sampleRows, withStatementTimeout } from './validate.repository.js';
+
+/** Why a part of the dry run has no value: it ran longer than SIPHON_VALIDATE_TIMEOUT. */
+export const TIMED_OUT = 'timed out';
 
 export interface ValidationReport {
   valid: boolean;
   columns: Array<{ name: string; type: string }>;
+  /** The planner's row estimate; null when planning timed out (see estimate_reason). */
   estimated_rows: number | null;
+  /** The planner's total cost (its own units); null when planning timed out. */
+  estimated_cost: number | null;
+  /** `timed out` when EXPLAIN took longer than SIPHON_VALIDATE_TIMEOUT; null otherwise. */
+  estimate_reason: string | null;
   sample: Record<string, unknown>[];
+  /** `timed out` when the sample rows took longer than SIPHON_VALIDATE_TIMEOUT; null otherwise. */
+  sample_reason: string | null;
   target: {
     table: string;
     exists: boolean;
@@ -23,9 +38,12 @@ export interface ValidationReport {
 
 /**
  * Dry run of a pipeline configuration (`POST /pipelines/validate`): validates it, checks its SQL with
- * the parser guard, asks PostgreSQL for the result columns, a row estimate and a few sample rows — as
- * siphon_reader in a READ ONLY transaction — and says what would happen to the target. Saves nothing.
- * Configuration and SQL errors throw (422); a target that does not fit is reported in `problems`.
+ * the parser guard and PostgreSQL's own resolution (the catalog probe), asks PostgreSQL for the result
+ * columns, a plan estimate — refused above the ceilings before anything executes — and a few sample
+ * rows, as siphon_reader in a READ ONLY transaction, each part under SIPHON_VALIDATE_TIMEOUT (a part
+ * that takes longer is reported as timed out), and says what would happen to the target. Saves
+ * nothing. Configuration and SQL errors throw (422); a target that does not fit is reported in
+ * `problems`.
  */
 export async function validatePipeline(
   reader: Pool,
@@ -46,17 +64,37 @@ export async function validatePipeline(
       valid: true,
       columns: [],
       estimated_rows: null,
+      estimated_cost: null,
+      estimate_reason: null,
       sample: [],
+      sample_reason: null,
       target: { table: 'social.*', exists: true, action: 'write', columns: [], problems: [] },
     };
   }
-  const { source, estimate, sample } = await withTransaction(
+  const limits = policy.planLimits ?? DEFAULT_PLAN_LIMITS;
+  const { source, planned, sampled } = await withTransaction(
     reader,
-    async (tx) => ({
-      source: await describeSource(tx, spec.source_query),
-      estimate: await estimateRows(tx, spec.source_query),
-      sample: await sampleRows(tx, spec.source_query, 5),
-    }),
+    async (tx) => {
+      const described = await withStatementTimeout(tx, limits.timeoutMs, () =>
+        describeSource(tx, spec.source_query),
+      );
+      if (!described.ok) {
+        throw new SiphonError(
+          'SIPHON_ERR_SOURCE_QUERY',
+          `source_query: describing its columns took longer than ${limits.timeoutMs} ms (SIPHON_VALIDATE_TIMEOUT)`,
+          { field: 'source_query', details: { timeoutMs: limits.timeoutMs } },
+        );
+      }
+      const planned = await withStatementTimeout(tx, limits.timeoutMs, () =>
+        explainSource(tx, spec.source_query),
+      );
+      // A bomb is refused on its estimate, before the sample executes it.
+      if (planned.ok && planned.value) assertPlanWithinLimits(planned.value, limits);
+      const sampled = await withStatementTimeout(tx, limits.timeoutMs, () =>
+        sampleRows(tx, spec.source_query, 5),
+      );
+      return { source: described.value, planned, sampled };
+    },
     { readOnly: true },
   ).catch((error: unknown) => {
     throw asSourceQueryFailure(error);
@@ -79,11 +117,15 @@ export async function validatePipeline(
     if (missing.length)
       problems.push(`${spec.target_table} has no column for ${missing.map((m) => `"${m}"`).join(', ')}`);
   }
+  const estimate = planned.ok ? planned.value : null;
   return {
     valid: problems.length === 0,
     columns: source.map((c) => ({ name: c.name, type: c.typeName })),
-    estimated_rows: estimate,
-    sample,
+    estimated_rows: estimate?.rows ?? null,
+    estimated_cost: estimate?.cost ?? null,
+    estimate_reason: planned.ok ? null : TIMED_OUT,
+    sample: sampled.ok ? sampled.value : [],
+    sample_reason: sampled.ok ? null : TIMED_OUT,
     target: {
       table: spec.target_table,
       exists: shape !== undefined,

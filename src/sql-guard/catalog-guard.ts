@@ -1,4 +1,4 @@
-import { SiphonError } from '../core/errors.js';
+import { isUnresolvableSql, SiphonError, sqlstateOf } from '../core/errors.js';
 import { normalizeSourceQuery } from '../db/batch-sql.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { probeDependencies, type CatalogDependency } from '../db/repositories/sql-probe.repository.js';
@@ -51,11 +51,9 @@ export async function assertSafeInCatalog(
         ? await probeDependencies(db.tx, statement)
         : await withTransaction(db.pool, (tx) => probeDependencies(tx, statement), { rollback: true });
   } catch (error) {
-    const sqlstate = (error as { code?: string }).code;
-    // Class 42 (undefined table/column/function, syntax a server older than the parser refuses) and
-    // 3F000 (no such schema): the statement cannot run at all.
-    const unresolvable = sqlstate !== undefined && (sqlstate.startsWith('42') || sqlstate === '3F000');
-    if (!unresolvable) throw error;
+    // The statement cannot run at all (an undefined table, syntax a server older than the parser refuses).
+    if (!isUnresolvableSql(error)) throw error;
+    const sqlstate = sqlstateOf(error);
     if (options.unresolved === 'defer') return;
     throw new SiphonError('SIPHON_ERR_SOURCE_QUERY', `${field} failed: ${(error as Error).message}`, {
       field,

@@ -2,7 +2,9 @@ export {
   assertSafeSourceQuery,
   assertSafeTaskSql,
   assertAllowedTarget,
+  DEFAULT_PLAN_LIMITS,
   DEFAULT_SQL_POLICY,
+  type PlanLimits,
   type SqlPolicy,
 } from './sql-guard.js';
 export {
@@ -12,3 +14,4 @@ export {
   type ProbedSql,
   type ProbeTarget,
 } from './catalog-guard.js';
+export { assertPlanWithinLimits, type PlannedCost } from './plan-limits.js';
