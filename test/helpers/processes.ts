@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { isPortFree } from '../../src/bootstrap/ports.js';
 import { TEST_ROLE_PASSWORDS } from './test-server.js';
+import { testTempDir } from './tmp.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -20,7 +20,7 @@ export function cliEnv(
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    SIPHON_HOME: mkdtempSync(join(tmpdir(), 'siphon-cli-')),
+    SIPHON_HOME: testTempDir('cli'),
     SIPHON_LOG_FORMAT: 'json',
     SIPHON_LOG_LEVEL: 'info',
     SIPHON_READER_PASSWORD: TEST_ROLE_PASSWORDS.reader,
@@ -37,12 +37,20 @@ export function cliEnv(
 
 const spawned = new Set<ChildProcess>();
 
-/** Starts `siphon <args>` from the TypeScript sources (no build needed). */
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+/**
+ * Starts `siphon <args>` from the TypeScript sources (no build needed). `group: true` gives it a
+ * process group of its own, as a terminal does, so a test can signal the whole group (Ctrl-C).
+ */
+export function spawnCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  options: { group?: boolean } = {},
+): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group === true,
   });
   spawned.add(child);
   child.once('exit', () => spawned.delete(child));
@@ -114,4 +122,16 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A free port below Linux's ephemeral range (32768+), for a server a test starts as a child: the
+ * simulators `siphon start` launches bind port 0, and could otherwise be handed the very port the
+ * test found free for the API.
+ */
+export async function freePortBelowEphemeral(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (await isPortFree(port)) return port;
+  }
 }

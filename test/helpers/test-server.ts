@@ -5,6 +5,8 @@ export interface TestServer {
   readonly template: string;
   readonly prefix: string;
   readonly serverVersion: string;
+  /** The run's temporary folder: tests create theirs inside (testTempDir), removed after the run. */
+  readonly tmpRoot: string;
 }
 
 /** Fixed passwords for the three roles in tests (test servers are local and throwaway). */

@@ -1,15 +1,21 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPortFree } from '../../src/bootstrap/ports.js';
 import { loadConfig } from '../../src/config/index.js';
 import { demoSocialPlatforms, installDemoPipelines, withDemoSocialEndpoints } from '../../src/demo/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { cliEnv, exited, killAllSpawned, runCli, spawnCli } from '../helpers/processes.js';
+import {
+  cliEnv,
+  exited,
+  freePortBelowEphemeral,
+  killAllSpawned,
+  runCli,
+  spawnCli,
+} from '../helpers/processes.js';
+import { testTempDir } from '../helpers/tmp.js';
 
 let db: TestDatabase;
 let blocker: Server;
@@ -78,7 +84,7 @@ describe('siphon CLI on bad input', () => {
   });
 
   it('a data directory of another PostgreSQL version is refused and left untouched', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'siphon-oldpg-'));
+    const home = testTempDir('oldpg');
     mkdirSync(join(home, 'pg'));
     writeFileSync(join(home, 'pg', 'PG_VERSION'), '16\n');
     writeFileSync(join(home, 'pg', 'precious'), 'data');
@@ -288,14 +294,3 @@ describe('siphon start with the demo', () => {
     expect(demoSocialPlatforms(loadConfig(base))).toEqual(['youtube', 'instagram', 'tiktok']);
   });
 });
-
-/**
- * A free port below Linux's ephemeral range (32768+): the simulators `siphon start` launches bind
- * port 0, and could otherwise be handed the very port this test freed for the API.
- */
-async function freePortBelowEphemeral(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    if (await isPortFree(port)) return port;
-  }
-}

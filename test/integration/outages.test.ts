@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -26,6 +25,7 @@ import {
   waitForStatus,
 } from '../helpers/runner.js';
 import { TEST_ROLE_PASSWORDS } from '../helpers/test-server.js';
+import { testTempDir } from '../helpers/tmp.js';
 
 async function seedSlowSource(admin: pg.Pool | pg.Client, rows: number): Promise<void> {
   await admin.query(`CREATE TABLE content.outage (id int PRIMARY KEY, v text NOT NULL)`);
@@ -88,7 +88,7 @@ describe.each([
   let adminUrl: string;
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), 'siphon-restart-'));
+    home = testTempDir('restart');
     port = await findFreePort();
     server = await startEmbeddedPostgres({ home, port, password: 'restart-superuser' });
     adminUrl = server.url;

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -24,6 +23,7 @@ import { defaultTaskRegistry } from '../../src/tasks/index.js';
 import { YouTubeAdapter, YouTubeClient } from '../../src/connectors/youtube/index.js';
 import { startYouTubeSimulator } from '../../src/simulators/youtube/index.js';
 import type { PlatformAdapter } from '../../src/sync/index.js';
+import { testTempDir } from '../helpers/tmp.js';
 import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliEnv, exited, killAllSpawned, ROOT, spawnCli, waitForOutput } from '../helpers/processes.js';
 import {
@@ -215,7 +215,7 @@ describe('tracing on', () => {
 
     const receiver = await startOtlpReceiver();
     try {
-      const dir = mkdtempSync(join(tmpdir(), 'siphon-trace-'));
+      const dir = testTempDir('trace');
       const script = join(dir, 'durable-job.mts');
       writeFileSync(script, CHILD_SCRIPT);
       const child = spawn(process.execPath, ['--import', 'tsx', script], {

@@ -1,18 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALERT_RULE_GROUPS, renderAlertRules } from '../../src/observability/alert-rules.js';
 import { registeredMetricNames } from '../../src/observability/index.js';
+import { testTempDir } from '../helpers/tmp.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -102,7 +94,7 @@ describe('the registries', () => {
 
 describe('alert rules (deploy/prometheus/alerts.yml)', () => {
   const file = 'deploy/prometheus/alerts.yml';
-  const tmp = mkdtempSync(join(tmpdir(), 'siphon-promtool-'));
+  const tmp = testTempDir('promtool');
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('is the rendering of src/observability/alert-rules.ts', () => {
