@@ -40,7 +40,11 @@ export interface TaskSpec {
  * Validates a pipeline's steps: shape, unique names, known dependencies, no cycles, and (through
  * `isRegistered`) that every CODE task names a registered function.
  */
-export function parseTaskSpecs(input: unknown, isRegistered: (name: string) => boolean): TaskSpec[] {
+export function parseTaskSpecs(
+  input: unknown,
+  isRegistered: (name: string) => boolean,
+  registered: readonly string[] = [],
+): TaskSpec[] {
   const nul = findNulCharacter(input, ['tasks']);
   if (nul !== undefined) {
     throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `${nul} contains a NUL character`, { field: nul });
@@ -58,14 +62,13 @@ export function parseTaskSpecs(input: unknown, isRegistered: (name: string) => b
     enabled: t.enabled,
   }));
   orderTasks(tasks);
-  for (const t of tasks) {
+  for (const [i, t] of tasks.entries()) {
     if (t.task_type === 'CODE' && !isRegistered(t.task_name!)) {
+      const field = `tasks.${i}.task_name`;
       throw new SiphonError(
         'SIPHON_ERR_TASK_UNKNOWN',
-        `task "${t.name}" names "${t.task_name}", which is not a registered CODE task`,
-        {
-          field: 'tasks',
-        },
+        `${field}: task "${t.name}" names the function "${t.task_name}", which is not a registered CODE task (registered: ${registered.join(', ') || 'none'})`,
+        { field, details: { function: t.task_name, registered } },
       );
     }
   }

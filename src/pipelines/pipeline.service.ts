@@ -202,7 +202,11 @@ export async function assertSafePipeline(
 }
 
 async function parseSafeTasks(input: unknown, registry: TaskRegistry, policy: SqlPolicy, probe?: SqlProbe) {
-  const tasks = parseTaskSpecs(input, (name) => registry.has(name));
+  const tasks = parseTaskSpecs(
+    input,
+    (name) => registry.has(name),
+    registry.list().map((t) => t.name),
+  );
   for (const [i, task] of tasks.entries()) {
     if (task.sql === null) continue;
     const field = `tasks.${i}.sql`;

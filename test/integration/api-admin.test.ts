@@ -235,7 +235,11 @@ describe('DELETE, checkpoint reset, steps', () => {
       headers: as(OPERATOR),
       payload: { tasks: [{ name: 'x', task_type: 'CODE', task_name: 'eval_this' }] },
     });
-    expect(unknown.json().error.code).toBe('SIPHON_ERR_TASK_UNKNOWN');
+    expect(unknown.json().error).toMatchObject({
+      code: 'SIPHON_ERR_TASK_UNKNOWN',
+      field: 'tasks.0.task_name',
+    });
+    expect(unknown.json().error.message).toMatch(/"eval_this"/);
     const hostile = await app.inject({
       method: 'PUT',
       url: '/pipelines/films_per_year/tasks',

@@ -64,7 +64,13 @@ describe('multi-step pipelines', () => {
         unique_key: 'id',
         tasks: [{ name: 'x', task_type: 'CODE', task_name: 'upload_and_eval' }],
       } as never),
-    ).rejects.toMatchObject({ code: 'SIPHON_ERR_TASK_UNKNOWN', field: 'tasks' });
+    ).rejects.toMatchObject({
+      code: 'SIPHON_ERR_TASK_UNKNOWN',
+      field: 'tasks.0.task_name',
+      message: expect.stringMatching(
+        /names the function "upload_and_eval", which is not a registered CODE task \(registered: .*film_rating_stats/,
+      ),
+    });
     await expect(
       setTasks(
         db.api,
