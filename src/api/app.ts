@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifySchemaCompiler,
+} from 'fastify';
+import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
@@ -7,6 +13,7 @@ import type { SqlPolicy } from '../sql-guard/index.js';
 import type { IncidentNotifier } from '../incidents/index.js';
 import { registerAuth, type TokenConfig } from './plugins/auth.plugin.js';
 import { registerErrorHandling } from './plugins/errors.plugin.js';
+import { VALIDATED_BY_HANDLER } from './route-schemas.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { pipelineAdminRoutes, pipelineRoutes } from './routes/pipelines.routes.js';
 import { runRoutes } from './routes/runs.routes.js';
@@ -30,6 +37,8 @@ export interface ApiDeps {
   readonly sqlPolicy?: SqlPolicy;
   /** Told when a person resolves an incident through the API (the webhook). @default none: nobody is notified */
   readonly incidentNotifier?: IncidentNotifier;
+  /** Largest request body in bytes (SIPHON_API_BODY_LIMIT). @default 1 MiB */
+  readonly bodyLimit?: number;
   /**
    * A siphon_writer pool for `POST /social/replay`, the one route that writes social tables (the
    * API's own role only reads them). @default none: the route is not served
@@ -37,11 +46,33 @@ export interface ApiDeps {
   readonly writerPool?: Pool;
 }
 
+/** SIPHON_API_BODY_LIMIT's default: 1 MiB. */
+export const DEFAULT_BODY_LIMIT = 1_048_576;
+
+/**
+ * Query strings, path parameters and headers are text, converted to their schema's types (`?limit=5`);
+ * bodies are JSON and never converted (`"target_table": true` is not a table name). A body schema
+ * generated from a zod schema (route-schemas.ts) documents what its handler validates with that zod
+ * schema, so Fastify lets it through.
+ */
+function validatorCompiler(): FastifySchemaCompiler<Record<string, unknown>> {
+  const factory = AjvCompiler();
+  const options = { removeAdditional: false, allErrors: false } as const;
+  const converting = factory({}, { customOptions: { ...options, coerceTypes: true } });
+  const exact = factory({}, { customOptions: { ...options, coerceTypes: false } });
+  return (route) => {
+    if (route.httpPart !== 'body') return converting(route);
+    if (route.schema[VALIDATED_BY_HANDLER] === true) return () => true;
+    return exact(route);
+  };
+}
+
 /** Builds the API without listening (tests use app.inject()). */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
-    bodyLimit: 1_048_576,
+    bodyLimit,
     // Errors the router raises before any route runs (malformed URL, over-long path parameter) get
     // the same envelope as everything else.
     frameworkErrors: (error, _request, reply) => {
@@ -53,9 +84,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         },
       });
     },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } },
   });
-  registerErrorHandling(app);
+  app.setValidatorCompiler(validatorCompiler());
+  registerErrorHandling(app, { bodyLimit });
   await app.register(swagger, {
     openapi: {
       info: {

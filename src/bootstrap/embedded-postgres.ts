@@ -174,12 +174,12 @@ async function startPostmaster(options: {
       : {};
   const child = spawn(
     binaries.postgres,
-    ['-D', options.dataDir, '-p', String(options.port), ...options.flags],
+    // lc_messages=C: start-up is detected by the English "ready to accept connections" line.
+    ['-D', options.dataDir, '-p', String(options.port), '-c', 'lc_messages=C', ...options.flags],
     {
       ...ids,
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, LC_MESSAGES: 'C' },
     },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

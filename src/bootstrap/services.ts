@@ -52,6 +52,7 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     sqlPolicy: config.sqlPolicy,
     incidentNotifier,
     writerPool,
+    bodyLimit: config.api.bodyLimitBytes,
   });
   await app.listen({ host: config.api.host, port: config.api.port });
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { parseByteSize, parseDuration } from '../core/duration.js';
 
 const duration = (fallback: string) =>
   z
@@ -69,6 +69,23 @@ export const configSchema = z.object({
   SIPHON_API_HOST: z.string().min(1).default('127.0.0.1'),
   /** Port of the API (seed 003 uses 8000). @default 8000 */
   SIPHON_API_PORT: port(8000),
+  /**
+   * Largest request body the API accepts (`1mb`, `512kb`, bytes); a larger one is answered 413
+   * SIPHON_ERR_REQUEST_TOO_LARGE after it has been read, so every client can read the answer. @default 1mb
+   */
+  SIPHON_API_BODY_LIMIT: z
+    .string()
+    .default('1mb')
+    .transform((text, ctx) => {
+      try {
+        const bytes = parseByteSize(text);
+        if (bytes < 1024 || bytes > 64 * 1024 ** 2) throw new Error('must be between 1kb and 64mb');
+        return bytes;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** Operator bearer token (change and run). Generated into SIPHON_HOME/secrets.json when unset. */
   SIPHON_ADMIN_TOKEN: secret,
   /** Read-only bearer token. Generated when unset. */

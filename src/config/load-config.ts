@@ -9,7 +9,7 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly home: string;
   readonly embeddedPort: number;
-  readonly api: { readonly host: string; readonly port: number };
+  readonly api: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
   readonly tokens: { readonly admin: string | undefined; readonly viewer: string | undefined };
   readonly rolePasswords: {
     readonly reader: string | undefined;
@@ -71,7 +71,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseUrl: raw.DATABASE_URL,
     home: resolve(cwd, raw.SIPHON_HOME),
     embeddedPort: raw.SIPHON_PG_PORT,
-    api: Object.freeze({ host: raw.SIPHON_API_HOST, port: raw.SIPHON_API_PORT }),
+    api: Object.freeze({
+      host: raw.SIPHON_API_HOST,
+      port: raw.SIPHON_API_PORT,
+      bodyLimitBytes: raw.SIPHON_API_BODY_LIMIT,
+    }),
     tokens: Object.freeze({ admin: raw.SIPHON_ADMIN_TOKEN, viewer: raw.SIPHON_VIEWER_TOKEN }),
     rolePasswords: Object.freeze({
       reader: raw.SIPHON_READER_PASSWORD,

@@ -161,6 +161,7 @@ export const ERROR_CATALOGUE = {
   SIPHON_ERR_AUTH_INVALID: { status: 401, kind: 'auth', title: 'The bearer token is not valid' },
   SIPHON_ERR_AUTH_FORBIDDEN: { status: 403, kind: 'auth', title: 'This token may not do that' },
   SIPHON_ERR_REQUEST_INVALID: { status: 400, kind: 'input', title: 'The request is not valid' },
+  SIPHON_ERR_REQUEST_TOO_LARGE: { status: 413, kind: 'input', title: 'The request body is over the limit' },
   SIPHON_ERR_ROUTE_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such endpoint' },
   SIPHON_ERR_INTERNAL: { status: 500, kind: 'fatal', title: 'Unexpected internal error' },
 } as const satisfies Record<string, { status: number; kind: ErrorKind; title: string }>;

@@ -47,33 +47,74 @@ export const pipelineSpecSchema = z
   .object({
     name: z
       .string()
-      .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must start with a letter: a-z, 0-9 and _ only, at most 63'),
-    description: z.string().max(2000).default(''),
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must start with a letter: a-z, 0-9 and _ only, at most 63')
+      .meta({ description: 'Unique name: a lower-case letter, then a-z, 0-9 and _ (at most 63).' }),
+    description: z.string().max(2000).default('').meta({ description: 'Free text for people.' }),
     /** `sql` (the default): a source query loaded into a target table. `social`: a social network sync. */
-    kind: z.enum(PIPELINE_KINDS).default('sql'),
-    source_query: z.string().trim().min(1, 'must not be empty').max(100_000).nullish(),
+    kind: z.enum(PIPELINE_KINDS).default('sql').meta({
+      description:
+        '`sql`: a source query loaded into a target table. `social`: a social network sync (set `social`, not the SQL fields). Cannot change after creation.',
+    }),
+    source_query: z.string().trim().min(1, 'must not be empty').max(100_000).nullish().meta({
+      description:
+        'kind `sql`: exactly one SELECT over the source schemas (tables written with their schema), checked by the SQL guard.',
+    }),
     target_table: z
       .string()
       .refine((v) => parseQualifiedName(v, 'analytics') !== undefined, {
         message: 'must be a plain table name, optionally prefixed with its schema (analytics.film_dim)',
       })
-      .nullish(),
-    unique_key: z.union([identifier.transform((v) => [v]), z.array(identifier).min(1).max(8)]).nullish(),
+      .nullish()
+      .meta({
+        description:
+          'kind `sql`: the table written, in a target schema (`analytics` when none is given); created from the source columns when missing.',
+      }),
+    unique_key: z
+      .union([identifier.transform((v) => [v]), z.array(identifier).min(1).max(8)])
+      .nullish()
+      .meta({
+        description:
+          'kind `sql`: the result column(s) that identify a row (the UPSERT key): a name or a list of up to 8.',
+      }),
     /** kind `social` only: platform, accounts, lookback, comments, relations, backfill range, rate. */
-    social: socialSpecSchema.nullish(),
-    mode: z.enum(PIPELINE_MODES).default('full'),
-    batch_size: z.number().int().min(1).max(1_000_000).default(DEFAULT_BATCH_SIZE),
-    incremental_key: identifier.nullish().transform((v) => v ?? null),
-    lookback: lookback.nullish().transform((v) => v ?? null),
-    enabled: z.boolean().default(true),
+    social: socialSpecSchema.nullish().meta({ description: 'kind `social` only: what to sync.' }),
+    mode: z.enum(PIPELINE_MODES).default('full').meta({
+      description:
+        '`full`: every run reads the whole source and deletes target rows the source no longer has. `incremental`: from the checkpoint on `incremental_key`.',
+    }),
+    batch_size: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(DEFAULT_BATCH_SIZE)
+      .meta({ description: 'Rows per batch; each batch commits with its checkpoint.' }),
+    incremental_key: identifier
+      .nullish()
+      .transform((v) => v ?? null)
+      .meta({
+        description: 'mode `incremental`: the result column the checkpoint follows (a time or a number).',
+      }),
+    lookback: lookback
+      .nullish()
+      .transform((v) => v ?? null)
+      .meta({
+        description:
+          'mode `incremental`: how far before the checkpoint each run re-reads, for late rows: a duration (`15m`) or a number.',
+      }),
+    enabled: z.boolean().default(true).meta({ description: 'A disabled pipeline is never claimed.' }),
     /** Cron (UTC): a runner requests a run when it is due and the pipeline is IDLE. */
     schedule: z
       .string()
       .max(120)
       .nullish()
-      .transform((v) => (v && v.trim() ? v.trim() : null)),
+      .transform((v) => (v && v.trim() ? v.trim() : null))
+      .meta({ description: 'Cron expression (UTC): a run is requested when due and the pipeline is IDLE.' }),
     /** Longest time the target may go without a successful run; exceeding it raises an alert. */
-    freshness: freshness.nullish().transform((v) => v ?? null),
+    freshness: freshness
+      .nullish()
+      .transform((v) => v ?? null)
+      .meta({ description: 'Longest time without a successful run before an alert (`30m`, `2h`, `1d`).' }),
   })
   .strict()
   .superRefine((spec, ctx) => {
@@ -120,6 +161,57 @@ export type PipelineSpec = Omit<ParsedSpec, 'source_query' | 'target_table' | 'u
   readonly unique_key: string[];
   readonly social: SocialSpec | null;
 };
+
+/** The fields `PATCH /pipelines/{id}` may change: all but `kind`. */
+export const PATCHABLE_FIELDS = Object.keys(pipelineSpecSchema.shape).filter((f) => f !== 'kind');
+
+/**
+ * Validates a PATCH body field by field with the very schemas that validate a new pipeline — same
+ * types, lengths and enums, no coercion (`true` is not a table name) — and returns the changes and the
+ * optional `version`. The merged configuration is then validated as a whole (parsePipelineSpec).
+ */
+export function parsePipelinePatch(input: unknown): {
+  version: number | undefined;
+  patch: Record<string, unknown>;
+} {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_INVALID',
+      'the body must be a JSON object of the fields to change',
+    );
+  }
+  const nul = findNulCharacter(input);
+  if (nul !== undefined) {
+    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', `${nul} contains a NUL character`, { field: nul });
+  }
+  const { version, ...patch } = input as Record<string, unknown>;
+  if (version !== undefined && !(Number.isInteger(version) && (version as number) >= 1)) {
+    throw new SiphonError('SIPHON_ERR_PIPELINE_INVALID', 'version must be a whole number ≥ 1', {
+      field: 'version',
+    });
+  }
+  const shape = pipelineSpecSchema.shape as Record<string, z.ZodType>;
+  for (const [field, value] of Object.entries(patch)) {
+    if (field === 'kind') {
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_INVALID',
+        'kind cannot be changed; create a new pipeline of the other kind',
+        { field },
+      );
+    }
+    const schema = shape[field];
+    if (!schema) {
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_INVALID',
+        `${field} is not a pipeline field; PATCH may change ${PATCHABLE_FIELDS.join(', ')}`,
+        { field },
+      );
+    }
+    const result = schema.safeParse(value);
+    if (!result.success) throw zodToSiphonError(result.error, 'SIPHON_ERR_PIPELINE_INVALID', field);
+  }
+  return { version: version as number | undefined, patch };
+}
 
 /** Validates a pipeline configuration; the first problem becomes a SiphonError naming its field. */
 export function parsePipelineSpec(input: unknown): PipelineSpec {

@@ -5,14 +5,41 @@ import { orderTasks } from './task-order.js';
 
 const taskSchema = z
   .object({
-    name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, 'must start with a letter: a-z, 0-9 and _ only'),
-    task_type: z.enum(['SQL', 'CODE']),
-    sql: z.string().trim().min(1).max(100_000).optional(),
-    task_name: z.string().min(1).max(63).optional(),
-    params: z.record(z.string(), z.unknown()).default({}),
-    depends_on: z.array(z.string()).max(50).default([]),
-    enabled: z.boolean().default(true),
-    position: z.number().int().min(0).max(10_000).optional(),
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must start with a letter: a-z, 0-9 and _ only')
+      .meta({ description: "The step's name, unique in the pipeline." }),
+    task_type: z.enum(['SQL', 'CODE']).meta({
+      description:
+        '`SQL`: one statement in `sql`, run as siphon_writer after the load (it may write only the target schemas). `CODE`: a registered TypeScript function named by `task_name`.',
+    }),
+    sql: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100_000)
+      .optional()
+      .meta({ description: 'task_type `SQL`: the statement (checked by the SQL guard).' }),
+    task_name: z.string().min(1).max(63).optional().meta({
+      description: 'task_type `CODE`: a registered function (`analyze_target`, `refresh_film_rating_stats`).',
+    }),
+    params: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .meta({ description: 'task_type `CODE`: parameters handed to the function.' }),
+    depends_on: z
+      .array(z.string())
+      .max(50)
+      .default([])
+      .meta({ description: 'Names of steps that must run first.' }),
+    enabled: z.boolean().default(true).meta({ description: 'A disabled step is skipped.' }),
+    position: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .optional()
+      .meta({ description: 'Order among steps without dependencies (default: the list order).' }),
   })
   .strict()
   .superRefine((task, ctx) => {

@@ -5,6 +5,7 @@ export {
   type PatchResult,
   getPipeline,
   requestStatus,
+  requestStatusChange,
   changeEnabled,
   savePipeline,
   setTasks,

@@ -55,13 +55,28 @@ export async function requestStatus(
   by: string,
   trigger = 'manual',
 ): Promise<PipelineRow> {
+  return (await requestStatusChange(pool, idOrName, request, by, trigger)).pipeline;
+}
+
+/**
+ * The same, saying whether anything changed: repeating a request already in effect (a run of a
+ * RUN_REQUESTED pipeline, a pause of a PAUSED or PAUSE_REQUESTED one) changes nothing and is not an
+ * error, so a client may retry safely.
+ */
+export async function requestStatusChange(
+  pool: Pool,
+  idOrName: string,
+  request: StatusRequest,
+  by: string,
+  trigger = 'manual',
+): Promise<{ pipeline: PipelineRow; changed: boolean }> {
   return withTransaction(pool, async (tx) => {
     const row = await findPipeline(tx, idOrName, true);
     if (!row)
       throw new SiphonError('SIPHON_ERR_PIPELINE_NOT_FOUND', `no pipeline with id or name "${idOrName}"`);
     const next = requestTransition(row, request);
-    if (next === row.status) return row;
-    return setRequestedStatus(tx, row.id, next, trigger, by);
+    if (next === row.status) return { pipeline: row, changed: false };
+    return { pipeline: await setRequestedStatus(tx, row.id, next, trigger, by), changed: true };
   });
 }
 

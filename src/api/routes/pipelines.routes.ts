@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
-import { PIPELINE_STATUSES } from '../../core/pipeline-spec.schema.js';
+import { parsePipelinePatch, PIPELINE_STATUSES } from '../../core/pipeline-spec.schema.js';
 import { listPipelines } from '../../db/repositories/pipeline.repository.js';
 import { listRuns } from '../../db/repositories/run.repository.js';
 import { readState } from '../../db/repositories/state.repository.js';
@@ -9,7 +9,7 @@ import {
   deletePipeline,
   getPipeline,
   patchPipeline,
-  requestStatus,
+  requestStatusChange,
   resetPipelineState,
   savePipeline,
   setTasks,
@@ -21,21 +21,8 @@ import { orderTasks } from '../../core/task-order.js';
 import { SiphonError } from '../../core/errors.js';
 import { listVersions } from '../../db/repositories/pipeline.repository.js';
 import type { ApiDeps } from '../app.js';
+import { IdParams, Paging, PipelineBody, PipelinePatchBody, TaskListBody } from '../route-schemas.js';
 import { presentPipeline } from '../presenters.js';
-
-/** A NUL never names a pipeline, and PostgreSQL refuses it in text: a 400 here, not a 500 there. */
-export const IdParams = Type.Object({
-  id: Type.String({
-    minLength: 1,
-    maxLength: 200,
-    pattern: '^[^\\u0000]+$',
-    description: 'uuid or unique name',
-  }),
-});
-const Paging = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
-};
 
 export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const by = (request: { principal?: { name: string } }) => request.principal?.name ?? 'api';
@@ -71,8 +58,8 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
       config: { access: 'operator' },
       schema: {
         tags: ['pipelines'],
-        summary: 'Create a pipeline',
-        body: Type.Object({}, { additionalProperties: true }),
+        summary: 'Create a pipeline (with its steps, optionally)',
+        body: PipelineBody,
       },
     },
     async (request, reply) => {
@@ -148,19 +135,23 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
         config: { access: 'operator' },
         schema: {
           tags: ['pipelines'],
-          summary: action === 'run' ? 'Request a run' : 'Request a pause',
+          summary:
+            action === 'run'
+              ? 'Request a run (202; 200 with "changed": false when one is already requested)'
+              : 'Request a pause (202; 200 with "changed": false when already PAUSED or PAUSE_REQUESTED)',
           params: IdParams,
         },
       },
       async (request, reply) => {
-        const row = await requestStatus(
+        const { pipeline, changed } = await requestStatusChange(
           deps.pool,
           (request.params as { id: string }).id,
           action,
           by(request),
           'api',
         );
-        return reply.status(202).send(presentPipeline(row));
+        // 202: the request was accepted and a runner will act on it; 200: it was already in effect.
+        return reply.status(changed ? 202 : 200).send({ ...presentPipeline(pipeline), changed });
       },
     );
   }
@@ -197,29 +188,11 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
         summary: 'Change part of a pipeline (If-Match: "<version>" or a version field is required)',
         params: IdParams,
         headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 40 })) }),
-        body: Type.Object(
-          {
-            version: Type.Optional(Type.Integer({ minimum: 1 })),
-            name: Type.Optional(Type.String()),
-            description: Type.Optional(Type.String()),
-            source_query: Type.Optional(Type.String()),
-            target_table: Type.Optional(Type.String()),
-            unique_key: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String())])),
-            mode: Type.Optional(Type.String()),
-            batch_size: Type.Optional(Type.Integer()),
-            incremental_key: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-            lookback: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-            enabled: Type.Optional(Type.Boolean()),
-            schedule: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-            freshness: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-            social: Type.Optional(Type.Unknown()),
-          },
-          { additionalProperties: false },
-        ),
+        body: PipelinePatchBody,
       },
     },
     async (request, reply) => {
-      const { version, ...patch } = request.body as { version?: number } & Record<string, unknown>;
+      const { version, patch } = parsePipelinePatch(request.body);
       const expected = version ?? parseIfMatch(request.headers['if-match']);
       const result = await patchPipeline(deps.pool, id(request), patch, by(request), expected, {
         policy: deps.sqlPolicy,
@@ -287,13 +260,11 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
         tags: ['pipelines'],
         summary: 'Replace the steps (SQL, or CODE naming a registered function); a new configuration version',
         params: IdParams,
-        body: Type.Object({
-          tasks: Type.Array(Type.Object({}, { additionalProperties: true }), { maxItems: 100 }),
-        }),
+        body: TaskListBody,
       },
     },
     async (request) => {
-      const { tasks } = request.body as { tasks: unknown[] };
+      const tasks = taskListOf(request.body);
       const result = await setTasks(deps.pool, id(request), tasks, by(request), {
         policy: deps.sqlPolicy,
         readerPool: deps.readerPool,
@@ -325,7 +296,7 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
         tags: ['pipelines'],
         summary:
           'Dry run: check a configuration, its SQL, columns, row estimate, sample rows and target; saves nothing',
-        body: Type.Object({}, { additionalProperties: true }),
+        body: PipelineBody,
       },
     },
     async (request) => validatePipeline(deps.readerPool, deps.pool, request.body, deps.sqlPolicy),
@@ -384,4 +355,20 @@ function parseIfMatch(header: string | undefined): number | undefined {
     );
   }
   return match ? Number(match[1]) : undefined;
+}
+
+/** The `tasks` of a `PUT /pipelines/{id}/tasks` body (each step is validated by parseTaskSpecs). */
+function taskListOf(body: unknown): unknown {
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  const extra = isObject ? Object.keys(body).find((k) => k !== 'tasks') : undefined;
+  if (!isObject || !('tasks' in body) || extra !== undefined) {
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_INVALID',
+      extra === undefined
+        ? 'the body must be {"tasks": [...]}: the whole list of steps'
+        : `${extra} is not a field of this body; send {"tasks": [...]}`,
+      { field: extra ?? 'tasks' },
+    );
+  }
+  return body.tasks;
 }

@@ -14,7 +14,7 @@ import {
 } from '../../sync/index.js';
 import { replayRawZone, type RawReplayer } from '../../sync/replay.js';
 import type { ApiDeps } from '../app.js';
-import { IdParams } from './pipelines.routes.js';
+import { IdParams } from '../route-schemas.js';
 
 /** What `GET /pipelines/{id}/sync` and `siphon sync status` answer: the pipeline, then its run's summary. */
 export interface PipelineSyncStatus extends SyncSummary {
