@@ -6,11 +6,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/index.js';
 import { installDemoPipelines } from '../../src/demo/demo.service.js';
 import { as, buildTestApp, OPERATOR, VIEWER } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { silentLogger, TEST_SQL_POLICY } from '../helpers/runner.js';
 import { testTempDir } from '../helpers/tmp.js';
 
 let db: TestDatabase;
@@ -234,15 +232,7 @@ describe('over-limit bodies are answered 413, to Node fetch and curl alike', () 
   let server: FastifyInstance;
   let base: string;
   beforeAll(async () => {
-    server = await buildApp({
-      pool: db.api,
-      readerPool: db.reader,
-      logger: silentLogger,
-      tokens: { operator: [OPERATOR], viewer: [VIEWER] },
-      runnerStaleMs: 5000,
-      sqlPolicy: TEST_SQL_POLICY,
-      bodyLimit: 1_048_576,
-    });
+    server = await buildTestApp(db, { bodyLimit: 1_048_576 });
     await server.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
   });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type ApiDeps } from '../../src/api/index.js';
+import type { ApiDeps } from '../../src/api/index.js';
 import {
   attachIncidentReporting,
   createWebhookNotifier,
@@ -18,17 +18,10 @@ import {
 } from '../../src/incidents/index.js';
 import { findFreePort } from '../../src/bootstrap/ports.js';
 import { RunnerEvents, type Runner } from '../../src/runner/index.js';
-import { OPERATOR, VIEWER, as } from '../helpers/api.js';
+import { OPERATOR, VIEWER, as, buildTestApp } from '../helpers/api.js';
 import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliEnv, exited, killAllSpawned, spawnCli, waitForOutput } from '../helpers/processes.js';
-import {
-  count,
-  createPipeline,
-  requestRun,
-  silentLogger,
-  startTestRunner,
-  TEST_SQL_POLICY,
-} from '../helpers/runner.js';
+import { count, createPipeline, requestRun, silentLogger, startTestRunner } from '../helpers/runner.js';
 
 /** A local webhook receiver: records every POST; `mode` decides how it answers. */
 interface Receiver {
@@ -90,16 +83,7 @@ beforeAll(async () => {
   notifier = createWebhookNotifier({ url: receiver.url, logger: silentLogger, timeoutMs: 2000 });
   // The API as startApi builds it when SIPHON_INCIDENT_WEBHOOK_URL is set: a resolution by a person
   // through the API reaches the webhook (typed, so the notifier cannot silently drop out of ApiDeps).
-  const deps: ApiDeps = {
-    pool: db.api,
-    readerPool: db.reader,
-    logger: silentLogger,
-    tokens: { operator: [OPERATOR], viewer: [VIEWER] },
-    runnerStaleMs: 5000,
-    sqlPolicy: TEST_SQL_POLICY,
-    incidentNotifier: notifier,
-  };
-  app = await buildApp(deps);
+  app = await buildTestApp(db, { incidentNotifier: notifier } satisfies Partial<ApiDeps>);
 });
 afterEach(async () => {
   await runner?.stop();

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/index.js';
 import { withTransaction } from '../../src/db/pool.js';
 import { withStatementTimeout } from '../../src/pipelines/validate.repository.js';
-import { as, OPERATOR, VIEWER } from '../helpers/api.js';
+import { as, buildTestApp, OPERATOR } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { silentLogger, TEST_SQL_POLICY } from '../helpers/runner.js';
+import { TEST_SQL_POLICY } from '../helpers/runner.js';
 
 /** Short enough to keep the test fast, long enough for EXPLAIN and a LIMIT 0 on a loaded machine. */
 const TIMEOUT_MS = 1_000;
@@ -40,12 +39,7 @@ describe('validate answers fast whatever the query; bombs are refused on their p
       -- NOT IN over a subquery too big for a hash in work_mem: a plain subplan, seconds to minutes.
       ALTER ROLE siphon_reader IN DATABASE ${db.name} SET work_mem = '64kB';
     `);
-    app = await buildApp({
-      pool: db.api,
-      readerPool: db.reader,
-      logger: silentLogger,
-      tokens: { operator: [OPERATOR], viewer: [VIEWER] },
-      runnerStaleMs: 5000,
+    app = await buildTestApp(db, {
       sqlPolicy: {
         ...TEST_SQL_POLICY,
         planLimits: { timeoutMs: TIMEOUT_MS, maxRows: 1e10, maxCost: 1e12 },
