@@ -32,8 +32,8 @@ afterAll(async () => {
 });
 
 // A 3 s lease renewed every second: short enough for quick take-overs, long enough that a runner
-// starved of CPU on a loaded machine does not miss its own renewal and take its run over from itself
-// (correct behaviour, but an extra INTERRUPTED run the exact counts below would not expect).
+// starved of CPU on a loaded machine rarely misses its own renewal and takes its run over from itself
+// (correct behaviour; the counts below allow such an extra INTERRUPTED attempt).
 const runnerEnv = () =>
   cliEnv(db.adminUrl, { SIPHON_RUNNER_LEASE: '3s', SIPHON_RUNNER_POLL_INTERVAL: '100ms' });
 // ~1 ms per row keeps a 100-row batch around 100 ms, so kills land mid-batch as well as between batches.
@@ -93,7 +93,12 @@ describe('kill -9 of a runner process', () => {
       );
       const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
       // Each killed attempt is closed as INTERRUPTED by the runner that took over; exactly one succeeded.
-      expect(byStatus, `seed ${seed}`).toEqual({ INTERRUPTED: kills, SUCCESS: 1 });
+      // On a loaded machine a live runner starved past its own lease may also be taken over (by itself
+      // or the next one): that is correct and adds an INTERRUPTED attempt, so kills is a lower bound.
+      expect(Object.keys(byStatus).sort(), `seed ${seed}`).toEqual(['INTERRUPTED', 'SUCCESS']);
+      expect(byStatus.SUCCESS, `seed ${seed}`).toBe(1);
+      expect(byStatus.INTERRUPTED, `seed ${seed}`).toBeGreaterThanOrEqual(kills);
+      expect(byStatus.INTERRUPTED, `seed ${seed}`).toBeLessThanOrEqual(kills + 2);
       const { rows: interrupted } = await db.admin.query(
         `SELECT DISTINCT error_code FROM etl.etl_runs WHERE pipeline_id = $1 AND status = 'INTERRUPTED'`,
         [pipeline.id],
