@@ -4,6 +4,10 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.siphon/**', 'coverage/**'] },
   js.configs.recommended,
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
@@ -33,6 +37,21 @@ export default tseslint.config(
       ],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'config only' }],
       'no-restricted-globals': ['error', 'fetch'],
+    },
+  },
+  {
+    // SQL is executed only in src/db (repositories, migrator, pool): a feature calls a repository
+    // function, never `.query(...)` on a client or pool of its own.
+    files: ['src/**/*.ts'],
+    ignores: ['src/db/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='query']",
+          message: 'SQL lives in src/db/repositories: add a repository function and call it',
+        },
+      ],
     },
   },
   {

@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { migrate } from '../src/db/migrator.js';
 import { createPool, urlForRole, type Pool } from '../src/db/pool.js';
 import { ensureRoles, ROLES, type RolePasswords } from '../src/db/roles.js';
-import { insertFilms } from '../src/demo/demo.repository.js';
+import { insertFilms } from '../src/db/repositories/demo.repository.js';
 import { initTracing } from '../src/observability/index.js';
 import { DEMO_PIPELINES } from '../src/demo/demo-pipelines.js';
 import { installDemoPipelines } from '../src/demo/demo.service.js';

@@ -26,7 +26,7 @@ import { ROLES, type RolePasswords } from '../src/db/roles.js';
 import { requestStatus, savePipeline } from '../src/pipelines/index.js';
 import { Runner } from '../src/runner/index.js';
 import { startYouTubeSimulator } from '../src/simulators/youtube/index.js';
-import type { PlatformAdapter } from '../src/sync/platform.js';
+import type { PlatformAdapter } from '../src/connectors/connector.js';
 import { benchServer } from './server.js';
 
 const { values: args } = parseArgs({

@@ -3,7 +3,7 @@ import { retryAfterGuard } from '../connectors/retry-after.fetch.js';
 import { InstagramAdapter, InstagramClient } from '../connectors/instagram/index.js';
 import { TikTokAdapter, TikTokClient } from '../connectors/tiktok/index.js';
 import { YouTubeAdapter, YouTubeClient } from '../connectors/youtube/index.js';
-import type { PlatformAdapter } from '../sync/platform.js';
+import type { PlatformAdapter } from '../connectors/connector.js';
 
 /** The platform adapters this process has credentials for (a platform without one is absent). */
 export function buildAdapters(config: Config): Map<string, PlatformAdapter> {

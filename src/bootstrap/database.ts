@@ -5,6 +5,7 @@ import { SiphonError } from '../core/errors.js';
 import { migrate, type MigrateResult } from '../db/migrator.js';
 import { installJobQueue } from '../db/job-queue.js';
 import { urlForRole } from '../db/pool.js';
+import { ensureDatabaseExists, serverVersionNum } from '../db/repositories/server.repository.js';
 import { ensureRoles, ROLES, type RolePasswords } from '../db/roles.js';
 import { livePostmaster, startEmbeddedPostgres, type EmbeddedServer } from './embedded-postgres.js';
 import { loadSecrets, type LocalSecrets } from './secrets.js';
@@ -84,8 +85,7 @@ export async function prepareDatabase(adminUrl: string, passwords: RolePasswords
   client.on('error', () => {}); // reported by the query that hits it
   await client.connect();
   try {
-    const { rows } = await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
-    const version = Number(rows[0]?.v ?? 0);
+    const version = await serverVersionNum(client);
     if (version < MIN_SERVER_VERSION) {
       throw new SiphonError(
         'SIPHON_ERR_DB_VERSION',
@@ -105,8 +105,7 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
-    const { rows } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rows.length === 0) await client.query(`CREATE DATABASE ${name}`);
+    await ensureDatabaseExists(client, name);
   } finally {
     await client.end();
   }

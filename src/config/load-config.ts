@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { configSchema } from './config.schema.js';
 import { SiphonError } from '../core/errors.js';
-import type { SqlPolicy } from '../sql-guard/index.js';
+import type { SqlPolicy } from '../core/sql-policy.js';
 
 export interface Config {
   readonly databaseUrl: string | undefined;

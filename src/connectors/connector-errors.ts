@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../core/errors.js';
-import type { ConnectorFailureKind } from '../sync/platform.js';
+import type { ConnectorFailureKind } from './connector.js';
 
 /**
  * What every connector's error classification shares (pure): the stable code of each failure class,

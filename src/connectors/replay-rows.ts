@@ -1,4 +1,4 @@
-import type { Platform, RawReplay, ReplayRows } from '../sync/platform.js';
+import type { Platform, RawReplay, ReplayRows } from './connector.js';
 
 /** What the connectors' replay transforms (`replay*Raw`) share: no rows, and a raw they cannot read. */
 

@@ -3,7 +3,13 @@ import { findPipeline } from '../db/repositories/pipeline.repository.js';
 import { listRuns } from '../db/repositories/run.repository.js';
 import { SiphonError } from '../core/errors.js';
 import { requestStatus, savePipeline } from '../pipelines/pipeline.service.js';
-import { analyzeDemo, countDemoRows, insertFilms, insertRatings, truncateDemo } from './demo.repository.js';
+import {
+  analyzeDemo,
+  countDemoRows,
+  insertFilms,
+  insertRatings,
+  truncateDemo,
+} from '../db/repositories/demo.repository.js';
 import { DEMO_PIPELINES, type DemoPipeline } from './demo-pipelines.js';
 import { socialDemoPipeline, type SocialPlatform } from './demo-social.js';
 

@@ -1,17 +1,10 @@
 import type { MlJobRequest } from '../connectors/ml/index.js';
-import type { MediaRow } from '../sync/platform.js';
-import type { CommentRow, PostRow, ProfileRow } from '../sync/sync.repository.js';
+import type { CommentRow, MediaRow, PostRow, ProfileRow } from '../connectors/connector.js';
+import type { EnrichmentItem, EnrichmentItemKind } from '../db/repositories/enrichment.repository.js';
+
+export type { EnrichmentItem, EnrichmentItemKind };
 
 /** Pure: which rows of a committed page go to the ML service, and with what input. */
-
-export type EnrichmentItemKind = 'profile' | 'post' | 'media' | 'comment';
-
-/** One analysis of one item: unique per (platform, kind, externalId, request.analysis). */
-export interface EnrichmentItem {
-  readonly kind: EnrichmentItemKind;
-  readonly externalId: string;
-  readonly request: MlJobRequest;
-}
 
 /** The rows one page wrote (any of them). */
 export interface EnrichmentSource {

@@ -2,6 +2,9 @@ import type { Task } from 'graphile-worker';
 import type { Logger } from 'pino';
 import { truncateMessage } from '../core/errors.js';
 import type { MlClient, MlJobRequest } from '../connectors/ml/index.js';
+
+/** The enrichment service's client (the ML platform's API); the engine receives one through its deps. */
+export type EnrichmentClient = MlClient;
 import type { Executor, Pool } from '../db/pool.js';
 import { injectTraceContext, setSpanAttributes, withExtractedContext } from '../observability/index.js';
 import type { EnrichmentItem } from './enrichment.mapper.js';
@@ -14,7 +17,7 @@ import {
   type EnrichmentPolicy,
   type OpenItem,
 } from './enrichment.policy.js';
-import * as repo from './enrichment.repository.js';
+import * as repo from '../db/repositories/enrichment.repository.js';
 
 /**
  * Enrichment without holding a worker: an item waits in `social.enrichment_jobs` (PENDING → WAITING →
@@ -48,7 +51,7 @@ export function enqueueEnrichment(tx: Executor, spec: EnqueueEnrichment): Promis
 export interface EnrichmentDeps {
   /** The writer pool. */
   readonly pool: Pool;
-  readonly ml: MlClient;
+  readonly ml: EnrichmentClient;
   readonly logger: Logger;
   readonly policy?: Partial<EnrichmentPolicy>;
   /** @default Date.now */

@@ -4,6 +4,7 @@ export {
   pollEnrichment,
   requeueOverdue,
   type EnqueueEnrichment,
+  type EnrichmentClient,
   type EnrichmentDeps,
 } from './enrichment.service.js';
 export {
@@ -27,4 +28,4 @@ export {
   enrichmentSummary,
   type EnrichmentStatus,
   type EnrichmentSummary,
-} from './enrichment.repository.js';
+} from '../db/repositories/enrichment.repository.js';

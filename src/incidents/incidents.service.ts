@@ -6,7 +6,7 @@ import {
   nextIncidentStatus,
   type IncidentAction,
   type IncidentReport,
-} from './incident.js';
+} from '../core/incident.js';
 import {
   findIncident,
   markAcknowledged,
@@ -14,7 +14,7 @@ import {
   resolvePipelineIncidents,
   upsertIncident,
   type IncidentRow,
-} from './incidents.repository.js';
+} from '../db/repositories/incidents.repository.js';
 import type { IncidentNotifier } from './webhook.js';
 
 export interface IncidentDeps {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Executor } from '../db/pool.js';
-import type { RunnerEventMap, RunnerEvents } from '../runner/index.js';
-import { TAKEOVER_THRESHOLD, TAKEOVER_WINDOW_MS } from './incident.js';
-import { countRecentTakeovers } from './incidents.repository.js';
+import type { RunnerEventMap, RunnerEvents } from '../core/runner-events.js';
+import { TAKEOVER_THRESHOLD, TAKEOVER_WINDOW_MS } from '../core/incident.js';
+import { countRecentTakeovers } from '../db/repositories/incidents.repository.js';
 import { autoResolve, reportIncident, type IncidentDeps } from './incidents.service.js';
 import type { IncidentNotifier } from './webhook.js';
 

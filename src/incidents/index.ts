@@ -10,8 +10,12 @@ export {
   type IncidentKind,
   type IncidentReport,
   type IncidentStatus,
-} from './incident.js';
-export { listIncidents, type IncidentFilter, type IncidentRow } from './incidents.repository.js';
+} from '../core/incident.js';
+export {
+  listIncidents,
+  type IncidentFilter,
+  type IncidentRow,
+} from '../db/repositories/incidents.repository.js';
 export {
   acknowledge,
   autoResolve,

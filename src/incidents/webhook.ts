@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { IncidentRow } from './incidents.repository.js';
+import type { IncidentRow } from '../db/repositories/incidents.repository.js';
 
 export type IncidentEvent = 'opened' | 'resolved';
 

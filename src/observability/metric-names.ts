@@ -1,4 +1,4 @@
-import { RunnerEvents } from '../runner/index.js';
+import { RunnerEvents } from '../core/runner-events.js';
 import { createMetrics } from './metrics.js';
 import { createRunnerMetrics } from './runner-metrics.js';
 

@@ -1,7 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { ERROR_CATALOGUE } from '../core/errors.js';
 import { PIPELINE_STATUSES } from '../core/pipeline-spec.schema.js';
-import { BATCH_BUCKETS, type MetricsSnapshot } from './metrics.repository.js';
+import { BATCH_BUCKETS, type MetricsSnapshot } from '../db/repositories/metrics.repository.js';
 import type { Sample, SnapshotMetricDefinition } from './snapshot-metric.js';
 
 const RUN_STATUSES = ['RUNNING', 'SUCCESS', 'FAILED', 'PAUSED', 'INTERRUPTED'] as const;

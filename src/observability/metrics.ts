@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Executor } from '../db/pool.js';
 import { CLUSTER_METRICS, type ClusterSnapshot } from './metrics.mapper.js';
-import { readMetrics } from './metrics.repository.js';
+import { readMetrics } from '../db/repositories/metrics.repository.js';
 import { SnapshotMetric } from './snapshot-metric.js';
 
 /** A registry and how to render it in the Prometheus text format. */

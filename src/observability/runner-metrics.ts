@@ -1,9 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { SiphonError } from '../core/errors.js';
-import type { RunnerEvents } from '../runner/index.js';
+import type { RunnerEvents } from '../core/runner-events.js';
 import { errorCodeLabel } from './metrics.mapper.js';
-import { BATCH_BUCKETS } from './metrics.repository.js';
+import { BATCH_BUCKETS } from '../db/repositories/metrics.repository.js';
 import type { MetricsEndpoint } from './metrics.js';
 import { startMetricsServer, type MetricsServer } from './metrics.server.js';
 

@@ -6,7 +6,7 @@ import {
   DEFAULT_SQL_POLICY,
   type SqlPolicy,
 } from '../sql-guard/index.js';
-import { explainSource, withStatementTimeout } from './validate.repository.js';
+import { explainSource, withStatementTimeout } from '../db/repositories/validate.repository.js';
 
 /**
  * The plan check create and PATCH make (validate makes the same inside its own dry run): EXPLAIN of

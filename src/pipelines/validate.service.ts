@@ -10,7 +10,7 @@ import {
   type SqlPolicy,
 } from '../sql-guard/index.js';
 import { assertSafePipeline } from './pipeline.service.js';
-import { explainSource, sampleRows, withStatementTimeout } from './validate.repository.js';
+import { explainSource, sampleRows, withStatementTimeout } from '../db/repositories/validate.repository.js';
 
 /** Why a part of the dry run has no value: it ran longer than SIPHON_VALIDATE_TIMEOUT. */
 export const TIMED_OUT = 'timed out';

@@ -1,2 +1,2 @@
 export { reconcilePipeline, type ReconcileOptions, type ReconcilePools } from './reconcile.service.js';
-export { latestReconciliation, type ReconciliationRow } from './reconcile.repository.js';
+export { latestReconciliation, type ReconciliationRow } from '../db/repositories/reconcile.repository.js';

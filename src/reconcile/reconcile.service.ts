@@ -13,7 +13,7 @@ import {
   summarize,
   type ReconciliationRow,
   type Side,
-} from './reconcile.repository.js';
+} from '../db/repositories/reconcile.repository.js';
 
 export interface ReconcileOptions {
   /** Hash buckets the key space is cut into before drilling down. @default 64 */

@@ -1,2 +1,2 @@
 export { Runner, type RunnerOptions } from './runner.js';
-export { RunnerEvents, type RunnerEventMap } from './events.js';
+export { RunnerEvents, type RunnerEventMap } from '../core/runner-events.js';

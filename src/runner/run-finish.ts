@@ -15,7 +15,7 @@ import { deleteNotSeen } from '../db/repositories/target.repository.js';
 import { assertSafeInCatalog, assertSafeTaskSql } from '../sql-guard/index.js';
 import { inSpan } from '../observability/index.js';
 import { listTasks, type TaskRow } from '../tasks/index.js';
-import { isTaskDone, markTaskDone, runSqlTask } from '../tasks/task.repository.js';
+import { isTaskDone, markTaskDone, runSqlTask } from '../db/repositories/task.repository.js';
 import { LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
 
 /**

@@ -5,8 +5,8 @@ import { classifyFailure } from '../core/errors.js';
 import type { Pool } from '../db/pool.js';
 import type { SqlPolicy } from '../sql-guard/index.js';
 import type { TaskRegistry } from '../tasks/index.js';
-import type { RunnerEvents } from './events.js';
-import type { PlatformAdapter } from '../sync/platform.js';
+import type { RunnerEvents } from '../core/runner-events.js';
+import type { PlatformAdapter } from '../connectors/connector.js';
 
 /** What one run's executor needs; the claim loop (runner.ts) builds it. */
 export interface ExecutorDeps {

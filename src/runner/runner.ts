@@ -5,17 +5,21 @@ import type { Logger } from 'pino';
 import { claimPipeline, renewLeases } from '../db/repositories/lease.repository.js';
 import { promoteDueSchedules } from '../db/repositories/pipeline.repository.js';
 import { nextOccurrence } from '../core/schedule.js';
-import { heartbeatRunner, markRunnerStopped, registerRunner } from '../db/repositories/runner.repository.js';
+import {
+  heartbeatRunner,
+  listenForPipelineChanges,
+  markRunnerStopped,
+  registerRunner,
+} from '../db/repositories/runner.repository.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import { RunnerEvents } from './events.js';
+import { RunnerEvents } from '../core/runner-events.js';
 import { executeClaim } from './run-executor.js';
 import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 import { startSyncWorkers, type SyncWorkers } from '../sync/sync-workers.js';
-import type { PlatformAdapter } from '../sync/platform.js';
+import type { PlatformAdapter } from '../connectors/connector.js';
 import type { IncidentNotifier } from '../incidents/index.js';
-import type { MlClient } from '../connectors/ml/index.js';
-import type { EnrichmentPolicy } from '../enrichment/index.js';
+import type { EnrichmentClient, EnrichmentPolicy } from '../enrichment/index.js';
 
 export interface RunnerOptions {
   readonly pool: Pool;
@@ -46,7 +50,7 @@ export interface RunnerOptions {
     readonly concurrency?: number;
     readonly notifier?: IncidentNotifier;
     /** The ML service: pages queue enrichment and this runner's workers submit and poll it. @default off */
-    readonly ml?: MlClient;
+    readonly ml?: EnrichmentClient;
     /** Waits between enrichment polls and submits per item. @default DEFAULT_ENRICHMENT_POLICY */
     readonly enrichment?: Partial<EnrichmentPolicy>;
     /** First backoff after a transient platform failure (doubling up to a minute). @default 1000 */
@@ -210,7 +214,7 @@ export class Runner {
     });
     try {
       await client.connect();
-      await client.query('LISTEN siphon_pipelines');
+      await listenForPipelineChanges(client);
       this.#listener = client;
     } catch {
       await client.end().catch(() => {});

@@ -1,17 +1,9 @@
 export {
-  type CommentRow,
-  type PostRow,
-  type ProfileRow,
-  type QuarantineInsert,
-  type RawKind,
   type RawResponseInsert,
   type SyncJobStatus,
   type SyncTaskKind,
   type SyncTaskStatus,
-} from './sync.repository.js';
-// The adapter contract (PlatformAdapter, pages, rows, failures): what a connector implements.
-export type * from './platform.js';
-export { PLATFORMS } from './platform.js';
+} from '../db/repositories/sync.repository.js';
 export {
   listQuotaStatus,
   listRunJobs,
@@ -24,7 +16,7 @@ export {
   type SyncFailure,
   type SyncRunRef,
   type SyncSummary,
-} from './sync-status.repository.js';
+} from '../db/repositories/sync-status.repository.js';
 export {
   replayRawZone,
   type RawReplayer,
@@ -32,3 +24,6 @@ export {
   type ReplayOptions,
   type ReplaySummary,
 } from './replay.js';
+// The platforms the engine syncs, for the api and cli; the rest of the contract is imported from
+// src/connectors/connector.ts itself.
+export { PLATFORMS, type Platform } from '../connectors/connector.js';

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { truncateMessage } from '../core/errors.js';
 import { withTransaction, type Pool } from '../db/pool.js';
-import type { FollowRow, MediaRow, Platform, RawReplay, ReplayRows } from './platform.js';
-import * as engine from './engine.repository.js';
-import * as repo from './replay.repository.js';
-import * as sync from './sync.repository.js';
-import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from './sync.repository.js';
+import type { FollowRow, MediaRow, Platform, RawReplay, ReplayRows } from '../connectors/connector.js';
+import * as engine from '../db/repositories/engine.repository.js';
+import * as repo from '../db/repositories/replay.repository.js';
+import * as sync from '../db/repositories/sync.repository.js';
+import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../connectors/connector.js';
 
 /**
  * Re-runs transforms from the raw zone (`social.raw_responses`) without calling any platform: the

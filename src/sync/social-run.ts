@@ -12,9 +12,9 @@ import {
   type Fence,
 } from '../db/repositories/lease.repository.js';
 import { finishRun, type RunRow } from '../db/repositories/run.repository.js';
-import * as engine from './engine.repository.js';
-import type { PlatformAdapter } from './platform.js';
-import * as quota from './quota.repository.js';
+import * as engine from '../db/repositories/engine.repository.js';
+import type { PlatformAdapter } from '../connectors/connector.js';
+import * as quota from '../db/repositories/quota.repository.js';
 import { defaultLimit, quotaDayZone } from './sync-step.js';
 
 /** What the coordinator of a social run needs from the runner (a subset of the executor's deps). */

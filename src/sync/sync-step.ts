@@ -1,15 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { MlClient } from '../connectors/ml/index.js';
 import { backoffMs, parseDuration } from '../core/duration.js';
 import { truncateMessage } from '../core/errors.js';
 import { nextMidnightIn } from '../core/timestamps.js';
 import { socialSpecSchema, type SocialSpec } from '../core/social-spec.schema.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
-import { enqueueEnrichment, enrichmentItems, type EnrichmentSource } from '../enrichment/index.js';
+import {
+  enqueueEnrichment,
+  enrichmentItems,
+  type EnrichmentClient,
+  type EnrichmentSource,
+} from '../enrichment/index.js';
 import { reportIncident, type IncidentNotifier } from '../incidents/index.js';
 import { injectTraceContext } from '../observability/index.js';
-import * as engine from './engine.repository.js';
+import * as engine from '../db/repositories/engine.repository.js';
 import type {
   CommentsPage,
   ConnectorFailure,
@@ -20,10 +24,10 @@ import type {
   RawPage,
   StepContext,
   StepResult,
-} from './platform.js';
-import * as quota from './quota.repository.js';
-import * as repo from './sync.repository.js';
-import type { QuarantineInsert } from './sync.repository.js';
+} from '../connectors/connector.js';
+import * as quota from '../db/repositories/quota.repository.js';
+import * as repo from '../db/repositories/sync.repository.js';
+import type { QuarantineInsert, RawKind } from '../connectors/connector.js';
 
 /** What the sync workers of one runner share. */
 export interface SyncStepDeps {
@@ -38,7 +42,7 @@ export interface SyncStepDeps {
   /** Longest the limiter may make a step wait in place; longer waits reschedule the task. @default 30 s */
   readonly maxSlotWaitMs?: number;
   /** The ML service: each page queues enrichment of the rows it wrote. Enrichment is off when unset. */
-  readonly ml?: MlClient;
+  readonly ml?: EnrichmentClient;
   /** First backoff after a transient failure, doubling per attempt up to a minute. @default 1000 */
   readonly retryBaseMs?: number;
 }
@@ -442,7 +446,7 @@ async function storeRaw(tx: Executor, platform: string, taskId: number, pages: r
   for (const page of pages) {
     await repo.insertRawResponse(tx, {
       platform,
-      kind: page.kind as repo.RawKind,
+      kind: page.kind as RawKind,
       externalId: page.externalId,
       request: page.request,
       payload: page.payload,

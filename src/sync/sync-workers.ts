@@ -8,7 +8,7 @@ import {
   type EnrichmentPolicy,
 } from '../enrichment/index.js';
 import { withExtractedContext } from '../observability/index.js';
-import { enqueueTasks, setQueueWorkerId, SYNC_STEP_TASK } from './engine.repository.js';
+import { enqueueTasks, setQueueWorkerId, SYNC_STEP_TASK } from '../db/repositories/engine.repository.js';
 import { runSyncStep, type SyncStepDeps } from './sync-step.js';
 
 export interface SyncWorkerOptions extends SyncStepDeps {

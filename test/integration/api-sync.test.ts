@@ -4,7 +4,8 @@ import { YouTubeAdapter, YouTubeClient } from '../../src/connectors/youtube/inde
 import { installDemoPipelines } from '../../src/demo/demo.service.js';
 import type { Runner } from '../../src/runner/index.js';
 import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/simulators/youtube/index.js';
-import type { PlatformAdapter, SyncSummary } from '../../src/sync/index.js';
+import type { PlatformAdapter } from '../../src/connectors/connector.js';
+import type { SyncSummary } from '../../src/sync/index.js';
 import { as, buildTestApp, OPERATOR, VIEWER } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';

@@ -4,7 +4,7 @@ import { YouTubeAdapter, YouTubeClient } from '../../src/connectors/youtube/inde
 import { installDemoPipelines } from '../../src/demo/demo.service.js';
 import { channelIdOf } from '../../src/simulators/youtube/ids.js';
 import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/simulators/youtube/index.js';
-import type { PlatformAdapter } from '../../src/sync/index.js';
+import type { PlatformAdapter } from '../../src/connectors/connector.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliEnv, exited, killAllSpawned, runCli, spawnCli, waitForOutput } from '../helpers/processes.js';
 import { count, createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';

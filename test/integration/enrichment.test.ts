@@ -16,7 +16,7 @@ import {
 import { initTracing, inSpan, shutdownTracing } from '../../src/observability/index.js';
 import { startMlSimulator, type RunningMlSimulator } from '../../src/simulators/ml/index.js';
 import { startYouTubeSimulator } from '../../src/simulators/youtube/index.js';
-import type { PlatformAdapter } from '../../src/sync/platform.js';
+import type { PlatformAdapter } from '../../src/connectors/connector.js';
 import { startSyncWorkers, type SyncWorkers } from '../../src/sync/sync-workers.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {

@@ -19,8 +19,8 @@ import type {
   QuotaSignal,
   StepContext,
   StepResult,
-} from '../../src/sync/platform.js';
-import type { CommentRow } from '../../src/sync/sync.repository.js';
+} from '../../src/connectors/connector.js';
+import type { CommentRow } from '../../src/connectors/connector.js';
 
 const TOKEN = 'EAAB-sim-token-0123456789';
 const PAGE = 7;

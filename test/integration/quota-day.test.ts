@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextPacificMidnight } from '../../src/connectors/youtube/index.js';
-import * as quota from '../../src/sync/quota.repository.js';
-import { listQuotaStatus } from '../../src/sync/sync-status.repository.js';
+import * as quota from '../../src/db/repositories/quota.repository.js';
+import { listQuotaStatus } from '../../src/db/repositories/sync-status.repository.js';
 import { defaultLimit, quotaDayEnd, quotaDayZone } from '../../src/sync/sync-step.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 

@@ -3,7 +3,7 @@ import { retryAfterGuard } from '../../src/connectors/retry-after.fetch.js';
 import { YouTubeAdapter, YouTubeClient } from '../../src/connectors/youtube/index.js';
 import type { Runner } from '../../src/runner/index.js';
 import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/simulators/youtube/index.js';
-import type { PlatformAdapter } from '../../src/sync/platform.js';
+import type { PlatformAdapter } from '../../src/connectors/connector.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { requestStatus } from '../../src/pipelines/index.js';
 import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';

@@ -5,7 +5,7 @@ import { TikTokAdapter, TikTokClient } from '../../src/connectors/tiktok/index.j
 import { startInstagramSimulator } from '../../src/simulators/instagram/index.js';
 import { startTikTokSimulator } from '../../src/simulators/tiktok/index.js';
 import type { SocialSpecInput } from '../../src/core/social-spec.schema.js';
-import type { PlatformAdapter } from '../../src/sync/index.js';
+import type { PlatformAdapter } from '../../src/connectors/connector.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   createPipeline,

@@ -22,8 +22,8 @@ import type {
   PostsPage,
   StepContext,
   StepResult,
-} from '../../src/sync/platform.js';
-import type { PostRow } from '../../src/sync/sync.repository.js';
+} from '../../src/connectors/connector.js';
+import type { PostRow } from '../../src/connectors/connector.js';
 
 const KEY = 'integration-key';
 const SECRET = 'integration-secret-0123456789';

@@ -22,7 +22,7 @@ import { savePipeline } from '../../src/pipelines/index.js';
 import { defaultTaskRegistry } from '../../src/tasks/index.js';
 import { YouTubeAdapter, YouTubeClient } from '../../src/connectors/youtube/index.js';
 import { startYouTubeSimulator } from '../../src/simulators/youtube/index.js';
-import type { PlatformAdapter } from '../../src/sync/index.js';
+import type { PlatformAdapter } from '../../src/connectors/connector.js';
 import { testTempDir } from '../helpers/tmp.js';
 import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliEnv, exited, killAllSpawned, ROOT, spawnCli, waitForOutput } from '../helpers/processes.js';

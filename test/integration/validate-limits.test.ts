@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.js';
-import { withStatementTimeout } from '../../src/pipelines/validate.repository.js';
+import { withStatementTimeout } from '../../src/db/repositories/validate.repository.js';
 import { as, buildTestApp, OPERATOR } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { TEST_SQL_POLICY } from '../helpers/runner.js';

@@ -13,7 +13,7 @@ import type {
   PostsPage,
   StepContext,
   StepResult,
-} from '../../src/sync/platform.js';
+} from '../../src/connectors/connector.js';
 import {
   findBusyVideo,
   findChannel,

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { replayInstagramRaw } from '../../src/connectors/instagram/index.js';
 import { parseTikTokJson, replayTikTokRaw } from '../../src/connectors/tiktok/index.js';
 import { replayYouTubeRaw } from '../../src/connectors/youtube/index.js';
-import type { RawReplay, ReplayRows } from '../../src/sync/index.js';
+import type { RawReplay, ReplayRows } from '../../src/connectors/connector.js';
 import { mergeBatch } from '../../src/sync/replay.js';
-import type { RawPageRow } from '../../src/sync/replay.repository.js';
+import type { RawPageRow } from '../../src/db/repositories/replay.repository.js';
 
 const REPLAYERS = { youtube: replayYouTubeRaw, instagram: replayInstagramRaw, tiktok: replayTikTokRaw };
 

@@ -14,7 +14,7 @@ import type {
   ReplayRows,
   StepContext,
   StepResult,
-} from '../../sync/index.js';
+} from '../connector.js';
 import { METHODS, type InstagramClient, type InstagramResult } from './instagram.client.js';
 import { mapCommentWithReplies, mapComment, mapMedia, mapUser } from './instagram.mapper.js';
 import type {
@@ -27,7 +27,7 @@ import type {
 import { NO_ROWS, objectOf, unreadableRaw } from '../replay-rows.js';
 
 /**
- * The Instagram side of the sync engine's contract (src/sync/platform.ts).
+ * The Instagram side of the sync engine's contract (src/connectors/connector.ts).
  *
  * - An account whose `external_id` is numeric is read as a node the token may read (the token's own
  *   professional account): `/{id}`, `/{id}/media`, `/{media-id}/comments` and `/{comment-id}/replies`.

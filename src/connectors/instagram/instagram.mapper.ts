@@ -1,5 +1,5 @@
-import type { MediaRow } from '../../sync/platform.js';
-import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../../sync/sync.repository.js';
+import type { MediaRow } from '../connector.js';
+import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../connector.js';
 import type { InstagramChild, InstagramComment, InstagramMedia, InstagramUser } from './instagram.types.js';
 import { utcFromMatch } from '../../core/timestamps.js';
 

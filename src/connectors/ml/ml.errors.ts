@@ -1,4 +1,4 @@
-import type { ConnectorFailure, ConnectorFailureKind } from '../../sync/platform.js';
+import type { ConnectorFailure, ConnectorFailureKind } from '../connector.js';
 import { CONNECTOR_ERROR_CODE as CODE_OF, parseRetryAfter, networkErrorDetail } from '../connector-errors.js';
 
 /**

@@ -12,7 +12,7 @@ import type {
   ReplayRows,
   StepContext,
   StepResult,
-} from '../../sync/index.js';
+} from '../connector.js';
 import type { TikTokCallOptions, TikTokClient, TikTokError, TikTokResult } from './tiktok.client.js';
 import {
   decodeOffset,

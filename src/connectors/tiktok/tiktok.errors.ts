@@ -1,4 +1,4 @@
-import type { ConnectorFailureKind } from '../../sync/platform.js';
+import type { ConnectorFailureKind } from '../connector.js';
 import {
   CONNECTOR_ERROR_CODE as CODE_OF,
   header,

@@ -1,5 +1,5 @@
-import type { FollowRow } from '../../sync/platform.js';
-import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../../sync/sync.repository.js';
+import type { FollowRow } from '../connector.js';
+import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../connector.js';
 import type { TikTokComment, TikTokFollowUser, TikTokUserInfo, TikTokVideo } from './tiktok.types.js';
 
 /**

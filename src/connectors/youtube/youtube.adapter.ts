@@ -13,7 +13,7 @@ import type {
   ReplayRows,
   StepContext,
   StepResult,
-} from '../../sync/index.js';
+} from '../connector.js';
 import {
   dedupeBy,
   oldest,
@@ -80,7 +80,7 @@ export const watchUrl = (videoId: string): string =>
   `https://www.youtube.com/watch?v=${encodeURIComponent(videoId)}`;
 
 /**
- * The YouTube side of the sync engine (src/sync/platform.ts): each method reads one page (plus the
+ * The YouTube side of the sync engine (src/connectors/connector.ts): each method reads one page (plus the
  * calls that page needs) and maps it to unified rows. No state, no retries, no throws for API
  * failures: the engine decides from the classified failure.
  */

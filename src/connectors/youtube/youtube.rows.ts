@@ -1,5 +1,5 @@
 import type { CommentRecord, Mapped, PostRecord, ProfileRecord, QuarantineEntry } from './youtube.mapper.js';
-import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../../sync/sync.repository.js';
+import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../connector.js';
 
 /** Pure glue between the YouTube records and the unified table rows (the adapter's `rows`). */
 

@@ -41,3 +41,10 @@ export async function listRunners(db: Executor, staleMs: number): Promise<Runner
   );
   return rows;
 }
+
+/** The channel pipeline changes are announced on (pg_notify in the pipeline repository); a runner wakes on it. */
+export const PIPELINES_CHANNEL = 'siphon_pipelines';
+
+export async function listenForPipelineChanges(db: Executor): Promise<void> {
+  await db.query(`LISTEN ${PIPELINES_CHANNEL}`);
+}

@@ -1,4 +1,4 @@
-import { analyzeTable } from '../task.repository.js';
+import { analyzeTable } from '../../db/repositories/task.repository.js';
 import type { CodeTask } from '../task-type.js';
 
 /** Refreshes the planner statistics of the pipeline's target after a load. */

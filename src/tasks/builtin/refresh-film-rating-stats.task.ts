@@ -1,4 +1,4 @@
-import { refreshRatingStats } from '../task.repository.js';
+import { refreshRatingStats } from '../../db/repositories/task.repository.js';
 import type { CodeTask } from '../task-type.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Executor } from '../db/pool.js';
+import type { Executor } from '../pool.js';
 
 /**
  * Deterministic demo data generated inside PostgreSQL: the same sizes always give the same rows

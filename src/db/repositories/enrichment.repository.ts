@@ -1,6 +1,14 @@
-import type { MlAnalysisResult } from '../connectors/ml/index.js';
-import type { Executor } from '../db/pool.js';
-import type { EnrichmentItem } from './enrichment.mapper.js';
+import type { MlAnalysisResult, MlJobRequest } from '../../connectors/ml/index.js';
+import type { Executor } from '../pool.js';
+
+export type EnrichmentItemKind = 'profile' | 'post' | 'media' | 'comment';
+
+/** One analysis of one item: unique per (platform, kind, externalId, request.analysis). */
+export interface EnrichmentItem {
+  readonly kind: EnrichmentItemKind;
+  readonly externalId: string;
+  readonly request: MlJobRequest;
+}
 
 /** SQL of durable enrichment (social.enrichment_jobs / enrichment_results); executor first. */
 

@@ -1,6 +1,6 @@
-import { normalizeSourceQuery } from '../db/batch-sql.js';
-import { oneStatement, type Executor } from '../db/pool.js';
-import { sqlstateOf } from '../core/errors.js';
+import { normalizeSourceQuery } from '../batch-sql.js';
+import { oneStatement, type Executor } from '../pool.js';
+import { sqlstateOf } from '../../core/errors.js';
 
 /** What the planner expects of a source query (EXPLAIN without ANALYZE: nothing is executed). */
 export interface PlanEstimate {

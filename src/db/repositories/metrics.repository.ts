@@ -1,5 +1,5 @@
-import type { Executor } from '../db/pool.js';
-import { unitsTodaySql } from '../sync/quota.repository.js';
+import type { Executor } from '../pool.js';
+import { unitsTodaySql } from './quota.repository.js';
 
 /** Bucket bounds of the batch duration histograms (cluster and runner), in seconds. */
 export const BATCH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -1,5 +1,5 @@
-import type { Executor } from '../db/pool.js';
-import type { QuarantineInsert } from './sync.repository.js';
+import type { Executor } from '../pool.js';
+import type { QuarantineInsert } from '../../connectors/connector.js';
 
 /**
  * SQL of the raw-zone replay (replay.ts); executor first so the caller owns the transaction.

@@ -1,4 +1,4 @@
-import type { Executor } from '../db/pool.js';
+import type { Executor } from '../pool.js';
 import { unitsTodaySql } from './quota.repository.js';
 import type { SyncJobStatus, SyncTaskKind, SyncTaskStatus } from './sync.repository.js';
 

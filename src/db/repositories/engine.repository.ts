@@ -1,5 +1,5 @@
-import type { Executor } from '../db/pool.js';
-import type { FollowRow, MediaRow } from './platform.js';
+import type { Executor } from '../pool.js';
+import type { FollowRow, MediaRow } from '../../connectors/connector.js';
 import {
   upsertUnified,
   type SyncTaskKind,

@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
-import type { Executor } from '../db/pool.js';
+import type {
+  CommentRow,
+  PostRow,
+  ProfileRow,
+  QuarantineInsert,
+  RawKind,
+} from '../../connectors/connector.js';
+import type { Executor } from '../pool.js';
 
 /** All SQL of the social sync: one function per query, executor first so the caller owns the transaction. */
 
 export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED';
 export type SyncTaskKind = 'profile' | 'posts' | 'stories' | 'comments' | 'follows';
 export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
-export type RawKind = 'profile' | 'posts_page' | 'videos' | 'comments_page' | 'replies_page' | (string & {});
 
 export interface RawResponseInsert {
   readonly platform: string;
@@ -16,54 +22,6 @@ export interface RawResponseInsert {
   readonly payload: unknown;
   readonly payloadHash: string;
   readonly syncTaskId: number | null;
-}
-
-export interface ProfileRow {
-  readonly external_id: string;
-  readonly handle: string | null;
-  readonly title: string | null;
-  readonly description: string | null;
-  readonly country: string | null;
-  readonly published_at: string | null;
-  readonly subscriber_count: number | null;
-  readonly view_count: number | null;
-  readonly post_count: number | null;
-}
-
-export interface PostRow {
-  readonly external_id: string;
-  readonly profile_external_id: string;
-  readonly title: string | null;
-  readonly description: string | null;
-  readonly published_at: string | null;
-  readonly duration_seconds: number | null;
-  readonly view_count: number | null;
-  readonly like_count: number | null;
-  readonly comment_count: number | null;
-  readonly thumbnail_url: string | null;
-  /** VIDEO, IMAGE, CAROUSEL_ALBUM, REELS, STORY… (Instagram, TikTok); null when the platform has one kind. */
-  readonly media_type?: string | null;
-  /** The post's public URL (Instagram permalink, TikTok share URL), when the platform gives one. */
-  readonly url?: string | null;
-}
-
-export interface CommentRow {
-  readonly external_id: string;
-  readonly post_external_id: string;
-  readonly parent_external_id: string | null;
-  readonly author: string | null;
-  readonly text: string | null;
-  readonly like_count: number | null;
-  readonly published_at: string | null;
-  readonly edited_at: string | null;
-}
-
-export interface QuarantineInsert {
-  readonly platform: string;
-  readonly kind: string;
-  readonly externalId: string | null;
-  readonly reason: string;
-  readonly payload: unknown;
 }
 
 export interface UpsertOptions {

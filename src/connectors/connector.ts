@@ -1,8 +1,7 @@
 import type { ErrorCode } from '../core/errors.js';
-import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from './sync.repository.js';
 
 /**
- * The contract between the platform-neutral sync engine and one platform's connector. The engine
+ * The connector contract: the one file both sides of the social sync import. The contract between the platform-neutral sync engine and one platform's connector. The engine
  * owns state (jobs, tasks, cursors), transactions, the raw zone, the quota limiter and retries; an
  * adapter only turns "read this page" into API calls and maps the responses to unified rows.
  *
@@ -53,6 +52,59 @@ export interface RawPage {
   readonly externalId: string;
   /** Path and parameters, never a token, key or secret. */
   readonly request: { readonly method: string; readonly path: string; readonly params: object };
+  readonly payload: unknown;
+}
+
+/** What a raw response is: the page kind an adapter fetched (open: platforms add their own). */
+export type RawKind = 'profile' | 'posts_page' | 'videos' | 'comments_page' | 'replies_page' | (string & {});
+
+/** The normalized rows an adapter maps to: one shape per unified `social.*` table, whatever the platform. */
+
+export interface ProfileRow {
+  readonly external_id: string;
+  readonly handle: string | null;
+  readonly title: string | null;
+  readonly description: string | null;
+  readonly country: string | null;
+  readonly published_at: string | null;
+  readonly subscriber_count: number | null;
+  readonly view_count: number | null;
+  readonly post_count: number | null;
+}
+
+export interface PostRow {
+  readonly external_id: string;
+  readonly profile_external_id: string;
+  readonly title: string | null;
+  readonly description: string | null;
+  readonly published_at: string | null;
+  readonly duration_seconds: number | null;
+  readonly view_count: number | null;
+  readonly like_count: number | null;
+  readonly comment_count: number | null;
+  readonly thumbnail_url: string | null;
+  /** VIDEO, IMAGE, CAROUSEL_ALBUM, REELS, STORY… (Instagram, TikTok); null when the platform has one kind. */
+  readonly media_type?: string | null;
+  /** The post's public URL (Instagram permalink, TikTok share URL), when the platform gives one. */
+  readonly url?: string | null;
+}
+
+export interface CommentRow {
+  readonly external_id: string;
+  readonly post_external_id: string;
+  readonly parent_external_id: string | null;
+  readonly author: string | null;
+  readonly text: string | null;
+  readonly like_count: number | null;
+  readonly published_at: string | null;
+  readonly edited_at: string | null;
+}
+
+export interface QuarantineInsert {
+  readonly platform: string;
+  readonly kind: string;
+  readonly externalId: string | null;
+  readonly reason: string;
   readonly payload: unknown;
 }
 

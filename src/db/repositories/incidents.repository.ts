@@ -1,5 +1,5 @@
-import type { Executor } from '../db/pool.js';
-import type { Incident, IncidentKind, IncidentStatus } from './incident.js';
+import type { Executor } from '../pool.js';
+import type { Incident, IncidentKind, IncidentStatus } from '../../core/incident.js';
 
 /** An incident as read: the stored row plus the name of its pipeline, when it has one. */
 export interface IncidentRow extends Incident {

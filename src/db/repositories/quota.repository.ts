@@ -1,4 +1,4 @@
-import type { Executor } from '../db/pool.js';
+import type { Executor } from '../pool.js';
 
 /** SQL of the shared per-(platform, credential) limiter (etl.quota_limits); executor first. */
 

@@ -1,6 +1,6 @@
-import { parseQualifiedName, quoteQualified } from '../core/identifiers.js';
-import type { TaskSpec } from '../core/task-spec.schema.js';
-import { oneStatement, type Executor } from '../db/pool.js';
+import { parseQualifiedName, quoteQualified } from '../../core/identifiers.js';
+import type { TaskSpec } from '../../core/task-spec.schema.js';
+import { oneStatement, type Executor } from '../pool.js';
 
 /** A validated step as stored in etl.etl_pipeline_tasks. */
 export interface TaskRow extends TaskSpec {

@@ -1,6 +1,6 @@
-import { quoteIdent, quoteQualified, type QualifiedName } from '../core/identifiers.js';
-import { normalizeSourceQuery } from '../db/batch-sql.js';
-import { oneStatement, type Executor } from '../db/pool.js';
+import { quoteIdent, quoteQualified, type QualifiedName } from '../../core/identifiers.js';
+import { normalizeSourceQuery } from '../batch-sql.js';
+import { oneStatement, type Executor } from '../pool.js';
 
 /** Either side of a comparison: the pipeline's source query, or its target table. */
 export type Side = { readonly query: string } | { readonly table: QualifiedName };
