@@ -1,6 +1,8 @@
 import type { ErrorCode } from '../core/errors.js';
 import type { ConnectorFailureKind } from './connector.js';
 
+export type { ConnectorFailureKind };
+
 /**
  * What every connector's error classification shares (pure): the stable code of each failure class,
  * reading a header from a fetch `Headers` or a plain record, and Retry-After.

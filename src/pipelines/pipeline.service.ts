@@ -125,17 +125,16 @@ export async function savePipeline(
       return row;
     });
   } catch (error) {
-    if ((error as { code?: string }).code === '23505') {
-      throw new SiphonError(
-        'SIPHON_ERR_PIPELINE_NAME_TAKEN',
-        `a pipeline named "${spec.name}" already exists`,
-        {
-          field: 'name',
-        },
-      );
-    }
-    throw error;
+    throw nameTaken(error, spec.name);
   }
+}
+
+/** A unique violation on etl_pipelines (23505: the name index) is the person's name clash, said so. */
+function nameTaken(error: unknown, name: string): unknown {
+  if ((error as { code?: string }).code !== '23505') return error;
+  return new SiphonError('SIPHON_ERR_PIPELINE_NAME_TAKEN', `a pipeline named "${name}" already exists`, {
+    field: 'name',
+  });
 }
 
 /** Replaces a pipeline's steps as a new configuration version. */
@@ -331,16 +330,7 @@ export async function patchPipeline(
     try {
       updated = (await updatePipeline(tx, row.id, spec, expectedVersion, by))!;
     } catch (error) {
-      if ((error as { code?: string }).code === '23505') {
-        throw new SiphonError(
-          'SIPHON_ERR_PIPELINE_NAME_TAKEN',
-          `a pipeline named "${spec.name}" already exists`,
-          {
-            field: 'name',
-          },
-        );
-      }
-      throw error;
+      throw nameTaken(error, spec.name);
     }
     const change = Object.fromEntries(changed.map((k) => [k, { from: before[k], to: spec[k] }]));
     await recordVersion(tx, updated, by, undefined, change);

@@ -5,6 +5,7 @@ import {
   type InstagramErrorClassification,
   type InstagramUsage,
 } from './instagram.errors.js';
+import { httpCall, isSuccess, parseJsonBody, httpTransport, type HttpTransport } from '../http-call.js';
 import type {
   InstagramBusinessDiscoveryResponse,
   InstagramChild,
@@ -94,15 +95,13 @@ export function businessDiscoveryFields(
 export class InstagramClient {
   readonly #baseUrl: string;
   readonly #token: string;
-  readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #http: HttpTransport;
   readonly #now: () => number;
 
   constructor(options: InstagramClientOptions) {
     this.#baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
     this.#token = options.accessToken;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#http = httpTransport(options);
     this.#now = options.now ?? Date.now;
   }
 
@@ -200,33 +199,28 @@ export class InstagramClient {
     const request: InstagramRequest = { method, path: url.pathname, params: shownParams };
     url.searchParams.set('access_token', this.#token);
 
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const fail = (classification: InstagramErrorClassification, usage: InstagramUsage) => ({
       ok: false as const,
       error: { ...classification, message: this.#redact(classification.message), method, url: shown, usage },
       request,
     });
-    let status: number;
-    let headers: Headers;
-    let text: string;
-    try {
-      const response = await this.#fetch(url, { headers: { accept: 'application/json' }, signal: combined });
-      status = response.status;
-      headers = response.headers;
-      text = await response.text();
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason ?? error;
-      return fail(classifyInstagramNetworkError(error, timeout.aborted), {});
-    }
+    const sent = await httpCall(
+      url,
+      { headers: { accept: 'application/json' } },
+      {
+        ...this.#http,
+        signal,
+        onNoAnswer: classifyInstagramNetworkError,
+      },
+    );
+    if (!sent.ok) return fail(sent.failure, {});
+    const { status, headers, text } = sent.answer;
     const usage = parseInstagramUsage(headers);
-    if (status < 200 || status > 299) {
+    if (!isSuccess(status)) {
       return fail(classifyInstagramError(status, text, headers, { now: this.#now() }), usage);
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
+    const body = parseJsonBody(text);
+    if (!body.ok) {
       // A 2xx that is not JSON comes from a front-end hiccup, not from the API: try again later.
       const classification: InstagramErrorClassification = {
         kind: 'transient',
@@ -238,6 +232,7 @@ export class InstagramClient {
       };
       return fail(classification, usage);
     }
+    const value = body.value;
     return { ok: true, value: this.#redact(value) as T, request, usage };
   }
 

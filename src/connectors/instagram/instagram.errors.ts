@@ -1,12 +1,4 @@
-import type { ConnectorFailureKind } from '../connector.js';
-import {
-  CONNECTOR_ERROR_CODE as CODE_OF,
-  header,
-  parseRetryAfter,
-  type ConnectorErrorCode,
-  type HeadersLike,
-  networkErrorDetail,
-} from '../connector-errors.js';
+import * as shared from '../connector-errors.js';
 
 /**
  * Pure classification of Instagram Graph API failures (SOCIAL-APIS.md §2.5, §2.6 and §5.3). The
@@ -14,9 +6,9 @@ import {
  * `error.code` / `error.error_subcode` first and from the HTTP status only when the body says
  * nothing. No I/O; the clock is passed in.
  */
-export type InstagramErrorClass = ConnectorFailureKind;
+export type InstagramErrorClass = shared.ConnectorFailureKind;
 
-export type InstagramErrorCode = ConnectorErrorCode;
+export type InstagramErrorCode = shared.ConnectorErrorCode;
 
 export interface InstagramErrorClassification {
   /** Instagram has no daily quota (BUC limits roll over 24 h): `quota-exhausted` is never produced. */
@@ -32,8 +24,6 @@ export interface InstagramErrorClassification {
   readonly retryAfterMs?: number;
   readonly fbtraceId?: string;
 }
-
-export type { HeadersLike };
 
 /** App (4), user (17), page (32), API (613), application (341) throttling. */
 const RATE_CODES = new Set([4, 17, 32, 341, 613]);
@@ -56,7 +46,7 @@ export const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
 export function classifyInstagramError(
   status: number,
   body: unknown,
-  headers: HeadersLike = {},
+  headers: shared.HeadersLike = {},
   options: { now?: number } = {},
 ): InstagramErrorClassification {
   const now = options.now ?? Date.now();
@@ -73,7 +63,7 @@ export function classifyInstagramError(
   const make = (kind: InstagramErrorClassification['kind']): InstagramErrorClassification => ({
     ...common,
     kind,
-    code: CODE_OF[kind],
+    code: shared.CONNECTOR_ERROR_CODE[kind],
   });
   const rateLimited = (): InstagramErrorClassification => ({
     ...make('rate-limited'),
@@ -110,7 +100,7 @@ export function classifyInstagramNetworkError(
   error: unknown,
   timedOut: boolean,
 ): InstagramErrorClassification {
-  const detail = networkErrorDetail(error);
+  const detail = shared.networkErrorDetail(error);
   return {
     kind: 'transient',
     code: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
@@ -175,7 +165,7 @@ const USAGE_COUNTERS = ['call_count', 'total_time', 'total_cputime'] as const;
  * "estimated_time_to_regain_access":0}]}`. Values are percentages of the limit. Malformed headers
  * are ignored (a header must never fail a call).
  */
-export function parseInstagramUsage(headers: HeadersLike): InstagramUsage {
+export function parseInstagramUsage(headers: shared.HeadersLike): InstagramUsage {
   const percents: number[] = [];
   let regainMinutes = 0;
   const collect = (entry: unknown): void => {
@@ -189,8 +179,8 @@ export function parseInstagramUsage(headers: HeadersLike): InstagramUsage {
     if (typeof regain === 'number' && Number.isFinite(regain))
       regainMinutes = Math.max(regainMinutes, regain);
   };
-  collect(parseJson(header(headers, 'x-app-usage')));
-  const buc = parseJson(header(headers, 'x-business-use-case-usage'));
+  collect(parseJson(shared.header(headers, 'x-app-usage')));
+  const buc = parseJson(shared.header(headers, 'x-business-use-case-usage'));
   if (typeof buc === 'object' && buc !== null) {
     for (const entries of Object.values(buc as Record<string, unknown>)) {
       if (Array.isArray(entries)) entries.forEach(collect);
@@ -203,8 +193,8 @@ export function parseInstagramUsage(headers: HeadersLike): InstagramUsage {
 }
 
 /** Retry-After, else the usage headers' regain time, else one minute. */
-function rateLimitWaitMs(headers: HeadersLike, now: number): number {
-  const retryAfter = parseRetryAfter(header(headers, 'retry-after'), now);
+function rateLimitWaitMs(headers: shared.HeadersLike, now: number): number {
+  const retryAfter = shared.parseRetryAfter(shared.header(headers, 'retry-after'), now);
   if (retryAfter !== undefined) return retryAfter;
   return parseInstagramUsage(headers).regainAccessMs ?? DEFAULT_RATE_LIMIT_WAIT_MS;
 }
@@ -218,4 +208,4 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-export { parseRetryAfter };
+export const parseRetryAfter = shared.parseRetryAfter;

@@ -1,4 +1,5 @@
 import { classifyMlError, classifyMlNetworkError, invalidMlBody, type MlFailure } from './ml.errors.js';
+import { httpCall, isSuccess, parseJsonBody, httpTransport, type HttpTransport } from '../http-call.js';
 import type { MlJob, MlJobRequest } from './ml.types.js';
 
 /** HTTP only: submit a job, poll it. No retries and no waiting here; the enrichment engine decides. */
@@ -34,15 +35,13 @@ export const ML_POLL = 'GET /v1/jobs/{id}';
 export class MlClient {
   readonly #baseUrl: string;
   readonly #token: string | undefined;
-  readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #http: HttpTransport;
   readonly #now: () => number;
 
   constructor(options: MlClientOptions) {
     this.#baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
     this.#token = options.token;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#http = httpTransport(options);
     this.#now = options.now ?? Date.now;
   }
 
@@ -73,35 +72,26 @@ export class MlClient {
     init: { method: string; headers?: Record<string, string>; body?: string },
     signal?: AbortSignal,
   ): Promise<MlCallResult<MlJob>> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
-    let status: number;
-    let retryAfter: string | null;
-    let text: string;
-    try {
-      const response = await this.#fetch(new URL(path, this.#baseUrl), {
-        ...init,
-        headers,
-        signal: combined,
-      });
-      status = response.status;
-      retryAfter = response.headers.get('retry-after');
-      text = await response.text();
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason ?? error;
-      return { ok: false, error: classifyMlNetworkError(method, error, timeout.aborted) };
-    }
-    if (status < 200 || status > 299) {
+    const sent = await httpCall(
+      new URL(path, this.#baseUrl),
+      { ...init, headers },
+      {
+        ...this.#http,
+        signal,
+        onNoAnswer: (error, timedOut) => classifyMlNetworkError(method, error, timedOut),
+      },
+    );
+    if (!sent.ok) return { ok: false, error: sent.failure };
+    const { status, text } = sent.answer;
+    if (!isSuccess(status)) {
+      const retryAfter = sent.answer.headers.get('retry-after');
       return { ok: false, error: classifyMlError(method, status, text, retryAfter, this.#now()) };
     }
-    let job: unknown;
-    try {
-      job = JSON.parse(text);
-    } catch {
-      return { ok: false, error: invalidMlBody(method, status) };
-    }
+    const body = parseJsonBody(text);
+    if (!body.ok) return { ok: false, error: invalidMlBody(method, status) };
+    const job = body.value;
     return isJob(job) ? { ok: true, value: job } : { ok: false, error: invalidMlBody(method, status) };
   }
 }

@@ -1,4 +1,5 @@
 import { isLosslessNumber, isSafeNumber, LosslessNumber, parse, stringify } from 'lossless-json';
+import { httpCall, httpTransport, type HttpTransport } from '../http-call.js';
 import {
   classifyTikTokError,
   classifyTikTokNetworkError,
@@ -158,9 +159,8 @@ export class TikTokClient {
   readonly #baseUrl: string;
   readonly #clientKey: string;
   readonly #clientSecret: string;
-  readonly #timeoutMs: number;
   readonly #skewMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #http: HttpTransport;
   readonly #now: () => number;
   #token: { readonly value: string; readonly expiresAt: number } | undefined;
   /** A token request in flight: concurrent calls wait for it instead of asking for more tokens. */
@@ -170,9 +170,8 @@ export class TikTokClient {
     this.#baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
     this.#clientKey = options.clientKey;
     this.#clientSecret = options.clientSecret;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#skewMs = options.tokenSkewMs ?? 60_000;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#http = httpTransport(options);
     this.#now = options.now ?? Date.now;
   }
 
@@ -385,15 +384,12 @@ export class TikTokClient {
     init: RequestInit,
     signal: AbortSignal | undefined,
   ): Promise<{ status: number; headers: Headers; text: string } | { network: TikTokErrorClassification }> {
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-    try {
-      const response = await this.#fetch(url, { ...init, signal: combined });
-      return { status: response.status, headers: response.headers, text: await response.text() };
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason ?? error;
-      return { network: classifyTikTokNetworkError(error, timeout.aborted) };
-    }
+    const sent = await httpCall(url, init, {
+      ...this.#http,
+      signal,
+      onNoAnswer: classifyTikTokNetworkError,
+    });
+    return sent.ok ? sent.answer : { network: sent.failure };
   }
 
   /** An API message never carries the credential out of the client. */

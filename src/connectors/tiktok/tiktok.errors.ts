@@ -1,12 +1,4 @@
-import type { ConnectorFailureKind } from '../connector.js';
-import {
-  CONNECTOR_ERROR_CODE as CODE_OF,
-  header,
-  parseRetryAfter,
-  type ConnectorErrorCode,
-  type HeadersLike,
-  networkErrorDetail,
-} from '../connector-errors.js';
+import * as shared from '../connector-errors.js';
 
 /**
  * Pure classification of TikTok API failures (SOCIAL-APIS.md §3.2 and §5.3): the v2 envelope
@@ -14,9 +6,9 @@ import {
  * "error_description"}` of the token endpoint, the HTTP status and Retry-After. No I/O; the clock is
  * passed in.
  */
-export type TikTokErrorClass = ConnectorFailureKind;
+export type TikTokErrorClass = shared.ConnectorFailureKind;
 
-export type TikTokErrorCode = ConnectorErrorCode;
+export type TikTokErrorCode = shared.ConnectorErrorCode;
 
 export interface TikTokErrorClassification {
   readonly kind: TikTokErrorClass;
@@ -33,8 +25,6 @@ export interface TikTokErrorClassification {
   /** quota-exhausted: epoch ms of the next 00:00 UTC, when the Research quota resets. */
   readonly resetAt?: number;
 }
-
-export type { HeadersLike };
 
 const AUTH_CODES = ['access_token_invalid', 'access_token_expired', 'invalid_client', 'invalid_grant'];
 const AUTH_CODES_MORE = ['unauthorized_client', 'invalid_token', 'token_expired'];
@@ -59,7 +49,7 @@ const DAILY_MESSAGE = /\bdaily\b.*\b(?:quota|limit)\b|\b(?:quota|limit)\b.*\bper
 export function classifyTikTokError(
   status: number,
   body: unknown,
-  headers: HeadersLike = {},
+  headers: shared.HeadersLike = {},
   options: { now?: number } = {},
 ): TikTokErrorClassification {
   const now = options.now ?? Date.now();
@@ -73,7 +63,7 @@ export function classifyTikTokError(
   const make = (kind: TikTokErrorClass): TikTokErrorClassification => ({
     ...common,
     kind,
-    code: CODE_OF[kind],
+    code: shared.CONNECTOR_ERROR_CODE[kind],
   });
   const is = (...codes: readonly string[][]) =>
     apiCode !== undefined && codes.some((c) => c.includes(apiCode));
@@ -83,7 +73,7 @@ export function classifyTikTokError(
     return { ...make('quota-exhausted'), retryAfterMs: resetAt - now, resetAt };
   }
   if (apiCode === 'rate_limit_exceeded' || status === 429) {
-    const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), now);
+    const retryAfterMs = shared.parseRetryAfter(shared.header(headers, 'retry-after'), now);
     return { ...make('rate-limited'), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   }
   if (status >= 500 || status === 408 || is(TRANSIENT_CODES)) return make('transient');
@@ -101,10 +91,10 @@ export function classifyTikTokError(
 
 /** A request that got no HTTP answer: refused or dropped connection, or the client's own timeout. */
 export function classifyTikTokNetworkError(error: unknown, timedOut: boolean): TikTokErrorClassification {
-  const detail = networkErrorDetail(error);
+  const detail = shared.networkErrorDetail(error);
   return {
     kind: 'transient',
-    code: CODE_OF.transient,
+    code: shared.CONNECTOR_ERROR_CODE.transient,
     status: 0,
     reason: timedOut ? 'timeout' : 'network',
     message: timedOut ? 'TikTok did not answer in time' : `TikTok could not be reached (${detail})`,
@@ -151,4 +141,4 @@ export function nextUtcMidnight(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
 }
 
-export { parseRetryAfter };
+export const parseRetryAfter = shared.parseRetryAfter;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { httpCall, isSuccess, parseJsonBody, httpTransport, type HttpTransport } from '../http-call.js';
 import {
   classifyYouTubeError,
   classifyYouTubeNetworkError,
@@ -95,8 +96,7 @@ type QueryValue = string | number | readonly string[] | undefined;
 export class YouTubeClient {
   readonly #baseUrl: string;
   readonly #apiKey: string;
-  readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
+  readonly #http: HttpTransport;
   readonly #now: () => number;
   /** Names the API key for quota accounting and logs without revealing it. */
   readonly credentialId: string;
@@ -104,8 +104,7 @@ export class YouTubeClient {
   constructor(options: YouTubeClientOptions) {
     this.#baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
     this.#apiKey = options.apiKey;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#http = httpTransport(options);
     this.#now = options.now ?? Date.now;
     this.credentialId = youtubeCredentialId(options.apiKey);
   }
@@ -170,38 +169,31 @@ export class YouTubeClient {
     const shown = url.toString();
     url.searchParams.set('key', this.#apiKey);
 
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const fail = (classification: YouTubeErrorClassification): YouTubeResult<T> => ({
       ok: false,
       error: { ...classification, method, url: shown },
     });
-    let status: number;
-    let headers: Headers;
-    let text: string;
-    try {
-      const response = await this.#fetch(url, { headers: { accept: 'application/json' }, signal: combined });
-      status = response.status;
-      headers = response.headers;
-      text = await response.text();
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason ?? error;
-      return fail(classifyYouTubeNetworkError(error, timeout.aborted));
-    }
-    if (status < 200 || status > 299) {
-      return fail(classifyYouTubeError(status, text, headers, { now: this.#now() }));
-    }
-    try {
-      return { ok: true, value: JSON.parse(text) as T };
-    } catch {
-      // A 2xx that is not JSON comes from a front-end hiccup, not from the API: try again later.
-      return fail({
-        kind: 'transient',
-        code: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
-        status,
-        reason: 'invalidJson',
-        message: 'YouTube answered with a body that is not JSON',
-      });
-    }
+    const sent = await httpCall(
+      url,
+      { headers: { accept: 'application/json' } },
+      {
+        ...this.#http,
+        signal,
+        onNoAnswer: classifyYouTubeNetworkError,
+      },
+    );
+    if (!sent.ok) return fail(sent.failure);
+    const { status, headers, text } = sent.answer;
+    if (!isSuccess(status)) return fail(classifyYouTubeError(status, text, headers, { now: this.#now() }));
+    const body = parseJsonBody(text);
+    if (body.ok) return { ok: true, value: body.value as T };
+    // A 2xx that is not JSON comes from a front-end hiccup, not from the API: try again later.
+    return fail({
+      kind: 'transient',
+      code: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
+      status,
+      reason: 'invalidJson',
+      message: 'YouTube answered with a body that is not JSON',
+    });
   }
 }

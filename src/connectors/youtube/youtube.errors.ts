@@ -1,22 +1,14 @@
-import type { ConnectorFailureKind } from '../connector.js';
-import {
-  CONNECTOR_ERROR_CODE as CODE_OF,
-  header,
-  parseRetryAfter,
-  type ConnectorErrorCode,
-  type HeadersLike,
-  networkErrorDetail,
-} from '../connector-errors.js';
+import * as shared from '../connector-errors.js';
 import { nextMidnightIn } from '../../core/timestamps.js';
 
 /**
  * Pure classification of YouTube Data API failures (SOCIAL-APIS.md §1.8 and §5.3): what the engine
  * does next depends only on the class. No I/O; the clock is passed in.
  */
-export type YouTubeErrorClass = ConnectorFailureKind;
+export type YouTubeErrorClass = shared.ConnectorFailureKind;
 
 /** Connector codes are shared by every platform (src/core/errors.ts); the platform is in the error. */
-export type YouTubeErrorCode = ConnectorErrorCode;
+export type YouTubeErrorCode = shared.ConnectorErrorCode;
 
 interface Common {
   readonly code: YouTubeErrorCode;
@@ -31,8 +23,6 @@ export type YouTubeErrorClassification =
   | (Common & { readonly kind: 'transient' | 'rate-limited'; readonly retryAfterMs?: number })
   | (Common & { readonly kind: 'quota-exhausted'; readonly retryAfterMs: number; readonly retryAt: string })
   | (Common & { readonly kind: 'auth' | 'permission' | 'not-found' | 'bad-request' });
-
-export type { HeadersLike };
 
 const QUOTA_REASONS = ['quotaExceeded', 'dailyLimitExceeded', 'dailyLimitExceededUnreg'];
 const RATE_REASONS = ['rateLimitExceeded', 'userRateLimitExceeded', 'RATE_LIMIT_EXCEEDED'];
@@ -57,15 +47,19 @@ const NOT_FOUND_REASONS = [
 export function classifyYouTubeError(
   status: number,
   body: unknown,
-  headers: HeadersLike = {},
+  headers: shared.HeadersLike = {},
   options: { now?: number } = {},
 ): YouTubeErrorClassification {
   const now = options.now ?? Date.now();
   const { reasons, message, quotaLimit } = readBody(body);
   const has = (list: readonly string[]) => reasons.some((r) => list.includes(r));
   const common = { status, reason: reasons[0], message: message ?? `HTTP ${status}` };
-  const make = <K extends YouTubeErrorClass>(kind: K) => ({ ...common, kind, code: CODE_OF[kind] });
-  const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'), now);
+  const make = <K extends YouTubeErrorClass>(kind: K) => ({
+    ...common,
+    kind,
+    code: shared.CONNECTOR_ERROR_CODE[kind],
+  });
+  const retryAfterMs = shared.parseRetryAfter(shared.header(headers, 'retry-after'), now);
   const after = retryAfterMs === undefined ? {} : { retryAfterMs };
 
   const dailyMarker = /per ?day/i.test(`${quotaLimit ?? ''} ${message ?? ''}`);
@@ -89,7 +83,7 @@ export function classifyYouTubeError(
 
 /** A request that got no HTTP answer: refused or dropped connection, or the client's own timeout. */
 export function classifyYouTubeNetworkError(error: unknown, timedOut: boolean): YouTubeErrorClassification {
-  const detail = networkErrorDetail(error);
+  const detail = shared.networkErrorDetail(error);
   return {
     kind: 'transient',
     code: 'SIPHON_ERR_CONNECTOR_TRANSIENT',
@@ -134,4 +128,4 @@ export function nextPacificMidnight(now: number): number {
   return nextMidnightIn('America/Los_Angeles', now);
 }
 
-export { parseRetryAfter };
+export const parseRetryAfter = shared.parseRetryAfter;
