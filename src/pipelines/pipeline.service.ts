@@ -14,7 +14,7 @@ import {
 } from '../db/repositories/state.repository.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
-import { assertSourcePlanWithinLimits } from './plan-check.js';
+import { assertSourceRunnable } from './plan-check.js';
 import {
   assertAllowedTarget,
   assertSafeInCatalog,
@@ -110,7 +110,7 @@ export async function savePipeline(
   const spec = parsePipelineSpec(isObject ? rest : input);
   await assertSafePipeline(spec, policy, saveProbe(options));
   if (options.readerPool && spec.kind !== 'social')
-    await assertSourcePlanWithinLimits(options.readerPool, spec.source_query, policy);
+    await assertSourceRunnable(options.readerPool, spec, policy);
   const tasks =
     taskInput === undefined
       ? undefined
@@ -301,9 +301,12 @@ export async function patchPipeline(
     (k) => JSON.stringify(spec[k]) !== JSON.stringify(before[k]),
   );
   await assertSafePipeline(spec, options.policy ?? DEFAULT_SQL_POLICY, saveProbe(options));
-  // The plan ceilings apply to a query being changed, not to one saved before they were set.
-  if (options.readerPool && spec.kind !== 'social' && changed.includes('source_query'))
-    await assertSourcePlanWithinLimits(options.readerPool, spec.source_query, options.policy);
+  // The source check applies to what is being changed, not to a query saved before the rules were set.
+  const sourceChanged = ['source_query', 'unique_key', 'incremental_key'].some((k) =>
+    changed.includes(k as keyof typeof spec),
+  );
+  if (options.readerPool && spec.kind !== 'social' && sourceChanged)
+    await assertSourceRunnable(options.readerPool, spec, options.policy);
   return withTransaction(pool, async (tx) => {
     const row = await findPipeline(tx, current.id, true);
     if (!row)

@@ -1,4 +1,4 @@
-import { isUnresolvableSql, SiphonError } from '../core/errors.js';
+import { SiphonError, sqlstateOf } from '../core/errors.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import {
   assertPlanWithinLimits,
@@ -7,29 +7,79 @@ import {
   type SqlPolicy,
 } from '../sql-guard/index.js';
 import { explainSource, withStatementTimeout } from '../db/repositories/validate.repository.js';
+import { describeSource } from '../db/repositories/target.repository.js';
+
+/** What the source check needs of a pipeline. */
+export interface SourceShape {
+  readonly source_query: string;
+  readonly unique_key: readonly string[];
+  readonly incremental_key?: string | null;
+}
 
 /**
- * The plan check create and PATCH make (validate makes the same inside its own dry run): EXPLAIN of
- * the source query as siphon_reader, READ ONLY, under SIPHON_VALIDATE_TIMEOUT, refused with
- * SIPHON_ERR_SQL_TOO_EXPENSIVE above the ceilings. Nothing executes. A plan that cannot be made yet
- * (a table that does not exist, SQLSTATE class 42) or that takes longer than the timeout to plan is
- * accepted: the first is the runner's to report, and planning alone is never the bomb.
+ * SQLSTATEs that say the source is not there *yet* (a table, a schema or a grant created later): the
+ * pipeline is saved and the runner reports it if it is still missing at run time. Any other error
+ * of the query is the query's own, and it could never run.
  */
-export async function assertSourcePlanWithinLimits(
+const NOT_THERE_YET = new Set(['42P01', '3F000', '42501']);
+
+/**
+ * The check create and PATCH make on a source query (validate makes the same inside its own dry run),
+ * as siphon_reader, READ ONLY, each part under SIPHON_VALIDATE_TIMEOUT, executing nothing:
+ * - its result columns (a LIMIT 0 read): a query PostgreSQL refuses (an unknown column, a function
+ *   that does not exist, a type error) is refused with SIPHON_ERR_SOURCE_QUERY; `unique_key` and
+ *   `incremental_key` must be result columns (SIPHON_ERR_PIPELINE_INVALID naming the field);
+ * - its plan: refused with SIPHON_ERR_SQL_TOO_EXPENSIVE above the ceilings.
+ * A source that does not exist yet (NOT_THERE_YET) or a part that takes longer than the timeout is
+ * accepted: the first is the runner's to report, and describing or planning alone is never the bomb.
+ */
+export async function assertSourceRunnable(
   reader: Pool,
-  sourceQuery: string,
+  spec: SourceShape,
   policy: SqlPolicy = DEFAULT_SQL_POLICY,
 ): Promise<void> {
   const limits = policy.planLimits ?? DEFAULT_PLAN_LIMITS;
   try {
-    const planned = await withTransaction(
+    await withTransaction(
       reader,
-      (tx) => withStatementTimeout(tx, limits.timeoutMs, () => explainSource(tx, sourceQuery)),
+      async (tx) => {
+        const described = await withStatementTimeout(tx, limits.timeoutMs, () =>
+          describeSource(tx, spec.source_query),
+        );
+        if (described.ok)
+          assertKeysAreColumns(
+            spec,
+            described.value.map((c) => c.name),
+          );
+        const planned = await withStatementTimeout(tx, limits.timeoutMs, () =>
+          explainSource(tx, spec.source_query),
+        );
+        if (planned.ok && planned.value) assertPlanWithinLimits(planned.value, limits);
+      },
       { readOnly: true },
     );
-    if (planned.ok && planned.value) assertPlanWithinLimits(planned.value, limits);
   } catch (error) {
-    if (!(error instanceof SiphonError) && isUnresolvableSql(error)) return;
+    if (NOT_THERE_YET.has(sqlstateOf(error) ?? '')) return;
     throw error;
+  }
+}
+
+function assertKeysAreColumns(spec: SourceShape, columns: readonly string[]): void {
+  const shown = columns.map((c) => `"${c}"`).join(', ');
+  for (const key of spec.unique_key) {
+    if (!columns.includes(key)) {
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_INVALID',
+        `unique_key "${key}" is not a result column of source_query (its columns: ${shown})`,
+        { field: 'unique_key', details: { columns } },
+      );
+    }
+  }
+  if (spec.incremental_key && !columns.includes(spec.incremental_key)) {
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_INVALID',
+      `incremental_key "${spec.incremental_key}" is not a result column of source_query (its columns: ${shown})`,
+      { field: 'incremental_key', details: { columns } },
+    );
   }
 }
