@@ -1,5 +1,11 @@
 import { Option } from 'commander';
 import Table from 'cli-table3';
+import { colourWanted } from '../config/index.js';
+
+/** cli-table3 colours its header and borders; piped output and NO_COLOR get plain text. */
+function tableStyle(): { head: string[]; border: string[] } {
+  return colourWanted() ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
+}
 
 export interface OutputOptions {
   json?: boolean;
@@ -19,7 +25,7 @@ export function printRows(
     process.stdout.write('(none)\n');
     return;
   }
-  const table = new Table({ head: [...columns], style: { head: ['cyan'] } });
+  const table = new Table({ head: [...columns], style: tableStyle() });
   for (const row of rows) table.push(columns.map((c) => formatCell(row[c])));
   process.stdout.write(`${table.toString()}\n`);
 }
@@ -29,7 +35,7 @@ export function printObject(value: Record<string, unknown>, options: OutputOptio
     process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     return;
   }
-  const table = new Table();
+  const table = new Table({ style: tableStyle() });
   for (const [key, v] of Object.entries(value)) table.push({ [key]: formatCell(v) });
   process.stdout.write(`${table.toString()}\n`);
 }

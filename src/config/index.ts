@@ -1,2 +1,3 @@
 export { loadConfig, type Config } from './load-config.js';
 export { configSchema } from './config.schema.js';
+export { colourWanted } from './terminal.js';

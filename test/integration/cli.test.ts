@@ -107,6 +107,23 @@ describe('siphon CLI on bad input', () => {
     expect(res.code).toBe(1);
     expectOneLineError(res.stderr, 'SIPHON_ERR_PIPELINE_NOT_FOUND');
   });
+
+  it('a run id that is not a uuid is "no such run", not an internal error', async () => {
+    const res = await runCli(['runs', 'film_dim_full', '--run', 'nope'], cliEnv(db.adminUrl));
+    expect(res.code).toBe(1);
+    expectOneLineError(res.stderr, 'SIPHON_ERR_RUN_NOT_FOUND');
+  });
+
+  it('tables piped to another program, or with NO_COLOR, carry no colour codes', async () => {
+    // A colour terminal's TERM, as a person's shell has it: the table library would colour by it alone.
+    const terminal = { ...cliEnv(db.adminUrl), TERM: 'xterm-256color', COLORTERM: 'truecolor' };
+    for (const env of [terminal, { ...terminal, NO_COLOR: '1' }]) {
+      const res = await runCli(['pipelines', 'list'], env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toContain('film_dim_full');
+      expect(res.stdout).not.toContain(String.fromCharCode(27));
+    }
+  });
 });
 
 describe('siphon CLI for scripts', () => {

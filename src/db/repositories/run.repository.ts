@@ -139,7 +139,11 @@ export async function listRuns(db: Executor, pipelineId: string, limit = 20, off
   return rows;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The run with this id; undefined for an id that is not a uuid (no run has it) instead of a type error. */
 export async function findRun(db: Executor, runId: string): Promise<RunRow | undefined> {
+  if (!UUID.test(runId)) return undefined;
   const { rows } = await db.query<RunRow>('SELECT * FROM etl.etl_runs WHERE id = $1', [runId]);
   return rows[0];
 }
