@@ -20,7 +20,7 @@ import { listTasks } from '../../tasks/index.js';
 import { orderTasks } from '../../core/task-order.js';
 import { SiphonError } from '../../core/errors.js';
 import { listVersions } from '../../db/repositories/pipeline.repository.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 import { IdParams, Paging, PipelineBody, PipelinePatchBody, TaskListBody } from '../route-schemas.js';
 import { presentPipeline } from '../presenters.js';
 
