@@ -85,13 +85,34 @@ function nameOf(node: ts.FunctionLikeDeclaration, file: ts.SourceFile): string {
   ) {
     return textOf(parent.name, file);
   }
-  if (ts.isCallExpression(parent) || ts.isNewExpression(parent)) {
-    const callee = parent.expression.getText(file).replace(/\s+/g, '');
-    const first = parent.arguments?.[0];
-    const label = first && ts.isStringLiteralLike(first) ? `'${first.text}'` : '';
-    return `${callee.length > 60 ? `…${callee.slice(-60)}` : callee}(${label}) callback`;
-  }
+  if (ts.isCallExpression(parent) || ts.isNewExpression(parent)) return `${callName(parent, file)} callback`;
   return '(anonymous)';
+}
+
+/**
+ * A call as a person would search for it: `withContext()`, `app.get('/pipelines')`, and for a chain its
+ * first call, then the one the function is passed to: `program.command('runs <pipeline>')….action()`.
+ */
+function callName(call: ts.CallExpression | ts.NewExpression, file: ts.SourceFile): string {
+  const compact = (node: ts.Node) => node.getText(file).replace(/\s+/g, '');
+  const label = (c: ts.CallExpression | ts.NewExpression): string => {
+    const first = c.arguments?.[0];
+    if (first && ts.isStringLiteralLike(first)) return `'${first.text}'`;
+    return first && ts.isTemplateExpression(first) ? compact(first) : '';
+  };
+  let innermost: ts.CallExpression | ts.NewExpression = call;
+  while (
+    ts.isPropertyAccessExpression(innermost.expression) &&
+    ts.isCallExpression(innermost.expression.expression)
+  ) {
+    innermost = innermost.expression.expression;
+  }
+  const head = `${compact(innermost.expression)}(${label(innermost)})`;
+  if (innermost === call) return head;
+  const method = ts.isPropertyAccessExpression(call.expression)
+    ? call.expression.name.text
+    : compact(call.expression);
+  return `${head}….${method}()`;
 }
 
 function longFunctions(path: string, limit: number): LongFunction[] {
