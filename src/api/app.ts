@@ -7,11 +7,8 @@ import Fastify, {
 import AjvCompiler from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Logger } from 'pino';
-import type { Pool } from '../db/pool.js';
-import type { SqlPolicy } from '../sql-guard/index.js';
-import type { IncidentNotifier } from '../incidents/index.js';
-import { registerAuth, type TokenConfig } from './plugins/auth.plugin.js';
+import type { ApiDeps } from './api-deps.js';
+import { registerAuth } from './plugins/auth.plugin.js';
 import { registerErrorHandling } from './plugins/errors.plugin.js';
 import { VALIDATED_BY_HANDLER } from './route-schemas.js';
 import { healthRoutes } from './routes/health.routes.js';
@@ -23,28 +20,6 @@ import { replayInstagramRaw } from '../connectors/instagram/index.js';
 import { replayTikTokRaw } from '../connectors/tiktok/index.js';
 import { replayYouTubeRaw } from '../connectors/youtube/index.js';
 import { createMetrics } from '../observability/index.js';
-
-export interface ApiDeps {
-  /** Pool logged in as siphon_api. */
-  readonly pool: Pool;
-  /** Pool logged in as siphon_reader: validate and reconcile read sources with it, READ ONLY. */
-  readonly readerPool: Pool;
-  readonly logger: Logger;
-  readonly tokens: TokenConfig;
-  /** A runner whose heartbeat is older than this is not live. */
-  readonly runnerStaleMs: number;
-  /** What pipeline SQL may read, write and call. @default DEFAULT_SQL_POLICY */
-  readonly sqlPolicy?: SqlPolicy;
-  /** Told when a person resolves an incident through the API (the webhook). @default none: nobody is notified */
-  readonly incidentNotifier?: IncidentNotifier;
-  /** Largest request body in bytes (SIPHON_API_BODY_LIMIT). @default 1 MiB */
-  readonly bodyLimit?: number;
-  /**
-   * A siphon_writer pool for `POST /social/replay`, the one route that writes social tables (the
-   * API's own role only reads them). @default none: the route is not served
-   */
-  readonly writerPool?: Pool;
-}
 
 /** SIPHON_API_BODY_LIMIT's default: 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 1_048_576;

@@ -1,1 +1,2 @@
-export { buildApp, type ApiDeps } from './app.js';
+export { buildApp } from './app.js';
+export type { ApiDeps } from './api-deps.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { currentMigrationVersion, readMigrations } from '../../db/migrator.js';
 import { listRunners } from '../../db/repositories/runner.repository.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const expected = readMigrations().at(-1)?.version ?? 0;

@@ -20,13 +20,31 @@ import { listTasks } from '../../tasks/index.js';
 import { orderTasks } from '../../core/task-order.js';
 import { SiphonError } from '../../core/errors.js';
 import { listVersions } from '../../db/repositories/pipeline.repository.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 import { IdParams, Paging, PipelineBody, PipelinePatchBody, TaskListBody } from '../route-schemas.js';
 import { presentPipeline } from '../presenters.js';
 
-export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const by = (request: { principal?: { name: string } }) => request.principal?.name ?? 'api';
+/** Who asked: the token's name, else 'api'. */
+const by = (request: { principal?: { name: string } }) => request.principal?.name ?? 'api';
+/** The `:id` path parameter (a uuid or a unique name). */
+const id = (request: { params: unknown }) => (request.params as { id: string }).id;
 
+/** Listing, reading and the status changes a person asks for: run, pause, enable, disable. */
+export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  pipelineCollectionRoutes(app, deps);
+  pipelineReadRoutes(app, deps);
+  pipelineActionRoutes(app, deps);
+}
+
+/** Configuration lifecycle: change (optimistic), delete, checkpoint reset, steps, versions, validate, reconcile. */
+export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  pipelineChangeRoutes(app, deps);
+  pipelineTaskRoutes(app, deps);
+  pipelineCheckRoutes(app, deps);
+}
+
+/** `GET /pipelines` (filtered, paged) and `POST /pipelines`. */
+function pipelineCollectionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/pipelines',
     {
@@ -70,7 +88,10 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return reply.status(201).send(presentPipeline(row));
     },
   );
+}
 
+/** One pipeline: itself (with its ETag), its status, its checkpoint and its recent runs. */
+function pipelineReadRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/pipelines/:id',
     {
@@ -127,7 +148,10 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return { items: await listRuns(deps.pool, row.id, q.limit ?? 50, q.offset ?? 0) };
     },
   );
+}
 
+/** Run, pause (202 when accepted, 200 when already in effect), enable and disable. */
+function pipelineActionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   for (const action of ['run', 'pause'] as const) {
     app.post(
       `/pipelines/:id/${action}`,
@@ -174,11 +198,8 @@ export function pipelineRoutes(app: FastifyInstance, deps: ApiDeps): void {
   }
 }
 
-/** Configuration lifecycle: change (optimistic), delete, checkpoint reset, steps, versions, validate, reconcile. */
-export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const by = (request: { principal?: { name: string } }) => request.principal?.name ?? 'api';
-  const id = (request: { params: unknown }) => (request.params as { id: string }).id;
-
+/** `PATCH` (optimistic, by version or If-Match) and `DELETE` a pipeline; reset its checkpoint. */
+function pipelineChangeRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.patch(
     '/pipelines/:id',
     {
@@ -238,7 +259,10 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return { reset: true, previous_state: previous ?? null };
     },
   );
+}
 
+/** The steps run after the load (read and replace) and the configuration versions. */
+function pipelineTaskRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(
     '/pipelines/:id/tasks',
     { schema: { tags: ['pipelines'], summary: 'The steps run after the load, in order', params: IdParams } },
@@ -287,7 +311,10 @@ export function pipelineAdminRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return { pipeline_id: row.id, items: await listVersions(deps.pool, row.id) };
     },
   );
+}
 
+/** Dry-run validation of a configuration; reconcile source and target, and its latest result. */
+function pipelineCheckRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post(
     '/pipelines/validate',
     {

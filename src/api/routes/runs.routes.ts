@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import { SiphonError } from '../../core/errors.js';
 import { findRun, listBatches } from '../../db/repositories/run.repository.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 
 export function runRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get(

@@ -13,7 +13,7 @@ import {
   type SyncSummary,
 } from '../../sync/index.js';
 import { replayRawZone, type RawReplayer } from '../../sync/replay.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../api-deps.js';
 import { IdParams } from '../route-schemas.js';
 
 /** What `GET /pipelines/{id}/sync` and `siphon sync status` answer: the pipeline, then its run's summary. */

@@ -9,7 +9,15 @@ import { redactUrl } from '../../observability/index.js';
 import { withContext } from '../context.js';
 import { jsonOption, printObject, printRows } from '../output.js';
 
+/** `migrate`, `demo load|reset` and `status`. */
 export function registerDatabaseCommands(program: Command): void {
+  registerMigrateCommand(program);
+  registerDemoCommands(program);
+  registerStatusCommand(program);
+}
+
+/** `migrate`: the database roles and the pending migrations. */
+function registerMigrateCommand(program: Command): void {
   program
     .command('migrate')
     .description('create the database roles and apply pending migrations (refuses to run twice at once)')
@@ -29,7 +37,10 @@ export function registerDatabaseCommands(program: Command): void {
         { requireCurrent: false },
       );
     });
+}
 
+/** `demo load` and `demo reset`: the demo data set of seed 004. */
+function registerDemoCommands(program: Command): void {
   const demo = program
     .command('demo')
     .description('the demo data set of seed 004 (films, ratings, four pipelines)');
@@ -74,7 +85,10 @@ export function registerDatabaseCommands(program: Command): void {
         process.stdout.write('demo data, marts and demo run history removed\n');
       });
     });
+}
 
+/** `status`: database, schema version, live runners and pipelines. */
+function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description('database, schema version, live runners and pipelines at a glance')

@@ -14,9 +14,17 @@ import { printSyncStatus } from './social.command.js';
 
 const CLI_USER = 'cli';
 
+/** `pipelines list|show|run|pause|enable|disable`, `reconcile` and `runs`. */
 export function registerPipelineCommands(program: Command): void {
   const pipelines = program.command('pipelines').description('list, inspect, run and pause pipelines');
+  registerPipelineReadCommands(pipelines);
+  registerPipelineStatusCommands(pipelines);
+  registerReconcileCommand(program);
+  registerRunsCommand(program);
+}
 
+/** `pipelines list` and `pipelines show <pipeline>` (a social one with its sync status). */
+function registerPipelineReadCommands(pipelines: Command): void {
   pipelines
     .command('list')
     .description('all pipelines with their status')
@@ -50,7 +58,10 @@ export function registerPipelineCommands(program: Command): void {
         printSyncStatus(sync, options);
       });
     });
+}
 
+/** `pipelines run|pause|enable|disable <pipeline>`: the status changes a person asks for. */
+function registerPipelineStatusCommands(pipelines: Command): void {
   pipelines
     .command('run <pipeline>')
     .description('request a run (a runner picks it up); --wait follows it to the end')
@@ -108,7 +119,10 @@ export function registerPipelineCommands(program: Command): void {
         });
       });
   }
+}
 
+/** `reconcile <pipeline>`: compare (and with `--repair`, re-sync) source and target; exits 3 when they differ. */
+function registerReconcileCommand(program: Command): void {
   program
     .command('reconcile <pipeline>')
     .description('compare source and target: counts, key ranges, bucket digests, then the differing keys')
@@ -166,7 +180,10 @@ export function registerPipelineCommands(program: Command): void {
         if (result.status === 'DIFFERENT') process.exitCode = 3;
       });
     });
+}
 
+/** `runs <pipeline>`: recent runs, or with `--run <id>` one run with its batches or its sync status. */
+function registerRunsCommand(program: Command): void {
   program
     .command('runs <pipeline>')
     .description(

@@ -28,11 +28,26 @@ const ACCOUNT_WORDS: Record<Platform, string> = {
   tiktok: 'TikTok accounts (usernames)',
 };
 
-/** Social sync from the command line: platform simulators, and a sync of named accounts. */
+/** Social sync from the command line: platform simulators, the quota limiters, and a sync of named accounts. */
 export function registerSocialCommands(program: Command): void {
+  registerSimulatorCommands(program);
+  registerQuotaCommand(program);
+  registerSyncCommands(program);
+}
+
+/** `simulate youtube|instagram|tiktok|ml`: the local simulators, on 8101–8104 by default. */
+function registerSimulatorCommands(program: Command): void {
   const simulate = program
     .command('simulate')
     .description('local simulators of the platform APIs (loopback only)');
+  registerYouTubeSimulator(simulate);
+  registerInstagramSimulator(simulate);
+  registerTikTokSimulator(simulate);
+  registerMlSimulator(simulate);
+}
+
+/** `simulate youtube`: a YouTube Data API v3 simulator. */
+function registerYouTubeSimulator(simulate: Command): void {
   simulate
     .command('youtube')
     .description('serve a YouTube Data API v3 simulator with deterministic data')
@@ -59,7 +74,10 @@ export function registerSocialCommands(program: Command): void {
       );
       stopOnSignal(sim);
     });
+}
 
+/** `simulate instagram`: an Instagram Graph API simulator. */
+function registerInstagramSimulator(simulate: Command): void {
   simulate
     .command('instagram')
     .description('serve an Instagram Graph API simulator with deterministic data')
@@ -87,6 +105,10 @@ export function registerSocialCommands(program: Command): void {
       );
       stopOnSignal(sim);
     });
+}
+
+/** `simulate tiktok`: a TikTok Research API simulator. */
+function registerTikTokSimulator(simulate: Command): void {
   simulate
     .command('tiktok')
     .description('serve a TikTok Research API simulator with deterministic data')
@@ -125,6 +147,10 @@ export function registerSocialCommands(program: Command): void {
         stopOnSignal(sim);
       },
     );
+}
+
+/** `simulate ml`: an ML / image-recognition service simulator. */
+function registerMlSimulator(simulate: Command): void {
   simulate
     .command('ml')
     .description('serve an ML / image-recognition service simulator (asynchronous jobs)')
@@ -166,7 +192,10 @@ export function registerSocialCommands(program: Command): void {
         stopOnSignal(sim);
       },
     );
+}
 
+/** `quota`: every platform credential's shared limiter. */
+function registerQuotaCommand(program: Command): void {
   program
     .command('quota')
     .description(
@@ -183,55 +212,67 @@ export function registerSocialCommands(program: Command): void {
         printRows(rows.map(presentQuota), QUOTA_COLUMNS, options);
       });
     });
+}
 
+/** `sync <platform> <account…>`, `sync status <pipeline>` and `sync replay`. */
+function registerSyncCommands(program: Command): void {
   const sync = program
     .command('sync')
     .description('sync social accounts into the raw zone and the unified tables');
-  for (const platform of PLATFORMS) {
-    sync
-      .command(`${platform} <account...>`)
-      .description(
-        `sync ${ACCOUNT_WORDS[platform]} now: a social pipeline (created or updated) run to its end by a runner in this process; Ctrl-C pauses it`,
-      )
-      .option('--pipeline <name>', 'the social pipeline to create or update', `sync_${platform}`)
-      .option('--backfill', 'every post and all its comments, not only what is new (mode full)')
-      .option('--since <date>', 'backfill posts published from this date (implies --backfill)')
-      .option('--until <date>', 'backfill posts published before this date (implies --backfill)')
-      .addOption(jsonOption())
-      .action(async (accounts: string[], options: SyncAccountsOptions & { json?: boolean }) => {
-        assertCredentials(loadConfig(), platform);
-        await withContext(async (ctx) => {
-          const result = await syncAccounts(ctx, platform, accounts, options, (pause) => {
-            process.once('SIGINT', () => {
-              ctx.logger.info('pausing after the current pages (Ctrl-C again to force)');
-              pause();
-              process.once('SIGINT', () => process.exit(130));
-            });
+  for (const platform of PLATFORMS) registerSyncAccountsCommand(sync, platform);
+  registerSyncStatusCommand(sync);
+  registerSyncReplayCommand(sync);
+}
+
+/** `sync <platform> <account…>`: a social pipeline run to its end in this process. */
+function registerSyncAccountsCommand(sync: Command, platform: Platform): void {
+  sync
+    .command(`${platform} <account...>`)
+    .description(
+      `sync ${ACCOUNT_WORDS[platform]} now: a social pipeline (created or updated) run to its end by a runner in this process; Ctrl-C pauses it`,
+    )
+    .option('--pipeline <name>', 'the social pipeline to create or update', `sync_${platform}`)
+    .option('--backfill', 'every post and all its comments, not only what is new (mode full)')
+    .option('--since <date>', 'backfill posts published from this date (implies --backfill)')
+    .option('--until <date>', 'backfill posts published before this date (implies --backfill)')
+    .addOption(jsonOption())
+    .action(async (accounts: string[], options: SyncAccountsOptions & { json?: boolean }) => {
+      assertCredentials(loadConfig(), platform);
+      await withContext(async (ctx) => {
+        const result = await syncAccounts(ctx, platform, accounts, options, (pause) => {
+          process.once('SIGINT', () => {
+            ctx.logger.info('pausing after the current pages (Ctrl-C again to force)');
+            pause();
+            process.once('SIGINT', () => process.exit(130));
           });
-          const order = new Map(accounts.map((a, i) => [a, i]));
-          const rows = result.jobs
-            .map((j) => ({
-              account: j.account,
-              status: j.status,
-              calls: j.calls,
-              error_code: j.error_code ?? '',
-            }))
-            .sort((a, b) => (order.get(a.account) ?? order.size) - (order.get(b.account) ?? order.size));
-          printRows(rows, ['account', 'status', 'calls', 'error_code'], options);
-          if (!options.json) {
-            const run = result.run;
-            process.stdout.write(
-              `pipeline ${result.pipeline.name}: ${result.pipeline.status}` +
-                (run ? `, run ${run.id} ${run.status}${run.error_code ? ` ${run.error_code}` : ''}` : '') +
-                (result.pipeline.status === 'PAUSED' ? ' (run the same command again to resume)' : '') +
-                '\n',
-            );
-          }
-          if (result.run?.status !== 'SUCCESS' || rows.some((r) => r.status !== 'SUCCESS'))
-            process.exitCode = 1;
         });
+        const order = new Map(accounts.map((a, i) => [a, i]));
+        const rows = result.jobs
+          .map((j) => ({
+            account: j.account,
+            status: j.status,
+            calls: j.calls,
+            error_code: j.error_code ?? '',
+          }))
+          .sort((a, b) => (order.get(a.account) ?? order.size) - (order.get(b.account) ?? order.size));
+        printRows(rows, ['account', 'status', 'calls', 'error_code'], options);
+        if (!options.json) {
+          const run = result.run;
+          process.stdout.write(
+            `pipeline ${result.pipeline.name}: ${result.pipeline.status}` +
+              (run ? `, run ${run.id} ${run.status}${run.error_code ? ` ${run.error_code}` : ''}` : '') +
+              (result.pipeline.status === 'PAUSED' ? ' (run the same command again to resume)' : '') +
+              '\n',
+          );
+        }
+        if (result.run?.status !== 'SUCCESS' || rows.some((r) => r.status !== 'SUCCESS'))
+          process.exitCode = 1;
       });
-  }
+    });
+}
+
+/** `sync status <pipeline>`: the sync summary of a run. */
+function registerSyncStatusCommand(sync: Command): void {
   sync
     .command('status <pipeline>')
     .description(
@@ -253,6 +294,10 @@ export function registerSocialCommands(program: Command): void {
         printSyncStatus(await pipelineSyncStatus(api, idOrName, options.run), options);
       });
     });
+}
+
+/** `sync replay`: the transforms again from the raw zone, with no platform call. */
+function registerSyncReplayCommand(sync: Command): void {
   sync
     .command('replay')
     .description(
