@@ -87,7 +87,9 @@ function registerPipelineStatusCommands(pipelines: Command): void {
         }
         const run = await waitForRun(api, row.id, timeout * 1000);
         printObject(run as unknown as Record<string, unknown>, options);
+        // A script waiting for a run learns how it ended: 0 only when it succeeded.
         if (run.status === 'FAILED') process.exitCode = 1;
+        else if (run.status !== 'SUCCESS') process.exitCode = 4;
       });
     });
 
@@ -257,21 +259,69 @@ function registerRunsCommand(program: Command): void {
 async function waitForRun(api: Parameters<typeof getPipeline>[0], pipelineId: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   let seenRun: string | undefined;
+  const report = progressLine(process.stderr);
   while (Date.now() < deadline) {
     const row = await getPipeline(api, pipelineId);
     if (row.current_run_id) seenRun = row.current_run_id;
+    if (seenRun && row.status !== 'IDLE') {
+      const run = await findRun(api, seenRun);
+      if (run?.status === 'RUNNING') report(run);
+    }
     if (['IDLE', 'FAILED', 'PAUSED'].includes(row.status) && seenRun) {
       const run = await findRun(api, seenRun);
-      if (run && run.status !== 'RUNNING') return run;
+      if (run && run.status !== 'RUNNING') {
+        report.end();
+        return run;
+      }
     }
     if (['IDLE', 'FAILED', 'PAUSED'].includes(row.status) && !seenRun) {
       const [latest] = await listRuns(api, pipelineId, 1);
-      if (latest && latest.status !== 'RUNNING') return latest;
+      if (latest && latest.status !== 'RUNNING') {
+        report.end();
+        return latest;
+      }
     }
     await sleep(250);
   }
+  report.end();
   throw new SiphonError(
     'SIPHON_ERR_RUN_WAIT_TIMEOUT',
     `the run did not finish within ${timeoutMs / 1000}s; is a runner running?`,
   );
+}
+
+/**
+ * Progress of a run being waited for, on stderr (stdout keeps the summary for scripts): rows read,
+ * batches and the rate since the run started. A terminal gets one line rewritten in place; a pipe
+ * gets a line every 2 s.
+ */
+function progressLine(stream: NodeJS.WriteStream) {
+  let last = 0;
+  let drawn = false;
+  const every = stream.isTTY ? 500 : 2_000;
+  const report = (run: {
+    id: string;
+    rows_read: number | string;
+    batches: number | string;
+    started_at: Date;
+  }) => {
+    const now = Date.now();
+    if (now - last < every) return;
+    last = now;
+    const rows = Number(run.rows_read);
+    const seconds = Math.max(0.001, (now - new Date(run.started_at).getTime()) / 1000);
+    const rate = Math.round(rows / seconds);
+    const line = `run ${run.id.slice(0, 8)}: ${rows.toLocaleString('en-US')} rows read, ${run.batches} batches, ${rate.toLocaleString('en-US')} rows/s, ${Math.round(seconds)} s`;
+    if (stream.isTTY) {
+      stream.write(`\r${line}\u001b[K`);
+      drawn = true;
+    } else {
+      stream.write(`${line}\n`);
+    }
+  };
+  report.end = () => {
+    if (drawn) stream.write('\n');
+    drawn = false;
+  };
+  return report;
 }
