@@ -293,12 +293,12 @@ async function waitForRun(api: Parameters<typeof getPipeline>[0], pipelineId: st
 /**
  * Progress of a run being waited for, on stderr (stdout keeps the summary for scripts): rows read,
  * batches and the rate since the run started. A terminal gets one line rewritten in place; a pipe
- * gets a line every 2 s.
+ * gets the first line at once, then one a minute.
  */
 function progressLine(stream: NodeJS.WriteStream) {
   let last = 0;
   let drawn = false;
-  const every = stream.isTTY ? 500 : 2_000;
+  const every = stream.isTTY ? 500 : 60_000;
   const report = (run: {
     id: string;
     rows_read: number | string;
