@@ -218,5 +218,9 @@ describe('pipelines', () => {
       expect.arrayContaining(['/health', '/pipelines', '/pipelines/{id}/run', '/runs/{run_id}']),
     );
     expect((await app.inject({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
+    // Swagger UI's files come through @fastify/static (and its content-disposition): served whole.
+    const bundle = await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' });
+    expect(bundle.statusCode).toBe(200);
+    expect(bundle.body.length).toBeGreaterThan(100_000);
   });
 });
