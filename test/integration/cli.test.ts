@@ -108,6 +108,26 @@ describe('siphon CLI on bad input', () => {
     expectOneLineError(res.stderr, 'SIPHON_ERR_PIPELINE_NOT_FOUND');
   });
 
+  it('demo reset without --yes and no terminal to ask on says what it would delete and deletes nothing', async () => {
+    await db.admin.query(
+      `INSERT INTO content.film_work (id, title, type) VALUES (gen_random_uuid(), 'kept', 'movie')`,
+    );
+    for (const args of [
+      ['demo', 'reset'],
+      ['demo', 'load', '--reset'],
+    ]) {
+      const res = await runCli(args, cliEnv(db.adminUrl));
+      expect(res.code).toBe(2);
+      expectOneLineError(res.stderr, 'SIPHON_ERR_CLI_USAGE');
+      expect(res.stderr).toMatch(/content\.film_work.*run history.*add --yes/);
+    }
+    const kept = await db.admin.query(
+      `SELECT count(*)::int AS n FROM content.film_work WHERE title = 'kept'`,
+    );
+    expect(kept.rows[0].n).toBe(1);
+    await db.admin.query(`DELETE FROM content.film_work WHERE title = 'kept'`);
+  });
+
   it('a run id that is not a uuid is "no such run", not an internal error', async () => {
     const res = await runCli(['runs', 'film_dim_full', '--run', 'nope'], cliEnv(db.adminUrl));
     expect(res.code).toBe(1);

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { listRunners } from '../../db/repositories/runner.repository.js';
@@ -6,6 +7,7 @@ import { currentMigrationVersion } from '../../db/migrator.js';
 import { prepareDatabase } from '../../bootstrap/database.js';
 import { loadDemo, resetDemo } from '../../demo/demo.service.js';
 import { redactUrl } from '../../observability/index.js';
+import { SiphonError } from '../../core/errors.js';
 import { withContext } from '../context.js';
 import { jsonOption, printObject, printRows } from '../output.js';
 
@@ -51,8 +53,10 @@ function registerDemoCommands(program: Command): void {
     )
     .option('--films <n>', 'number of films', (v) => positiveInt(v, '--films'))
     .option('--ratings <n>', 'number of ratings', (v) => positiveInt(v, '--ratings'))
-    .option('--reset', 'empty the demo sources, marts and run history first')
-    .action(async (options: { films?: number; ratings?: number; reset?: boolean }) => {
+    .option('--reset', 'empty the demo sources, marts and run history first (asks, or needs --yes)')
+    .option('--yes', 'with --reset: do not ask')
+    .action(async (options: { films?: number; ratings?: number; reset?: boolean; yes?: boolean }) => {
+      if (options.reset) await confirmReset('demo load --reset', options.yes === true);
       await withContext(
         async ({ config, admin }) => {
           if (options.reset) await resetDemo(admin);
@@ -79,12 +83,44 @@ function registerDemoCommands(program: Command): void {
   demo
     .command('reset')
     .description("empty the demo sources, marts and the demo pipelines' run history and checkpoints")
-    .action(async () => {
+    .option('--yes', 'do not ask')
+    .action(async (options: { yes?: boolean }) => {
+      await confirmReset('demo reset', options.yes === true);
       await withContext(async ({ admin }) => {
         await resetDemo(admin);
         process.stdout.write('demo data, marts and demo run history removed\n');
       });
     });
+}
+
+const RESET_DELETES =
+  'content.film_work, ugc.ratings, analytics.film_dim and analytics.film_rating_agg are emptied, and the ' +
+  "demo pipelines' run history and checkpoints are deleted (their next run starts from scratch)";
+
+/**
+ * A reset deletes data a person may want: it says what, and goes on only after "yes" typed on a
+ * terminal or `--yes`; without a terminal to ask on, it refuses rather than guess.
+ */
+async function confirmReset(command: string, yes: boolean): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY) {
+    throw new SiphonError(
+      'SIPHON_ERR_CLI_USAGE',
+      `${command}: ${RESET_DELETES}; add --yes to confirm (there is no terminal to ask on)`,
+      { field: 'yes' },
+    );
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${RESET_DELETES}.\nType yes to go on: `);
+    if (answer.trim().toLowerCase() !== 'yes') {
+      throw new SiphonError('SIPHON_ERR_CLI_USAGE', `${command}: not confirmed, nothing deleted`, {
+        field: 'yes',
+      });
+    }
+  } finally {
+    rl.close();
+  }
 }
 
 /** `status`: database, schema version, live runners and pipelines. */
