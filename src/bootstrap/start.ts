@@ -148,6 +148,7 @@ function printBanner(db: Database, apiUrl: string, social: readonly SocialPlatfo
     `  Try          curl ${auth} ${apiUrl}/pipelines`,
     `  CLI          npm run siphon -- pipelines list   |   npm run siphon -- runs film_dim_full`,
     `  psql         ${psql}`,
+    ...(db.embedded?.portNote ? [`               (port ${db.embedded.port}: ${db.embedded.portNote})`] : []),
     ...(social.length > 0 ? socialLines(psql, auth, apiUrl, social) : []),
     `  Stop         Ctrl-C (stops the API, the runner${social.length > 0 ? ', the simulators' : ''} and PostgreSQL; data stays in .siphon/)`,
     '',
