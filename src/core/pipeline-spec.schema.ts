@@ -242,11 +242,13 @@ export function zodToSiphonError(
   code: 'SIPHON_ERR_PIPELINE_INVALID' | 'SIPHON_ERR_REQUEST_INVALID' | 'SIPHON_ERR_CONFIG_INVALID',
   prefix?: string,
 ): SiphonError {
+  const pathOf = (path: readonly PropertyKey[]) =>
+    [prefix, ...path.map(String)].filter((p) => p !== undefined && p !== '').join('.');
   const issue = error.issues[0]!;
-  const field = [prefix, ...issue.path].filter((p) => p !== undefined && p !== '').join('.') || undefined;
+  const field = pathOf(issue.path) || undefined;
   const message = field ? `${field} ${issue.message}` : issue.message;
   return new SiphonError(code, message, {
     ...(field ? { field } : {}),
-    details: { issues: error.issues.map((i) => ({ field: i.path.join('.'), message: i.message })) },
+    details: { issues: error.issues.map((i) => ({ field: pathOf(i.path), message: i.message })) },
   });
 }

@@ -66,6 +66,9 @@ describe('one schema for every write route', () => {
     const error = res.json().error;
     expect(error.code).toBe('SIPHON_ERR_PIPELINE_INVALID');
     expect(String(error.field)).toMatch(new RegExp(`^${field}(\\.|$)`));
+    // Every issue names its field from the body's root, as POST's do.
+    for (const issue of error.details.issues)
+      expect(String(issue.field)).toMatch(new RegExp(`^${field}(\\.|$)`));
     expect(await stored('film_dim_full')).toEqual(before);
   });
 
