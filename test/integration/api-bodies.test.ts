@@ -300,6 +300,34 @@ describe('over-limit bodies are answered 413, to Node fetch and curl alike', () 
     expect(JSON.parse(body!).error.code).toBe('SIPHON_ERR_REQUEST_TOO_LARGE');
   });
 
+  it('a body streamed without Content-Length (chunked) past the limit: a coded 413 the client reads', async () => {
+    const chunk = 'x'.repeat(64 * 1024);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // 4 MB in 64 kB chunks, a JSON string the server cannot know the size of in advance.
+        if (sent === 0) controller.enqueue(new TextEncoder().encode('{"name":"big","description":"'));
+        if (sent >= 4_000_000) {
+          controller.enqueue(new TextEncoder().encode('"}'));
+          controller.close();
+          return;
+        }
+        sent += chunk.length;
+        controller.enqueue(new TextEncoder().encode(chunk));
+      },
+    });
+    const res = await fetch(`${base}/pipelines`, {
+      method: 'POST',
+      headers: { ...as(OPERATOR), 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+      'SIPHON_ERR_REQUEST_TOO_LARGE',
+    );
+  });
+
   it('a body under the limit still works on the same server', async () => {
     const res = await fetch(`${base}/pipelines/film_dim_full`, { headers: as(VIEWER) });
     expect(res.status).toBe(200);
