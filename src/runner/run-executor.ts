@@ -9,7 +9,7 @@ import {
   truncateMessage,
 } from '../core/errors.js';
 import { DUPLICATE_KEY_IN_BATCH_SQLSTATE, type BatchCursor } from '../db/batch-sql.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Executor, type Pool, type PoolClient } from '../db/pool.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -36,8 +36,15 @@ import { inSpan, markSpanFailed, setSpanAttributes, traceLogFields } from '../ob
 import { assertSafePipeline } from '../pipelines/index.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { finish, pendingTasks } from './run-finish.js';
-import { LeaseLost, RETRY_BASE_MS, RETRY_CAP_MS, withRetries, type ExecutorDeps } from './run-support.js';
-import { StreamReader } from './stream-reader.js';
+import {
+  clockOf,
+  LeaseLost,
+  RETRY_BASE_MS,
+  RETRY_CAP_MS,
+  withRetries,
+  type ExecutorDeps,
+} from './run-support.js';
+import { StreamReader, type StreamedBatch } from './stream-reader.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
 export type { ExecutorDeps } from './run-support.js';
@@ -81,7 +88,7 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
     takeover,
   });
   log.info({ mode: claimed.mode, epoch: fence.epoch, takeover, trigger: run.trigger }, 'run started');
-  const started = Date.now();
+  const started = clockOf(deps).now();
   // The batch that was executing when the run failed, for the failure's log line and stored details.
   const failure: FailurePoint = {};
   try {
@@ -96,7 +103,7 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
     if (outcome === 'succeeded') {
       await finish(deps, claimed, plan, fence, run, log);
       const totals = await totalsOf(deps.pool, run.id);
-      const durationMs = Date.now() - started;
+      const durationMs = clockOf(deps).now() - started;
       log.info({ ...totals, durationMs }, 'run succeeded');
       deps.events.emit('run:succeeded', {
         pipelineId: claimed.id,
@@ -153,7 +160,7 @@ async function executeSocial(
   if (outcome === 'succeeded') {
     await withRetries(deps, () => completeSocialRun(socialDeps, fence, run));
     const totals = await totalsOf(deps.pool, run.id);
-    const durationMs = Date.now() - started;
+    const durationMs = clockOf(deps).now() - started;
     log.info({ ...totals, durationMs }, 'run succeeded');
     deps.events.emit('run:succeeded', { pipelineId: claimed.id, runId: run.id, ...totals, durationMs });
   } else if (outcome === 'paused') {
@@ -251,6 +258,8 @@ async function startCursor(
   return { after: last };
 }
 
+// Longer than 80 lines on purpose: the loop, its retry and de-duplication paths and the hand-off share
+// cursor, batch number and attempt state; the transaction body is commitBatch.
 async function batchLoop(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
@@ -273,7 +282,7 @@ async function batchLoop(
       await handOff(deps, fence, run);
       return 'handed-off';
     }
-    const began = Date.now();
+    const began = clockOf(deps).now();
     try {
       if (needsReload) {
         batchNo = (await totalsOf(deps.pool, run.id)).batches;
@@ -282,69 +291,9 @@ async function batchLoop(
         needsReload = false;
       }
       const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
-      const step = await batchTransaction(deps.pool, batchNo + 1, attempt, async (tx) => {
-        const status = await fenceAndRenew(tx, fence, deps.leaseMs);
-        if (!status) throw new LeaseLost();
-        const result = streamed
-          ? {
-              rowsRead: streamed.rows,
-              rowsWritten:
-                streamed.rows > 0
-                  ? await inSpan('siphon.target.write', {}, () =>
-                      writeBatchFromText(tx, plan, streamed.columns),
-                    )
-                  : 0,
-              rowsDeleted: 0,
-              lastCursor: streamed.lastCursor,
-            }
-          : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
-        if (result.lastCursor?.some((v) => v === null)) {
-          throw new SiphonError(
-            'SIPHON_ERR_SOURCE_QUERY',
-            `a row has NULL in a cursor column (${plan.cursorColumns.join(', ')}); keys and incremental_key must be NOT NULL`,
-            { field: plan.incrementalKey ? 'incremental_key' : 'unique_key' },
-          );
-        }
-        const durationMs = Date.now() - began;
-        if (result.rowsRead > 0) {
-          const next = result.lastCursor!;
-          if (claimed.mode === 'full') {
-            await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
-          } else {
-            await saveCheckpoint(tx, claimed.id, run.id, {
-              kind: 'incremental',
-              lastValue: next[0]!,
-              lastKey: next,
-            });
-          }
-        }
-        // The last, empty batch of a full run may still delete rows past the previous cursor.
-        if (result.rowsRead > 0 || result.rowsDeleted > 0) {
-          await recordBatch(tx, {
-            runId: run.id,
-            batchNo: batchNo + 1,
-            cursorFrom: cursor,
-            cursorTo: result.lastCursor ?? cursor,
-            rowsRead: result.rowsRead,
-            rowsWritten: result.rowsWritten,
-            rowsDeleted: result.rowsDeleted,
-            durationMs,
-          });
-        }
-        // A batch can outlast the lease: renew once more (we hold the row lock) before COMMIT, so
-        // no runner takes over the moment we commit. A quick batch left most of the lease the
-        // first renewal gave: no need for a second round trip.
-        if (Date.now() - began > deps.leaseMs / 3 && !(await fenceAndRenew(tx, fence, deps.leaseMs))) {
-          throw new LeaseLost();
-        }
-        const pause = status === 'PAUSE_REQUESTED';
-        const done = result.rowsRead < claimed.batch_size;
-        if (pause && !done) {
-          await finishRun(tx, run.id, { status: 'PAUSED' });
-          await releasePipeline(tx, fence, 'PAUSED');
-        }
-        return { result, durationMs, pause: pause && !done, done };
-      });
+      const step = await batchTransaction(deps.pool, batchNo + 1, attempt, (tx) =>
+        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed }),
+      );
       attempt = 0;
       if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
         batchNo += 1;
@@ -418,6 +367,88 @@ async function batchLoop(
       needsReload = true;
     }
   }
+}
+
+interface BatchContext {
+  readonly deps: ExecutorDeps;
+  readonly claimed: ClaimedPipeline;
+  readonly plan: ResolvedPlan;
+  readonly fence: Fence;
+  readonly run: RunRow;
+  readonly cursor: BatchCursor;
+  /** Batches committed before this one. */
+  readonly batchNo: number;
+  /** When the batch began (clock ms). */
+  readonly began: number;
+  /** Streaming: the rows already read for this batch, as text. */
+  readonly streamed: StreamedBatch | undefined;
+}
+
+/**
+ * One batch, inside its transaction: the fence, the rows (pushdown or streamed), the checkpoint and
+ * the ledger, a renewal before COMMIT when the batch was long, and a pause that ends the run here.
+ */
+async function commitBatch(tx: Executor, b: BatchContext) {
+  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed } = b;
+  const status = await fenceAndRenew(tx, fence, deps.leaseMs);
+  if (!status) throw new LeaseLost();
+  const result = streamed
+    ? {
+        rowsRead: streamed.rows,
+        rowsWritten:
+          streamed.rows > 0
+            ? await inSpan('siphon.target.write', {}, () => writeBatchFromText(tx, plan, streamed.columns))
+            : 0,
+        rowsDeleted: 0,
+        lastCursor: streamed.lastCursor,
+      }
+    : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
+  if (result.lastCursor?.some((v) => v === null)) {
+    throw new SiphonError(
+      'SIPHON_ERR_SOURCE_QUERY',
+      `a row has NULL in a cursor column (${plan.cursorColumns.join(', ')}); keys and incremental_key must be NOT NULL`,
+      { field: plan.incrementalKey ? 'incremental_key' : 'unique_key' },
+    );
+  }
+  const durationMs = clockOf(deps).now() - began;
+  if (result.rowsRead > 0) {
+    const next = result.lastCursor!;
+    if (claimed.mode === 'full') {
+      await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
+    } else {
+      await saveCheckpoint(tx, claimed.id, run.id, {
+        kind: 'incremental',
+        lastValue: next[0]!,
+        lastKey: next,
+      });
+    }
+  }
+  // The last, empty batch of a full run may still delete rows past the previous cursor.
+  if (result.rowsRead > 0 || result.rowsDeleted > 0) {
+    await recordBatch(tx, {
+      runId: run.id,
+      batchNo: batchNo + 1,
+      cursorFrom: cursor,
+      cursorTo: result.lastCursor ?? cursor,
+      rowsRead: result.rowsRead,
+      rowsWritten: result.rowsWritten,
+      rowsDeleted: result.rowsDeleted,
+      durationMs,
+    });
+  }
+  // A batch can outlast the lease: renew once more (we hold the row lock) before COMMIT, so
+  // no runner takes over the moment we commit. A quick batch left most of the lease the
+  // first renewal gave: no need for a second round trip.
+  if (clockOf(deps).now() - began > deps.leaseMs / 3 && !(await fenceAndRenew(tx, fence, deps.leaseMs))) {
+    throw new LeaseLost();
+  }
+  const pause = status === 'PAUSE_REQUESTED';
+  const done = result.rowsRead < claimed.batch_size;
+  if (pause && !done) {
+    await finishRun(tx, run.id, { status: 'PAUSED' });
+    await releasePipeline(tx, fence, 'PAUSED');
+  }
+  return { result, durationMs, pause: pause && !done, done };
 }
 
 async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {

@@ -16,7 +16,7 @@ import { assertSafeInCatalog, assertSafeTaskSql } from '../sql-guard/index.js';
 import { inSpan } from '../observability/index.js';
 import { listTasks, type TaskRow } from '../tasks/index.js';
 import { isTaskDone, markTaskDone, runSqlTask } from '../db/repositories/task.repository.js';
-import { LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
+import { clockOf, LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
 
 /**
  * After the last batch: remove rows the source no longer has (full mode), run the pipeline's steps in
@@ -43,7 +43,7 @@ export async function finish(
   const done = new Set(state?.completed_tasks ?? []);
   for (const task of await pendingTasks(deps, claimed.id)) {
     if (done.has(task.name)) continue;
-    const began = Date.now();
+    const began = clockOf(deps).now();
     const rows = await withRetries(deps, () =>
       withTransaction(deps.pool, async (tx) => {
         if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
@@ -58,14 +58,14 @@ export async function finish(
       }),
     );
     log.info(
-      { task: task.name, type: task.task_type, rowsAffected: rows, durationMs: Date.now() - began },
+      { task: task.name, type: task.task_type, rowsAffected: rows, durationMs: clockOf(deps).now() - began },
       'task completed',
     );
     deps.events.emit('task:completed', {
       pipelineId: claimed.id,
       runId: run.id,
       task: task.name,
-      durationMs: Date.now() - began,
+      durationMs: clockOf(deps).now() - began,
     });
   }
   await withRetries(deps, () =>

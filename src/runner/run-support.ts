@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffMs } from '../core/duration.js';
@@ -29,7 +30,11 @@ export interface ExecutorDeps {
   readonly sqlPolicy: SqlPolicy;
   /** Platform adapters this runner has credentials for (social pipelines). */
   readonly adapters: ReadonlyMap<string, PlatformAdapter>;
+  /** Durations, lease renewal before COMMIT and task timing read it. @default systemClock */
+  readonly clock?: Clock;
 }
+
+export const clockOf = (deps: { readonly clock?: Clock }): Clock => deps.clock ?? systemClock;
 
 /** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */
 export const RETRY_BASE_MS = 500;

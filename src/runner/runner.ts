@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -41,6 +42,8 @@ export interface RunnerOptions {
   readonly sqlPolicy?: SqlPolicy;
   /** CODE tasks available to pipelines. @default defaultTaskRegistry() */
   readonly tasks?: TaskRegistry;
+  /** The clock of runs and sync steps (durations, renewals, reschedules). @default systemClock */
+  readonly clock?: Clock;
   /**
    * Social sync: the platform adapters this runner has credentials for, and how many sync steps it
    * executes at once (0: none; it still coordinates the social runs it claims). @default no adapters, 4
@@ -110,6 +113,7 @@ export class Runner {
         ...(sync.notifier ? { notifier: sync.notifier } : {}),
         ...(sync.ml ? { ml: sync.ml, enrichment: sync.enrichment } : {}),
         ...(sync.retryBaseMs ? { retryBaseMs: sync.retryBaseMs } : {}),
+        ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       });
     }
     logger.info({ runnerId: this.id, concurrency: this.#options.concurrency }, 'runner started');
@@ -160,6 +164,7 @@ export class Runner {
                 readerPool: this.#options.readerPool,
                 sqlPolicy: this.#options.sqlPolicy ?? DEFAULT_SQL_POLICY,
                 adapters: this.#options.sync?.adapters ?? new Map(),
+                ...(this.#options.clock ? { clock: this.#options.clock } : {}),
               },
               pipeline,
             )

@@ -10,7 +10,7 @@ function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, 
   });
 }
 
-type StreamedBatch = Awaited<ReturnType<typeof readStreamed>>;
+export type StreamedBatch = Awaited<ReturnType<typeof readStreamed>>;
 
 /** Reads streamed batches one ahead: `take(cursor)` returns the batch at `cursor` and starts the next. */
 export class StreamReader {

@@ -1,9 +1,9 @@
+export { type RawResponseInsert } from '../db/repositories/social-tables.repository.js';
 export {
-  type RawResponseInsert,
   type SyncJobStatus,
   type SyncTaskKind,
   type SyncTaskStatus,
-} from '../db/repositories/sync.repository.js';
+} from '../db/repositories/sync-jobs.repository.js';
 export {
   listQuotaStatus,
   listRunJobs,

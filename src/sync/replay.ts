@@ -2,10 +2,9 @@ import type { Logger } from 'pino';
 import { truncateMessage } from '../core/errors.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { FollowRow, MediaRow, Platform, RawReplay, ReplayRows } from '../connectors/connector.js';
-import * as engine from '../db/repositories/engine.repository.js';
 import * as repo from '../db/repositories/replay.repository.js';
-import * as sync from '../db/repositories/sync.repository.js';
 import type { CommentRow, PostRow, ProfileRow, QuarantineInsert } from '../connectors/connector.js';
+import * as tables from '../db/repositories/social-tables.repository.js';
 
 /**
  * Re-runs transforms from the raw zone (`social.raw_responses`) without calling any platform: the
@@ -101,11 +100,11 @@ export async function replayRawZone(deps: ReplayDeps, options: ReplayOptions): P
       const merged = mergeBatch(options.platform, batch, deps.replay);
       // The sync's upserts, except that a replay leaves deleted_at marks alone.
       const keep = { keepDeleted: true };
-      rows.profiles += await sync.upsertProfiles(tx, options.platform, merged.profiles, keep);
-      rows.posts += await sync.upsertPosts(tx, options.platform, merged.posts, keep);
-      rows.media += await engine.upsertMedia(tx, options.platform, merged.media, keep);
-      rows.comments += await sync.upsertComments(tx, options.platform, merged.comments, keep);
-      rows.follows += await engine.upsertFollows(tx, options.platform, merged.follows, keep);
+      rows.profiles += await tables.upsertProfiles(tx, options.platform, merged.profiles, keep);
+      rows.posts += await tables.upsertPosts(tx, options.platform, merged.posts, keep);
+      rows.media += await tables.upsertMedia(tx, options.platform, merged.media, keep);
+      rows.comments += await tables.upsertComments(tx, options.platform, merged.comments, keep);
+      rows.follows += await tables.upsertFollows(tx, options.platform, merged.follows, keep);
       quarantinedNew += await repo.insertQuarantineOnce(tx, merged.quarantined);
       for (const table of REPLAY_TABLES) mapped[table] += merged[table].length;
       quarantined += merged.quarantined.length;

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { parseDuration } from '../core/duration.js';
@@ -12,10 +13,11 @@ import {
   type Fence,
 } from '../db/repositories/lease.repository.js';
 import { finishRun, type RunRow } from '../db/repositories/run.repository.js';
-import * as engine from '../db/repositories/engine.repository.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
 import * as quota from '../db/repositories/quota.repository.js';
 import { defaultLimit, quotaDayZone } from './sync-step.js';
+import * as jobs from '../db/repositories/sync-jobs.repository.js';
+import * as queue from '../db/repositories/sync-queue.repository.js';
 
 /** What the coordinator of a social run needs from the runner (a subset of the executor's deps). */
 export interface SocialRunDeps {
@@ -26,6 +28,8 @@ export interface SocialRunDeps {
   readonly adapters: ReadonlyMap<string, PlatformAdapter>;
   /** How often the coordinator renews its lease and looks at the run's progress. @default 500 ms */
   readonly pollMs?: number;
+  /** When dead runners' steps were last freed. @default systemClock */
+  readonly clock?: Clock;
 }
 
 export type SocialOutcome = 'succeeded' | 'paused' | 'handed-off';
@@ -33,6 +37,7 @@ export type SocialOutcome = 'succeeded' | 'paused' | 'handed-off';
 /** Thrown inside a transaction when the fence no longer holds. */
 export class SocialLeaseLost extends Error {}
 
+// The coordinator's open-then-poll loop reads as one story; each step it takes is a repository call.
 /**
  * Coordinates one run of a social pipeline. The accounts' jobs and their profile tasks are opened
  * (or adopted from an interrupted run) and queued; workers of any runner execute the steps; this
@@ -67,7 +72,7 @@ export async function coordinateSocialRun(
         }
       : defaultLimit(spec.platform);
     await quota.upsertLimit(tx, adapter.platform, adapter.credentialId, limit);
-    const jobs = await engine.openRunJobs(tx, {
+    const counts = await jobs.openRunJobs(tx, {
       pipelineId: claimed.id,
       runId: run.id,
       platform: spec.platform,
@@ -76,8 +81,8 @@ export async function coordinateSocialRun(
       until: claimed.mode === 'full' ? spec.until : null,
       accounts: spec.accounts,
     });
-    const queued = await engine.enqueueOpenTasks(tx, run.id, injectTraceContext());
-    return { ...jobs, queued };
+    const queued = await queue.enqueueOpenTasks(tx, run.id, injectTraceContext());
+    return { ...counts, queued };
   });
   log.info(opened, 'social run: jobs opened and queued');
 
@@ -86,11 +91,12 @@ export async function coordinateSocialRun(
   for (;;) {
     if (deps.stopSignal.aborted) return 'handed-off';
     await sleep(pollMs);
-    if (Date.now() - lastUnlock > Math.max(deps.leaseMs, 2000)) {
-      lastUnlock = Date.now();
-      const freed = await engine.unlockDeadWorkers(deps.pool, deps.leaseMs);
+    const now = (deps.clock ?? systemClock).now();
+    if (now - lastUnlock > Math.max(deps.leaseMs, 2000)) {
+      lastUnlock = now;
+      const freed = await queue.unlockDeadWorkers(deps.pool, deps.leaseMs);
       if (freed > 0) log.warn({ freed }, 'freed sync steps held by runners that stopped beating');
-      const requeued = await engine.enqueueOrphanedTasks(deps.pool, run.id, injectTraceContext());
+      const requeued = await queue.enqueueOrphanedTasks(deps.pool, run.id, injectTraceContext());
       if (requeued > 0) log.warn({ requeued }, 'queued open sync tasks that had lost their job');
     }
     const state = await withTransaction(deps.pool, async (tx) => {
@@ -101,8 +107,8 @@ export async function coordinateSocialRun(
         await releasePipeline(tx, fence, 'PAUSED');
         return 'paused' as const;
       }
-      await engine.closeFinishedJobs(tx, run.id);
-      return engine.runProgress(tx, run.id);
+      await jobs.closeFinishedJobs(tx, run.id);
+      return jobs.runProgress(tx, run.id);
     });
     if (state === 'paused') return 'paused';
     if (state.running_jobs > 0) continue;
@@ -129,6 +135,6 @@ export async function completeSocialRun(deps: SocialRunDeps, fence: Fence, run: 
     if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new SocialLeaseLost();
     await finishRun(tx, run.id, { status: 'SUCCESS' });
     await releasePipeline(tx, fence, 'IDLE');
-    await engine.purgeRetiredSteps(tx);
+    await queue.purgeRetiredSteps(tx);
   });
 }

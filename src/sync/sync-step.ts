@@ -1,33 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { backoffMs, parseDuration } from '../core/duration.js';
+import { assertNever } from '../core/assert-never.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { backoffMs } from '../core/duration.js';
 import { truncateMessage } from '../core/errors.js';
 import { nextMidnightIn } from '../core/timestamps.js';
 import { socialSpecSchema, type SocialSpec } from '../core/social-spec.schema.js';
-import { withTransaction, type Executor, type Pool } from '../db/pool.js';
-import {
-  enqueueEnrichment,
-  enrichmentItems,
-  type EnrichmentClient,
-  type EnrichmentSource,
-} from '../enrichment/index.js';
+import { withTransaction, type Pool } from '../db/pool.js';
+import type { EnrichmentClient } from '../enrichment/index.js';
 import { reportIncident, type IncidentNotifier } from '../incidents/index.js';
 import { injectTraceContext } from '../observability/index.js';
-import * as engine from '../db/repositories/engine.repository.js';
-import type {
-  CommentsPage,
-  ConnectorFailure,
-  FollowsPage,
-  PlatformAdapter,
-  PostsPage,
-  ProfileStep,
-  RawPage,
-  StepContext,
-  StepResult,
-} from '../connectors/connector.js';
+import type { ConnectorFailure, PlatformAdapter, StepContext, StepResult } from '../connectors/connector.js';
 import * as quota from '../db/repositories/quota.repository.js';
-import * as repo from '../db/repositories/sync.repository.js';
-import type { QuarantineInsert, RawKind } from '../connectors/connector.js';
+import * as jobs from '../db/repositories/sync-jobs.repository.js';
+import * as queue from '../db/repositories/sync-queue.repository.js';
+import * as tables from '../db/repositories/social-tables.repository.js';
+import { commitPageInTransaction, type Page } from './page-commit.js';
 
 /** What the sync workers of one runner share. */
 export interface SyncStepDeps {
@@ -45,7 +33,11 @@ export interface SyncStepDeps {
   readonly ml?: EnrichmentClient;
   /** First backoff after a transient failure, doubling per attempt up to a minute. @default 1000 */
   readonly retryBaseMs?: number;
+  /** Reschedules, backoff and quota days are computed from it. @default systemClock */
+  readonly clock?: Clock;
 }
+
+const clockOf = (deps: SyncStepDeps): Clock => deps.clock ?? systemClock;
 
 /** The limiter gave no slot: the step is rescheduled (no attempt is spent). */
 class QuotaWait extends Error {
@@ -74,7 +66,7 @@ export function quotaDayEnd(platform: string, now: number): Date {
  * throws only when the database fails, and graphile-worker retries the step then.
  */
 export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: AbortSignal): Promise<void> {
-  const step = await engine.loadStep(deps.pool, taskId);
+  const step = await jobs.loadStep(deps.pool, taskId);
   if (!step || !isRunnable(step)) {
     deps.logger.debug(
       { taskId, status: step?.status, job: step?.job_status, pipeline: step?.pipeline_status },
@@ -94,14 +86,14 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
   if (!adapter) {
     // Another runner may hold this platform's credential: leave the step to it (checked again in a
     // minute) rather than failing an account this runner merely cannot read.
-    const until = new Date(Date.now() + 60_000);
+    const until = new Date(clockOf(deps).now() + 60_000);
     await withTransaction(deps.pool, async (tx) => {
       const failure = {
         code: 'SIPHON_ERR_SYNC_NO_CREDENTIAL',
         message: `runner has no ${step.platform} credential; waiting for one that has`,
       };
-      await engine.deferTask(tx, step.task_id, until, failure, false);
-      await engine.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
+      await jobs.deferTask(tx, step.task_id, until, failure, false);
+      await queue.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
     });
     return;
   }
@@ -135,7 +127,7 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
   } catch (error) {
     if (!(error instanceof QuotaWait)) throw error;
     await withTransaction(deps.pool, async (tx) => {
-      await engine.deferTask(
+      await jobs.deferTask(
         tx,
         step.task_id,
         error.until,
@@ -147,13 +139,13 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
         },
         false,
       );
-      await engine.enqueueTasks(tx, [step.task_id], error.until, injectTraceContext());
-      await engine.addTaskCalls(tx, step.task_id, calls);
+      await queue.enqueueTasks(tx, [step.task_id], error.until, injectTraceContext());
+      await jobs.addTaskCalls(tx, step.task_id, calls);
     });
   }
 }
 
-function isRunnable(step: engine.StepRow): boolean {
+function isRunnable(step: jobs.StepRow): boolean {
   if (step.status !== 'PENDING' && step.status !== 'WAITING') return false;
   if (step.job_status !== 'RUNNING') return false;
   // A paused, handed-off or failed pipeline: its next run re-queues the open tasks.
@@ -170,7 +162,7 @@ async function takeSlot(deps: SyncStepDeps, adapter: PlatformAdapter, units: num
     adapter.platform,
     adapter.credentialId,
     units,
-    quotaDayEnd(adapter.platform, Date.now()),
+    quotaDayEnd(adapter.platform, clockOf(deps).now()),
   );
   if (!reservation) {
     await quota.upsertLimit(
@@ -183,7 +175,7 @@ async function takeSlot(deps: SyncStepDeps, adapter: PlatformAdapter, units: num
   }
   if (reservation.kind !== 'slot') throw new QuotaWait(reservation.until, reservation.kind === 'exhausted');
   if (reservation.waitMs > (deps.maxSlotWaitMs ?? 30_000)) {
-    throw new QuotaWait(new Date(Date.now() + reservation.waitMs), false);
+    throw new QuotaWait(new Date(clockOf(deps).now() + reservation.waitMs), false);
   }
   if (reservation.waitMs > 0) await sleep(reservation.waitMs);
 }
@@ -202,17 +194,10 @@ export function defaultLimit(platform: string): quota.QuotaLimit {
   }
 }
 
-type Page =
-  | { readonly kind: 'profile'; readonly value: ProfileStep }
-  | { readonly kind: 'posts'; readonly value: PostsPage }
-  | { readonly kind: 'stories'; readonly value: PostsPage }
-  | { readonly kind: 'comments'; readonly value: CommentsPage }
-  | { readonly kind: 'follows'; readonly value: FollowsPage };
-
 async function fetchPage(
   adapter: PlatformAdapter,
   ctx: StepContext,
-  step: engine.StepRow,
+  step: jobs.StepRow,
 ): Promise<StepResult<Page>> {
   const account = { external_id: step.account_external_id, handle: step.account_handle };
   const wrap = <K extends Page['kind'], V>(kind: K, result: StepResult<V>): StepResult<Page> =>
@@ -232,6 +217,8 @@ async function fetchPage(
       const relation = step.external_id as 'follower' | 'following' | 'subscription';
       return wrap('follows', await adapter.fetchFollowsPage(ctx, account, relation, step.cursor));
     }
+    default:
+      return assertNever(step.kind, 'sync task kind');
   }
 }
 
@@ -248,271 +235,84 @@ function unsupported(adapter: PlatformAdapter, stream: 'follows' | 'stories'): S
   };
 }
 
-interface Cutoffs {
-  /** Posts pages stop after the page whose oldest post is older than this (epoch ms). */
-  readonly stopBefore: number | null;
-  /** Comments are read for posts published at or after this (null: all). */
-  readonly commentsFrom: number | null;
-  /** A complete pass over everything: rows it did not see are marked deleted. */
-  readonly completePass: boolean;
-}
-
-function cutoffs(step: engine.StepRow, spec: SocialSpec): Cutoffs {
-  if (step.job_kind === 'backfill') {
-    const since = step.since?.getTime() ?? null;
-    return { stopBefore: since, commentsFrom: since, completePass: since === null && step.until === null };
-  }
-  const last = step.last_synced_at?.getTime() ?? null;
-  const from = last === null ? null : last - parseDuration(spec.lookback);
-  return {
-    stopBefore: from,
-    commentsFrom: spec.comments === 'all' ? null : from,
-    completePass: from === null,
-  };
-}
-
-/** One transaction: raw responses first, then rows, quarantine, child tasks, cursor, queue, counters. */
+/** One transaction: claim the page, store its raw responses, then the rows of its kind (page-commit.ts). */
 async function commitPage(
   deps: SyncStepDeps,
-  step: engine.StepRow,
+  step: jobs.StepRow,
   spec: SocialSpec,
   page: Page,
   calls: number,
 ): Promise<boolean> {
-  const platform = step.platform;
-  const cut = cutoffs(step, spec);
-  return withTransaction(deps.pool, async (tx) => {
-    if (!(await engine.claimPageCommit(tx, step.task_id, step.cursor))) return false;
-    await storeRaw(tx, platform, step.task_id, page.value.raw);
-    let read = 0;
-    let written = 0;
-    let next: string | null = null;
-    let quarantined: readonly QuarantineInsert[] = page.value.quarantined;
-    const children: number[] = [];
-    let enrich: EnrichmentSource = {};
-    switch (page.kind) {
-      case 'profile': {
-        const { profile, postsSource } = page.value;
-        if (profile) written += await repo.upsertProfiles(tx, platform, [profile]);
-        read = profile ? 1 : 0;
-        enrich = { profile };
-        if (postsSource !== null) {
-          children.push(
-            ...(await engine.openChildTasks(tx, step.job_id, 'posts', [
-              { externalId: postsSource, detail: null },
-            ])),
-          );
-        }
-        const adapter = deps.adapters.get(platform);
-        const storiesSource = page.value.storiesSource ?? null;
-        if (spec.stories !== false && storiesSource !== null && adapter?.fetchStoriesPage) {
-          children.push(
-            ...(await engine.openChildTasks(tx, step.job_id, 'stories', [
-              { externalId: storiesSource, detail: null },
-            ])),
-          );
-        }
-        if (spec.relations && adapter && adapter.relations.length > 0) {
-          const relations = adapter.relations.map((r) => ({ externalId: r, detail: r }));
-          children.push(...(await engine.openChildTasks(tx, step.job_id, 'follows', relations)));
-        }
-        break;
-      }
-      case 'posts': {
-        const { posts, media, commentable, oldestPublishedAt, nextCursor } = page.value;
-        const inRange = posts.filter((p) => withinUntil(p.published_at, step.until));
-        written += await repo.upsertPosts(tx, platform, inRange);
-        written += await engine.upsertMedia(tx, platform, media);
-        // A post the platform now counts zero comments on has none left: stored ones were deleted.
-        const emptied = inRange.filter((p) => p.comment_count === 0).map((p) => p.external_id);
-        await engine.markCommentsOfPostsDeleted(tx, platform, emptied);
-        read = posts.length;
-        enrich = { posts: inRange, media };
-        if (cut.completePass)
-          await engine.recordSeen(
-            tx,
-            step.task_id,
-            posts.map((p) => p.external_id),
-          );
-        const published = new Map(posts.map((p) => [p.external_id, p.published_at]));
-        const wanted =
-          spec.comments === 'none' && step.job_kind === 'sync'
-            ? []
-            : commentable.filter((id) => {
-                const at = published.get(id);
-                const time = at ? Date.parse(at) : Number.NaN;
-                if (!withinUntil(at ?? null, step.until)) return false;
-                return cut.commentsFrom === null || Number.isNaN(time) || time >= cut.commentsFrom;
-              });
-        children.push(
-          ...(await engine.openChildTasks(
-            tx,
-            step.job_id,
-            'comments',
-            wanted.map((id) => ({ externalId: id, detail: null })),
-          )),
-        );
-        const reachedCutoff =
-          cut.stopBefore !== null && oldestPublishedAt !== null && oldestPublishedAt < cut.stopBefore;
-        next = reachedCutoff ? null : nextCursor;
-        if (next === null && cut.completePass) {
-          await engine.markUnseenDeleted(tx, platform, step.task_id, {
-            table: 'posts',
-            profile: inRange[0]?.profile_external_id ?? (await profileIdOf(tx, step)),
-          });
-        }
-        break;
-      }
-      case 'stories': {
-        // Kept after they expire, never marked deleted; the platform gives no comments on them.
-        const { posts, media, nextCursor } = page.value;
-        const inRange = posts.filter((p) => withinUntil(p.published_at, step.until));
-        written += await repo.upsertPosts(tx, platform, inRange);
-        written += await engine.upsertMedia(tx, platform, media);
-        read = posts.length;
-        enrich = { posts: inRange, media };
-        next = nextCursor;
-        break;
-      }
-      case 'comments': {
-        const { comments, nextCursor } = page.value;
-        written += await repo.upsertComments(tx, platform, comments);
-        read = comments.length;
-        enrich = { comments };
-        await engine.recordSeen(
-          tx,
-          step.task_id,
-          comments.map((c) => c.external_id),
-        );
-        next = nextCursor;
-        if (next === null) {
-          await engine.markUnseenDeleted(tx, platform, step.task_id, {
-            table: 'comments',
-            post: step.external_id,
-          });
-        }
-        break;
-      }
-      case 'follows': {
-        const { follows, nextCursor } = page.value;
-        written += await engine.upsertFollows(tx, platform, follows);
-        read = follows.length;
-        await engine.recordSeen(
-          tx,
-          step.task_id,
-          follows.map((f) => f.other_external_id),
-        );
-        next = nextCursor;
-        if (next === null) {
-          await engine.markUnseenDeleted(tx, platform, step.task_id, {
-            table: 'follows',
-            profile: await profileIdOf(tx, step),
-            relation: step.external_id,
-          });
-        }
-        break;
-      }
-    }
-    if (quarantined.length > 0) await repo.insertQuarantine(tx, quarantined);
-    if (deps.ml)
-      await enqueueEnrichment(tx, { platform, runId: step.run_id, items: enrichmentItems(enrich) });
-    quarantined = [];
-    await engine.savePage(tx, step.task_id, {
-      cursor: next,
-      items: read,
-      written,
+  return withTransaction(deps.pool, (tx) =>
+    commitPageInTransaction(tx, {
+      step,
+      spec,
+      page,
       calls,
-      done: next === null,
-    });
-    if (next !== null) children.push(step.task_id);
-    await engine.enqueueTasks(tx, children, null, injectTraceContext());
-    return true;
-  });
-}
-
-function withinUntil(publishedAt: string | null, until: Date | null): boolean {
-  if (until === null || publishedAt === null) return true;
-  return Date.parse(publishedAt) < until.getTime();
-}
-
-/** The profile's platform id (the account may be named by a handle or username). */
-async function profileIdOf(tx: Executor, step: engine.StepRow): Promise<string> {
-  return (
-    (await engine.findProfileId(tx, step.platform, step.account_external_id)) ?? step.account_external_id
+      adapter: deps.adapters.get(step.platform),
+      ml: deps.ml !== undefined,
+    }),
   );
 }
 
-async function storeRaw(tx: Executor, platform: string, taskId: number, pages: readonly RawPage[]) {
-  for (const page of pages) {
-    await repo.insertRawResponse(tx, {
-      platform,
-      kind: page.kind as RawKind,
-      externalId: page.externalId,
-      request: page.request,
-      payload: page.payload,
-      payloadHash: repo.payloadHash(page.payload),
-      syncTaskId: taskId,
-    });
-  }
-}
-
+// One case per failure kind (an exhaustive switch): splitting it would scatter the policy table.
 /** Rate limits and quota wait; transient failures back off; the rest skip or fail the task or job. */
 async function handleFailure(
   deps: SyncStepDeps,
-  step: engine.StepRow,
+  step: jobs.StepRow,
   adapter: PlatformAdapter,
   error: ConnectorFailure,
   calls: number,
   log: Logger,
 ): Promise<void> {
   const failure = { code: error.code, message: truncateMessage(`${error.method}: ${error.message}`) };
-  const now = Date.now();
+  const now = clockOf(deps).now();
   let incident: 'credential_rejected' | 'quota_exhausted' | undefined;
   await withTransaction(deps.pool, async (tx) => {
-    await engine.addTaskCalls(tx, step.task_id, calls);
+    await jobs.addTaskCalls(tx, step.task_id, calls);
     switch (error.kind) {
       case 'rate-limited': {
         const until = new Date(now + Math.max(error.retryAfterMs ?? 60_000, 1000));
         await quota.recordRateLimited(tx, adapter.platform, adapter.credentialId, until);
-        await engine.deferTask(tx, step.task_id, until, failure, false);
-        await engine.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
+        await jobs.deferTask(tx, step.task_id, until, failure, false);
+        await queue.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
         return;
       }
       case 'quota-exhausted': {
         const until = new Date(error.resetAt ?? quotaDayEnd(adapter.platform, now).getTime());
         await quota.pauseCredential(tx, adapter.platform, adapter.credentialId, until);
-        await engine.deferTask(tx, step.task_id, until, failure, false);
-        await engine.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
+        await jobs.deferTask(tx, step.task_id, until, failure, false);
+        await queue.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
         incident = 'quota_exhausted';
         return;
       }
       case 'transient': {
         const attempt = step.attempts + 1;
         if (attempt >= (deps.maxAttempts ?? 8)) {
-          await engine.endTask(tx, step.task_id, 'FAILED', failure);
+          await jobs.endTask(tx, step.task_id, 'FAILED', failure);
           return;
         }
         const base = deps.retryBaseMs ?? 1000;
         const until = new Date(now + Math.max(error.retryAfterMs ?? 0, backoffMs(attempt, base, 60_000)));
-        await engine.deferTask(tx, step.task_id, until, failure, true);
-        await engine.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
+        await jobs.deferTask(tx, step.task_id, until, failure, true);
+        await queue.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
         return;
       }
       case 'auth':
-        await engine.failJob(tx, step.job_id, failure);
+        await jobs.failJob(tx, step.job_id, failure);
         incident = 'credential_rejected';
         return;
       case 'not-found':
         if (step.kind === 'profile') {
-          await engine.markProfileDeleted(tx, step.platform, step.account_external_id);
-          await engine.failJob(tx, step.job_id, failure);
+          await tables.markProfileDeleted(tx, step.platform, step.account_external_id);
+          await jobs.failJob(tx, step.job_id, failure);
         } else {
-          await engine.endTask(tx, step.task_id, 'SKIPPED', failure);
+          await jobs.endTask(tx, step.task_id, 'SKIPPED', failure);
         }
         return;
       case 'permission':
         // An optional stream the credential may not be granted is skipped; a required one fails.
-        await engine.endTask(
+        await jobs.endTask(
           tx,
           step.task_id,
           step.kind === 'follows' || step.kind === 'stories' ? 'SKIPPED' : 'FAILED',
@@ -520,8 +320,10 @@ async function handleFailure(
         );
         return;
       case 'bad-request':
-        await engine.endTask(tx, step.task_id, 'FAILED', failure);
+        await jobs.endTask(tx, step.task_id, 'FAILED', failure);
         return;
+      default:
+        assertNever(error.kind, 'connector failure kind');
     }
   });
   log.warn({ code: error.code, kind: error.kind, retryAfterMs: error.retryAfterMs }, 'sync step failed');

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { systemClock } from '../core/clock.js';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { JOB_QUEUE_SCHEMA, silentLogger } from '../db/job-queue.js';
 import {
@@ -8,7 +9,7 @@ import {
   type EnrichmentPolicy,
 } from '../enrichment/index.js';
 import { withExtractedContext } from '../observability/index.js';
-import { enqueueTasks, setQueueWorkerId, SYNC_STEP_TASK } from '../db/repositories/engine.repository.js';
+import { enqueueTasks, setQueueWorkerId, SYNC_STEP_TASK } from '../db/repositories/sync-queue.repository.js';
 import { runSyncStep, type SyncStepDeps } from './sync-step.js';
 
 export interface SyncWorkerOptions extends SyncStepDeps {
@@ -58,7 +59,12 @@ export async function startSyncWorkers(options: SyncWorkerOptions): Promise<Sync
           // Queue the step again in a second instead of graphile-worker's exponential backoff (which
           // reaches minutes); if even that fails, graphile-worker retries this job itself.
           options.logger.warn({ taskId, err: (error as Error).message }, 'sync step failed; queued again');
-          await enqueueTasks(options.pool, [Number(taskId)], new Date(Date.now() + 1000), trace ?? {});
+          await enqueueTasks(
+            options.pool,
+            [Number(taskId)],
+            new Date((options.clock ?? systemClock).now() + 1000),
+            trace ?? {},
+          );
         }
       },
       // One submit or poll of one enrichment item; only a runner with an ML client takes these jobs.

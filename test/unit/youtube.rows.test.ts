@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommentRecord } from '../../src/connectors/youtube/index.js';
 import { dedupeBy, oldest, partition, toCommentRow } from '../../src/connectors/youtube/youtube.rows.js';
-import { payloadHash } from '../../src/db/repositories/sync.repository.js';
+import { payloadHash } from '../../src/db/repositories/social-tables.repository.js';
 
 const comment = (over: Partial<CommentRecord> = {}): CommentRecord => ({
   platform: 'youtube',

@@ -4,7 +4,7 @@ import type { QuarantineInsert } from '../../connectors/connector.js';
 /**
  * SQL of the raw-zone replay (replay.ts); executor first so the caller owns the transaction.
  *
- * The rows are written with the sync's own upserts (sync.repository.ts, engine.repository.ts) with
+ * The rows are written with the sync's own upserts (social-tables.repository.ts) with
  * `keepDeleted`: whether a row still exists on the platform is not in a raw page, so a row marked
  * deleted stays marked (its columns are refreshed), and a row missing altogether comes back. An
  * unchanged row is not rewritten (its `updated_at` stays), so each count is "rows changed".

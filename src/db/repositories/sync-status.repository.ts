@@ -1,6 +1,6 @@
 import type { Executor } from '../pool.js';
 import { unitsTodaySql } from './quota.repository.js';
-import type { SyncJobStatus, SyncTaskKind, SyncTaskStatus } from './sync.repository.js';
+import type { SyncJobStatus, SyncTaskKind, SyncTaskStatus } from './sync-jobs.repository.js';
 
 /** Read queries behind `GET /quotas`, `GET /pipelines/{id}/sync`, `siphon quota` and `siphon sync status`. */
 

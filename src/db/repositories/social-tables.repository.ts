@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type {
   CommentRow,
+  FollowRow,
+  MediaRow,
   PostRow,
   ProfileRow,
   QuarantineInsert,
@@ -8,11 +10,11 @@ import type {
 } from '../../connectors/connector.js';
 import type { Executor } from '../pool.js';
 
-/** All SQL of the social sync: one function per query, executor first so the caller owns the transaction. */
-
-export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED';
-export type SyncTaskKind = 'profile' | 'posts' | 'stories' | 'comments' | 'follows';
-export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
+/**
+ * The unified social tables (`social.profiles`, `posts`, `comments`, `media`, `follows`), the raw zone,
+ * quarantine, and deletion marks after a complete pass: every write of a committed page's rows.
+ * Executor first, so the caller owns the transaction.
+ */
 
 export interface RawResponseInsert {
   readonly platform: string;
@@ -197,3 +199,129 @@ export const upsertComments = (
   rows: readonly CommentRow[],
   options: UpsertOptions = {},
 ): Promise<number> => upsertUnified(db, COMMENTS, platform, rows, options);
+
+// ---- unified tables beyond profiles/posts/comments ------------------------------------------------
+
+const MEDIA: UnifiedTable<MediaRow> = {
+  table: 'social.media',
+  key: [{ name: 'external_id', type: 'text' }],
+  columns: [
+    { name: 'post_external_id', type: 'text' },
+    { name: 'position', type: 'int' },
+    { name: 'media_type', type: 'text' },
+    { name: 'media_url', type: 'text' },
+    { name: 'thumbnail_url', type: 'text' },
+  ],
+};
+
+const FOLLOWS: UnifiedTable<FollowRow> = {
+  table: 'social.follows',
+  key: [
+    { name: 'profile_external_id', type: 'text' },
+    { name: 'relation', type: 'text' },
+    { name: 'other_external_id', type: 'text' },
+  ],
+  columns: [
+    { name: 'other_handle', type: 'text' },
+    { name: 'other_title', type: 'text' },
+  ],
+};
+
+export const upsertMedia = (
+  db: Executor,
+  platform: string,
+  rows: readonly MediaRow[],
+  options: UpsertOptions = {},
+): Promise<number> => upsertUnified(db, MEDIA, platform, rows, options);
+
+export const upsertFollows = (
+  db: Executor,
+  platform: string,
+  rows: readonly FollowRow[],
+  options: UpsertOptions = {},
+): Promise<number> => upsertUnified(db, FOLLOWS, platform, rows, options);
+
+// ---- deletions: what a complete pass did not see --------------------------------------------------
+
+export async function recordSeen(
+  db: Executor,
+  taskId: number,
+  externalIds: readonly string[],
+): Promise<void> {
+  if (externalIds.length === 0) return;
+  await db.query(
+    `INSERT INTO etl.sync_seen (task_id, external_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+    [taskId, externalIds],
+  );
+}
+
+/** The platform id of a stored profile named by its id, handle or @handle. */
+export async function findProfileId(
+  db: Executor,
+  platform: string,
+  name: string,
+): Promise<string | undefined> {
+  const { rows } = await db.query<{ external_id: string }>(
+    `SELECT external_id FROM social.profiles
+      WHERE platform = $1 AND (external_id = $2 OR handle = $2 OR '@' || handle = $2) LIMIT 1`,
+    [platform, name],
+  );
+  return rows[0]?.external_id;
+}
+
+/** The platform says the account is gone: its profile is marked, never removed. */
+export async function markProfileDeleted(db: Executor, platform: string, externalId: string): Promise<void> {
+  await db.query(
+    `UPDATE social.profiles SET deleted_at = coalesce(deleted_at, now()), updated_at = now()
+      WHERE platform = $1 AND external_id = $2`,
+    [platform, externalId],
+  );
+}
+
+/** Marks every stored comment of these posts deleted (the platform counts none on them any more). */
+export async function markCommentsOfPostsDeleted(
+  db: Executor,
+  platform: string,
+  posts: readonly string[],
+): Promise<number> {
+  if (posts.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `UPDATE social.comments SET deleted_at = now(), updated_at = now()
+      WHERE platform = $1 AND post_external_id = ANY($2::text[]) AND deleted_at IS NULL`,
+    [platform, posts],
+  );
+  return rowCount ?? 0;
+}
+
+export type DeletionScope =
+  | { readonly table: 'posts'; readonly profile: string }
+  | { readonly table: 'comments'; readonly post: string }
+  | { readonly table: 'follows'; readonly profile: string; readonly relation: string };
+
+/** Marks rows of the scope the complete pass did not see as deleted (kept, with deleted_at). */
+export async function markUnseenDeleted(
+  db: Executor,
+  platform: string,
+  taskId: number,
+  scope: DeletionScope,
+): Promise<number> {
+  const notSeen = (column: string) =>
+    `NOT EXISTS (SELECT 1 FROM etl.sync_seen s WHERE s.task_id = $2 AND s.external_id = t.${column})`;
+  const query =
+    scope.table === 'posts'
+      ? // Stories are read by their own task and expire by design: a feed pass never sees them.
+        `UPDATE social.posts t SET deleted_at = now(), updated_at = now()
+          WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.deleted_at IS NULL
+            AND t.media_type IS DISTINCT FROM 'STORY' AND ${notSeen('external_id')}`
+      : scope.table === 'comments'
+        ? `UPDATE social.comments t SET deleted_at = now(), updated_at = now()
+            WHERE t.platform = $1 AND t.post_external_id = $3 AND t.deleted_at IS NULL AND ${notSeen('external_id')}`
+        : `UPDATE social.follows t SET deleted_at = now(), updated_at = now()
+            WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.relation = $4 AND t.deleted_at IS NULL
+              AND ${notSeen('other_external_id')}`;
+  const params: unknown[] = [platform, taskId, scope.table === 'comments' ? scope.post : scope.profile];
+  if (scope.table === 'follows') params.push(scope.relation);
+  const { rowCount } = await db.query(query, params);
+  await db.query('DELETE FROM etl.sync_seen WHERE task_id = $1', [taskId]);
+  return rowCount ?? 0;
+}

@@ -1,23 +1,14 @@
 import type { Executor } from '../pool.js';
-import type { FollowRow, MediaRow } from '../../connectors/connector.js';
-import {
-  upsertUnified,
-  type SyncTaskKind,
-  type UnifiedTable,
-  type SyncTaskStatus,
-  type UpsertOptions,
-} from './sync.repository.js';
-
-/** SQL of the social sync engine (runs, steps, the queue, the quota limiter); executor first. */
 
 /**
- * graphile-worker takes lower priorities first: a backfill's steps wait while a regular sync has
- * steps ready, so a long backfill shares the credential's quota without starving the syncs.
+ * The social engine's durable work: per-account jobs of a run, their tasks (one per page stream, with
+ * the cursor), a step's load, commit claim and end, and the run's progress as its coordinator sees it.
+ * Queueing them on graphile-worker is sync-queue.repository.ts. Executor first.
  */
-export const BACKFILL_PRIORITY = 10;
 
-/** The graphile-worker task that executes one step (one page) of one sync task. */
-export const SYNC_STEP_TASK = 'siphon_sync_step';
+export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED';
+export type SyncTaskKind = 'profile' | 'posts' | 'stories' | 'comments' | 'follows';
+export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
 
 export interface JobsForRun {
   readonly pipelineId: string;
@@ -64,91 +55,6 @@ export async function openRunJobs(
     [spec.pipelineId, spec.runId, spec.platform, spec.jobKind, spec.since, spec.until, spec.accounts],
   );
   return { adopted: adopted.rowCount ?? 0, opened: opened.rowCount ?? 0 };
-}
-
-/**
- * Queues the graphile-worker jobs of the sync tasks `t` (of jobs `j`) that `from` selects, with one
- * `graphile_worker.add_jobs` call: one job per task (its job key, so queuing it again replaces a
- * waiting copy; the same semantics as `add_job`, which calls `add_jobs` with one spec), a backfill's
- * behind regular syncs. One call instead of one `add_job` per task: opening a run of 10,000 accounts
- * made 10,000 calls (and as many NOTIFYs) in one transaction, a posts page one per comment task.
- * The statement returns `n`, the number of tasks queued.
- */
-const addStepJobs = (runAt: string, trace: string, from: string): string =>
-  `WITH specs AS (
-     SELECT ARRAY(
-       SELECT ROW('${SYNC_STEP_TASK}', json_build_object('taskId', t.id, 'trace', ${trace}::json), NULL,
-                  ${runAt}, 25, 'sync-task:' || t.id,
-                  CASE WHEN j.job_kind = 'backfill' THEN ${BACKFILL_PRIORITY} ELSE 0 END, NULL
-              )::graphile_worker.job_spec
-       ${from}) AS a
-   )
-   SELECT CASE WHEN cardinality(a) > 0
-               THEN (SELECT count(*) FROM graphile_worker.add_jobs(a)) ELSE 0 END::int AS n
-     FROM specs`;
-
-/** Queues the open tasks of the run (all, or those without a live job); returns how many. */
-async function enqueueRunTasks(
-  db: Executor,
-  runId: string,
-  trace: Readonly<Record<string, string>>,
-  orphanedOnly: boolean,
-): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    addStepJobs(
-      'greatest(t.not_before, now())',
-      '$2',
-      `FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
-      WHERE j.run_id = $1 AND j.status = 'RUNNING' AND t.status IN ('PENDING', 'WAITING')${
-        orphanedOnly
-          ? `
-        AND NOT EXISTS (SELECT 1 FROM graphile_worker._private_jobs q
-                         WHERE q.key = 'sync-task:' || t.id AND q.attempts < q.max_attempts)`
-          : ''
-      }
-      ORDER BY t.id`,
-    ),
-    [runId, JSON.stringify(trace)],
-  );
-  return rows[0]!.n;
-}
-
-/** Puts every open task of the run on the queue (idempotent: one queued job per task, by job key). */
-export const enqueueOpenTasks = (
-  db: Executor,
-  runId: string,
-  trace: Readonly<Record<string, string>> = {},
-): Promise<number> => enqueueRunTasks(db, runId, trace, false);
-
-/**
- * Queues the run's open tasks that have no queued or running job at all (a job lost between a crash
- * and a takeover, or given up by graphile-worker). Tasks that have one are left alone, so a running
- * step is never doubled.
- */
-export const enqueueOrphanedTasks = (
-  db: Executor,
-  runId: string,
-  trace: Readonly<Record<string, string>> = {},
-): Promise<number> => enqueueRunTasks(db, runId, trace, true);
-
-/** Queues given tasks (new children, the next page, a retry at `runAt`), in the caller's transaction. */
-export async function enqueueTasks(
-  db: Executor,
-  taskIds: readonly number[],
-  runAt: Date | null = null,
-  trace: Readonly<Record<string, string>> = {},
-): Promise<void> {
-  if (taskIds.length === 0) return;
-  await db.query(
-    addStepJobs(
-      'coalesce($2, now())',
-      '$3',
-      `FROM unnest($1::bigint[]) AS u(id)
-       JOIN etl.sync_tasks t ON t.id = u.id JOIN etl.sync_jobs j ON j.id = t.job_id
-      ORDER BY t.id`,
-    ),
-    [[...new Set(taskIds)], runAt, JSON.stringify(trace)],
-  );
 }
 
 export interface StepRow {
@@ -326,132 +232,6 @@ const ADD_JOBS_TO_RUN = `
            GROUP BY j.run_id) c
    WHERE r.id = c.run_id`;
 
-// ---- unified tables beyond profiles/posts/comments ------------------------------------------------
-
-const MEDIA: UnifiedTable<MediaRow> = {
-  table: 'social.media',
-  key: [{ name: 'external_id', type: 'text' }],
-  columns: [
-    { name: 'post_external_id', type: 'text' },
-    { name: 'position', type: 'int' },
-    { name: 'media_type', type: 'text' },
-    { name: 'media_url', type: 'text' },
-    { name: 'thumbnail_url', type: 'text' },
-  ],
-};
-
-const FOLLOWS: UnifiedTable<FollowRow> = {
-  table: 'social.follows',
-  key: [
-    { name: 'profile_external_id', type: 'text' },
-    { name: 'relation', type: 'text' },
-    { name: 'other_external_id', type: 'text' },
-  ],
-  columns: [
-    { name: 'other_handle', type: 'text' },
-    { name: 'other_title', type: 'text' },
-  ],
-};
-
-export const upsertMedia = (
-  db: Executor,
-  platform: string,
-  rows: readonly MediaRow[],
-  options: UpsertOptions = {},
-): Promise<number> => upsertUnified(db, MEDIA, platform, rows, options);
-
-export const upsertFollows = (
-  db: Executor,
-  platform: string,
-  rows: readonly FollowRow[],
-  options: UpsertOptions = {},
-): Promise<number> => upsertUnified(db, FOLLOWS, platform, rows, options);
-
-// ---- deletions: what a complete pass did not see --------------------------------------------------
-
-export async function recordSeen(
-  db: Executor,
-  taskId: number,
-  externalIds: readonly string[],
-): Promise<void> {
-  if (externalIds.length === 0) return;
-  await db.query(
-    `INSERT INTO etl.sync_seen (task_id, external_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
-    [taskId, externalIds],
-  );
-}
-
-/** The platform id of a stored profile named by its id, handle or @handle. */
-export async function findProfileId(
-  db: Executor,
-  platform: string,
-  name: string,
-): Promise<string | undefined> {
-  const { rows } = await db.query<{ external_id: string }>(
-    `SELECT external_id FROM social.profiles
-      WHERE platform = $1 AND (external_id = $2 OR handle = $2 OR '@' || handle = $2) LIMIT 1`,
-    [platform, name],
-  );
-  return rows[0]?.external_id;
-}
-
-/** The platform says the account is gone: its profile is marked, never removed. */
-export async function markProfileDeleted(db: Executor, platform: string, externalId: string): Promise<void> {
-  await db.query(
-    `UPDATE social.profiles SET deleted_at = coalesce(deleted_at, now()), updated_at = now()
-      WHERE platform = $1 AND external_id = $2`,
-    [platform, externalId],
-  );
-}
-
-/** Marks every stored comment of these posts deleted (the platform counts none on them any more). */
-export async function markCommentsOfPostsDeleted(
-  db: Executor,
-  platform: string,
-  posts: readonly string[],
-): Promise<number> {
-  if (posts.length === 0) return 0;
-  const { rowCount } = await db.query(
-    `UPDATE social.comments SET deleted_at = now(), updated_at = now()
-      WHERE platform = $1 AND post_external_id = ANY($2::text[]) AND deleted_at IS NULL`,
-    [platform, posts],
-  );
-  return rowCount ?? 0;
-}
-
-export type DeletionScope =
-  | { readonly table: 'posts'; readonly profile: string }
-  | { readonly table: 'comments'; readonly post: string }
-  | { readonly table: 'follows'; readonly profile: string; readonly relation: string };
-
-/** Marks rows of the scope the complete pass did not see as deleted (kept, with deleted_at). */
-export async function markUnseenDeleted(
-  db: Executor,
-  platform: string,
-  taskId: number,
-  scope: DeletionScope,
-): Promise<number> {
-  const notSeen = (column: string) =>
-    `NOT EXISTS (SELECT 1 FROM etl.sync_seen s WHERE s.task_id = $2 AND s.external_id = t.${column})`;
-  const query =
-    scope.table === 'posts'
-      ? // Stories are read by their own task and expire by design: a feed pass never sees them.
-        `UPDATE social.posts t SET deleted_at = now(), updated_at = now()
-          WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.deleted_at IS NULL
-            AND t.media_type IS DISTINCT FROM 'STORY' AND ${notSeen('external_id')}`
-      : scope.table === 'comments'
-        ? `UPDATE social.comments t SET deleted_at = now(), updated_at = now()
-            WHERE t.platform = $1 AND t.post_external_id = $3 AND t.deleted_at IS NULL AND ${notSeen('external_id')}`
-        : `UPDATE social.follows t SET deleted_at = now(), updated_at = now()
-            WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.relation = $4 AND t.deleted_at IS NULL
-              AND ${notSeen('other_external_id')}`;
-  const params: unknown[] = [platform, taskId, scope.table === 'comments' ? scope.post : scope.profile];
-  if (scope.table === 'follows') params.push(scope.relation);
-  const { rowCount } = await db.query(query, params);
-  await db.query('DELETE FROM etl.sync_seen WHERE task_id = $1', [taskId]);
-  return rowCount ?? 0;
-}
-
 // ---- the run, seen from its coordinator -----------------------------------------------------------
 
 export interface RunProgress {
@@ -542,41 +322,4 @@ export async function closeFinishedJobs(db: Executor, runId: string): Promise<nu
     [runId],
   );
   return rows.length;
-}
-
-/** graphile-worker pools of runners whose heartbeat is older than `staleMs`: their locked steps are freed. */
-export async function unlockDeadWorkers(db: Executor, staleMs: number): Promise<number> {
-  const { rows } = await db.query<{ queue_worker_id: string }>(
-    `WITH dead AS (
-       SELECT id, queue_worker_id FROM etl.etl_runners
-        WHERE queue_worker_id IS NOT NULL
-          AND (stopped_at IS NOT NULL OR heartbeat_at < now() - make_interval(secs => $1::double precision / 1000))
-        FOR UPDATE SKIP LOCKED
-     )
-     UPDATE etl.etl_runners r SET queue_worker_id = NULL FROM dead WHERE r.id = dead.id
-     RETURNING dead.queue_worker_id`,
-    [staleMs],
-  );
-  if (rows.length === 0) return 0;
-  await db.query('SELECT graphile_worker.force_unlock_workers($1::text[])', [
-    rows.map((r) => r.queue_worker_id),
-  ]);
-  return rows.length;
-}
-
-export async function setQueueWorkerId(db: Executor, runnerId: string, workerId: string): Promise<void> {
-  await db.query('UPDATE etl.etl_runners SET queue_worker_id = $2 WHERE id = $1', [runnerId, workerId]);
-}
-
-/**
- * Removes sync steps graphile-worker retired: a step queued again while a dead runner still held it
- * leaves its old copy behind at max attempts (never run again); so does a step that failed 25 times.
- */
-export async function purgeRetiredSteps(db: Executor): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM graphile_worker._private_jobs j USING graphile_worker._private_tasks t
-      WHERE t.id = j.task_id AND t.identifier = $1 AND j.locked_at IS NULL AND j.attempts >= j.max_attempts`,
-    [SYNC_STEP_TASK],
-  );
-  return rowCount ?? 0;
 }

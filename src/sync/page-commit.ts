@@ -1,0 +1,271 @@
+import { parseDuration } from '../core/duration.js';
+import { assertNever } from '../core/assert-never.js';
+import type { SocialSpec } from '../core/social-spec.schema.js';
+import type { Executor } from '../db/pool.js';
+import { enqueueEnrichment, enrichmentItems, type EnrichmentSource } from '../enrichment/index.js';
+import { injectTraceContext } from '../observability/index.js';
+import type {
+  CommentsPage,
+  FollowsPage,
+  PlatformAdapter,
+  PostsPage,
+  ProfileStep,
+  RawKind,
+  RawPage,
+} from '../connectors/connector.js';
+import * as jobs from '../db/repositories/sync-jobs.repository.js';
+import * as queue from '../db/repositories/sync-queue.repository.js';
+import * as tables from '../db/repositories/social-tables.repository.js';
+
+/**
+ * Committing one fetched page, in the caller's transaction: claim it (a page is committed once),
+ * store its raw responses, write its rows by page kind (one function per kind below), quarantine,
+ * enrichment, then the task's cursor and counters and the follow-up tasks on the queue.
+ */
+
+export type Page =
+  | { readonly kind: 'profile'; readonly value: ProfileStep }
+  | { readonly kind: 'posts'; readonly value: PostsPage }
+  | { readonly kind: 'stories'; readonly value: PostsPage }
+  | { readonly kind: 'comments'; readonly value: CommentsPage }
+  | { readonly kind: 'follows'; readonly value: FollowsPage };
+
+/** What committing a page of one kind did: counts, the next cursor, tasks to queue, rows to enrich. */
+interface PageEffect {
+  readonly read: number;
+  readonly written: number;
+  /** The task's next cursor; null: its stream is done. */
+  readonly next: string | null;
+  readonly children: readonly number[];
+  readonly enrich: EnrichmentSource;
+}
+
+/** What a page commit needs besides the transaction. */
+export interface PageCommit {
+  readonly step: jobs.StepRow;
+  readonly spec: SocialSpec;
+  readonly page: Page;
+  readonly calls: number;
+  /** The platform's adapter (which streams it offers), when this runner has it. */
+  readonly adapter: PlatformAdapter | undefined;
+  /** Enrichment is on: queue the page's rows for the ML service. */
+  readonly ml: boolean;
+}
+
+/** Returns false when another worker committed this page first (nothing is written then). */
+export async function commitPageInTransaction(tx: Executor, c: PageCommit): Promise<boolean> {
+  const { step, page } = c;
+  if (!(await jobs.claimPageCommit(tx, step.task_id, step.cursor))) return false;
+  await storeRaw(tx, step.platform, step.task_id, page.value.raw);
+  const effect = await commitByKind(tx, c);
+  if (page.value.quarantined.length > 0) await tables.insertQuarantine(tx, page.value.quarantined);
+  if (c.ml) {
+    await enqueueEnrichment(tx, {
+      platform: step.platform,
+      runId: step.run_id,
+      items: enrichmentItems(effect.enrich),
+    });
+  }
+  await jobs.savePage(tx, step.task_id, {
+    cursor: effect.next,
+    items: effect.read,
+    written: effect.written,
+    calls: c.calls,
+    done: effect.next === null,
+  });
+  const toQueue = effect.next !== null ? [...effect.children, step.task_id] : effect.children;
+  await queue.enqueueTasks(tx, toQueue, null, injectTraceContext());
+  return true;
+}
+
+function commitByKind(tx: Executor, c: PageCommit): Promise<PageEffect> {
+  const { page } = c;
+  switch (page.kind) {
+    case 'profile':
+      return commitProfile(tx, c, page.value);
+    case 'posts':
+      return commitPosts(tx, c, page.value);
+    case 'stories':
+      return commitStories(tx, c, page.value);
+    case 'comments':
+      return commitComments(tx, c, page.value);
+    case 'follows':
+      return commitFollows(tx, c, page.value);
+    default:
+      return assertNever(page, 'page kind');
+  }
+}
+
+/** The profile row, then the account's streams: posts, stories (where shown), relations (if asked). */
+async function commitProfile(tx: Executor, c: PageCommit, value: ProfileStep): Promise<PageEffect> {
+  const { step, spec, adapter } = c;
+  const { profile, postsSource } = value;
+  const written = profile ? await tables.upsertProfiles(tx, step.platform, [profile]) : 0;
+  const children: number[] = [];
+  if (postsSource !== null) {
+    children.push(
+      ...(await jobs.openChildTasks(tx, step.job_id, 'posts', [{ externalId: postsSource, detail: null }])),
+    );
+  }
+  const storiesSource = value.storiesSource ?? null;
+  if (spec.stories !== false && storiesSource !== null && adapter?.fetchStoriesPage) {
+    children.push(
+      ...(await jobs.openChildTasks(tx, step.job_id, 'stories', [
+        { externalId: storiesSource, detail: null },
+      ])),
+    );
+  }
+  if (spec.relations && adapter && adapter.relations.length > 0) {
+    const relations = adapter.relations.map((r) => ({ externalId: r, detail: r }));
+    children.push(...(await jobs.openChildTasks(tx, step.job_id, 'follows', relations)));
+  }
+  return { read: profile ? 1 : 0, written, next: null, children, enrich: { profile } };
+}
+
+/**
+ * A posts page: rows and media, the comment tasks of the posts the pipeline reads comments of, and
+ * the stop at the cutoff; the last page of a complete pass marks the account's unseen posts deleted.
+ */
+async function commitPosts(tx: Executor, c: PageCommit, value: PostsPage): Promise<PageEffect> {
+  const { step, spec } = c;
+  const platform = step.platform;
+  const cut = cutoffs(step, spec);
+  const { posts, media, commentable, oldestPublishedAt, nextCursor } = value;
+  const inRange = posts.filter((p) => withinUntil(p.published_at, step.until));
+  let written = await tables.upsertPosts(tx, platform, inRange);
+  written += await tables.upsertMedia(tx, platform, media);
+  // A post the platform now counts zero comments on has none left: stored ones were deleted.
+  const emptied = inRange.filter((p) => p.comment_count === 0).map((p) => p.external_id);
+  await tables.markCommentsOfPostsDeleted(tx, platform, emptied);
+  if (cut.completePass) {
+    await tables.recordSeen(
+      tx,
+      step.task_id,
+      posts.map((p) => p.external_id),
+    );
+  }
+  const published = new Map(posts.map((p) => [p.external_id, p.published_at]));
+  const wanted =
+    spec.comments === 'none' && step.job_kind === 'sync'
+      ? []
+      : commentable.filter((id) => {
+          const at = published.get(id);
+          const time = at ? Date.parse(at) : Number.NaN;
+          if (!withinUntil(at ?? null, step.until)) return false;
+          return cut.commentsFrom === null || Number.isNaN(time) || time >= cut.commentsFrom;
+        });
+  const children = await jobs.openChildTasks(
+    tx,
+    step.job_id,
+    'comments',
+    wanted.map((id) => ({ externalId: id, detail: null })),
+  );
+  const reachedCutoff =
+    cut.stopBefore !== null && oldestPublishedAt !== null && oldestPublishedAt < cut.stopBefore;
+  const next = reachedCutoff ? null : nextCursor;
+  if (next === null && cut.completePass) {
+    await tables.markUnseenDeleted(tx, platform, step.task_id, {
+      table: 'posts',
+      profile: inRange[0]?.profile_external_id ?? (await profileIdOf(tx, step)),
+    });
+  }
+  return { read: posts.length, written, next, children, enrich: { posts: inRange, media } };
+}
+
+/** Stories are kept after they expire, never marked deleted; the platform gives no comments on them. */
+async function commitStories(tx: Executor, c: PageCommit, value: PostsPage): Promise<PageEffect> {
+  const { step } = c;
+  const { posts, media, nextCursor } = value;
+  const inRange = posts.filter((p) => withinUntil(p.published_at, step.until));
+  let written = await tables.upsertPosts(tx, step.platform, inRange);
+  written += await tables.upsertMedia(tx, step.platform, media);
+  return { read: posts.length, written, next: nextCursor, children: [], enrich: { posts: inRange, media } };
+}
+
+/** A comments page of one post; its last page marks the post's unseen comments deleted. */
+async function commitComments(tx: Executor, c: PageCommit, value: CommentsPage): Promise<PageEffect> {
+  const { step } = c;
+  const { comments, nextCursor } = value;
+  const written = await tables.upsertComments(tx, step.platform, comments);
+  await tables.recordSeen(
+    tx,
+    step.task_id,
+    comments.map((x) => x.external_id),
+  );
+  if (nextCursor === null) {
+    await tables.markUnseenDeleted(tx, step.platform, step.task_id, {
+      table: 'comments',
+      post: step.external_id,
+    });
+  }
+  return { read: comments.length, written, next: nextCursor, children: [], enrich: { comments } };
+}
+
+/** A page of one relation stream; its last page marks the relations not seen as ended. */
+async function commitFollows(tx: Executor, c: PageCommit, value: FollowsPage): Promise<PageEffect> {
+  const { step } = c;
+  const { follows, nextCursor } = value;
+  const written = await tables.upsertFollows(tx, step.platform, follows);
+  await tables.recordSeen(
+    tx,
+    step.task_id,
+    follows.map((f) => f.other_external_id),
+  );
+  if (nextCursor === null) {
+    await tables.markUnseenDeleted(tx, step.platform, step.task_id, {
+      table: 'follows',
+      profile: await profileIdOf(tx, step),
+      relation: step.external_id,
+    });
+  }
+  return { read: follows.length, written, next: nextCursor, children: [], enrich: {} };
+}
+
+interface Cutoffs {
+  /** Posts pages stop after the page whose oldest post is older than this (epoch ms). */
+  readonly stopBefore: number | null;
+  /** Comments are read for posts published at or after this (null: all). */
+  readonly commentsFrom: number | null;
+  /** A complete pass over everything: rows it did not see are marked deleted. */
+  readonly completePass: boolean;
+}
+
+function cutoffs(step: jobs.StepRow, spec: SocialSpec): Cutoffs {
+  if (step.job_kind === 'backfill') {
+    const since = step.since?.getTime() ?? null;
+    return { stopBefore: since, commentsFrom: since, completePass: since === null && step.until === null };
+  }
+  const last = step.last_synced_at?.getTime() ?? null;
+  const from = last === null ? null : last - parseDuration(spec.lookback);
+  return {
+    stopBefore: from,
+    commentsFrom: spec.comments === 'all' ? null : from,
+    completePass: from === null,
+  };
+}
+
+function withinUntil(publishedAt: string | null, until: Date | null): boolean {
+  if (until === null || publishedAt === null) return true;
+  return Date.parse(publishedAt) < until.getTime();
+}
+
+/** The profile's platform id (the account may be named by a handle or username). */
+async function profileIdOf(tx: Executor, step: jobs.StepRow): Promise<string> {
+  return (
+    (await tables.findProfileId(tx, step.platform, step.account_external_id)) ?? step.account_external_id
+  );
+}
+
+async function storeRaw(tx: Executor, platform: string, taskId: number, pages: readonly RawPage[]) {
+  for (const page of pages) {
+    await tables.insertRawResponse(tx, {
+      platform,
+      kind: page.kind as RawKind,
+      externalId: page.externalId,
+      request: page.request,
+      payload: page.payload,
+      payloadHash: tables.payloadHash(page.payload),
+      syncTaskId: taskId,
+    });
+  }
+}
