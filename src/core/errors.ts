@@ -137,6 +137,11 @@ export const ERROR_CATALOGUE = {
     kind: 'fatal',
     title: "The runner has no credential for the social pipeline's platform",
   },
+  SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE: {
+    status: 404,
+    kind: 'not-found',
+    title: 'The platform does not show this account (not found, private, personal or suspended)',
+  },
   SIPHON_ERR_SYNC_FAILED: {
     status: 502,
     kind: 'fatal',

@@ -101,6 +101,7 @@ async function commitProfile(tx: Executor, c: PageCommit, value: ProfileStep): P
   const { step, spec, adapter } = c;
   const { profile, postsSource } = value;
   const written = profile ? await tables.upsertProfiles(tx, step.platform, [profile]) : 0;
+  await jobs.markAccountReachable(tx, step.account_id);
   const children: number[] = [];
   if (postsSource !== null) {
     children.push(

@@ -304,8 +304,15 @@ async function handleFailure(
         return;
       case 'not-found':
         if (step.kind === 'profile') {
+          // The account is gone, private or not professional: skipped and checked again later; the
+          // other accounts and the run go on (docs/errors.md SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE).
           await tables.markProfileDeleted(tx, step.platform, step.account_external_id);
-          await jobs.failJob(tx, step.job_id, failure);
+          await jobs.skipUnreachableAccount(tx, step.job_id, step.account_id, {
+            code: 'SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE',
+            message: truncateMessage(
+              `${step.platform} account ${step.account_external_id}: ${error.message} [${error.code}]`,
+            ),
+          });
         } else {
           await jobs.endTask(tx, step.task_id, 'SKIPPED', failure);
         }

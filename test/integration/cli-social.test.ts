@@ -227,7 +227,8 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
         },
       });
       await requestRun(db, pipeline.id);
-      expect((await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000)).status).toBe('FAILED');
+      // The missing channel is skipped (unreachable), not a failure: the run succeeds.
+      expect((await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000)).status).toBe('IDLE');
       runId = (await db.admin.query('SELECT id FROM etl.etl_runs WHERE pipeline_id = $1', [pipeline.id]))
         .rows[0].id;
     } finally {
@@ -261,7 +262,7 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
     expect(table.stdout).not.toContain('cli-key');
   });
 
-  it('sync status: jobs, tasks and the failed account, as a table and as JSON', async () => {
+  it('sync status: jobs, tasks and the skipped account, as a table and as JSON', async () => {
     const json = await runCli(['sync', 'status', 'cli_watch', '--json'], env);
     expect(json.code, json.stderr.slice(-2000)).toBe(0);
     const status = JSON.parse(json.stdout);
@@ -269,11 +270,12 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
       name: 'cli_watch',
       platform: 'youtube',
       accounts: 3,
-      pipeline_status: 'FAILED',
-      run: { id: runId, status: 'FAILED', error_code: 'SIPHON_ERR_SYNC_FAILED' },
-      jobs: { total: 3, by_status: { RUNNING: 0, SUCCESS: 2, FAILED: 1 } },
+      pipeline_status: 'IDLE',
+      run: { id: runId, status: 'SUCCESS', error_code: null },
+      jobs: { total: 3, by_status: { RUNNING: 0, SUCCESS: 2, FAILED: 0, SKIPPED: 1 } },
       waiting: { items: 0, oldest_wait_ms: null },
-      failures: { total: 1, items: [{ account: missing, error_code: 'SIPHON_ERR_CONNECTOR_NOT_FOUND' }] },
+      failures: { total: 0, items: [] },
+      skipped: { total: 1, items: [{ account: missing, error_code: 'SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE' }] },
     });
     expect(status.calls).toBe(
       await count(
@@ -283,7 +285,7 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
       ),
     );
     expect(status.tasks.by_kind.profile).toMatchObject({ DONE: 2, SKIPPED: 1 });
-    // The failed account's call counts too, and every job's pages reached the run's counters.
+    // The skipped account's call counts too, and every job's pages reached the run's counters.
     const perRun = (what: string, where = 'true') =>
       count(
         db,
@@ -291,7 +293,7 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
           WHERE j.run_id = $1 AND ${where}`,
         [runId],
       );
-    expect(await perRun('calls', `j.status = 'FAILED'`)).toBe(1);
+    expect(await perRun('calls', `j.status = 'SKIPPED'`)).toBe(1);
     const { rows: runRow } = await db.admin.query(
       'SELECT batches, rows_read, rows_written FROM etl.etl_runs WHERE id = $1',
       [runId],
@@ -304,9 +306,9 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
 
     const table = await runCli(['sync', 'status', 'cli_watch'], env);
     expect(table.code).toBe(0);
-    expect(table.stdout).toContain('3: 0 running, 2 succeeded, 1 failed');
-    expect(table.stdout).toContain('Failed accounts: 1');
-    expect(table.stdout).toMatch(new RegExp(`${missing}.*SIPHON_ERR_CONNECTOR_NOT_FOUND`));
+    expect(table.stdout).toContain('3: 0 running, 2 succeeded, 0 failed, 1 skipped');
+    expect(table.stdout).toContain('Skipped accounts (unreachable): 1');
+    expect(table.stdout).toMatch(new RegExp(`${missing}.*SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE`));
     expect(table.stdout).toMatch(/profile\s*│\s*0\s*│\s*0\s*│\s*2\s*│\s*0\s*│\s*1/);
   });
 
@@ -315,17 +317,17 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
     expect(shown.code, shown.stderr.slice(-2000)).toBe(0);
     const pipeline = JSON.parse(shown.stdout);
     expect(pipeline).toMatchObject({ name: 'cli_watch', kind: 'social', sync: { run: { id: runId } } });
-    expect(pipeline.sync.jobs.by_status).toEqual({ RUNNING: 0, SUCCESS: 2, FAILED: 1 });
+    expect(pipeline.sync.jobs.by_status).toEqual({ RUNNING: 0, SUCCESS: 2, FAILED: 0, SKIPPED: 1 });
 
     const table = await runCli(['pipelines', 'show', 'cli_watch'], env);
-    expect(table.stdout).toContain('3: 0 running, 2 succeeded, 1 failed');
+    expect(table.stdout).toContain('3: 0 running, 2 succeeded, 0 failed, 1 skipped');
 
     const run = await runCli(['runs', 'cli_watch', '--run', runId, '--json'], env);
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({
       id: runId,
-      status: 'FAILED',
-      sync: { run: { id: runId }, failures: { total: 1 } },
+      status: 'SUCCESS',
+      sync: { run: { id: runId }, failures: { total: 0 }, skipped: { total: 1 } },
     });
   });
 

@@ -79,7 +79,7 @@ export function syncRoutes(app: FastifyInstance, deps: ApiDeps): void {
       schema: {
         tags: ['sync'],
         summary:
-          'A social pipeline’s current or last run (or ?run=): jobs, tasks, waits, calls, failures, enrichment',
+          'A social pipeline’s current or last run (or ?run=): jobs, tasks, waits, calls, failures, skipped accounts, enrichment',
         params: IdParams,
         querystring: Type.Object({
           run: Type.Optional(Type.String({ format: 'uuid', description: 'an earlier run of this pipeline' })),

@@ -424,7 +424,7 @@ export function printSyncStatus(status: PipelineSyncStatus, options: OutputOptio
       run: status.run ? `${status.run.id} ${status.run.status}` : '(no run yet)',
       started_at: status.run?.started_at,
       finished_at: status.run?.finished_at,
-      jobs: `${status.jobs.total}: ${jobs.RUNNING} running, ${jobs.SUCCESS} succeeded, ${jobs.FAILED} failed`,
+      jobs: `${status.jobs.total}: ${jobs.RUNNING} running, ${jobs.SUCCESS} succeeded, ${jobs.FAILED} failed, ${jobs.SKIPPED ?? 0} skipped`,
       calls: status.calls,
       waiting: status.waiting.items,
       oldest_wait: status.waiting.oldest_wait_ms === null ? null : humanMs(status.waiting.oldest_wait_ms),
@@ -441,16 +441,19 @@ export function printSyncStatus(status: PipelineSyncStatus, options: OutputOptio
       options,
     );
   }
-  if (status.failures.total > 0) {
-    process.stdout.write(
-      `Failed accounts: ${status.failures.total}${status.failures.total > status.failures.items.length ? ` (first ${status.failures.items.length})` : ''}\n`,
-    );
-    printRows(
-      status.failures.items as unknown as Record<string, unknown>[],
-      ['account', 'handle', 'error_code', 'message'],
-      options,
-    );
-  }
+  printAccounts('Failed accounts', status.failures, options);
+  printAccounts('Skipped accounts (unreachable)', status.skipped, options);
+}
+
+function printAccounts(
+  title: string,
+  list: { readonly total: number; readonly items: readonly unknown[] },
+  options: OutputOptions,
+): void {
+  if (list.total === 0) return;
+  const shown = list.total > list.items.length ? ` (first ${list.items.length})` : '';
+  process.stdout.write(`${title}: ${list.total}${shown}\n`);
+  printRows(list.items as Record<string, unknown>[], ['account', 'handle', 'error_code', 'message'], options);
 }
 
 /** 450 ms, 12 s, 3 min 5 s, 2 h 10 min. */

@@ -15,7 +15,13 @@ import type {
   StepContext,
   StepResult,
 } from '../connector.js';
-import { METHODS, type InstagramClient, type InstagramResult } from './instagram.client.js';
+import {
+  METHODS,
+  type InstagramClient,
+  type InstagramError,
+  type InstagramResult,
+} from './instagram.client.js';
+import { CONNECTOR_ERROR_CODE } from '../connector-errors.js';
 import { mapCommentWithReplies, mapComment, mapMedia, mapUser } from './instagram.mapper.js';
 import type {
   InstagramComment,
@@ -158,8 +164,11 @@ export class InstagramAdapter implements PlatformAdapter {
       raw = rawPage('profile', account.external_id, result);
     } else {
       const username = usernameOf(account.external_id);
-      const result = await this.#call(ctx, METHODS.businessDiscovery, () =>
-        this.#client.businessDiscovery(this.#userId, username, USER_FIELDS, undefined, ctx.signal),
+      const result = await this.#call(
+        ctx,
+        METHODS.businessDiscovery,
+        () => this.#client.businessDiscovery(this.#userId, username, USER_FIELDS, undefined, ctx.signal),
+        discoveryFailureKind,
       );
       if (!result.ok) return result;
       user = result.value.business_discovery;
@@ -326,6 +335,7 @@ export class InstagramAdapter implements PlatformAdapter {
     ctx: StepContext,
     method: string,
     request: () => Promise<InstagramResult<T>>,
+    kindOf: (error: InstagramError) => ConnectorFailure['kind'] = (error) => error.kind,
   ): Promise<Succeeded<T> | Failed> {
     await ctx.beforeCall(method, 1);
     const result = await request();
@@ -333,9 +343,10 @@ export class InstagramAdapter implements PlatformAdapter {
     if (usage.usedPercent !== undefined) ctx.reportUsage?.({ usedPercent: usage.usedPercent });
     if (result.ok) return result;
     const e = result.error;
+    const kind = kindOf(e);
     const failure: ConnectorFailure = {
-      kind: e.kind,
-      code: e.code,
+      kind,
+      code: kind === e.kind ? e.code : CONNECTOR_ERROR_CODE[kind],
       message: e.message,
       method,
       ...(e.status === 0 ? {} : { httpStatus: e.status }),
@@ -348,6 +359,17 @@ export class InstagramAdapter implements PlatformAdapter {
     const code = kind === 'not-found' ? 'SIPHON_ERR_CONNECTOR_NOT_FOUND' : 'SIPHON_ERR_CONNECTOR_PERMISSION';
     return { ok: false, error: { kind, code, message, method } };
   }
+}
+
+/**
+ * Business discovery names two accounts: ours (the node asked, SIPHON_INSTAGRAM_USER_ID) and the
+ * target. Only `110`/`2207013` is about the target (unknown or personal: the account is unreachable);
+ * any other "not found" (`100`/`33`) is our own node missing: a configuration problem that must fail
+ * the run, not mark every account unreachable.
+ */
+function discoveryFailureKind(error: InstagramError): ConnectorFailure['kind'] {
+  if (error.kind !== 'not-found') return error.kind;
+  return error.graphCode === 110 || error.subcode === 2207013 ? 'not-found' : 'permission';
 }
 
 function rawPage(

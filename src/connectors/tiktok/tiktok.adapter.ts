@@ -126,7 +126,20 @@ export class TikTokAdapter implements PlatformAdapter {
   async fetchProfile(ctx: StepContext, account: AccountRef): Promise<StepResult<ProfileStep>> {
     const username = normalizeUsername(account.external_id);
     const result = await this.#client.userInfo(username, call(ctx));
-    if (!result.ok) return failure(result.error);
+    if (!result.ok) {
+      // User info takes one parameter, the username: `invalid_params` here is the documented answer for
+      // an unknown or private user (SOCIAL-APIS.md §5.3), whatever its message says. The account is
+      // unreachable, not a malformed request.
+      if (result.error.kind === 'bad-request') {
+        return failure({
+          ...result.error,
+          kind: 'not-found',
+          code: 'SIPHON_ERR_CONNECTOR_NOT_FOUND',
+          message: `TikTok user "${username}" is unknown or not public: ${result.error.message}`,
+        });
+      }
+      return failure(result.error);
+    }
     const mapped = mapUserInfo(username, result.value);
     return ok({
       raw: [raw('profile', username, result)],

@@ -6,7 +6,8 @@ import type { Executor } from '../pool.js';
  * Queueing them on graphile-worker is sync-queue.repository.ts. Executor first.
  */
 
-export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED';
+/** SKIPPED: the account is unreachable (not found, private, personal, suspended); not a failure. */
+export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SKIPPED';
 export type SyncTaskKind = 'profile' | 'posts' | 'stories' | 'comments' | 'follows';
 export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
 
@@ -28,7 +29,7 @@ export interface JobsForRun {
 export async function openRunJobs(
   db: Executor,
   spec: JobsForRun,
-): Promise<{ adopted: number; opened: number }> {
+): Promise<{ adopted: number; opened: number; deferred: number }> {
   await db.query(
     `INSERT INTO social.accounts (platform, external_id)
      SELECT $1, a FROM unnest($2::text[]) AS a
@@ -39,22 +40,36 @@ export async function openRunJobs(
     `UPDATE etl.sync_jobs SET run_id = $2 WHERE pipeline_id = $1 AND status = 'RUNNING'`,
     [spec.pipelineId, spec.runId],
   );
-  const opened = await db.query<{ id: string }>(
+  // An unreachable account is checked again only from its next_check_at: until then its job is
+  // opened SKIPPED at once (the run shows it, no call is spent).
+  const opened = await db.query<{ status: string }>(
     `WITH jobs AS (
-       INSERT INTO etl.sync_jobs (account_id, platform, status, pipeline_id, run_id, job_kind, since, until)
-       SELECT a.id, a.platform, 'RUNNING', $1, $2, $4, $5, $6
+       INSERT INTO etl.sync_jobs (account_id, platform, status, pipeline_id, run_id, job_kind, since, until,
+                                  finished_at, error_code, error)
+       SELECT a.id, a.platform, CASE WHEN d.deferred THEN 'SKIPPED' ELSE 'RUNNING' END, $1, $2, $4, $5, $6,
+              CASE WHEN d.deferred THEN now() END,
+              CASE WHEN d.deferred THEN 'SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE' END,
+              CASE WHEN d.deferred THEN format('unreachable since %s (%s: %s); checked again from %s',
+                                               to_char(a.unreachable_since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI"Z"'),
+                                               a.unreachable_code, a.unreachable_reason,
+                                               to_char(a.next_check_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI"Z"')) END
          FROM social.accounts a
+        CROSS JOIN LATERAL (SELECT a.status = 'unreachable' AND a.next_check_at > now() AS deferred) d
         WHERE a.platform = $3 AND a.external_id = ANY($7::text[])
           AND NOT EXISTS (SELECT 1 FROM etl.sync_jobs j WHERE j.account_id = a.id AND j.status = 'RUNNING')
        ON CONFLICT DO NOTHING
-       RETURNING id, account_id
+       RETURNING id, account_id, status
+     ), tasks AS (
+       INSERT INTO etl.sync_tasks (job_id, kind, external_id)
+       SELECT jobs.id, 'profile', a.external_id FROM jobs JOIN social.accounts a ON a.id = jobs.account_id
+        WHERE jobs.status = 'RUNNING'
+       RETURNING job_id
      )
-     INSERT INTO etl.sync_tasks (job_id, kind, external_id)
-     SELECT jobs.id, 'profile', a.external_id FROM jobs JOIN social.accounts a ON a.id = jobs.account_id
-     RETURNING job_id AS id`,
+     SELECT status FROM jobs`,
     [spec.pipelineId, spec.runId, spec.platform, spec.jobKind, spec.since, spec.until, spec.accounts],
   );
-  return { adopted: adopted.rowCount ?? 0, opened: opened.rowCount ?? 0 };
+  const deferred = opened.rows.filter((r) => r.status === 'SKIPPED').length;
+  return { adopted: adopted.rowCount ?? 0, opened: opened.rows.length - deferred, deferred };
 }
 
 export interface StepRow {
@@ -170,9 +185,18 @@ export async function deferTask(
 }
 
 /** A job whose credential or account cannot be read: FAILED, its open tasks SKIPPED. */
-export async function failJob(
+export function failJob(
   db: Executor,
   jobId: string,
+  failure: { code: string; message: string },
+): Promise<void> {
+  return closeJob(db, jobId, 'FAILED', failure);
+}
+
+async function closeJob(
+  db: Executor,
+  jobId: string,
+  status: 'FAILED' | 'SKIPPED',
   failure: { code: string; message: string },
 ): Promise<void> {
   await db.query(
@@ -182,12 +206,46 @@ export async function failJob(
   );
   await db.query(
     `WITH closed_jobs AS (
-       UPDATE etl.sync_jobs SET status = 'FAILED', finished_at = now(), error_code = $2, error = $3
+       UPDATE etl.sync_jobs SET status = $4, finished_at = now(), error_code = $2, error = $3
         WHERE id = $1 AND status = 'RUNNING'
        RETURNING id
      )
      ${ADD_JOBS_TO_RUN}`,
-    [jobId, failure.code, failure.message],
+    [jobId, failure.code, failure.message, status],
+  );
+}
+
+/**
+ * The account cannot be read (not found, private, personal, suspended, renamed): it is marked
+ * unreachable with the platform's reason, checked again after a day, then after 2, 4 and at most 7
+ * days; its job ends SKIPPED with its open tasks. A run with skipped accounts still succeeds.
+ */
+export async function skipUnreachableAccount(
+  db: Executor,
+  jobId: string,
+  accountId: string,
+  failure: { code: string; message: string },
+): Promise<void> {
+  await db.query(
+    `UPDATE social.accounts
+        SET status = 'unreachable', unreachable_code = $2, unreachable_reason = $3,
+            unreachable_since = CASE WHEN status = 'unreachable' THEN unreachable_since ELSE now() END,
+            last_checked_at = now(), unreachable_checks = unreachable_checks + 1,
+            next_check_at = now() + least(interval '1 day' * power(2, unreachable_checks), interval '7 days')
+      WHERE id = $1`,
+    [accountId, failure.code, failure.message],
+  );
+  await closeJob(db, jobId, 'SKIPPED', failure);
+}
+
+/** The platform served the account's profile: it is reachable (again). */
+export async function markAccountReachable(db: Executor, accountId: string): Promise<void> {
+  await db.query(
+    `UPDATE social.accounts
+        SET status = 'active', unreachable_code = NULL, unreachable_reason = NULL, unreachable_since = NULL,
+            unreachable_checks = 0, next_check_at = NULL, last_checked_at = now()
+      WHERE id = $1 AND status <> 'active'`,
+    [accountId],
   );
 }
 

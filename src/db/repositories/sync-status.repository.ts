@@ -4,7 +4,12 @@ import type { SyncJobStatus, SyncTaskKind, SyncTaskStatus } from './sync-jobs.re
 
 /** Read queries behind `GET /quotas`, `GET /pipelines/{id}/sync`, `siphon quota` and `siphon sync status`. */
 
-export const SYNC_JOB_STATUSES = ['RUNNING', 'SUCCESS', 'FAILED'] as const satisfies readonly SyncJobStatus[];
+export const SYNC_JOB_STATUSES = [
+  'RUNNING',
+  'SUCCESS',
+  'FAILED',
+  'SKIPPED',
+] as const satisfies readonly SyncJobStatus[];
 export const SYNC_TASK_STATUSES = [
   'PENDING',
   'WAITING',
@@ -95,6 +100,8 @@ export interface SyncSummary {
   readonly calls: number;
   /** Failed jobs: the total, and the first {@link MAX_LISTED_FAILURES} with their account and error. */
   readonly failures: { readonly total: number; readonly items: readonly SyncFailure[] };
+  /** Skipped (unreachable) accounts: the total, and the first {@link MAX_LISTED_FAILURES} with the reason. */
+  readonly skipped: { readonly total: number; readonly items: readonly SyncFailure[] };
 }
 
 interface SummaryRow {
@@ -114,6 +121,8 @@ interface SummaryRow {
   earliest_not_before: Date | null;
   failed_total: number;
   failures: SyncFailure[];
+  skipped_total: number;
+  skipped: SyncFailure[];
 }
 
 /**
@@ -159,7 +168,16 @@ export async function readSyncSummary(
                             row_number() OVER (ORDER BY jobs.finished_at NULLS LAST, a.external_id) AS ord
                        FROM jobs JOIN social.accounts a ON a.id = jobs.account_id
                       WHERE jobs.status = 'FAILED'
-                      ORDER BY ord LIMIT $3) f) AS failures
+                      ORDER BY ord LIMIT $3) f) AS failures,
+            (SELECT count(*)::int FROM jobs WHERE status = 'SKIPPED') AS skipped_total,
+            (SELECT coalesce(json_agg(json_build_object('account', account, 'handle', handle,
+                                                        'error_code', error_code, 'message', message)
+                                      ORDER BY ord), '[]')
+               FROM (SELECT a.external_id AS account, a.handle, jobs.error_code, jobs.error AS message,
+                            row_number() OVER (ORDER BY a.external_id) AS ord
+                       FROM jobs JOIN social.accounts a ON a.id = jobs.account_id
+                      WHERE jobs.status = 'SKIPPED'
+                      ORDER BY ord LIMIT $3) k) AS skipped
        FROM (SELECT 1) AS one LEFT JOIN run ON true`,
     [pipelineId, runId ?? null, MAX_LISTED_FAILURES],
   );
@@ -201,6 +219,7 @@ function toSummary(row: SummaryRow): SyncSummary {
     },
     calls: row.calls,
     failures: { total: row.failed_total, items: row.failures },
+    skipped: { total: row.skipped_total ?? 0, items: row.skipped ?? [] },
   };
 }
 
