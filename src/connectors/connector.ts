@@ -129,6 +129,11 @@ export interface FollowRow {
 
 export interface StepContext {
   readonly signal?: AbortSignal;
+  /**
+   * Read posts published at or after this (epoch ms): a pipeline's own history floor. Unset: the
+   * adapter's floor (TikTok: the whole history). Only adapters that must walk history by date use it.
+   */
+  readonly historySince?: number;
   /** Waits for the shared limiter of (platform, credential); call before every request. */
   beforeCall(method: string, units: number): Promise<void>;
   /** Report the platform's own usage signal after a response, when it gives one. */

@@ -27,6 +27,12 @@ export const socialSpecSchema = z
       .refine((list) => new Set(list).size === list.length, 'lists an account twice'),
     /** Regular syncs re-read posts published this long before the last sync (late edits, new comments). */
     lookback: duration.default('7d'),
+    /**
+     * How far back a first sync or a backfill reads, where the platform lists posts by date (TikTok:
+     * 30-day windows). Unset: the whole history (back to the platform's launch, or until the videos
+     * read reach the profile's count). A backfill's `since` wins.
+     */
+    history: duration.nullish().transform((v) => v ?? null),
     /** Comments of which posts: `recent` (within the lookback), `all`, or `none`. Backfills read all. */
     comments: z.enum(['recent', 'all', 'none']).default('recent'),
     /** Also read the relation streams the platform offers (YouTube subscriptions, TikTok followers/following). */

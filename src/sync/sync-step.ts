@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { assertNever } from '../core/assert-never.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { backoffMs } from '../core/duration.js';
+import { backoffMs, parseDuration } from '../core/duration.js';
 import { truncateMessage } from '../core/errors.js';
 import { nextMidnightIn } from '../core/timestamps.js';
 import { socialSpecSchema, type SocialSpec } from '../core/social-spec.schema.js';
@@ -99,8 +99,11 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
   }
   const spec = socialSpecSchema.parse(step.social ?? { platform: step.platform, accounts: ['-'] });
   let calls = 0;
+  const historySince =
+    step.since?.getTime() ?? (spec.history ? clockOf(deps).now() - parseDuration(spec.history) : undefined);
   const ctx: StepContext = {
     ...(signal ? { signal } : {}),
+    ...(historySince === undefined ? {} : { historySince }),
     beforeCall: async (_method, units) => {
       await takeSlot(deps, adapter, units);
       calls += 1;

@@ -223,7 +223,7 @@ describe('posts: date windows, cursor + search_id paging', () => {
     expect(expected.length).toBeGreaterThan(30);
     const ctx = context();
     const start = requests().length;
-    const { pages } = await allPosts(adapter({ videoPageSize: 10 }), username, { ctx });
+    const { pages } = await allPosts(adapter({ videoPageSize: 10, backfillDays: 180 }), username, { ctx });
     const got = ids(pages);
     expect(new Set(got).size).toBe(got.length);
     expect([...got].sort()).toEqual(expected);
@@ -254,9 +254,11 @@ describe('posts: date windows, cursor + search_id paging', () => {
 
   it('a stored cursor resumes on exactly the next page, from a new adapter', async () => {
     const username = busiestUser();
-    const first = await allPosts(adapter({ videoPageSize: 7 }), username, { maxPages: 4 });
-    expect(first.cursor).toMatch(/^tt1:/);
-    const rest = await allPosts(adapter({ videoPageSize: 7 }), username, { cursor: first.cursor });
+    const first = await allPosts(adapter({ videoPageSize: 7, backfillDays: 180 }), username, { maxPages: 4 });
+    expect(first.cursor).toMatch(/^tt2:/);
+    const rest = await allPosts(adapter({ videoPageSize: 7, backfillDays: 180 }), username, {
+      cursor: first.cursor,
+    });
     const got = [...ids(first.pages), ...ids(rest.pages)];
     expect(new Set(got).size).toBe(got.length);
     expect([...got].sort()).toEqual(expectedIds(username, 180));
@@ -264,9 +266,9 @@ describe('posts: date windows, cursor + search_id paging', () => {
 
   it('an expired search_id restarts its window; short pages with has_more keep going; the result is still exact', async () => {
     const username = busiestUser();
-    const a = adapter({ videoPageSize: 5 });
+    const a = adapter({ videoPageSize: 5, backfillDays: 180 });
     const head = await allPosts(a, username, { maxPages: 1 });
-    expect(head.cursor).toMatch(/:5:\d+$/); // inside the first window, with a search id
+    expect(head.cursor).toMatch(/:5:\d+:0:$/); // inside the first window, with a search id
     clock.now += 61_000; // the simulator's search ids live 60 s
     const start = requests().length;
     sim.control.faults.shortPageNext(3);
@@ -377,7 +379,9 @@ describe('big ids', () => {
     const c = client();
     const comments = await c.listComments({ videoId: truth.id });
     if (!comments.ok) throw new Error(comments.error.message);
-    expect(comments.value.comments!.length).toBe(truth.commentCount);
+    // The video_id form lists the top-level comments; replies come by comment_id.
+    const topLevel = sim.control.comments(truth.id).filter((t) => t.parentId === null);
+    expect(comments.value.comments!.length).toBe(topLevel.length);
     expect(comments.value.comments!.every((x) => x.video_id === truth.id)).toBe(true);
     const rounded = BigInt(Number(truth.id)).toString();
     expect(rounded).not.toBe(truth.id);
@@ -441,10 +445,17 @@ describe('comments and follows', () => {
     const a = adapter({ commentPageSize: 7 });
     const truth = sim.control.comments(video.id);
     const { rows, pages } = await allComments(a, username, video.id);
-    expect(pages).toBe(Math.ceil(truth.length / 7));
-    expect(rows.map((r) => [r.external_id, r.parent_external_id, r.text, r.like_count])).toEqual(
-      truth.map((t) => [t.id, t.parentId, t.text, t.likeCount]),
-    );
+    // Top-level pages by video_id, and each comment's replies by comment_id, 7 a page.
+    const tops = truth.filter((t) => t.parentId === null);
+    const replyPages = tops
+      .map((t) => truth.filter((r) => r.parentId === t.id).length)
+      .reduce((n, replies) => n + Math.ceil(replies / 7), 0);
+    expect(replyPages).toBeGreaterThan(0);
+    expect(pages).toBe(Math.ceil(tops.length / 7) + replyPages);
+    const byKey = (a: string[], b: string[]) => (a[0]! < b[0]! ? -1 : 1);
+    expect(
+      rows.map((r) => [r.external_id, r.parent_external_id, r.text, r.like_count] as never[]).sort(byKey),
+    ).toEqual(truth.map((t) => [t.id, t.parentId, t.text, t.likeCount] as never[]).sort(byKey));
     expect(rows.some((r) => r.parent_external_id !== null)).toBe(true);
 
     const top = truth.find((t) => t.parentId === null)!;
@@ -494,7 +505,8 @@ describe('comments and follows', () => {
       subscriber_count: truth.followerCount,
       post_count: truth.videoCount,
     });
-    expect(step.postsSource).toBe(username);
+    // The stream carries the video_count: the walk back through the history stops at it.
+    expect(step.postsSource).toBe(`${username}#${truth.videoCount}`);
     expect(step.raw[0]).toMatchObject({ kind: 'profile', externalId: username });
 
     const unknown = await adapter().fetchProfile(context(), account('nobody_here99'));

@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   createTimeToIso,
+  decodeCommentsCursor,
   decodeOffset,
+  encodeCommentsCursor,
+  TIKTOK_LAUNCH,
   decodePostsCursor,
   encodePostsCursor,
   exactId,
@@ -234,6 +237,7 @@ describe('mapFollow', () => {
 
 describe('posts cursor', () => {
   const NOW = Date.parse('2026-03-04T18:30:00Z');
+  const FLOOR_180 = NOW - 180 * 86_400_000;
 
   it('research dates are UTC days; impossible dates are NaN', () => {
     expect(researchDate(NOW)).toBe('20260304');
@@ -244,7 +248,7 @@ describe('posts cursor', () => {
 
   it('windows run newest first, at most 30 days each, without gaps or overlaps, down to the floor', () => {
     const windows: PostsCursor[] = [];
-    for (let w: PostsCursor | null = firstWindow(NOW, 180, 30); w !== null; w = olderWindow(w, 30))
+    for (let w: PostsCursor | null = firstWindow(NOW, FLOOR_180, 30); w !== null; w = olderWindow(w, 30))
       windows.push(w);
     expect(windows[0]).toEqual({
       start: '20260203',
@@ -252,6 +256,8 @@ describe('posts cursor', () => {
       floor: '20250905',
       cursor: 0,
       searchId: null,
+      found: 0,
+      target: null,
     });
     expect(windows.at(-1)!.start).toBe('20250905');
     const days = (a: string, b: string) => (researchDateMs(b) - researchDateMs(a)) / 86_400_000;
@@ -262,8 +268,44 @@ describe('posts cursor', () => {
     // 181 days (today and the 180 before it), every one in exactly one window.
     expect(windows.reduce((n, w) => n + days(w.start, w.end) + 1, 0)).toBe(181);
     // A zero-day backfill reads today only.
-    expect(firstWindow(NOW, 0, 30)).toMatchObject({ start: '20260304', end: '20260304', floor: '20260304' });
-    expect(olderWindow(firstWindow(NOW, 0, 30), 30)).toBeNull();
+    expect(firstWindow(NOW, NOW, 30)).toMatchObject({
+      start: '20260304',
+      end: '20260304',
+      floor: '20260304',
+    });
+    expect(olderWindow(firstWindow(NOW, NOW, 30), 30)).toBeNull();
+    // No floor asked for: the whole history, down to TikTok's launch; never before it.
+    expect(firstWindow(NOW, 0, 30).floor).toBe(TIKTOK_LAUNCH);
+  });
+
+  it('the walk ends once the videos read reach the video_count, and only at the floor without one', () => {
+    const first = firstWindow(NOW, 0, 30, 25);
+    const second = olderWindow(first, 30, 10)!;
+    expect(second).toMatchObject({ end: '20260202', found: 10, target: 25 });
+    // An empty window in between (a silent month) does not end it.
+    const third = olderWindow(second, 30, 0)!;
+    expect(third).toMatchObject({ found: 10, target: 25 });
+    expect(olderWindow(third, 30, 15)).toBeNull();
+    // Without a video_count: on to the floor, whatever was found.
+    let w: PostsCursor | null = firstWindow(NOW, 0, 30);
+    let windows = 0;
+    while (w !== null) {
+      windows += 1;
+      w = olderWindow(w, 30, 1000);
+    }
+    expect(windows).toBeGreaterThan(110);
+  });
+
+  it('comments cursor: top level, then the replies of each comment that has any', () => {
+    expect(decodeCommentsCursor(null)).toEqual({ top: 0, queue: [], replyOffset: 0 });
+    expect(decodeCommentsCursor('300')).toEqual({ top: 300, queue: [], replyOffset: 0 });
+    const c = { top: 100, queue: ['7201388525814961198', '7201388525814961199'], replyOffset: 20 };
+    expect(decodeCommentsCursor(encodeCommentsCursor(c))).toEqual(c);
+    const lastTop = { top: null, queue: ['7201388525814961198'], replyOffset: 0 };
+    expect(decodeCommentsCursor(encodeCommentsCursor(lastTop))).toEqual(lastTop);
+    expect(encodeCommentsCursor({ top: null, queue: [], replyOffset: 0 })).toBeNull();
+    for (const bad of ['ttc1::0:', 'ttc1:1:0:x', 'ttc1:1:-1:', 'x'])
+      expect(decodeCommentsCursor(bad)).toBeUndefined();
   });
 
   it('round-trips, and refuses cursors it did not write', () => {
@@ -273,9 +315,17 @@ describe('posts cursor', () => {
       floor: '20250905',
       cursor: 200,
       searchId: '7201388525814961198',
+      found: 40,
+      target: 567,
     };
     expect(decodePostsCursor(encodePostsCursor(c))).toEqual(c);
-    const first = firstWindow(NOW, 180, 30);
+    // A cursor stored before the counts existed still reads.
+    expect(decodePostsCursor('tt1:20260203:20260304:20250905:200:7201388525814961198')).toEqual({
+      ...c,
+      found: 0,
+      target: null,
+    });
+    const first = firstWindow(NOW, FLOOR_180, 30);
     expect(decodePostsCursor(encodePostsCursor(first))).toEqual(first);
     for (const bad of [
       'EAAaBlBUOkNESQ',

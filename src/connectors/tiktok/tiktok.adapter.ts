@@ -21,6 +21,10 @@ import {
   firstWindow,
   olderWindow,
   researchDateMs,
+  TIKTOK_LAUNCH,
+  decodeCommentsCursor,
+  encodeCommentsCursor,
+  type CommentsCursor,
   type PostsCursor,
 } from './tiktok.cursor.js';
 import { isSearchIdExpired } from './tiktok.errors.js';
@@ -38,10 +42,13 @@ import { NO_ROWS, objectOf, unreadableRaw } from '../replay-rows.js';
 export interface TikTokAdapterOptions {
   readonly client: TikTokClient;
   /**
-   * How far back the posts stream reads: windows are read newest first down to this many days
-   * before today (UTC). A first sync reads all of it; later syncs are cut short by the engine at
-   * `last_synced_at − lookback`. @default 180
+   * The oldest day a first sync or a backfill reads (epoch ms): windows are read newest first down to
+   * it, or until the videos read reach the profile's `video_count`. Later syncs are cut short by the
+   * engine at `last_synced_at − lookback`; a pipeline narrows it with `StepContext.historySince`.
+   * @default TikTok's launch, 2016-09-01 (the whole history)
    */
+  readonly historyFloor?: number;
+  /** Deprecated: the floor as days before today; `historyFloor` wins when both are set. */
   readonly backfillDays?: number;
   /** Days per video query window, 1–30 (the API allows at most 30). @default 30 */
   readonly windowDays?: number;
@@ -75,6 +82,16 @@ function failure(error: TikTokError): { ok: false; error: ConnectorFailure } {
 }
 
 /** A failure the adapter finds itself (an unreadable stored cursor, an answer that cannot be paged). */
+/** A posts stream is `username` or `username#video_count` (what the profile step saw). */
+function parsePostsSource(source: string): { username: string; videoCount: number | null } {
+  const hash = source.lastIndexOf('#');
+  const count = hash > 0 ? source.slice(hash + 1) : '';
+  if (/^\d{1,12}$/.test(count)) {
+    return { username: normalizeUsername(source.slice(0, hash)), videoCount: Number(count) };
+  }
+  return { username: normalizeUsername(source), videoCount: null };
+}
+
 function ownFailure(
   kind: 'bad-request' | 'transient',
   method: string,
@@ -99,7 +116,8 @@ export class TikTokAdapter implements PlatformAdapter {
   readonly relations: readonly FollowRow['relation'][] = ['follower', 'following'];
   readonly credentialId: string;
   readonly #client: TikTokClient;
-  readonly #backfillDays: number;
+  readonly #historyFloor: number | undefined;
+  readonly #backfillDays: number | undefined;
   readonly #windowDays: number;
   readonly #videoPageSize: number;
   readonly #commentPageSize: number;
@@ -115,7 +133,11 @@ export class TikTokAdapter implements PlatformAdapter {
     };
     this.#client = options.client;
     this.credentialId = options.credentialId ?? options.client.clientKey;
-    this.#backfillDays = inRange(options.backfillDays ?? 180, 0, 36_500, 'backfillDays');
+    this.#historyFloor = options.historyFloor;
+    this.#backfillDays =
+      options.backfillDays === undefined
+        ? undefined
+        : inRange(options.backfillDays, 0, 36_500, 'backfillDays');
     this.#windowDays = inRange(options.windowDays ?? 30, 1, 30, 'windowDays');
     this.#videoPageSize = inRange(options.videoPageSize ?? 100, 1, 100, 'videoPageSize');
     this.#commentPageSize = inRange(options.commentPageSize ?? 100, 1, 100, 'commentPageSize');
@@ -145,8 +167,14 @@ export class TikTokAdapter implements PlatformAdapter {
       raw: [raw('profile', username, result)],
       profile: mapped.ok ? mapped.row : null,
       quarantined: mapped.ok ? [] : [mapped.quarantine],
-      // An account that says it has no videos has no posts stream to read.
-      postsSource: mapped.ok && mapped.row.post_count === 0 ? null : username,
+      // An account that says it has no videos has no posts stream to read. The stream carries the
+      // video_count, so the walk back through the history stops once it has read them all.
+      postsSource:
+        mapped.ok && mapped.row.post_count === 0
+          ? null
+          : mapped.ok && mapped.row.post_count !== null
+            ? `${username}#${mapped.row.post_count}`
+            : username,
     });
   }
 
@@ -157,10 +185,10 @@ export class TikTokAdapter implements PlatformAdapter {
     cursor: string | null,
   ): Promise<StepResult<PostsPage>> {
     const method = 'research/video/query';
-    const username = normalizeUsername(postsSource);
+    const { username, videoCount } = parsePostsSource(postsSource);
     let position =
       cursor === null
-        ? firstWindow(this.#now(), this.#backfillDays, this.#windowDays)
+        ? firstWindow(this.#now(), this.#floor(ctx), this.#windowDays, videoCount)
         : decodePostsCursor(cursor);
     if (position === undefined) return ownFailure('bad-request', method, `unreadable posts cursor ${cursor}`);
     let result = await this.#queryVideos(ctx, username, position);
@@ -187,7 +215,8 @@ export class TikTokAdapter implements PlatformAdapter {
       }
       next = { ...position, cursor: data.cursor, searchId: String(searchId) };
     } else {
-      next = olderWindow(position, this.#windowDays);
+      // The window is done: it held position.cursor videos before this page, and this page's.
+      next = olderWindow(position, this.#windowDays, position.cursor + (data.videos ?? []).length);
     }
     return ok({
       raw: [raw('posts_page', username, result)],
@@ -202,6 +231,20 @@ export class TikTokAdapter implements PlatformAdapter {
     });
   }
 
+  /** The oldest day to read: the pipeline's `historySince`, else the adapter's floor, else the launch. */
+  #floor(ctx: StepContext): number {
+    if (ctx.historySince !== undefined) return ctx.historySince;
+    if (this.#historyFloor !== undefined) return this.#historyFloor;
+    if (this.#backfillDays !== undefined) return this.#now() - this.#backfillDays * 86_400_000;
+    return researchDateMs(TIKTOK_LAUNCH);
+  }
+
+  /**
+   * One page of a video's comments stream: the top-level comments (the `video_id` form), and after
+   * each top-level page the replies of its comments that have any (`reply_count` > 0), read with the
+   * documented `comment_id` form, page by page, before the next top-level page. The cursor carries
+   * where both stand (tiktok.cursor.ts, CommentsCursor); replies are stored with their parent.
+   */
   async fetchCommentsPage(
     ctx: StepContext,
     _account: AccountRef,
@@ -209,11 +252,17 @@ export class TikTokAdapter implements PlatformAdapter {
     cursor: string | null,
   ): Promise<StepResult<CommentsPage>> {
     const method = 'research/video/comment/list';
-    const offset = decodeOffset(cursor);
-    if (offset === undefined)
-      return ownFailure('bad-request', method, `unreadable comments cursor ${cursor}`);
+    const state = decodeCommentsCursor(cursor);
+    if (state === undefined) return ownFailure('bad-request', method, `unreadable comments cursor ${cursor}`);
+    const parent = state.queue[0];
+    const offset = parent === undefined ? state.top! : state.replyOffset;
     const result = await this.#client.listComments(
-      { videoId: post, maxCount: this.#commentPageSize, cursor: offset },
+      {
+        videoId: post,
+        ...(parent === undefined ? {} : { commentId: parent }),
+        maxCount: this.#commentPageSize,
+        cursor: offset,
+      },
       call(ctx),
     );
     if (!result.ok) return failure(result.error);
@@ -224,11 +273,25 @@ export class TikTokAdapter implements PlatformAdapter {
     const { rows, quarantined } = partition(
       (data.comments ?? []).map((c) => mapComment(c, { videoId: post })),
     );
+    const comments = [...new Map(rows.map((c) => [c.external_id, c])).values()];
+    let following: CommentsCursor;
+    if (parent === undefined) {
+      // Top-level comments with replies: their replies are read next, in this order.
+      const withReplies = (data.comments ?? [])
+        .filter((c) => typeof c.reply_count === 'number' && c.reply_count > 0)
+        .map((c) => String(c.id))
+        .filter((id) => comments.some((row) => row.external_id === id && row.parent_external_id === null));
+      following = { top: next === null ? null : Number(next), queue: withReplies, replyOffset: 0 };
+    } else if (next !== null) {
+      following = { ...state, replyOffset: Number(next) };
+    } else {
+      following = { top: state.top, queue: state.queue.slice(1), replyOffset: 0 };
+    }
     return ok({
-      raw: [raw('comments_page', post, result)],
-      comments: [...new Map(rows.map((c) => [c.external_id, c])).values()],
+      raw: [raw(parent === undefined ? 'comments_page' : 'replies_page', post, result)],
+      comments,
       quarantined,
-      nextCursor: next,
+      nextCursor: encodeCommentsCursor(following),
     });
   }
 
@@ -341,7 +404,8 @@ export function replayTikTokRaw(raw: RawReplay): ReplayRows {
       );
       return { ...NO_ROWS, posts: [...new Map(rows.map((p) => [p.external_id, p])).values()], quarantined };
     }
-    case 'comments_page': {
+    case 'comments_page':
+    case 'replies_page': {
       const { rows, quarantined } = partition(
         list('comments').map((c) => mapComment(c as TikTokComment, { videoId: raw.externalId })),
       );

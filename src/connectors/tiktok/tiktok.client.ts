@@ -128,6 +128,12 @@ export interface VideoQueryParams {
 export interface CommentListParams {
   /** The video id as an exact decimal string; it is sent as a bare JSON number. */
   readonly videoId: string;
+  /**
+   * The documented `comment_id` form: the replies of this comment (exact decimal string) instead of
+   * the video's comments. The API takes one of the two, never both; `videoId` then only names the
+   * video the replies belong to (for mapping), it is not sent.
+   */
+  readonly commentId?: string;
   /** 1–100. @default 100 */
   readonly maxCount?: number;
   readonly cursor?: number;
@@ -212,13 +218,15 @@ export class TikTokClient {
     options: TikTokCallOptions = {},
   ): Promise<TikTokResult<TikTokCommentListData>> {
     const method: TikTokMethod = 'research/video/comment/list';
-    if (!/^\d{1,20}$/.test(params.videoId)) {
-      return Promise.resolve(
-        this.#invalid(method, `video id ${JSON.stringify(params.videoId)} is not an integer`),
-      );
+    const id = params.commentId ?? params.videoId;
+    if (!/^\d{1,20}$/.test(id)) {
+      const what = params.commentId === undefined ? 'video' : 'comment';
+      return Promise.resolve(this.#invalid(method, `${what} id ${JSON.stringify(id)} is not an integer`));
     }
     const body = {
-      video_id: new LosslessNumber(params.videoId),
+      ...(params.commentId === undefined
+        ? { video_id: new LosslessNumber(params.videoId) }
+        : { comment_id: new LosslessNumber(params.commentId) }),
       max_count: params.maxCount ?? 100,
       cursor: params.cursor ?? 0,
     };

@@ -328,7 +328,9 @@ function commentList(ctx: HandlerContext, fields: string | undefined, body: Body
     if (!video || ctx.dataset.userByIndex(video.user)!.isPrivate) {
       throw new SimFailure(errors.notFound('video', videoId, ctx.notFoundStyle));
     }
-    all = ctx.dataset.comments(video);
+    // The video_id form lists the video's top-level comments; their replies are listed by the
+    // documented comment_id form (SOCIAL-APIS.md §3.3.3: "or {"comment_id": …} for replies").
+    all = ctx.dataset.comments(video).filter((c) => c.parentId === null);
   } else {
     const commentId = idParam(body.comment_id, 'comment_id');
     const parent = ctx.dataset.comment(commentId);
