@@ -33,6 +33,14 @@ export const socialSpecSchema = z
      * read reach the profile's count). A backfill's `since` wins.
      */
     history: duration.nullish().transform((v) => v ?? null),
+    /**
+     * What a regular sync reads again of the posts it already holds. `all`: the account's whole feed
+     * (counters, captions and titles of every known post at most one sync old, and posts deleted on the
+     * platform marked deleted); `recent`: only posts within the lookback. Unset: `all` where the feed
+     * pages cheaply (YouTube: 2 units per 50 posts; Instagram: one call per 100 media), `recent` on
+     * TikTok (a full walk costs a request per active month). Comments follow `comments`.
+     */
+    refresh: z.enum(['all', 'recent']).optional(),
     /** Comments of which posts: `recent` (within the lookback), `all`, or `none`. Backfills read all. */
     comments: z.enum(['recent', 'all', 'none']).default('recent'),
     /** Also read the relation streams the platform offers (YouTube subscriptions, TikTok followers/following). */
@@ -69,6 +77,14 @@ export const socialSpecSchema = z
       });
     }
   });
+
+/** A pipeline's `refresh`, or its platform's default. */
+export function refreshOf(spec: {
+  platform: string;
+  refresh?: 'all' | 'recent' | undefined;
+}): 'all' | 'recent' {
+  return spec.refresh ?? (spec.platform === 'tiktok' ? 'recent' : 'all');
+}
 
 export type SocialSpecInput = z.input<typeof socialSpecSchema>;
 export type SocialSpec = z.output<typeof socialSpecSchema>;

@@ -1,6 +1,6 @@
 import { parseDuration } from '../core/duration.js';
 import { assertNever } from '../core/assert-never.js';
-import type { SocialSpec } from '../core/social-spec.schema.js';
+import { refreshOf, type SocialSpec } from '../core/social-spec.schema.js';
 import type { Executor } from '../db/pool.js';
 import { enqueueEnrichment, enrichmentItems, type EnrichmentSource } from '../enrichment/index.js';
 import { injectTraceContext } from '../observability/index.js';
@@ -238,10 +238,13 @@ function cutoffs(step: jobs.StepRow, spec: SocialSpec): Cutoffs {
   }
   const last = step.last_synced_at?.getTime() ?? null;
   const from = last === null ? null : last - parseDuration(spec.lookback);
+  // refresh 'all': the whole feed again (fresh counters, edits and deletions of older posts); the
+  // comments of older posts are still read only as `comments` says.
+  const everyPost = refreshOf(spec) === 'all';
   return {
-    stopBefore: from,
+    stopBefore: everyPost ? null : from,
     commentsFrom: spec.comments === 'all' ? null : from,
-    completePass: from === null,
+    completePass: from === null || everyPost,
   };
 }
 

@@ -6,7 +6,7 @@ import { startYouTubeSimulator, type RunningYouTubeSimulator } from '../../src/s
 import type { PlatformAdapter } from '../../src/connectors/connector.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { requestStatus } from '../../src/pipelines/index.js';
-import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { count, createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
 import { expectYouTubeTablesMatchTruth } from '../helpers/youtube-truth.js';
 
 const KEY = 'social-pipeline-key';
@@ -320,12 +320,53 @@ describe('a social pipeline', () => {
     expect(runs.map((r) => r.status)).toEqual(['PAUSED', 'SUCCESS']);
   });
 
+  it('a regular sync (refresh "all", the default) keeps old posts fresh: titles, counters, deletions with their comments', async () => {
+    const s = await setup(37, 2);
+    await startRunner(s);
+    const sync = await createPipeline(s.db, socialSpec(s));
+    await runOnce(s, sync.id);
+    // Old videos, far outside the lookback: one renamed, one watched more, one deleted with its comments.
+    const uploads = s.sim.control.truth.uploads(s.channels[0]!);
+    const [renamed, bumped] = [uploads.at(-1)!, uploads.at(-2)!];
+    const deleted = [...uploads]
+      .reverse()
+      .find((v) => v !== renamed && v !== bumped && s.sim.control.truth.threads(v).length > 0)!;
+    const comments = async (post: string) =>
+      count(s.db, 'SELECT count(*) FROM social.comments WHERE post_external_id = $1 AND deleted_at IS NULL', [
+        post,
+      ]);
+    expect(await comments(deleted)).toBeGreaterThan(0);
+    s.sim.control.updateVideo(renamed, { title: 'Renamed years later' });
+    s.sim.control.bumpVideoCounters(bumped, { views: 1000, likes: 10 });
+    s.sim.control.deleteVideo(deleted);
+    await runOnce(s, sync.id);
+    expect((await lastRun(s, sync.id)).status).toBe('SUCCESS');
+
+    const post = async (id: string) =>
+      (
+        await s.db.admin.query(
+          'SELECT title, view_count::bigint AS views, like_count::bigint AS likes, deleted_at FROM social.posts WHERE external_id = $1',
+          [id],
+        )
+      ).rows[0];
+    expect((await post(renamed)).title).toBe('Renamed years later');
+    const truth = s.sim.control.truth.video(bumped)!;
+    expect(await post(bumped)).toMatchObject({
+      views: Number(truth.viewCount),
+      likes: Number(truth.likeCount),
+    });
+    expect((await post(deleted)).deleted_at).not.toBeNull();
+    expect(await comments(deleted)).toBe(0);
+  });
+
   it('a backfill reaches what a regular sync leaves alone (old posts), and yields the quota to regular syncs', async () => {
     const s = await setup(36, 4);
     const backfilled = s.channels.slice(0, 3);
     const regular = s.channels[3]!;
     await startRunner(s);
-    const sync = await createPipeline(s.db, socialSpec(s, { accounts: backfilled }));
+    // refresh 'recent': the regular sync reads only posts inside its lookback (the default, 'all',
+    // would see the rename below by itself; see the test after this one).
+    const sync = await createPipeline(s.db, socialSpec(s, { accounts: backfilled, refresh: 'recent' }));
     await runOnce(s, sync.id);
     // Changes to old videos: far outside the regular sync's lookback.
     const old = s.sim.control.truth.uploads(backfilled[0]!).at(-1)!;

@@ -309,10 +309,19 @@ export async function markUnseenDeleted(
     `NOT EXISTS (SELECT 1 FROM etl.sync_seen s WHERE s.task_id = $2 AND s.external_id = t.${column})`;
   const query =
     scope.table === 'posts'
-      ? // Stories are read by their own task and expire by design: a feed pass never sees them.
-        `UPDATE social.posts t SET deleted_at = now(), updated_at = now()
-          WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.deleted_at IS NULL
-            AND t.media_type IS DISTINCT FROM 'STORY' AND ${notSeen('external_id')}`
+      ? // Stories are read by their own task and expire by design: a feed pass never sees them. A
+        // deleted post's comments go with it (a sync that serves the post again clears its mark).
+        `WITH gone AS (
+           UPDATE social.posts t SET deleted_at = now(), updated_at = now()
+            WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.deleted_at IS NULL
+              AND t.media_type IS DISTINCT FROM 'STORY' AND ${notSeen('external_id')}
+           RETURNING t.external_id
+         ), comments AS (
+           UPDATE social.comments c SET deleted_at = now(), updated_at = now()
+             FROM gone WHERE c.platform = $1 AND c.post_external_id = gone.external_id AND c.deleted_at IS NULL
+           RETURNING 1
+         )
+         SELECT external_id FROM gone`
       : scope.table === 'comments'
         ? `UPDATE social.comments t SET deleted_at = now(), updated_at = now()
             WHERE t.platform = $1 AND t.post_external_id = $3 AND t.deleted_at IS NULL AND ${notSeen('external_id')}`
