@@ -49,6 +49,31 @@ async function tiktok(clientSecret = 'tt-secret') {
   };
 }
 
+/** An Instagram simulator with one own account, its professional usernames, and an adapter (userId: ours unless given). */
+async function instagram(seed: number, userId?: string) {
+  const sim = await startInstagramSimulator({
+    seed,
+    accounts: 3,
+    ownAccounts: 1,
+    mediaPerAccount: [1, 4],
+    commentsPerMedia: [0, 0],
+    repliesPerComment: [0, 0],
+    accessTokens: ['ig-token'],
+  });
+  cleanups.push(() => sim.close());
+  const client = new InstagramClient({
+    baseUrl: sim.baseUrl,
+    accessToken: 'ig-token',
+    fetch: retryAfterGuard(),
+  });
+  const adapter = new InstagramAdapter({ client, userId: userId ?? sim.userId });
+  const usernames = sim.control.truth
+    .all()
+    .filter((t) => t.account.professional)
+    .map((t) => t.account.username);
+  return { adapters: new Map<string, PlatformAdapter>([['instagram', adapter]]), usernames };
+}
+
 interface AccountState {
   external_id: string;
   status: string;
@@ -154,28 +179,8 @@ describe('an account the platform does not show is skipped, not a failure', () =
   });
 
   it('Instagram: a username business discovery cannot read (110/2207013: unknown or personal) is skipped', async () => {
-    const sim = await startInstagramSimulator({
-      seed: 62,
-      accounts: 3,
-      ownAccounts: 1,
-      mediaPerAccount: [1, 4],
-      commentsPerMedia: [0, 0],
-      repliesPerComment: [0, 0],
-      accessTokens: ['ig-token'],
-    });
-    cleanups.push(() => sim.close());
-    const client = new InstagramClient({
-      baseUrl: sim.baseUrl,
-      accessToken: 'ig-token',
-      fetch: retryAfterGuard(),
-    });
-    const db = await setUp(
-      new Map<string, PlatformAdapter>([['instagram', new InstagramAdapter({ client, userId: sim.userId })]]),
-    );
-    const usernames = sim.control.truth
-      .all()
-      .filter((t) => t.account.professional)
-      .map((t) => t.account.username);
+    const { adapters, usernames } = await instagram(62);
+    const db = await setUp(adapters);
     const run = await runSocialPipeline(db, 'ig_unreachable', {
       platform: 'instagram',
       accounts: [...usernames, 'personal.account.0042'],
@@ -196,30 +201,8 @@ describe('an account the platform does not show is skipped, not a failure', () =
   });
 
   it('Instagram: a wrong SIPHON_INSTAGRAM_USER_ID (100/33 on our own node) fails the run, no account is marked', async () => {
-    const sim = await startInstagramSimulator({
-      seed: 63,
-      accounts: 2,
-      ownAccounts: 1,
-      mediaPerAccount: [1, 2],
-      commentsPerMedia: [0, 0],
-      repliesPerComment: [0, 0],
-      accessTokens: ['ig-token'],
-    });
-    cleanups.push(() => sim.close());
-    const client = new InstagramClient({
-      baseUrl: sim.baseUrl,
-      accessToken: 'ig-token',
-      fetch: retryAfterGuard(),
-    });
-    const db = await setUp(
-      new Map<string, PlatformAdapter>([
-        ['instagram', new InstagramAdapter({ client, userId: '17841400000000999' })],
-      ]),
-    );
-    const usernames = sim.control.truth
-      .all()
-      .filter((t) => t.account.professional)
-      .map((t) => t.account.username);
+    const { adapters, usernames } = await instagram(63, '17841400000000999');
+    const db = await setUp(adapters);
     const run = await runSocialPipeline(db, 'ig_wrong_user', {
       platform: 'instagram',
       accounts: usernames,
