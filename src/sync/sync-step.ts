@@ -59,6 +59,7 @@ export function quotaDayEnd(platform: string, now: number): Date {
   return new Date(nextMidnightIn(quotaDayZone(platform), now));
 }
 
+// A little over 80 lines: load, context, fetch, commit and the quota reschedule are one step's story.
 /**
  * Executes one step of one sync task: one page (profile, posts, comments or a relation), committed
  * with its raw responses, rows, next cursor and follow-up tasks in one transaction, then queued again
