@@ -27,6 +27,7 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+// Longer than 80 lines: the start-up sequence (checks, root handling, initdb, start, exit hooks) in order.
 /**
  * Starts (initialising on first use) the embedded PostgreSQL whose data lives in `<home>/pg`.
  * Refuses, with a one-line reason, a data directory of another major version, one that another

@@ -19,6 +19,7 @@ export interface RunnerMetricsOptions {
 /** How a run left this runner. */
 type Outcome = 'success' | 'failed' | 'paused' | 'handed_off' | 'lease_lost';
 
+// Longer than 80 lines: one metric definition and its event handler after another, nothing nested.
 /**
  * What one runner process did, counted from its events (`siphon_runner_*`). Unlike the API's
  * cluster metrics these are this process's own, so Prometheus sums them across runners. Labels:

@@ -36,6 +36,7 @@ export interface ValidationReport {
   };
 }
 
+// Longer than 80 lines: validate's parts (guard, columns, plan, sample, target) form one report.
 /**
  * Dry run of a pipeline configuration (`POST /pipelines/validate`): validates it, checks its SQL with
  * the parser guard and PostgreSQL's own resolution (the catalog probe), asks PostgreSQL for the result

@@ -53,6 +53,7 @@ export async function reconcilePipeline(
   });
 }
 
+// Longer than 80 lines: the comparison's stages (counts, ranges, buckets, keys) share one snapshot's state.
 async function compare(
   pools: ReconcilePools,
   pipeline: PipelineRow,

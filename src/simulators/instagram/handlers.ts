@@ -431,6 +431,7 @@ function renderComment(ctx: HandlerContext, comment: CommentState, fields: reado
 
 // ---- requests -------------------------------------------------------------------------------------
 
+// Longer than 80 lines: one case per Graph edge, the dispatch table of the simulator.
 /** Answers `GET /{id}` or `GET /{id}/{edge}` for the token's own accounts. */
 export function handle(ctx: HandlerContext, segments: readonly string[], query: Query): unknown {
   const d = ctx.dataset;

@@ -68,6 +68,7 @@ function send(reply: FastifyReply, response: SimResponse, usage: Record<string, 
     .send(JSON.stringify(response.body));
 }
 
+// Longer than 80 lines: the simulator's wiring (routes, faults, usage headers, tokens) read in request order.
 /** A local Instagram Graph API (`GET /vNN.N/{id}[/{edge}]`) as a Fastify app; it does not listen. */
 export function buildInstagramSimulator(options: InstagramSimulatorOptions = {}): InstagramSimulator {
   const now = options.now ?? Date.now;

@@ -109,6 +109,7 @@ const isMs = (v: unknown): v is number =>
   Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 30 * 86_400_000;
 const isRoute = (v: unknown): v is MlRoute | undefined => v === undefined || v === 'submit' || v === 'poll';
 
+// Longer than 80 lines: one small route per control action, registered in one place.
 /**
  * The same control over HTTP for a simulator in another process (the demo): under `/_control/`,
  * loopback only, no token. Bodies are JSON; a malformed one answers 400.

@@ -56,6 +56,7 @@ function parseJobRequest(body: unknown, maxTextLength: number): MlJobRequest | s
   return { analysis, input: { text } };
 }
 
+// Longer than 80 lines: the simulator's wiring (routes, faults, job clock) read in request order.
 /**
  * A local ML / image-recognition service (asynchronous jobs) as a Fastify app; it does not listen.
  * Jobs move from queued to running to done/failed on the injected clock, without timers.

@@ -132,6 +132,7 @@ export interface ControlDeps {
   readonly log: readonly SimRequest[];
 }
 
+// Longer than 80 lines: the control object is one literal of small methods a test reads as a list.
 export function createControl(deps: ControlDeps): TikTokSimulatorControl {
   const { dataset } = deps;
   const user = (name: string): UserState => held(dataset.user(name), `user ${name}`);

@@ -58,6 +58,7 @@ const MAX_LOGGED_REQUESTS = 10_000;
 /** Marks a JSON body that did not parse. */
 const INVALID_JSON = Symbol('invalid-json');
 
+// Longer than 80 lines: the simulator's wiring (routes, faults, quota, tokens) read in request order.
 /** A local TikTok Research API (`POST /v2/…`) as a Fastify app; it does not listen. */
 export function buildTikTokSimulator(options: TikTokSimulatorOptions = {}): TikTokSimulator {
   const now = options.now ?? Date.now;
