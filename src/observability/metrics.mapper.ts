@@ -254,6 +254,14 @@ export const CLUSTER_METRICS: readonly Definition[] = [
       m.syncJobs.map((j) => ({ labels: { platform: j.platform, status: j.status }, value: j.n })),
   },
   {
+    name: 'siphon_social_accounts',
+    help: 'Tracked accounts by platform and status (unreachable: not found, private or not professional).',
+    type: 'gauge',
+    labelNames: ['platform', 'status'],
+    samples: (m) =>
+      m.accounts.map((a) => ({ labels: { platform: a.platform, status: a.status }, value: a.n })),
+  },
+  {
     name: 'siphon_quota_calls_total',
     help: 'API calls made against each platform credential (the shared limiter).',
     type: 'counter',

@@ -132,6 +132,11 @@ describe('/metrics of the API and of a runner during a real run', () => {
       `INSERT INTO social.accounts (platform, external_id, handle) VALUES ('youtube', 'UC_metrics', 'metrics')
        RETURNING id`,
     );
+    await db.admin.query(
+      `INSERT INTO social.accounts (platform, external_id, status, unreachable_code, unreachable_since, next_check_at)
+       VALUES ('youtube', 'UC_gone_1', 'unreachable', 'SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE', now(), now() + interval '1 day'),
+              ('youtube', 'UC_gone_2', 'unreachable', 'SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE', now(), now() + interval '1 day')`,
+    );
     const { rows: job } = await db.admin.query<{ id: string }>(
       `INSERT INTO etl.sync_jobs (account_id, platform, status) VALUES ($1, 'youtube', 'RUNNING') RETURNING id`,
       [account[0]!.id],
@@ -253,6 +258,8 @@ describe('/metrics of the API and of a runner during a real run', () => {
     expect(task('comments', 'failed')).toBe(1);
     expect(task('profile', 'done')).toBe(1);
     expect(value(a, 'siphon_sync_jobs', { platform: 'youtube', status: 'RUNNING' })).toBe(1);
+    expect(value(a, 'siphon_social_accounts', { platform: 'youtube', status: 'active' })).toBe(1);
+    expect(value(a, 'siphon_social_accounts', { platform: 'youtube', status: 'unreachable' })).toBe(2);
     // Quota per credential.
     const yt = { platform: 'youtube', credential: 'key-a' };
     const ig = { platform: 'instagram', credential: 'app-1' };

@@ -36,6 +36,7 @@ export interface MetricsSnapshot {
   errors: Array<{ source: 'run' | 'sync_task' | 'enrichment'; code: string; n: number }>;
   syncTasks: Array<{ platform: string; kind: string; state: string; n: number }>;
   syncJobs: Array<{ platform: string; status: string; n: number }>;
+  accounts: Array<{ platform: string; status: string; n: number }>;
   quotas: Array<{
     platform: string;
     credential: string;
@@ -133,8 +134,8 @@ export async function readMetrics(db: Executor, staleMs: number): Promise<Metric
 /** Sync tasks and jobs, per-credential quota and enrichment waits (migration 0012's tables). */
 async function readSocialMetrics(
   db: Executor,
-): Promise<Pick<MetricsSnapshot, 'syncTasks' | 'syncJobs' | 'quotas' | 'enrichment'>> {
-  const [tasks, jobs, quotas, enrichment] = await Promise.all([
+): Promise<Pick<MetricsSnapshot, 'syncTasks' | 'syncJobs' | 'accounts' | 'quotas' | 'enrichment'>> {
+  const [tasks, jobs, accounts, quotas, enrichment] = await Promise.all([
     // queued: never picked up; running: picked up and not finished; waiting: parked until not_before.
     db.query(
       `SELECT j.platform, t.kind,
@@ -146,6 +147,9 @@ async function readSocialMetrics(
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
     ),
     db.query('SELECT platform, status, count(*)::float AS n FROM etl.sync_jobs GROUP BY 1, 2 ORDER BY 1, 2'),
+    db.query(
+      'SELECT platform, status, count(*)::float AS n FROM social.accounts GROUP BY 1, 2 ORDER BY 1, 2',
+    ),
     db.query(
       `SELECT platform, credential, calls_total::float, rate_limited::float,
               (${unitsTodaySql('q')})::float AS units_used,
@@ -166,6 +170,7 @@ async function readSocialMetrics(
   return {
     syncTasks: tasks.rows,
     syncJobs: jobs.rows,
+    accounts: accounts.rows,
     quotas: quotas.rows.map((q) => ({ ...q, exhausted: q.exhausted === true })),
     enrichment: enrichment.rows,
   };
