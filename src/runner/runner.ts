@@ -146,7 +146,13 @@ export class Runner {
       let claimed = false;
       if (this.#active.size < concurrency) {
         try {
-          await withTransaction(pool, (tx) => promoteDueSchedules(tx, nextOccurrence));
+          const due = await withTransaction(pool, (tx) => promoteDueSchedules(tx, nextOccurrence));
+          for (const skip of due.skipped) {
+            logger.warn(
+              { pipelineId: skip.id, pipeline: skip.name, status: skip.status, due: skip.due },
+              'scheduled run skipped: the pipeline was not IDLE at its occurrence (etl_audit schedule_skipped)',
+            );
+          }
           const pipeline = await claimPipeline(pool, this.id, leaseMs, [...this.#active.keys()]);
           if (pipeline) {
             claimed = true;

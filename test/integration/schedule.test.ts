@@ -91,6 +91,14 @@ describe('cron schedules', () => {
       (r) => r.next_run_at.getTime() > Date.parse(FAR_PAST),
     );
     expect(skipped.status).toBe('FAILED');
+    // The skipped occurrence is on record, not silent.
+    const audit = await db.admin.query(
+      `SELECT actor, details FROM etl.etl_audit WHERE pipeline_id = $1 AND action = 'schedule_skipped'`,
+      [p.id],
+    );
+    expect(audit.rows).toEqual([
+      { actor: 'scheduler', details: { status: 'FAILED', due: new Date(FAR_PAST).toISOString() } },
+    ]);
     const { rows } = await db.admin.query(
       'SELECT count(*)::int AS n FROM etl.etl_runs WHERE pipeline_id = $1',
       [p.id],

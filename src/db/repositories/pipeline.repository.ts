@@ -243,16 +243,30 @@ export async function updatePipeline(
  * database clock) moves to its next occurrence, and — only if it is IDLE — to RUN_REQUESTED. A
  * pipeline that is running, paused or failed skips that occurrence: missed runs are not queued up.
  */
+/**
+ * Requests the due scheduled runs of IDLE pipelines and moves every due pipeline's next_run_at on.
+ * An occurrence that finds its pipeline busy (a run still going or waiting for a runner slot, paused,
+ * failed) is skipped, not queued behind it; the skip is written to etl_audit (`schedule_skipped`,
+ * with the status and the occurrence) and returned, so it is never silent.
+ */
 export async function promoteDueSchedules(
   db: Executor,
   next: (cron: string, after: Date) => Date,
-): Promise<string[]> {
-  const { rows } = await db.query<{ id: string; schedule: string; status: string; db_now: Date }>(
-    `SELECT id, schedule, status, now() AS db_now FROM etl.etl_pipelines
+): Promise<{ requested: string[]; skipped: Array<{ id: string; name: string; status: string; due: Date }> }> {
+  const { rows } = await db.query<{
+    id: string;
+    name: string;
+    schedule: string;
+    status: string;
+    next_run_at: Date;
+    db_now: Date;
+  }>(
+    `SELECT id, name, schedule, status, next_run_at, now() AS db_now FROM etl.etl_pipelines
       WHERE enabled AND schedule IS NOT NULL AND next_run_at <= now()
       ORDER BY next_run_at LIMIT 50 FOR UPDATE SKIP LOCKED`,
   );
   const requested: string[] = [];
+  const skipped: Array<{ id: string; name: string; status: string; due: Date }> = [];
   for (const row of rows) {
     const run = row.status === 'IDLE';
     await db.query(
@@ -262,9 +276,19 @@ export async function promoteDueSchedules(
         WHERE id = $1`,
       [row.id, next(row.schedule, row.db_now), run],
     );
-    if (run) requested.push(row.id);
+    if (run) {
+      requested.push(row.id);
+    } else {
+      skipped.push({ id: row.id, name: row.name, status: row.status, due: row.next_run_at });
+      await recordAudit(db, {
+        pipelineId: row.id,
+        action: 'schedule_skipped',
+        actor: 'scheduler',
+        details: { status: row.status, due: row.next_run_at.toISOString() },
+      });
+    }
   }
-  return requested;
+  return { requested, skipped };
 }
 
 export async function deletePipelineRow(db: Executor, id: string): Promise<void> {
