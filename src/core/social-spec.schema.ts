@@ -41,7 +41,11 @@ export const socialSpecSchema = z
      * TikTok (a full walk costs a request per active month). Comments follow `comments`.
      */
     refresh: z.enum(['all', 'recent']).optional(),
-    /** Comments of which posts: `recent` (within the lookback), `all`, or `none`. Backfills read all. */
+    /**
+     * Comments of which posts: `recent` (those published within the lookback), `all` (every post of
+     * the account: the regular sync then reads the whole feed, whatever `refresh` says), or `none`.
+     * Backfills read the comments of every post in their range.
+     */
     comments: z.enum(['recent', 'all', 'none']).default('recent'),
     /** Also read the relation streams the platform offers (YouTube subscriptions, TikTok followers/following). */
     relations: z.boolean().default(false),

@@ -240,7 +240,9 @@ function cutoffs(step: jobs.StepRow, spec: SocialSpec): Cutoffs {
   const from = last === null ? null : last - parseDuration(spec.lookback);
   // refresh 'all': the whole feed again (fresh counters, edits and deletions of older posts); the
   // comments of older posts are still read only as `comments` says.
-  const everyPost = refreshOf(spec) === 'all';
+  // comments 'all' means the comments of every known post: those posts must be seen, so the whole
+  // feed is read whatever `refresh` says.
+  const everyPost = refreshOf(spec) === 'all' || spec.comments === 'all';
   return {
     stopBefore: everyPost ? null : from,
     commentsFrom: spec.comments === 'all' ? null : from,
