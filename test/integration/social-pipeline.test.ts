@@ -359,6 +359,17 @@ describe('a social pipeline', () => {
     expect(await comments(deleted)).toBe(0);
   });
 
+  it('comments "all" reads the comments of every post, old ones included, even with refresh "recent"', async () => {
+    const s = await setup(38, 1);
+    await startRunner(s);
+    const sync = await createPipeline(s.db, socialSpec(s, { refresh: 'recent', comments: 'all' }));
+    await runOnce(s, sync.id);
+    const old = s.sim.control.truth.uploads(s.channels[0]!).at(-1)!;
+    const added = s.sim.control.addComment(old, { text: 'a late comment on an old video' });
+    await runOnce(s, sync.id);
+    expect(await count(s.db, 'SELECT count(*) FROM social.comments WHERE external_id = $1', [added])).toBe(1);
+  });
+
   it('a backfill reaches what a regular sync leaves alone (old posts), and yields the quota to regular syncs', async () => {
     const s = await setup(36, 4);
     const backfilled = s.channels.slice(0, 3);
