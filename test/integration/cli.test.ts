@@ -163,6 +163,19 @@ describe('siphon CLI for scripts', () => {
     expect(JSON.parse(res.stdout)).toMatchObject({ status: 'CLEAN', source_rows: 0, target_rows: 0 });
   });
 
+  it('demo load piped reports each step with rows, rate and ETA on stderr, the summary on stdout', async () => {
+    const own = await createTestDatabase();
+    try {
+      const res = await runCli(['demo', 'load', '--films', '300', '--ratings', '3000'], cliEnv(own.adminUrl));
+      expect(res.code, res.stderr.slice(-2000)).toBe(0);
+      expect(res.stdout).toBe('demo loaded: 300 films, 3000 ratings\n');
+      expect(res.stderr).toMatch(/films +\[[^\]]*\] 300\/300 rows · \S+ rows\/s · ETA \S+/);
+      expect(res.stderr).toMatch(/ratings \[[^\]]*\] 3000\/3000 rows · \S+ rows\/s · ETA \S+/);
+    } finally {
+      await own.drop();
+    }
+  });
+
   it('pipelines run then pause follow the status machine; a pause of an idle pipeline is refused', async () => {
     const refused = await runCli(['pipelines', 'pause', 'film_dim_full'], cliEnv(db.adminUrl));
     expect(refused.code).toBe(1);

@@ -41,6 +41,9 @@ function registerMigrateCommand(program: Command): void {
     });
 }
 
+/** One demo load step: its rows, rate and ETA. */
+const DEMO_PROGRESS_FORMAT = '  {step} [{bar}] {value}/{total} rows · {rate} rows/s · ETA {eta_formatted}';
+
 /** `demo load` and `demo reset`: the demo data set of seed 004. */
 function registerDemoCommands(program: Command): void {
   const demo = program
@@ -64,15 +67,31 @@ function registerDemoCommands(program: Command): void {
             films: options.films ?? config.demo.films,
             ratings: options.ratings ?? config.demo.ratings,
           };
+          // Rows, rate and ETA per step: redrawn on a terminal, a line a minute to a pipe or a log.
           const bars = new cliProgress.MultiBar(
-            { format: '  {step} [{bar}] {value}/{total}', stream: process.stderr, hideCursor: true },
+            {
+              format: DEMO_PROGRESS_FORMAT,
+              stream: process.stderr,
+              hideCursor: true,
+              noTTYOutput: true,
+              notTTYSchedule: 60_000,
+            },
             cliProgress.Presets.shades_classic,
           );
-          const byStep = new Map<string, cliProgress.SingleBar>();
+          const byStep = new Map<string, { bar: cliProgress.SingleBar; started: number }>();
           const counts = await loadDemo(admin, sizes, (step, done, total) => {
-            let bar = byStep.get(step);
-            if (!bar) byStep.set(step, (bar = bars.create(total, 0, { step: step.padEnd(7) })));
-            bar.update(done, { step: step.padEnd(7) });
+            let entry = byStep.get(step);
+            if (!entry) {
+              entry = {
+                bar: bars.create(total, 0, { step: step.padEnd(7), rate: '…' }),
+                started: Date.now(),
+              };
+              byStep.set(step, entry);
+            }
+            const seconds = (Date.now() - entry.started) / 1000;
+            // Under a second of history says nothing about the rate.
+            const rate = seconds < 1 ? '…' : Math.round(done / seconds).toLocaleString('en-US');
+            entry.bar.update(done, { step: step.padEnd(7), rate });
           });
           bars.stop();
           process.stdout.write(`demo loaded: ${counts.films} films, ${counts.ratings} ratings\n`);
