@@ -54,3 +54,31 @@ function formatCell(value: unknown): string {
 
 /** `--json` on every command that prints data. */
 export const jsonOption = () => new Option('--json', 'print JSON for scripts instead of a table');
+
+/**
+ * A progress line on `stream` (stderr: stdout keeps results for scripts). On a terminal one line is
+ * rewritten in place at most twice a second; to a pipe or a log the first line is written at once,
+ * then one a minute. `line` is only called when a line is due.
+ */
+export function progressReporter(stream: NodeJS.WriteStream = process.stderr) {
+  let last = 0;
+  let drawn = false;
+  const every = stream.isTTY ? 500 : 60_000;
+  const report = (line: () => string, force = false) => {
+    const now = Date.now();
+    if (!force && now - last < every) return;
+    last = now;
+    if (stream.isTTY) {
+      stream.write(`\r${line()}\u001b[K`);
+      drawn = true;
+    } else {
+      stream.write(`${line()}\n`);
+    }
+  };
+  report.due = () => Date.now() - last >= every;
+  report.end = () => {
+    if (drawn) stream.write('\n');
+    drawn = false;
+  };
+  return report;
+}

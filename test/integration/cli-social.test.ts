@@ -43,6 +43,10 @@ describe('siphon sync youtube', () => {
     const rows = JSON.parse(res.stdout) as JobLine[];
     first = rows;
     expect(rows.map((r) => [r.account, r.status])).toEqual(ids.map((id) => [id, 'SUCCESS']));
+    // Progress on stderr (stdout stays JSON), ending with where the run stood.
+    expect(res.stderr).toMatch(
+      /sync: 2\/2 accounts done \(0 skipped, 0 failed\), \d+ streams done, \d+ calls/,
+    );
     expect(await count(db, `SELECT count(*) FROM social.profiles WHERE platform = 'youtube'`)).toBe(2);
     const expectedPosts = ids.reduce((sum, id) => sum + sim.control.truth.uploads(id).length, 0);
     expect(await count(db, `SELECT count(*) FROM social.posts WHERE platform = 'youtube'`)).toBe(

@@ -9,7 +9,7 @@ import { changeEnabled, getPipeline, requestStatus } from '../../pipelines/index
 import { reconcilePipeline } from '../../reconcile/index.js';
 import { pipelineSyncStatus } from '../../api/routes/sync.routes.js';
 import { withContext } from '../context.js';
-import { jsonOption, printObject, printRows } from '../output.js';
+import { jsonOption, printObject, printRows, progressReporter } from '../output.js';
 import { printSyncStatus } from './social.command.js';
 
 const CLI_USER = 'cli';
@@ -259,69 +259,46 @@ function registerRunsCommand(program: Command): void {
 async function waitForRun(api: Parameters<typeof getPipeline>[0], pipelineId: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   let seenRun: string | undefined;
-  const report = progressLine(process.stderr);
+  const progress = progressReporter();
   while (Date.now() < deadline) {
     const row = await getPipeline(api, pipelineId);
     if (row.current_run_id) seenRun = row.current_run_id;
     if (seenRun && row.status !== 'IDLE') {
       const run = await findRun(api, seenRun);
-      if (run?.status === 'RUNNING') report(run);
+      if (run?.status === 'RUNNING') progress(() => runProgressLine(run));
     }
     if (['IDLE', 'FAILED', 'PAUSED'].includes(row.status) && seenRun) {
       const run = await findRun(api, seenRun);
       if (run && run.status !== 'RUNNING') {
-        report.end();
+        progress.end();
         return run;
       }
     }
     if (['IDLE', 'FAILED', 'PAUSED'].includes(row.status) && !seenRun) {
       const [latest] = await listRuns(api, pipelineId, 1);
       if (latest && latest.status !== 'RUNNING') {
-        report.end();
+        progress.end();
         return latest;
       }
     }
     await sleep(250);
   }
-  report.end();
+  progress.end();
   throw new SiphonError(
     'SIPHON_ERR_RUN_WAIT_TIMEOUT',
     `the run did not finish within ${timeoutMs / 1000}s; is a runner running?`,
   );
 }
 
-/**
- * Progress of a run being waited for, on stderr (stdout keeps the summary for scripts): rows read,
- * batches and the rate since the run started. A terminal gets one line rewritten in place; a pipe
- * gets the first line at once, then one a minute.
- */
-function progressLine(stream: NodeJS.WriteStream) {
-  let last = 0;
-  let drawn = false;
-  const every = stream.isTTY ? 500 : 60_000;
-  const report = (run: {
-    id: string;
-    rows_read: number | string;
-    batches: number | string;
-    started_at: Date;
-  }) => {
-    const now = Date.now();
-    if (now - last < every) return;
-    last = now;
-    const rows = Number(run.rows_read);
-    const seconds = Math.max(0.001, (now - new Date(run.started_at).getTime()) / 1000);
-    const rate = Math.round(rows / seconds);
-    const line = `run ${run.id.slice(0, 8)}: ${rows.toLocaleString('en-US')} rows read, ${run.batches} batches, ${rate.toLocaleString('en-US')} rows/s, ${Math.round(seconds)} s`;
-    if (stream.isTTY) {
-      stream.write(`\r${line}\u001b[K`);
-      drawn = true;
-    } else {
-      stream.write(`${line}\n`);
-    }
-  };
-  report.end = () => {
-    if (drawn) stream.write('\n');
-    drawn = false;
-  };
-  return report;
+/** Rows read, batches and the rate since the run started. */
+function runProgressLine(run: {
+  id: string;
+  rows_read: number | string;
+  batches: number | string;
+  started_at: Date;
+}) {
+  const rows = Number(run.rows_read);
+  const seconds = Math.max(0.001, (Date.now() - new Date(run.started_at).getTime()) / 1000);
+  const rate = Math.round(rows / seconds);
+  return `run ${run.id.slice(0, 8)}: ${rows.toLocaleString('en-US')} rows read, ${run.batches} batches, ${rate.toLocaleString('en-US')} rows/s, ${Math.round(seconds)} s`;
 }

@@ -3,12 +3,19 @@ import { buildAdapters } from '../../bootstrap/adapters.js';
 import { startRunner } from '../../bootstrap/services.js';
 import type { Config } from '../../config/index.js';
 import { SiphonError } from '../../core/errors.js';
-import { listRunJobs, type Platform, type RunJobRow } from '../../sync/index.js';
+import {
+  listRunJobs,
+  readSyncSummary,
+  type Platform,
+  type RunJobRow,
+  type SyncSummary,
+} from '../../sync/index.js';
 import { configOf, findPipeline, type PipelineRow } from '../../db/repositories/pipeline.repository.js';
 import { listRuns, type RunRow } from '../../db/repositories/run.repository.js';
 import type { Executor } from '../../db/pool.js';
 import { patchPipeline, requestStatus, savePipeline } from '../../pipelines/index.js';
 import type { CliContext } from '../context.js';
+import { progressReporter } from '../output.js';
 
 /** The variables a platform's adapter needs, named in the error when one is missing. */
 const CREDENTIALS: Record<Platform, string> = {
@@ -106,12 +113,39 @@ export async function syncAccounts(
   return { pipeline, run, jobs: run ? await listRunJobs(api, run.id) : [] };
 }
 
-/** Polls until the pipeline has left RUN_REQUESTED / RUNNING / PAUSE_REQUESTED. */
+/**
+ * Polls until the pipeline has left RUN_REQUESTED / RUNNING / PAUSE_REQUESTED, showing on stderr how
+ * many accounts are done, pages read, calls made and tasks waiting (progressReporter's pace).
+ */
 async function waitUntilSettled(api: Executor, id: string): Promise<PipelineRow> {
+  const progress = progressReporter();
+  const started = Date.now();
   for (;;) {
     const row = await findPipeline(api, id);
     if (!row) throw new SiphonError('SIPHON_ERR_PIPELINE_NOT_FOUND', `pipeline ${id} was deleted meanwhile`);
-    if (!['RUN_REQUESTED', 'RUNNING', 'PAUSE_REQUESTED'].includes(row.status)) return row;
+    if (!['RUN_REQUESTED', 'RUNNING', 'PAUSE_REQUESTED'].includes(row.status)) {
+      // The last word, whatever the pace: where the run ended.
+      const summary = await readSyncSummary(api, id, undefined);
+      progress(() => syncProgressLine(summary, Date.now() - started), true);
+      progress.end();
+      return row;
+    }
+    if (row.status === 'RUNNING' && progress.due()) {
+      const summary = await readSyncSummary(api, id, undefined);
+      progress(() => syncProgressLine(summary, Date.now() - started));
+    }
     await sleep(250);
   }
+}
+
+function syncProgressLine(s: SyncSummary, elapsedMs: number): string {
+  const j = s.jobs.by_status;
+  const done = (j.SUCCESS ?? 0) + (j.FAILED ?? 0) + (j.SKIPPED ?? 0);
+  const pages = Object.values(s.tasks.by_kind).reduce((n, byStatus) => n + (byStatus?.DONE ?? 0), 0);
+  const seconds = Math.round(elapsedMs / 1000);
+  const rate = seconds > 0 ? ` (${(s.calls / seconds).toFixed(1)}/s)` : '';
+  return (
+    `sync: ${done}/${s.jobs.total} accounts done (${j.SKIPPED ?? 0} skipped, ${j.FAILED ?? 0} failed), ` +
+    `${pages} streams done, ${s.calls} calls${rate}, ${s.waiting.items} waiting, ${seconds} s`
+  );
 }
