@@ -1,4 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -326,6 +327,53 @@ describe('over-limit bodies are answered 413, to Node fetch and curl alike', () 
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
       'SIPHON_ERR_REQUEST_TOO_LARGE',
     );
+  });
+
+  it('node:http writing a chunked body in a loop past the limit reads a coded 413, and the server serves on', async () => {
+    const { port } = server.server.address() as AddressInfo;
+    const answer = await new Promise<{ status: number; body: string; sent: number; headers: string[] }>(
+      (resolve, reject) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/pipelines',
+          headers: { ...as(OPERATOR), 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        });
+        req.on('error', reject); // EPIPE / ECONNRESET: the client never read the answer
+        req.on('response', (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (part: string) => (body += part));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body, sent, headers: req.getHeaderNames() }),
+          );
+        });
+        // 3 MB in 64 kB writes, waiting for 'drain' as a streaming client does; no Content-Length.
+        const chunk = 'x'.repeat(64 * 1024);
+        let sent = 0;
+        req.write('{"name":"big","description":"');
+        const writeMore = () => {
+          while (sent < 3_000_000) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', writeMore);
+          }
+          req.end('"}');
+        };
+        writeMore();
+      },
+    );
+    expect(answer.headers).toContain('transfer-encoding');
+    expect(answer.headers).not.toContain('content-length');
+    expect(answer.sent).toBeGreaterThan(1_048_576);
+    expect(answer.status).toBe(413);
+    const parsed = JSON.parse(answer.body) as { error: { code: string; message: string } };
+    expect(parsed.error.code).toBe('SIPHON_ERR_REQUEST_TOO_LARGE');
+    expect(parsed.error.message).toMatch(/SIPHON_API_BODY_LIMIT/);
+    // The same server answers the next request.
+    const health = await fetch(`${base}/health`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { database: string }).database).toBe('reachable');
   });
 
   it('a body under the limit still works on the same server', async () => {
