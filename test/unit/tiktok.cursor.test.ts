@@ -321,6 +321,15 @@ describe('comments stream: top-level pages, then the replies of each comment wit
     const { pages } = await walkComments(adapter(client, { commentPageSize: 2 }), context(), 'ttc1:2:2:101');
     expect(pages.flatMap((p) => p.comments.map((r) => r.external_id))).toEqual(['203', '103', '204']);
   });
+
+  it('a parent deleted before its replies are read is skipped; the other comments are still read', async () => {
+    const client = new FakeClient([], new Set(), [...tops, ...replies], new Set(['101']));
+    const ctx = context();
+    const { pages } = await walkComments(adapter(client, { commentPageSize: 2 }), ctx);
+    expect(pages.flatMap((p) => p.comments.map((r) => r.external_id))).toEqual(['101', '102', '103', '204']);
+    expect(pages[1]).toMatchObject({ raw: [], comments: [], nextCursor: 'ttc1:2:0:' });
+    expect(ctx.calls).toHaveLength(4);
+  });
 });
 
 describe('firstWindow / olderWindow keep the read time through the walk', () => {

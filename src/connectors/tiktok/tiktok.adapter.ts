@@ -288,6 +288,18 @@ export class TikTokAdapter implements PlatformAdapter {
       },
       call(ctx),
     );
+    if (!result.ok && parent !== undefined && result.error.kind === 'not-found') {
+      // The parent comment was deleted after its top-level page was read: its replies went with it.
+      // Go on with the next queued parent instead of ending the whole video's comments (the engine
+      // skips a stream that answers not-found); the replies already stored are then not seen on
+      // this pass and are marked deleted with it.
+      return ok({
+        raw: [],
+        comments: [],
+        quarantined: [],
+        nextCursor: encodeCommentsCursor({ top: state.top, queue: state.queue.slice(1), replyOffset: 0 }),
+      });
+    }
     if (!result.ok) return failure(result.error);
     const data = result.value;
     const next = nextOffset(data, offset);
