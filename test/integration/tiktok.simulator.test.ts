@@ -255,7 +255,7 @@ describe('posts: date windows, cursor + search_id paging', () => {
   it('a stored cursor resumes on exactly the next page, from a new adapter', async () => {
     const username = busiestUser();
     const first = await allPosts(adapter({ videoPageSize: 7, backfillDays: 180 }), username, { maxPages: 4 });
-    expect(first.cursor).toMatch(/^tt2:/);
+    expect(first.cursor).toMatch(/^tt3:/);
     const rest = await allPosts(adapter({ videoPageSize: 7, backfillDays: 180 }), username, {
       cursor: first.cursor,
     });
@@ -268,7 +268,8 @@ describe('posts: date windows, cursor + search_id paging', () => {
     const username = busiestUser();
     const a = adapter({ videoPageSize: 5, backfillDays: 180 });
     const head = await allPosts(a, username, { maxPages: 1 });
-    expect(head.cursor).toMatch(/:5:\d+:0:$/); // inside the first window, with a search id
+    // Inside the first window: offset 5 with a search id, 0 found before it, no target, 5 seen in it.
+    expect(head.cursor).toMatch(/:5:\d+:0::5:$/);
     clock.now += 61_000; // the simulator's search ids live 60 s
     const start = requests().length;
     sim.control.faults.shortPageNext(3);
@@ -505,8 +506,9 @@ describe('comments and follows', () => {
       subscriber_count: truth.followerCount,
       post_count: truth.videoCount,
     });
-    // The stream carries the video_count: the walk back through the history stops at it.
-    expect(step.postsSource).toBe(`${username}#${truth.videoCount}`);
+    // The stream carries the video_count and when it was read (the simulator clock, in seconds): the
+    // walk back through the history stops once it has read that many videos published by then.
+    expect(step.postsSource).toBe(`${username}#${truth.videoCount}@${Math.floor(clock.now / 1000)}`);
     expect(step.raw[0]).toMatchObject({ kind: 'profile', externalId: username });
 
     const unknown = await adapter().fetchProfile(context(), account('nobody_here99'));

@@ -258,6 +258,8 @@ describe('posts cursor', () => {
       searchId: null,
       found: 0,
       target: null,
+      seen: 0,
+      asOf: null,
     });
     expect(windows.at(-1)!.start).toBe('20250905');
     const days = (a: string, b: string) => (researchDateMs(b) - researchDateMs(a)) / 86_400_000;
@@ -317,13 +319,23 @@ describe('posts cursor', () => {
       searchId: '7201388525814961198',
       found: 40,
       target: 567,
+      seen: 180,
+      asOf: 1772649000,
     };
     expect(decodePostsCursor(encodePostsCursor(c))).toEqual(c);
-    // A cursor stored before the counts existed still reads.
+    // A cursor stored before the counts existed still reads; its offset stands for the window's count.
     expect(decodePostsCursor('tt1:20260203:20260304:20250905:200:7201388525814961198')).toEqual({
       ...c,
       found: 0,
       target: null,
+      seen: 200,
+      asOf: null,
+    });
+    // So does one stored before the window's count and the profile's read time were carried.
+    expect(decodePostsCursor('tt2:20260203:20260304:20250905:200:7201388525814961198:40:567')).toEqual({
+      ...c,
+      seen: 200,
+      asOf: null,
     });
     const first = firstWindow(NOW, FLOOR_180, 30);
     expect(decodePostsCursor(encodePostsCursor(first))).toEqual(first);
@@ -335,6 +347,8 @@ describe('posts cursor', () => {
       'tt1:20260230:20260304:20250905:0:',
       'tt2:20260203:20260304:20250905:0:',
       'tt1:20260203:20260304:20250905:-1:x',
+      'tt3:20260203:20260304:20250905:0::0:',
+      'tt3:20260203:20260304:20250905:0::0::x:',
     ]) {
       expect(decodePostsCursor(bad)).toBeUndefined();
     }

@@ -18,8 +18,10 @@ import {
   decodeOffset,
   decodePostsCursor,
   encodePostsCursor,
+  countsToward,
   firstWindow,
   olderWindow,
+  seenInWindow,
   researchDateMs,
   TIKTOK_LAUNCH,
   decodeCommentsCursor,
@@ -81,17 +83,33 @@ function failure(error: TikTokError): { ok: false; error: ConnectorFailure } {
   };
 }
 
-/** A failure the adapter finds itself (an unreadable stored cursor, an answer that cannot be paged). */
-/** A posts stream is `username` or `username#video_count` (what the profile step saw). */
-function parsePostsSource(source: string): { username: string; videoCount: number | null } {
-  const hash = source.lastIndexOf('#');
-  const count = hash > 0 ? source.slice(hash + 1) : '';
-  if (/^\d{1,12}$/.test(count)) {
-    return { username: normalizeUsername(source.slice(0, hash)), videoCount: Number(count) };
-  }
-  return { username: normalizeUsername(source), videoCount: null };
+interface PostsSource {
+  readonly username: string;
+  /** The profile's video_count, when the profile step saw one. */
+  readonly videoCount: number | null;
+  /** Unix second of that profile read, when known. */
+  readonly asOf: number | null;
 }
 
+/**
+ * A posts stream is what the profile step saw: `username#video_count@unix_second` (now),
+ * `username#video_count` (written before the read time was carried) or a plain `username` (written
+ * before the count was carried). TikTok usernames are letters, digits, `_` and `.`, so `#` and `@`
+ * cannot be part of one.
+ */
+export function parsePostsSource(source: string): PostsSource {
+  const m = /^(.+)#(\d{1,12})(?:@(\d{1,12}))?$/.exec(source);
+  if (m) {
+    return {
+      username: normalizeUsername(m[1]!),
+      videoCount: Number(m[2]),
+      asOf: m[3] === undefined ? null : Number(m[3]),
+    };
+  }
+  return { username: normalizeUsername(source), videoCount: null, asOf: null };
+}
+
+/** A failure the adapter finds itself (an unreadable stored cursor, an answer that cannot be paged). */
 function ownFailure(
   kind: 'bad-request' | 'transient',
   method: string,
@@ -168,12 +186,13 @@ export class TikTokAdapter implements PlatformAdapter {
       profile: mapped.ok ? mapped.row : null,
       quarantined: mapped.ok ? [] : [mapped.quarantine],
       // An account that says it has no videos has no posts stream to read. The stream carries the
-      // video_count, so the walk back through the history stops once it has read them all.
+      // video_count and when it was read, so the walk back through the history stops once it has
+      // read them all (videos published after this read are not counted toward it).
       postsSource:
         mapped.ok && mapped.row.post_count === 0
           ? null
           : mapped.ok && mapped.row.post_count !== null
-            ? `${username}#${mapped.row.post_count}`
+            ? `${username}#${mapped.row.post_count}@${Math.floor(this.#now() / 1000)}`
             : username,
     });
   }
@@ -185,17 +204,17 @@ export class TikTokAdapter implements PlatformAdapter {
     cursor: string | null,
   ): Promise<StepResult<PostsPage>> {
     const method = 'research/video/query';
-    const { username, videoCount } = parsePostsSource(postsSource);
+    const { username, videoCount, asOf } = parsePostsSource(postsSource);
     let position =
       cursor === null
-        ? firstWindow(this.#now(), this.#floor(ctx), this.#windowDays, videoCount)
+        ? firstWindow(this.#now(), this.#floor(ctx), this.#windowDays, videoCount, asOf)
         : decodePostsCursor(cursor);
     if (position === undefined) return ownFailure('bad-request', method, `unreadable posts cursor ${cursor}`);
     let result = await this.#queryVideos(ctx, username, position);
     if (!result.ok && position.searchId !== null && isSearchIdExpired(result.error)) {
       // The search expired (a long pause between pages): read the window again from its start.
       // Rows are upserted by id, so the pages already committed are harmless to see twice.
-      position = { ...position, cursor: 0, searchId: null };
+      position = { ...position, cursor: 0, searchId: null, seen: 0 };
       result = await this.#queryVideos(ctx, username, position);
     }
     if (!result.ok) return failure(result.error);
@@ -203,6 +222,11 @@ export class TikTokAdapter implements PlatformAdapter {
     const data = result.value;
     const { rows, quarantined } = partition((data.videos ?? []).map((v) => mapVideo(v, { username })));
     const posts = [...new Map(rows.map((p) => [p.external_id, p])).values()];
+    // Toward video_count count only videos this page returned (not the offset's move), published by
+    // the profile read: see tiktok.cursor.ts for why.
+    const seen =
+      seenInWindow(position) +
+      posts.filter((p) => countsToward(position, Date.parse(p.published_at ?? ''))).length;
     let next: PostsCursor | null;
     if (data.has_more === true) {
       const searchId = data.search_id ?? position.searchId;
@@ -213,10 +237,9 @@ export class TikTokAdapter implements PlatformAdapter {
           'video/query said has_more without a usable cursor and search_id',
         );
       }
-      next = { ...position, cursor: data.cursor, searchId: String(searchId) };
+      next = { ...position, cursor: data.cursor, searchId: String(searchId), seen };
     } else {
-      // The window is done: it held position.cursor videos before this page, and this page's.
-      next = olderWindow(position, this.#windowDays, position.cursor + (data.videos ?? []).length);
+      next = olderWindow(position, this.#windowDays, seen);
     }
     return ok({
       raw: [raw('posts_page', username, result)],
@@ -265,6 +288,18 @@ export class TikTokAdapter implements PlatformAdapter {
       },
       call(ctx),
     );
+    if (!result.ok && parent !== undefined && result.error.kind === 'not-found') {
+      // The parent comment was deleted after its top-level page was read: its replies went with it.
+      // Go on with the next queued parent instead of ending the whole video's comments (the engine
+      // skips a stream that answers not-found); the replies already stored are then not seen on
+      // this pass and are marked deleted with it.
+      return ok({
+        raw: [],
+        comments: [],
+        quarantined: [],
+        nextCursor: encodeCommentsCursor({ top: state.top, queue: state.queue.slice(1), replyOffset: 0 }),
+      });
+    }
     if (!result.ok) return failure(result.error);
     const data = result.value;
     const next = nextOffset(data, offset);

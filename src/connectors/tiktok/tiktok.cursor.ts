@@ -4,11 +4,24 @@
  * a floor date; inside a window, pages follow the API's `cursor` + `search_id`. The posts cursor the
  * engine stores carries all of it, so a resumed sync continues on exactly the next page.
  *
- * Format (opaque to the engine): `tt2:<start>:<end>:<floor>:<cursor>:<search_id>:<found>:<target>`
- * with dates as `YYYYMMDD` (UTC, inclusive), an empty search id on a window's first page, `found` the
- * videos read in the windows before this one and `target` the profile's `video_count` (empty when
- * unknown). The walk ends at the floor, or as soon as `found` reaches `target`: empty windows in
- * between (an account silent for months) do not end it. `tt1` cursors (no counts) stay readable.
+ * Format (opaque to the engine):
+ * `tt3:<start>:<end>:<floor>:<cursor>:<search_id>:<found>:<target>:<seen>:<asOf>` with dates as
+ * `YYYYMMDD` (UTC, inclusive), an empty search id on a window's first page, `found` the videos read in
+ * the windows before this one, `target` the profile's `video_count` (empty when unknown), `seen` the
+ * videos read on this window's pages so far, and `asOf` the unix second the profile was read (empty
+ * when unknown). The walk ends at the floor, or as soon as `found` reaches `target`: empty windows in
+ * between (an account silent for months) do not end it.
+ *
+ * Why `seen` and `asOf`, where SOCIAL-APIS.md is silent: the API's `cursor` is an offset in the search,
+ * and pages "may contain fewer than max_count" (§3.3.2): our reading is that the search still holds
+ * records it no longer returns (videos deleted or made private, which `video_count` no longer counts),
+ * so counting by offset could reach `video_count` before the oldest videos are read. Only videos
+ * actually returned are counted, and only those published at or before the profile read: a video
+ * posted during the walk is not in that `video_count` and must not end the walk one window early. Both
+ * errors can only make the walk go further (to the floor), never stop short.
+ *
+ * `tt1` (no counts) and `tt2` (no `seen`/`asOf`) cursors stay readable: inside a window their `seen`
+ * is taken from the offset, as those versions did.
  */
 
 /** TikTok's launch (September 2016): no account has a video older than this; the default floor. */
@@ -31,6 +44,10 @@ export interface PostsCursor {
   readonly found?: number;
   /** The profile's video_count, when known: the walk ends once `found` reaches it. */
   readonly target?: number | null;
+  /** Videos read (and counted) on this window's pages before this one; absent in old cursors. */
+  readonly seen?: number;
+  /** Unix second of the profile read: only videos published at or before it count. */
+  readonly asOf?: number | null;
 }
 
 /** `YYYYMMDD` of the UTC day of `ms`. */
@@ -51,13 +68,15 @@ const addDays = (date: string, days: number): string => researchDate(researchDat
 
 /**
  * The newest window: ends today (UTC, by `nowMs`) and reaches `windowDays` back, or to the floor
- * (epoch ms; its UTC day) when that is nearer. `target`: the account's video_count, when known.
+ * (epoch ms; its UTC day) when that is nearer. `target`: the account's video_count, when known;
+ * `asOf`: the unix second it was read at, when known.
  */
 export function firstWindow(
   nowMs: number,
   floorMs: number,
   windowDays: number,
   target: number | null = null,
+  asOf: number | null = null,
 ): PostsCursor {
   const end = researchDate(nowMs);
   const floor = minDate(end, maxDate(TIKTOK_LAUNCH, researchDate(floorMs)));
@@ -69,12 +88,15 @@ export function firstWindow(
     searchId: null,
     found: 0,
     target,
+    seen: 0,
+    asOf,
   };
 }
 
 /**
- * The window just before `current` (`inWindow`: the videos read in `current`), or null when
- * `current` starts at the floor or the videos read reach the account's video_count.
+ * The window just before `current` (`inWindow`: the videos read in `current`, counted as
+ * {@link countsToward} says), or null when `current` starts at the floor or the videos read reach the
+ * account's video_count.
  */
 export function olderWindow(current: PostsCursor, windowDays: number, inWindow = 0): PostsCursor | null {
   const found = (current.found ?? 0) + inWindow;
@@ -90,34 +112,60 @@ export function olderWindow(current: PostsCursor, windowDays: number, inWindow =
     searchId: null,
     found,
     target: current.target ?? null,
+    seen: 0,
+    asOf: current.asOf ?? null,
   };
+}
+
+/** Videos read on a window's pages before the current one (old cursors: the offset). */
+export function seenInWindow(c: PostsCursor): number {
+  return c.seen ?? c.cursor;
+}
+
+/**
+ * Whether a video published at `publishedMs` counts toward the profile's video_count: published at
+ * or before the profile was read (any video, when that instant is unknown). An unreadable date does
+ * not count: the walk then goes on to the floor rather than stop short.
+ */
+export function countsToward(c: PostsCursor, publishedMs: number): boolean {
+  if (!Number.isFinite(publishedMs)) return false;
+  return c.asOf === undefined || c.asOf === null || publishedMs <= c.asOf * 1000;
 }
 
 const maxDate = (a: string, b: string): string => (a > b ? a : b);
 const minDate = (a: string, b: string): string => (a < b ? a : b);
 
 export function encodePostsCursor(c: PostsCursor): string {
-  const target = c.target === undefined || c.target === null ? '' : String(c.target);
+  const optional = (n: number | null | undefined) => (n === undefined || n === null ? '' : String(n));
   return [
-    'tt2',
+    'tt3',
     c.start,
     c.end,
     c.floor,
     String(c.cursor),
     c.searchId ?? '',
     String(c.found ?? 0),
-    target,
+    optional(c.target),
+    String(seenInWindow(c)),
+    optional(c.asOf),
   ].join(':');
 }
 
-/** The stored cursor, or undefined when it is not one this adapter wrote. */
+/** How many `:`-separated parts each version of the posts cursor has. */
+const POSTS_CURSOR_PARTS = new Map([
+  ['tt1', 6],
+  ['tt2', 8],
+  ['tt3', 10],
+]);
+
+/** The stored cursor, or undefined when it is not one this adapter wrote (tt1, tt2 or tt3). */
 export function decodePostsCursor(text: string): PostsCursor | undefined {
   const parts = text.split(':');
-  const v1 = parts.length === 6 && parts[0] === 'tt1';
-  if (!v1 && !(parts.length === 8 && parts[0] === 'tt2')) return undefined;
+  if (parts.length !== POSTS_CURSOR_PARTS.get(parts[0] ?? '')) return undefined;
   const [, start, end, floor, cursor, searchId] = parts as [string, string, string, string, string, string];
-  const [found = '0', target = ''] = v1 ? [] : parts.slice(6);
+  const [found = '0', target = '', seen, asOf = ''] = parts.slice(6);
   if (!/^\d{1,9}$/.test(found) || !/^\d{0,9}$/.test(target)) return undefined;
+  if ((seen !== undefined && !/^\d{1,9}$/.test(seen)) || !/^\d{0,12}$/.test(asOf)) return undefined;
   const dates = [start, end, floor].map(researchDateMs);
   if (dates.some(Number.isNaN) || !(floor <= start && start <= end)) return undefined;
   if (!/^\d{1,9}$/.test(cursor) || !/^[\w-]{0,100}$/.test(searchId)) return undefined;
@@ -130,6 +178,9 @@ export function decodePostsCursor(text: string): PostsCursor | undefined {
     searchId: searchId === '' ? null : searchId,
     found: Number(found),
     target: target === '' ? null : Number(target),
+    // tt1/tt2 carry no count of this window's pages: the offset stands in for it, as they did.
+    seen: seen === undefined ? Number(cursor) : Number(seen),
+    asOf: asOf === '' ? null : Number(asOf),
   };
 }
 

@@ -24,6 +24,11 @@ export interface DataOptions {
   readonly followingPerUser: readonly [number, number];
   /** Videos are spread over this many days before `asOfMs`. */
   readonly historyDays: number;
+  /**
+   * Silent stretches per user: spans of 60–240 days (seeded) inside the history in which the user
+   * published nothing, like an account paused for months. Absent or 0: videos are spread evenly.
+   */
+  readonly silentStretches?: number;
   readonly asOfMs: number;
   /** Share of users whose account is private (not readable through the Research API). */
   readonly privateShare: number;
@@ -92,6 +97,34 @@ const PHRASES = [
   'who else is here in 2026?',
   'the ending 😂',
 ];
+
+/**
+ * The user's silent stretches, as `[at, length]` seconds on the axis of time with videos (0 = the
+ * history's start), sorted; and how long that axis is. Each stretch is 60–240 days, and together they
+ * take at most half of the history. From its own seeded stream, so users without stretches keep
+ * exactly the data they had before the option existed.
+ */
+function silences(
+  seed: number,
+  user: number,
+  count: number,
+  historySeconds: number,
+): { stretches: [number, number][]; active: number } {
+  const r = randomFor(seed, 'silence', user);
+  const lengths: number[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const length = r.int(60, 240) * 86_400;
+    if (total + length > historySeconds / 2) break;
+    lengths.push(length);
+    total += length;
+  }
+  const active = historySeconds - total;
+  const stretches = lengths
+    .map((length): [number, number] => [Math.floor(r.next() * active), length])
+    .sort((a, b) => a[0] - b[0]);
+  return { stretches, active };
+}
 
 /** Spreads `count` instants over [start, end) seconds, the i-th in its own slot. */
 function slot(r: Random, start: number, end: number, i: number, count: number): number {
@@ -266,9 +299,13 @@ export class TikTokDataset {
     const count = r.int(o.videosPerUser[0], o.videosPerUser[1]);
     const end = Math.floor(o.asOfMs / 1000) - 3600;
     const start = end - o.historyDays * 86_400;
+    // Videos are placed on the time with videos, then moved past the silent stretches before them.
+    const { stretches, active } = silences(o.seed, index, o.silentStretches ?? 0, end - start);
+    const real = (at: number) =>
+      stretches.reduce((t, [from, length]) => (at - start >= from ? t + length : t), at);
     for (let i = 0; i < count; i++) {
       const v = randomFor(o.seed, 'video', index, i);
-      const createSeconds = slot(v, start, end, i, count);
+      const createSeconds = real(slot(v, start, start + active, i, count));
       const views = Math.floor(10 ** (1 + v.next() * 6));
       const hashtags = [...new Set([v.pick(TAGS), v.pick(TAGS)])];
       const opener = v.pick(['lol', 'wait for it', 'day', 'recipe', 'trying']);

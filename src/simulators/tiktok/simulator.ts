@@ -25,6 +25,8 @@ export interface TikTokSimulatorOptions {
   readonly followingPerUser?: readonly [number, number];
   /** Videos are spread over this many days before `asOf`. @default 365 */
   readonly historyDays?: number;
+  /** Silent stretches of 60–240 days per user, in which it published nothing. @default 0 */
+  readonly silentStretches?: number;
   /** Generated content is dated before this instant. @default '2026-01-01T00:00:00Z' */
   readonly asOf?: string;
   /** Share of private users (their info, videos and follow lists are not served). @default 0.05 */
@@ -73,6 +75,7 @@ export function buildTikTokSimulator(options: TikTokSimulatorOptions = {}): TikT
       followersPerUser: options.followersPerUser ?? [0, 150],
       followingPerUser: options.followingPerUser ?? [0, 80],
       historyDays: options.historyDays ?? 365,
+      silentStretches: options.silentStretches ?? 0,
       asOfMs: Date.parse(options.asOf ?? '2026-01-01T00:00:00Z'),
       privateShare: options.privateShare ?? 0.05,
     },
