@@ -27,3 +27,10 @@ export function parseQualifiedName(text: string, defaultSchema: string): Qualifi
 export function quoteQualified(name: QualifiedName): string {
   return `${quoteIdent(name.schema)}.${quoteIdent(name.table)}`;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A uuid in its canonical text form (what PostgreSQL accepts for a `uuid` column without an error). */
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}

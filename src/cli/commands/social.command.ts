@@ -1,3 +1,4 @@
+import { isUuid } from '../../core/identifiers.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { channelIdOf } from '../../simulators/youtube/ids.js';
 import { startYouTubeSimulator } from '../../simulators/youtube/index.js';
@@ -281,7 +282,7 @@ function registerSyncStatusCommand(sync: Command): void {
     .option('--run <run_id>', 'an earlier run of the pipeline')
     .addOption(jsonOption())
     .action(async (idOrName: string, options: { run?: string; json?: boolean }) => {
-      if (options.run !== undefined && !UUID.test(options.run)) {
+      if (options.run !== undefined && !isUuid(options.run)) {
         throw new SiphonError(
           'SIPHON_ERR_CLI_USAGE',
           `--run must be a run id (a uuid), got "${options.run}"`,
@@ -383,8 +384,6 @@ function instant(value: string, flag: string): Date {
   }
   return at;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const QUOTA_COLUMNS = [
   'platform',

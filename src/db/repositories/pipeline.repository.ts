@@ -1,3 +1,4 @@
+import { isUuid } from '../../core/identifiers.js';
 import type { Executor } from '../pool.js';
 import type {
   PipelineKind,
@@ -39,15 +40,13 @@ export interface PipelineRow {
   updated_by: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Finds a pipeline by uuid or by its unique name. */
 export async function findPipeline(
   db: Executor,
   idOrName: string,
   forUpdate = false,
 ): Promise<PipelineRow | undefined> {
-  const column = UUID.test(idOrName) ? 'id' : 'name';
+  const column = isUuid(idOrName) ? 'id' : 'name';
   const { rows } = await db.query<PipelineRow>(
     `SELECT * FROM etl.etl_pipelines WHERE ${column} = $1${forUpdate ? ' FOR UPDATE' : ''}`,
     [idOrName],

@@ -1,3 +1,4 @@
+import { isUuid } from '../../core/identifiers.js';
 import type { Executor } from '../pool.js';
 
 export type RunStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'PAUSED' | 'INTERRUPTED';
@@ -139,11 +140,9 @@ export async function listRuns(db: Executor, pipelineId: string, limit = 20, off
   return rows;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The run with this id; undefined for an id that is not a uuid (no run has it) instead of a type error. */
 export async function findRun(db: Executor, runId: string): Promise<RunRow | undefined> {
-  if (!UUID.test(runId)) return undefined;
+  if (!isUuid(runId)) return undefined;
   const { rows } = await db.query<RunRow>('SELECT * FROM etl.etl_runs WHERE id = $1', [runId]);
   return rows[0];
 }
