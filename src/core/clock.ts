@@ -9,3 +9,8 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** The clock a deps object carries, or the system's. */
+export function clockOf(deps: { readonly clock?: Clock | undefined }): Clock {
+  return deps.clock ?? systemClock;
+}

@@ -1,3 +1,4 @@
+import { clockOf } from '../core/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffMs, parseDuration } from '../core/duration.js';
@@ -36,14 +37,7 @@ import { inSpan, markSpanFailed, setSpanAttributes, traceLogFields } from '../ob
 import { assertSafePipeline } from '../pipelines/index.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { finish, pendingTasks } from './run-finish.js';
-import {
-  clockOf,
-  LeaseLost,
-  RETRY_BASE_MS,
-  RETRY_CAP_MS,
-  withRetries,
-  type ExecutorDeps,
-} from './run-support.js';
+import { LeaseLost, RETRY_BASE_MS, RETRY_CAP_MS, withRetries, type ExecutorDeps } from './run-support.js';
 import { StreamReader, type StreamedBatch } from './stream-reader.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 

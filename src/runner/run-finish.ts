@@ -1,3 +1,4 @@
+import { clockOf } from '../core/clock.js';
 import type { Logger } from 'pino';
 import { classifyFailure, isSiphonError, SiphonError } from '../core/errors.js';
 import { orderTasks } from '../core/task-order.js';
@@ -16,7 +17,7 @@ import { assertSafeInCatalog, assertSafeTaskSql } from '../sql-guard/index.js';
 import { inSpan } from '../observability/index.js';
 import { listTasks, type TaskRow } from '../tasks/index.js';
 import { isTaskDone, markTaskDone, runSqlTask } from '../db/repositories/task.repository.js';
-import { clockOf, LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
+import { LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
 
 /**
  * After the last batch: remove rows the source no longer has (full mode), run the pipeline's steps in

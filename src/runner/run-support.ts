@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffMs } from '../core/duration.js';
@@ -33,8 +33,6 @@ export interface ExecutorDeps {
   /** Durations, lease renewal before COMMIT and task timing read it. @default systemClock */
   readonly clock?: Clock;
 }
-
-export const clockOf = (deps: { readonly clock?: Clock }): Clock => deps.clock ?? systemClock;
 
 /** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */
 export const RETRY_BASE_MS = 500;

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import { clockOf, type Clock } from '../core/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { parseDuration } from '../core/duration.js';
@@ -91,7 +91,7 @@ export async function coordinateSocialRun(
   for (;;) {
     if (deps.stopSignal.aborted) return 'handed-off';
     await sleep(pollMs);
-    const now = (deps.clock ?? systemClock).now();
+    const now = clockOf(deps).now();
     if (now - lastUnlock > Math.max(deps.leaseMs, 2000)) {
       lastUnlock = now;
       const freed = await queue.unlockDeadWorkers(deps.pool, deps.leaseMs);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { assertNever } from '../core/assert-never.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import { clockOf, type Clock } from '../core/clock.js';
 import { backoffMs, parseDuration } from '../core/duration.js';
 import { truncateMessage } from '../core/errors.js';
 import { nextMidnightIn } from '../core/timestamps.js';
@@ -36,8 +36,6 @@ export interface SyncStepDeps {
   /** Reschedules, backoff and quota days are computed from it. @default systemClock */
   readonly clock?: Clock;
 }
-
-const clockOf = (deps: SyncStepDeps): Clock => deps.clock ?? systemClock;
 
 /** The limiter gave no slot: the step is rescheduled (no attempt is spent). */
 class QuotaWait extends Error {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { systemClock } from '../core/clock.js';
+import { clockOf } from '../core/clock.js';
 import { run, type Runner, type WorkerEvents } from 'graphile-worker';
 import { JOB_QUEUE_SCHEMA, silentLogger } from '../db/job-queue.js';
 import {
@@ -62,7 +62,7 @@ export async function startSyncWorkers(options: SyncWorkerOptions): Promise<Sync
           await enqueueTasks(
             options.pool,
             [Number(taskId)],
-            new Date((options.clock ?? systemClock).now() + 1000),
+            new Date(clockOf(options).now() + 1000),
             trace ?? {},
           );
         }
