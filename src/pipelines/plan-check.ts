@@ -64,22 +64,35 @@ export async function assertSourceRunnable(
   }
 }
 
-function assertKeysAreColumns(spec: SourceShape, columns: readonly string[]): void {
-  const shown = columns.map((c) => `"${c}"`).join(', ');
+/**
+ * The keys that are not result columns of the source query, with the field each belongs to: what
+ * validate reports as problems and what create and PATCH refuse.
+ */
+export function missingKeyColumns(
+  spec: SourceShape,
+  columns: readonly string[],
+): Array<{ field: 'unique_key' | 'incremental_key'; message: string }> {
+  const missing: Array<{ field: 'unique_key' | 'incremental_key'; message: string }> = [];
   for (const key of spec.unique_key) {
-    if (!columns.includes(key)) {
-      throw new SiphonError(
-        'SIPHON_ERR_PIPELINE_INVALID',
-        `unique_key "${key}" is not a result column of source_query (its columns: ${shown})`,
-        { field: 'unique_key', details: { columns } },
-      );
-    }
+    if (!columns.includes(key))
+      missing.push({ field: 'unique_key', message: `unique_key "${key}" is not a result column` });
   }
   if (spec.incremental_key && !columns.includes(spec.incremental_key)) {
-    throw new SiphonError(
-      'SIPHON_ERR_PIPELINE_INVALID',
-      `incremental_key "${spec.incremental_key}" is not a result column of source_query (its columns: ${shown})`,
-      { field: 'incremental_key', details: { columns } },
-    );
+    missing.push({
+      field: 'incremental_key',
+      message: `incremental_key "${spec.incremental_key}" is not a result column`,
+    });
   }
+  return missing;
+}
+
+function assertKeysAreColumns(spec: SourceShape, columns: readonly string[]): void {
+  const [first] = missingKeyColumns(spec, columns);
+  if (!first) return;
+  const shown = columns.map((c) => `"${c}"`).join(', ');
+  throw new SiphonError(
+    'SIPHON_ERR_PIPELINE_INVALID',
+    `${first.message} of source_query (its columns: ${shown})`,
+    { field: first.field, details: { columns } },
+  );
 }

@@ -10,6 +10,7 @@ import {
   type SqlPolicy,
 } from '../sql-guard/index.js';
 import { assertSafePipeline } from './pipeline.service.js';
+import { missingKeyColumns } from './plan-check.js';
 import { explainSource, sampleRows, withStatementTimeout } from '../db/repositories/validate.repository.js';
 
 /** Why a part of the dry run has no value: it ran longer than SIPHON_VALIDATE_TIMEOUT. */
@@ -101,12 +102,7 @@ export async function validatePipeline(
     throw asSourceQueryFailure(error);
   });
   const names = source.map((c) => c.name);
-  const problems: string[] = [];
-  for (const key of spec.unique_key)
-    if (!names.includes(key)) problems.push(`unique_key "${key}" is not a result column`);
-  if (spec.incremental_key && !names.includes(spec.incremental_key)) {
-    problems.push(`incremental_key "${spec.incremental_key}" is not a result column`);
-  }
+  const problems: string[] = missingKeyColumns(spec, names).map((m) => m.message);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) problems.push(`the column "${duplicate}" appears twice; alias one of them`);
   const target = parseQualifiedName(spec.target_table, 'analytics')!;
