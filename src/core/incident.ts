@@ -5,6 +5,7 @@ export const INCIDENT_KINDS = [
   'credential_rejected',
   'quota_exhausted',
   'lease_takeovers',
+  'accounts_unreachable',
 ] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
@@ -52,6 +53,32 @@ export interface IncidentReport {
 export const TAKEOVER_WINDOW_MS = 60 * 60 * 1000;
 /** How many takeovers within the window make an incident. */
 export const TAKEOVER_THRESHOLD = 3;
+
+/** Skipped (unreachable) and all accounts of one social run. */
+export interface SkippedShare {
+  readonly skipped: number;
+  readonly jobs: number;
+}
+
+/** A jump needs at least this many skipped accounts: two private accounts of ten are not news. */
+export const SKIPPED_JUMP_MIN_ACCOUNTS = 3;
+/** …and the skipped share must grow by at least this many points over the previous successful run… */
+export const SKIPPED_JUMP_MIN_POINTS = 0.05;
+/** …and at least double it. */
+export const SKIPPED_JUMP_FACTOR = 2;
+
+/**
+ * Whether a social run's share of unreachable accounts jumped against the pipeline's previous
+ * successful run (none counts as a share of 0, so a first run with many bad handles is reported):
+ * at least 3 accounts, +5 points, and at least twice the previous share. A slow drift (accounts going
+ * private one by one, which is normal at 100,000 accounts) never opens an incident.
+ */
+export function skippedShareJumped(now: SkippedShare, before: SkippedShare | undefined): boolean {
+  if (now.jobs === 0 || now.skipped < SKIPPED_JUMP_MIN_ACCOUNTS) return false;
+  const shareNow = now.skipped / now.jobs;
+  const shareBefore = before && before.jobs > 0 ? before.skipped / before.jobs : 0;
+  return shareNow - shareBefore >= SKIPPED_JUMP_MIN_POINTS && shareNow >= shareBefore * SKIPPED_JUMP_FACTOR;
+}
 
 /**
  * Two reports with the same fingerprint are the same problem and fold into one incident:

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Executor } from '../db/pool.js';
 import type { RunnerEventMap, RunnerEvents } from '../core/runner-events.js';
-import { TAKEOVER_THRESHOLD, TAKEOVER_WINDOW_MS } from '../core/incident.js';
-import { countRecentTakeovers } from '../db/repositories/incidents.repository.js';
+import { skippedShareJumped, TAKEOVER_THRESHOLD, TAKEOVER_WINDOW_MS } from '../core/incident.js';
+import { countRecentTakeovers, skippedSharesOf } from '../db/repositories/incidents.repository.js';
 import { autoResolve, reportIncident, type IncidentDeps } from './incidents.service.js';
 import type { IncidentNotifier } from './webhook.js';
 
@@ -27,7 +27,8 @@ export interface IncidentSubscription {
 /**
  * Turns the runner's events into incidents: `run:failed` opens (or folds into) a `pipeline_failed`
  * incident, the third takeover of one pipeline within an hour a `lease_takeovers` one, and
- * `run:succeeded` resolves the pipeline's `pipeline_failed` incidents. The work runs after the event,
+ * `run:succeeded` resolves the pipeline's `pipeline_failed` incidents — and, for a social run whose
+ * share of unreachable accounts jumped (`skippedShareJumped`), opens an `accounts_unreachable` one. The work runs after the event,
  * in order per pipeline; it never throws into the runner.
  */
 export function attachIncidentReporting(
@@ -93,6 +94,27 @@ export function attachIncidentReporting(
           'incident resolved: the pipeline succeeded',
         );
       }
+      const shares = await skippedSharesOf(deps.db, event.pipelineId, event.runId);
+      if (!skippedShareJumped(shares.now, shares.before)) return;
+      const percent = (share: { skipped: number; jobs: number } | undefined) =>
+        share && share.jobs > 0 ? Math.round((share.skipped / share.jobs) * 1000) / 10 : 0;
+      await reportIncident(service, {
+        kind: 'accounts_unreachable',
+        pipelineId: event.pipelineId,
+        runId: event.runId,
+        errorCode: 'SIPHON_ERR_SYNC_ACCOUNT_UNREACHABLE',
+        message:
+          `${shares.now.skipped} of ${shares.now.jobs} accounts were unreachable (${percent(shares.now)} %, ` +
+          `${percent(shares.before)} % on the previous successful run): check the account list and the ` +
+          `skipped accounts' reasons (siphon sync status)`,
+        traceId: traceIdOf(event),
+        details: {
+          skipped: shares.now.skipped,
+          jobs: shares.now.jobs,
+          previous_skipped: shares.before?.skipped ?? null,
+          previous_jobs: shares.before?.jobs ?? null,
+        },
+      });
     });
 
   events.on('run:failed', onFailed);

@@ -407,6 +407,71 @@ describe('lease takeovers', () => {
   });
 });
 
+describe('unreachable accounts', () => {
+  it('a jump in the share of skipped accounts opens accounts_unreachable; a slow drift does not', async () => {
+    const { pipeline } = await failingPipeline('inc_unreachable');
+    const events = new RunnerEvents();
+    subscription = attachIncidentReporting(events, { db: db.writer, logger: silentLogger, notifier });
+    const accounts = (
+      await db.admin.query<{ id: string }>(
+        `INSERT INTO social.accounts (platform, external_id)
+         SELECT 'youtube', 'UCjump' || g FROM generate_series(1, 40) g RETURNING id`,
+      )
+    ).rows.map((r) => r.id);
+    /** A finished social run of `pipeline` with `skipped` of 40 accounts skipped. */
+    const succeed = async (skipped: number) => {
+      const { rows } = await db.admin.query<{ id: string }>(
+        `INSERT INTO etl.etl_runs (pipeline_id, config_version, trigger, mode, status, runner_id, lease_epoch,
+                                   started_at, finished_at)
+         VALUES ($1, 1, 'manual', 'incremental', 'SUCCESS', 'r', 1, clock_timestamp(), clock_timestamp())
+         RETURNING id`,
+        [pipeline.id],
+      );
+      const runId = rows[0]!.id;
+      await db.admin.query(
+        `INSERT INTO etl.sync_jobs (account_id, platform, status, pipeline_id, run_id, job_kind, finished_at)
+         SELECT a, 'youtube', CASE WHEN n <= $3 THEN 'SKIPPED' ELSE 'SUCCESS' END, $1, $2, 'sync', now()
+           FROM unnest($4::uuid[]) WITH ORDINALITY AS u(a, n)`,
+        [pipeline.id, runId, skipped, accounts],
+      );
+      events.emit('run:succeeded', {
+        pipelineId: pipeline.id,
+        runId,
+        rowsRead: 0,
+        rowsWritten: 0,
+        rowsDeleted: 0,
+        durationMs: 1,
+      });
+      await subscription!.drain();
+      return runId;
+    };
+    const incidents = async () =>
+      (
+        await db.admin.query<{ run_id: string; message: string; details: unknown; count: number }>(
+          `SELECT run_id, message, details, count FROM etl.incidents
+            WHERE kind = 'accounts_unreachable' AND pipeline_id = $1`,
+          [pipeline.id],
+        )
+      ).rows;
+
+    await succeed(2); // a first run with 2 of 40 skipped: under 3 accounts
+    await succeed(3); // 7.5 % after 5 %: +2.5 points, not a jump
+    await succeed(4); // 10 % after 7.5 %: a drift
+    expect(await incidents()).toEqual([]);
+    const jumped = await succeed(12); // 30 % after 10 %
+    expect(await incidents()).toEqual([
+      {
+        run_id: jumped,
+        count: 1,
+        message: expect.stringMatching(/^12 of 40 accounts were unreachable \(30 %, 10 % on the previous/),
+        details: { skipped: 12, jobs: 40, previous_skipped: 4, previous_jobs: 40 },
+      },
+    ]);
+    await succeed(13); // stays high: compared with 30 %, no new report
+    expect((await incidents())[0]!.count).toBe(1);
+  });
+});
+
 describe('reportIncident (for the social sync)', () => {
   it('folds per credential, keeps credentials apart, and concurrent reports make exactly one incident', async () => {
     const deps = { db: db.writer, logger: silentLogger, notifier };

@@ -10,6 +10,7 @@ import {
 } from '../../src/core/errors.js';
 import { parseQualifiedName, quoteIdent } from '../../src/core/identifiers.js';
 import { parsePipelineSpec } from '../../src/core/pipeline-spec.schema.js';
+import { skippedShareJumped } from '../../src/core/incident.js';
 import { requestTransition } from '../../src/core/status.js';
 import { loadConfig } from '../../src/config/index.js';
 
@@ -198,5 +199,20 @@ describe('configuration', () => {
     [{ SIPHON_LOG_LEVEL: 'loud' }, 'SIPHON_ERR_CONFIG_INVALID', 'SIPHON_LOG_LEVEL'],
   ])('%j fails fast naming the variable', (env, code, field) => {
     expect(() => loadConfig(env, '/nonexistent')).toThrow(expect.objectContaining({ code, field }));
+  });
+});
+
+describe('a jump in unreachable accounts', () => {
+  it('needs 3 accounts, +5 points and at least twice the previous share', () => {
+    const share = (skipped: number, jobs: number) => ({ skipped, jobs });
+    expect(skippedShareJumped(share(0, 0), undefined)).toBe(false);
+    expect(skippedShareJumped(share(2, 10), undefined)).toBe(false); // 20 %, but only 2 accounts
+    expect(skippedShareJumped(share(3, 10), undefined)).toBe(true); // first run: compared with 0 %
+    expect(skippedShareJumped(share(3, 100), undefined)).toBe(false); // 3 %: under 5 points
+    expect(skippedShareJumped(share(5, 100), share(0, 100))).toBe(true); // exactly +5 points
+    expect(skippedShareJumped(share(15, 100), share(10, 100))).toBe(false); // +5 points, not doubled
+    expect(skippedShareJumped(share(20, 100), share(10, 100))).toBe(true); // doubled, +10 points
+    expect(skippedShareJumped(share(20, 100), share(0, 0))).toBe(true); // a previous run without jobs
+    expect(skippedShareJumped(share(500, 100_000), share(100, 100_000))).toBe(false); // 0.5 %: noise
   });
 });

@@ -1,5 +1,5 @@
 import type { Executor } from '../pool.js';
-import type { Incident, IncidentKind, IncidentStatus } from '../../core/incident.js';
+import type { Incident, IncidentKind, IncidentStatus, SkippedShare } from '../../core/incident.js';
 
 /** An incident as read: the stored row plus the name of its pipeline, when it has one. */
 export interface IncidentRow extends Incident {
@@ -148,4 +148,36 @@ export async function countRecentTakeovers(
     [pipelineId, windowMs / 1000],
   );
   return rows[0]!.n;
+}
+
+/**
+ * Skipped and all accounts of a social run, and of the pipeline's previous successful run (undefined
+ * when there is none). A run without sync jobs (an SQL pipeline) has `jobs: 0`.
+ */
+export async function skippedSharesOf(
+  db: Executor,
+  pipelineId: string,
+  runId: string,
+): Promise<{ now: SkippedShare; before: SkippedShare | undefined }> {
+  const { rows } = await db.query<{ which: 'now' | 'before'; skipped: number; jobs: number }>(
+    `WITH previous AS (
+       SELECT r.id FROM etl.etl_runs r, etl.etl_runs cur
+        WHERE cur.id = $2 AND r.pipeline_id = $1 AND r.id <> $2 AND r.status = 'SUCCESS'
+          AND r.started_at < cur.started_at
+        ORDER BY r.started_at DESC LIMIT 1
+     )
+     SELECT 'now' AS which, count(*) FILTER (WHERE status = 'SKIPPED')::int AS skipped, count(*)::int AS jobs
+       FROM etl.sync_jobs WHERE run_id = $2
+     UNION ALL
+     SELECT 'before', count(*) FILTER (WHERE j.status = 'SKIPPED')::int, count(*)::int
+       FROM previous p JOIN etl.sync_jobs j ON j.run_id = p.id
+     HAVING count(*) > 0`,
+    [pipelineId, runId],
+  );
+  const now = rows.find((r) => r.which === 'now') ?? { skipped: 0, jobs: 0 };
+  const before = rows.find((r) => r.which === 'before');
+  return {
+    now: { skipped: now.skipped, jobs: now.jobs },
+    before: before ? { skipped: before.skipped, jobs: before.jobs } : undefined,
+  };
 }
