@@ -343,7 +343,8 @@ describe('a social pipeline', () => {
       count(s.db, 'SELECT count(*) FROM social.comments WHERE post_external_id = $1 AND deleted_at IS NULL', [
         post,
       ]);
-    expect(await comments(deleted)).toBeGreaterThan(0);
+    const stored = await comments(deleted);
+    expect(stored).toBeGreaterThan(0);
     s.sim.control.updateVideo(renamed, { title: 'Renamed years later' });
     s.sim.control.bumpVideoCounters(bumped, { views: 1000, likes: 10 });
     s.sim.control.deleteVideo(deleted);
@@ -365,6 +366,15 @@ describe('a social pipeline', () => {
     });
     expect((await post(deleted)).deleted_at).not.toBeNull();
     expect(await comments(deleted)).toBe(0);
+
+    // The video comes back (made public again): the next regular sync revives it and exactly the
+    // comments that were marked with it, although comments "recent" does not read old posts' threads.
+    s.sim.control.restoreVideo(deleted);
+    await runOnce(s, sync.id);
+    expect((await post(deleted)).deleted_at).toBeNull();
+    const live = s.sim.control.truth.threads(deleted).flatMap((t) => [t.id, ...t.replyIds]);
+    expect(await comments(deleted)).toBe(stored);
+    expect(stored).toBe(live.length);
   });
 
   it('comments "all" reads the comments of every post, old ones included, even with refresh "recent"', async () => {

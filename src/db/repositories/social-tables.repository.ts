@@ -34,7 +34,6 @@ export interface UpsertOptions {
   readonly keepDeleted?: boolean;
 }
 
-/** The `deleted_at` parts of an upsert: cleared and compared by a sync, left alone by a replay. */
 /** One column of a unified table: its name in the table and in the row, and its SQL type. */
 export interface UnifiedColumn<R> {
   readonly name: keyof R & string;
@@ -46,6 +45,11 @@ export interface UnifiedTable<R> {
   readonly table: string;
   readonly key: readonly UnifiedColumn<R>[];
   readonly columns: readonly UnifiedColumn<R>[];
+  /**
+   * Statements a sync's upsert runs in the same statement (CTEs, so they see the rows as they were
+   * before it), with `$1` the platform and `$2` the first key column's values. Not run by a replay.
+   */
+  readonly onRevive?: string;
 }
 
 const statements = new Map<string, string>();
@@ -62,7 +66,8 @@ function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions): string {
   const all = [...spec.key, ...spec.columns];
   const names = (prefix: string) => spec.columns.map((c) => `${prefix}${c.name}`).join(', ');
   const keep = options.keepDeleted === true;
-  const sql = `INSERT INTO ${spec.table} AS t (platform, ${all.map((c) => c.name).join(', ')})
+  const revive = !keep && spec.onRevive ? `WITH ${spec.onRevive}\n     ` : '';
+  const sql = `${revive}INSERT INTO ${spec.table} AS t (platform, ${all.map((c) => c.name).join(', ')})
      SELECT $1, * FROM unnest(${all.map((c, i) => `$${i + 2}::${c.type}[]`).join(', ')})
      ON CONFLICT (platform, ${spec.key.map((c) => c.name).join(', ')}) DO UPDATE SET
        ${spec.columns.map((c) => `${c.name} = EXCLUDED.${c.name}`).join(', ')},
@@ -162,6 +167,19 @@ const POSTS: UnifiedTable<PostRow> = {
     { name: 'media_type', type: 'text' },
     { name: 'url', type: 'text' },
   ],
+  // A post the platform serves again brings back the comments and children that were marked deleted
+  // with it (same deleted_at: one statement marked them, markUnseenDeleted); a comment deleted on its
+  // own before keeps its mark.
+  onRevive: `revived AS (
+       SELECT p.external_id, p.deleted_at FROM social.posts p
+        WHERE p.platform = $1 AND p.external_id = ANY($2::text[]) AND p.deleted_at IS NOT NULL
+     ), revived_comments AS (
+       UPDATE social.comments c SET deleted_at = NULL, updated_at = now() FROM revived r
+        WHERE c.platform = $1 AND c.post_external_id = r.external_id AND c.deleted_at = r.deleted_at
+     ), revived_media AS (
+       UPDATE social.media m SET deleted_at = NULL, updated_at = now() FROM revived r
+        WHERE m.platform = $1 AND m.post_external_id = r.external_id AND m.deleted_at = r.deleted_at
+     )`,
 };
 
 const COMMENTS: UnifiedTable<CommentRow> = {
@@ -310,7 +328,8 @@ export async function markUnseenDeleted(
   const query =
     scope.table === 'posts'
       ? // Stories are read by their own task and expire by design: a feed pass never sees them. A
-        // deleted post's comments go with it (a sync that serves the post again clears its mark).
+        // deleted post's comments and children (Instagram carousel media) go with it, with the same
+        // deleted_at, so a sync that serves the post again brings exactly those back (POSTS.onRevive).
         `WITH gone AS (
            UPDATE social.posts t SET deleted_at = now(), updated_at = now()
             WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.deleted_at IS NULL
@@ -319,7 +338,9 @@ export async function markUnseenDeleted(
          ), comments AS (
            UPDATE social.comments c SET deleted_at = now(), updated_at = now()
              FROM gone WHERE c.platform = $1 AND c.post_external_id = gone.external_id AND c.deleted_at IS NULL
-           RETURNING 1
+         ), media AS (
+           UPDATE social.media m SET deleted_at = now(), updated_at = now()
+             FROM gone WHERE m.platform = $1 AND m.post_external_id = gone.external_id AND m.deleted_at IS NULL
          )
          SELECT external_id FROM gone`
       : scope.table === 'comments'

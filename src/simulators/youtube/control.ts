@@ -81,6 +81,8 @@ export interface YouTubeSimulatorControl {
   addVideo(channelId: string, init?: AddVideoInit): string;
   updateVideo(videoId: string, patch: { title?: string; description?: string; durationSec?: number }): void;
   deleteVideo(videoId: string): void;
+  /** Makes a deleted video public again (as a video made private and then public again comes back). */
+  restoreVideo(videoId: string): void;
   bumpVideoCounters(videoId: string, delta: { views?: number; likes?: number }): void;
   bumpChannelCounters(channelId: string, delta: { views?: number; subscribers?: number }): void;
   setCommentsDisabled(videoId: string, disabled: boolean): void;
@@ -169,6 +171,7 @@ export function createControl(
     addVideo: (channelId, init) => dataset.addVideo(channel(channelId), init).id,
     updateVideo: (id, patch) => dataset.updateVideo(video(id), patch),
     deleteVideo: (id) => dataset.deleteVideo(video(id)),
+    restoreVideo: (id) => dataset.restoreVideo(id),
     bumpVideoCounters: (id, delta) => dataset.bumpVideo(video(id), delta),
     bumpChannelCounters: (id, delta) => dataset.bumpChannel(channel(id), delta),
     setCommentsDisabled: (id, disabled) => dataset.updateVideo(video(id), { commentsDisabled: disabled }),

@@ -230,6 +230,11 @@ export class YouTubeDataset {
     this.#deletedVideos.add(video.id);
   }
 
+  /** A deleted (or made private) video is public again, with its comments as they were. */
+  restoreVideo(videoId: string): void {
+    if (!this.#deletedVideos.delete(videoId)) throw new Error(`video ${videoId} is not deleted`);
+  }
+
   bumpChannel(channel: ChannelState, delta: { views?: number; subscribers?: number }): void {
     const current = this.#channelDelta.get(channel.index) ?? { views: 0, subscribers: 0 };
     this.#channelDelta.set(channel.index, {
