@@ -86,7 +86,9 @@ function truthComments(mediaId: string): { id: string; parent: string | null }[]
 }
 
 /** An account index (not own) matching the predicate. */
-function findAccount(predicate: (a: { professional: boolean; mediaCount: number }) => boolean): number {
+function findAccount(
+  predicate: (a: { professional: boolean; own: boolean; mediaCount: number }) => boolean,
+): number {
   for (let i = 1; i < 40; i++) {
     const a = sim.control.truth.account(sim.control.userId(i))!;
     if (predicate(a)) return i;
@@ -379,16 +381,27 @@ describe('other accounts through business discovery', () => {
     });
   });
 
-  it('does not ask for comments of other accounts (permission, no call)', async () => {
+  it("another account's media comments: never listed as commentable; asked anyway, the platform refuses (100/33)", async () => {
+    // Business discovery pages list no post as commentable, so the engine opens no comments task for
+    // them; an adapter asked anyway lets the platform answer, and its refusal is not-found (the task
+    // is skipped), never a failure of the account.
+    const other = sim.control.username(findAccount((a) => a.professional && !a.own));
+    const page = await adapter.fetchPostsPage(
+      recordingContext().ctx,
+      { external_id: other, handle: null },
+      other,
+      null,
+    );
+    expect(page.ok && page.value.commentable).toEqual([]);
     const { ctx, calls } = recordingContext();
     const result = await adapter.fetchCommentsPage(
       ctx,
-      { external_id: 'someone', handle: null },
+      { external_id: other, handle: null },
       '18000000100000001',
       null,
     );
-    expect(failure(result)).toMatchObject({ kind: 'permission', code: 'SIPHON_ERR_CONNECTOR_PERMISSION' });
-    expect(calls).toEqual([]);
+    expect(failure(result)).toMatchObject({ kind: 'not-found' });
+    expect(calls).toHaveLength(1);
   });
 
   it("refuses another account's stories: the edge (100/33) and business discovery (#10)", async () => {

@@ -38,7 +38,8 @@ import { NO_ROWS, objectOf, unreadableRaw } from '../replay-rows.js';
  * - An account whose `external_id` is numeric is read as a node the token may read (the token's own
  *   professional account): `/{id}`, `/{id}/media`, `/{media-id}/comments` and `/{comment-id}/replies`.
  * - Any other `external_id` is a username (a leading `@` is ignored) read through business discovery
- *   on `userId`: profile and media only; Instagram gives other accounts' comments to nobody.
+ *   on `userId`: profile and media only; Instagram gives other accounts' comments to nobody. When the
+ *   username is the token's own account (discovery answers with `userId`), it is read as a node.
  * - Every page ends exactly when the platform says so: no `paging.next` on an edge. Business discovery's
  *   nested media edge carries only cursors, so there the end is "no `after` cursor, or no data".
  * - One `ctx.beforeCall(method, 1)` per request; usage headers go to `ctx.reportUsage`.
@@ -185,7 +186,9 @@ export class InstagramAdapter implements PlatformAdapter {
       };
     }
     const empty = mapped.row.post_count === 0;
-    const own = isUserId(account.external_id);
+    // The token's own account named by its username is still its own: business discovery answered
+    // with our user id, so it is read like a node (its comments and stories included).
+    const own = isUserId(account.external_id) || mapped.row.external_id === this.#userId;
     // Own accounts page /{id}/media; others are paged through business discovery by username.
     const source = own ? mapped.row.external_id : usernameOf(account.external_id);
     return {
@@ -277,13 +280,9 @@ export class InstagramAdapter implements PlatformAdapter {
     post: string,
     cursor: string | null,
   ): Promise<StepResult<CommentsPage>> {
-    if (!isUserId(account.external_id)) {
-      return this.#fail(
-        METHODS.comments,
-        'permission',
-        'Instagram gives comments only on media of the account that owns the token',
-      );
-    }
+    // Comment tasks exist only for posts a posts page listed as `commentable`, i.e. media of the
+    // token's own account (named by id or by its username); Instagram refuses any other media's
+    // comments itself, and that answer is classified like any other.
     const params = {
       fields: COMMENT_FIELDS,
       limit: this.#commentsPageSize,
