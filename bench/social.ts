@@ -2,8 +2,9 @@
  * `npm run bench:social`: one social pipeline (YouTube) syncing 1,000 / 3,000 / 10,000 simulated
  * accounts to completion, then 10,000 again with two runners; end-to-end time, tasks/s, pages/s, API
  * calls, runner RSS, database growth per table, and the engine's SQL as the runners' pools saw it.
+ * Then the calls per account of each freshness policy on each platform (bench/social-policies.ts).
  *
- *   npm run bench:social -- --sizes 1000,3000,10000 --scale-out 10000 --concurrency 8
+ *   npm run bench:social -- --sizes 1000,3000,10000 --scale-out 10000 --concurrency 8 --policies 1
  *
  * Each size gets a fresh database cloned from one migrated template, on a throwaway embedded
  * PostgreSQL 18 (or the server of BENCH_DATABASE_URL, which must allow CREATE DATABASE). The YouTube
@@ -28,6 +29,7 @@ import { Runner } from '../src/runner/index.js';
 import { startYouTubeSimulator } from '../src/simulators/youtube/index.js';
 import type { PlatformAdapter } from '../src/connectors/connector.js';
 import { benchServer } from './server.js';
+import { measurePolicies, type PolicyResult } from './social-policies.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +38,8 @@ const { values: args } = parseArgs({
     'scale-out': { type: 'string' },
     /** Sync steps each runner executes at once. */
     concurrency: { type: 'string', default: '8' },
+    /** Measure the freshness policies' calls per account (bench/social-policies.ts); 0 skips it. */
+    policies: { type: 'string', default: '1' },
     /** Give up on one scenario after this many seconds. */
     timeout: { type: 'string', default: '900' },
     out: { type: 'string', default: 'bench/results/social.json' },
@@ -160,6 +164,22 @@ async function main(): Promise<void> {
             tasksPerSecond: round(large.tasksPerSecond / small.tasksPerSecond, 2),
           }
         : null;
+    let policies: PolicyResult[] = [];
+    if (args.policies !== '0') {
+      log('\ncalls per account of a first and a regular sync, per platform and freshness policy:');
+      policies = await measurePolicies(
+        async (database) => {
+          await root.query(`DROP DATABASE IF EXISTS ${database}`);
+          await root.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE}`);
+          return {
+            url: withDatabase(serverUrl, database),
+            drop: async () => void (await root.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)),
+          };
+        },
+        PASSWORDS,
+        log,
+      );
+    }
     const one = results.find((r) => r.ok && r.runners === 1 && r.accounts === scaleOut);
     const two = results.find((r) => r.ok && r.runners === 2 && r.accounts === scaleOut);
     const scaleOutSpeedup = one && two ? round(one.seconds / two.seconds, 2) : null;
@@ -180,6 +200,7 @@ async function main(): Promise<void> {
       results,
       growth,
       scaleOutSpeedup,
+      policies,
     };
     mkdirSync(dirname(args.out!), { recursive: true });
     writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
