@@ -15,6 +15,7 @@ const RANKS = {
   incidents: 4,
   simulators: 4,
   pipelines: 5,
+  accounts: 5,
   enrichment: 5,
   sync: 6,
   runner: 7,

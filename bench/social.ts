@@ -30,6 +30,7 @@ import { startYouTubeSimulator } from '../src/simulators/youtube/index.js';
 import type { PlatformAdapter } from '../src/connectors/connector.js';
 import { benchServer } from './server.js';
 import { measurePolicies, type PolicyResult } from './social-policies.js';
+import { measureImport, type ImportResult } from './accounts-import.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     'scale-out': { type: 'string' },
     /** Sync steps each runner executes at once. */
     concurrency: { type: 'string', default: '8' },
+    /** Measure a bulk import of 100,000 tracked accounts (bench/accounts-import.ts); 0 skips it. */
+    import: { type: 'string', default: '1' },
     /** Measure the freshness policies' calls per account (bench/social-policies.ts); 0 skips it. */
     policies: { type: 'string', default: '1' },
     /** Give up on one scenario after this many seconds. */
@@ -164,6 +167,18 @@ async function main(): Promise<void> {
             tasksPerSecond: round(large.tasksPerSecond / small.tasksPerSecond, 2),
           }
         : null;
+    let accountsImport: ImportResult | null = null;
+    if (args.import !== '0') {
+      const database = 'siphon_bench_social_import';
+      await root.query(`DROP DATABASE IF EXISTS ${database}`);
+      await root.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE}`);
+      try {
+        accountsImport = await measureImport(withDatabase(serverUrl, database), PASSWORDS);
+        log(`\nimport of tracked accounts: ${JSON.stringify(accountsImport)}`);
+      } finally {
+        await root.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      }
+    }
     let policies: PolicyResult[] = [];
     if (args.policies !== '0') {
       log('\ncalls per account of a first and a regular sync, per platform and freshness policy:');
@@ -200,6 +215,7 @@ async function main(): Promise<void> {
       results,
       growth,
       scaleOutSpeedup,
+      accountsImport,
       policies,
     };
     mkdirSync(dirname(args.out!), { recursive: true });

@@ -2,6 +2,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { z } from 'zod';
 import { pipelineSpecSchema } from '../core/pipeline-spec.schema.js';
 import { tasksSchema } from '../core/task-spec.schema.js';
+import { accountsChangeSchema } from '../core/tracked-account.js';
 
 /**
  * Marks a body schema as documentation of a zod schema the route's handler validates with
@@ -103,5 +104,49 @@ export const PipelinePatchBody = {
 export const TaskListBody = {
   ...openApiOf(z.object({ tasks: tasksSchema }).strict()),
   example: { tasks: STEPS_EXAMPLE },
+  [VALIDATED_BY_HANDLER]: true,
+};
+
+/** `PATCH /accounts`: one bulk change to tracked accounts. */
+export const AccountsChangeBody = {
+  ...openApiOf(accountsChangeSchema),
+  example: { platform: 'tiktok', tag: 'client:acme', set: { tier: 'daily', add_tags: ['priority'] } },
+  [VALIDATED_BY_HANDLER]: true,
+};
+
+/** `POST /accounts/import` with `Content-Type: application/json` (CSV: `text/csv`, see the description). */
+export const AccountsImportJsonBody = {
+  type: 'object',
+  properties: {
+    accounts: {
+      type: 'array',
+      maxItems: 200_000,
+      description: 'Accounts: strings, or objects with the account and its tags and tier',
+      items: {
+        oneOf: [
+          { type: 'string', maxLength: 200 },
+          {
+            type: 'object',
+            properties: {
+              account: { type: 'string', maxLength: 200 },
+              tags: { type: 'array', items: { type: 'string' }, maxItems: 32 },
+              tier: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,31}$' },
+            },
+            required: ['account'],
+            additionalProperties: false,
+          },
+        ],
+      },
+    },
+  },
+  required: ['accounts'],
+  additionalProperties: false,
+  description:
+    'The accounts to track. Or send Content-Type: text/csv with a CSV file instead (header `account,tags,tier`, ' +
+    'tags separated by `;`; or one account per line without a header). Each line is checked on its own: a refused ' +
+    'line is reported, the others are imported.',
+  example: {
+    accounts: ['mrbeast', { account: 'khaby.lame', tags: ['client:acme', 'comedy'], tier: 'daily' }],
+  },
   [VALIDATED_BY_HANDLER]: true,
 };

@@ -7,6 +7,7 @@ import { registerDatabaseCommands } from './commands/database.command.js';
 import { registerPipelineCommands } from './commands/pipelines.command.js';
 import { registerServerCommands } from './commands/server.command.js';
 import { registerSocialCommands } from './commands/social.command.js';
+import { registerAccountCommands } from './commands/accounts.command.js';
 
 export function buildProgram(): Command {
   const program = new Command('siphon')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDatabaseCommands(program);
   registerPipelineCommands(program);
   registerSocialCommands(program);
+  registerAccountCommands(program);
   return program;
 }
 

@@ -162,6 +162,12 @@ export const ERROR_CATALOGUE = {
     kind: 'not-found',
     title: 'The pipeline is not a social sync (it has no sync status)',
   },
+  SIPHON_ERR_ACCOUNTS_INVALID: {
+    status: 422,
+    kind: 'input',
+    title: 'An accounts import or change cannot be applied',
+  },
+  SIPHON_ERR_ACCOUNT_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such tracked account' },
   SIPHON_ERR_AUTH_MISSING: { status: 401, kind: 'auth', title: 'A bearer token is required' },
   SIPHON_ERR_AUTH_INVALID: { status: 401, kind: 'auth', title: 'The bearer token is not valid' },
   SIPHON_ERR_AUTH_FORBIDDEN: { status: 403, kind: 'auth', title: 'This token may not do that' },

@@ -239,7 +239,11 @@ export function parsePipelineSpec(input: unknown): PipelineSpec {
 
 export function zodToSiphonError(
   error: z.ZodError,
-  code: 'SIPHON_ERR_PIPELINE_INVALID' | 'SIPHON_ERR_REQUEST_INVALID' | 'SIPHON_ERR_CONFIG_INVALID',
+  code:
+    | 'SIPHON_ERR_PIPELINE_INVALID'
+    | 'SIPHON_ERR_REQUEST_INVALID'
+    | 'SIPHON_ERR_CONFIG_INVALID'
+    | 'SIPHON_ERR_ACCOUNTS_INVALID',
   prefix?: string,
 ): SiphonError {
   const pathOf = (path: readonly PropertyKey[]) =>

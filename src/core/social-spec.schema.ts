@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SOCIAL_PLATFORMS, tagListSchema, tierSchema } from './tracked-account.js';
 
 /**
  * The `social` section of a pipeline of kind `social` (a social sync is a pipeline like any other:
@@ -7,7 +8,7 @@ import { z } from 'zod';
  * posts), `full` = backfill (every post, or those published in [`since`, `until`), with all comments).
  */
 
-export const SOCIAL_PLATFORMS = ['youtube', 'instagram', 'tiktok'] as const;
+export { SOCIAL_PLATFORMS };
 
 const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration such as 30s, 15m, 2h or 7d');
 const isoDate = z
@@ -17,14 +18,31 @@ const isoDate = z
 export const socialSpecSchema = z
   .object({
     platform: z.enum(SOCIAL_PLATFORMS),
-    /** Tracked accounts: YouTube channel ids (or @handles), Instagram user ids or usernames, TikTok usernames. */
+    /**
+     * The accounts as a list: YouTube channel ids (or @handles), Instagram user ids or usernames, TikTok
+     * usernames. For a few accounts; at scale, track them as data (`siphon accounts import`) and use
+     * `select`. Exactly one of `accounts` and `select`.
+     */
     accounts: z
       .array(
         z.string().trim().min(1, 'must not be empty').max(200).regex(/^\S+$/u, 'must not contain spaces'),
       )
       .min(1, 'must list at least one account')
       .max(100_000)
-      .refine((list) => new Set(list).size === list.length, 'lists an account twice'),
+      .refine((list) => new Set(list).size === list.length, 'lists an account twice')
+      .optional(),
+    /**
+     * The tracked accounts of the platform this pipeline syncs (social.accounts with `tracked`, not
+     * paused): those carrying every tag of `tags`, of tier `tier` when given. An empty object selects
+     * every tracked account of the platform. Evaluated when each run opens.
+     */
+    select: z
+      .object({
+        tags: tagListSchema.min(1, 'list at least one tag, or leave tags out').optional(),
+        tier: tierSchema.optional(),
+      })
+      .strict()
+      .optional(),
     /** Regular syncs re-read posts published this long before the last sync (late edits, new comments). */
     lookback: duration.default('7d'),
     /**
@@ -73,6 +91,16 @@ export const socialSpecSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
+    if ((spec.accounts === undefined) === (spec.select === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: spec.accounts === undefined ? ['accounts'] : ['select'],
+        message:
+          spec.accounts === undefined
+            ? 'list the accounts, or select tracked accounts with `select` ({} for all of the platform)'
+            : 'give either `accounts` or `select`, not both',
+      });
+    }
     if (spec.stories === true && spec.platform !== 'instagram') {
       ctx.addIssue({
         code: 'custom',

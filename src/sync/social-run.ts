@@ -79,7 +79,8 @@ export async function coordinateSocialRun(
       jobKind: claimed.mode === 'full' ? 'backfill' : 'sync',
       since: claimed.mode === 'full' ? spec.since : null,
       until: claimed.mode === 'full' ? spec.until : null,
-      accounts: spec.accounts,
+      accounts: spec.accounts ?? null,
+      select: spec.select,
     });
     const queued = await queue.enqueueOpenTasks(tx, run.id, injectTraceContext());
     return { ...counts, queued };

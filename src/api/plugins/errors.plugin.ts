@@ -16,14 +16,17 @@ export function registerErrorHandling(app: FastifyInstance, options: { bodyLimit
       // Answered only once the client has sent its body: a client that writes the whole body before
       // reading (Node's fetch) would otherwise see the socket close under it (EPIPE), not the answer.
       await drain(request.raw, DRAIN_LIMIT_BYTES);
+      // A route may have its own limit (POST /accounts/import).
+      const limit = request.routeOptions.bodyLimit ?? options.bodyLimit;
+      const variable = limit === options.bodyLimit ? ' (SIPHON_API_BODY_LIMIT)' : ' for this endpoint';
       return reply
         .status(413)
         .header('connection', 'close')
         .send({
           error: {
             code: 'SIPHON_ERR_REQUEST_TOO_LARGE',
-            message: `the request body is over the limit of ${formatBytes(options.bodyLimit)} (SIPHON_API_BODY_LIMIT)`,
-            details: { limitBytes: options.bodyLimit },
+            message: `the request body is over the limit of ${formatBytes(limit)}${variable}`,
+            details: { limitBytes: limit },
           },
         } satisfies ErrorBody);
     }

@@ -53,7 +53,7 @@ export async function pipelineSyncStatus(
     pipeline_id: pipeline.id,
     name: pipeline.name,
     platform: pipeline.social.platform,
-    accounts: pipeline.social.accounts.length,
+    accounts: pipeline.social.accounts?.length ?? summary.jobs.total,
     pipeline_status: pipeline.status,
     ...summary,
     enrichment: summary.run ? await enrichmentSummary(db, summary.run.id) : null,

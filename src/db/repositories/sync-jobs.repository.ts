@@ -18,24 +18,29 @@ export interface JobsForRun {
   readonly jobKind: 'sync' | 'backfill';
   readonly since: string | null;
   readonly until: string | null;
-  readonly accounts: readonly string[];
+  /** The pipeline's list of accounts, or (null) its selection of tracked accounts. */
+  readonly accounts: readonly string[] | null;
+  readonly select?: { readonly tags?: readonly string[]; readonly tier?: string } | undefined;
 }
 
 /**
- * Registers the accounts, adopts the pipeline's unfinished jobs (a resumed or taken-over run goes on
- * from their cursors), opens a job and its profile task for every other account, and returns how many
- * jobs the run holds. An account already being synced by another pipeline is left to that one.
+ * Registers the listed accounts (or selects tracked ones), adopts the pipeline's unfinished jobs (a
+ * resumed or taken-over run goes on from their cursors), opens a job and its profile task for every
+ * other account, and returns how many jobs the run holds. An account already being synced by another
+ * pipeline is left to that one.
  */
 export async function openRunJobs(
   db: Executor,
   spec: JobsForRun,
 ): Promise<{ adopted: number; opened: number; deferred: number }> {
-  await db.query(
-    `INSERT INTO social.accounts (platform, external_id)
-     SELECT $1, a FROM unnest($2::text[]) AS a
-     ON CONFLICT (platform, external_id) DO NOTHING`,
-    [spec.platform, spec.accounts],
-  );
+  if (spec.accounts) {
+    await db.query(
+      `INSERT INTO social.accounts (platform, external_id)
+       SELECT $1, a FROM unnest($2::text[]) AS a
+       ON CONFLICT (platform, external_id) DO NOTHING`,
+      [spec.platform, spec.accounts],
+    );
+  }
   const adopted = await db.query(
     `UPDATE etl.sync_jobs SET run_id = $2 WHERE pipeline_id = $1 AND status = 'RUNNING'`,
     [spec.pipelineId, spec.runId],
@@ -55,7 +60,11 @@ export async function openRunJobs(
                                                to_char(a.next_check_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI"Z"')) END
          FROM social.accounts a
         CROSS JOIN LATERAL (SELECT a.status = 'unreachable' AND a.next_check_at > now() AS deferred) d
-        WHERE a.platform = $3 AND a.external_id = ANY($7::text[])
+        WHERE a.platform = $3
+          AND CASE WHEN $7::text[] IS NOT NULL THEN a.external_id = ANY($7::text[])
+                   -- A selection: tracked, not paused, every tag of $8, of tier $9 when given.
+                   ELSE a.tracked AND NOT a.paused AND a.tags @> coalesce($8::text[], '{}')
+                        AND ($9::text IS NULL OR a.tier = $9) END
           AND NOT EXISTS (SELECT 1 FROM etl.sync_jobs j WHERE j.account_id = a.id AND j.status = 'RUNNING')
        ON CONFLICT DO NOTHING
        RETURNING id, account_id, status
@@ -66,7 +75,17 @@ export async function openRunJobs(
        RETURNING job_id
      )
      SELECT status FROM jobs`,
-    [spec.pipelineId, spec.runId, spec.platform, spec.jobKind, spec.since, spec.until, spec.accounts],
+    [
+      spec.pipelineId,
+      spec.runId,
+      spec.platform,
+      spec.jobKind,
+      spec.since,
+      spec.until,
+      spec.accounts,
+      spec.accounts ? null : (spec.select?.tags ?? null),
+      spec.accounts ? null : (spec.select?.tier ?? null),
+    ],
   );
   const deferred = opened.rows.filter((r) => r.status === 'SKIPPED').length;
   return { adopted: adopted.rowCount ?? 0, opened: opened.rows.length - deferred, deferred };
@@ -109,7 +128,7 @@ export async function loadStep(db: Executor, taskId: number): Promise<StepRow | 
             j.id AS job_id, j.status AS job_status, j.job_kind, j.started_at AS job_started_at, j.since, j.until,
             j.run_id, a.id AS account_id, a.external_id AS account_external_id, a.handle AS account_handle,
             a.last_synced_at, a.platform, p.id AS pipeline_id, p.status AS pipeline_status, p.current_run_id,
-            p.social || jsonb_build_object('accounts', jsonb_build_array(a.external_id)) AS social
+            (p.social - 'select') || jsonb_build_object('accounts', jsonb_build_array(a.external_id)) AS social
        FROM etl.sync_tasks t
        JOIN etl.sync_jobs j ON j.id = t.job_id
        JOIN social.accounts a ON a.id = j.account_id
