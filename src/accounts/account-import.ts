@@ -35,6 +35,8 @@ export interface ParsedImport {
 export interface ImportDefaults {
   readonly tags?: readonly string[] | undefined;
   readonly tier?: string | undefined;
+  /** The tiers that exist (social.tiers); a line naming another is refused. Unset: not checked. */
+  readonly knownTiers?: ReadonlySet<string> | undefined;
 }
 
 interface RawLine {
@@ -123,7 +125,7 @@ function readLine(
   const tags = readTags(raw.tags);
   if ('message' in tags)
     return { rejected: { line: raw.line, value: String(raw.tags), field: 'tags', message: tags.message } };
-  const tier = readTier(raw.tier);
+  const tier = readTier(raw.tier, defaults.knownTiers);
   if ('message' in tier)
     return { rejected: { line: raw.line, value: String(raw.tier), field: 'tier', message: tier.message } };
   return {
@@ -143,10 +145,18 @@ function readTags(value: unknown): { value: string[] | null } | { message: strin
   return { value: [...new Set(parsed.data)].sort() };
 }
 
-function readTier(value: unknown): { value: string | null } | { message: string } {
+function readTier(
+  value: unknown,
+  known: ReadonlySet<string> | undefined,
+): { value: string | null } | { message: string } {
   if (value === undefined || value === null || value === '') return { value: null };
   const parsed = tierSchema.safeParse(value);
   if (!parsed.success) return { message: parsed.error.issues[0]?.message ?? 'the tier is not valid' };
+  if (known && !known.has(parsed.data)) {
+    return {
+      message: `no tier "${parsed.data}" (tiers: ${[...known].sort().join(', ')}; siphon accounts tier to add one)`,
+    };
+  }
   return { value: parsed.data };
 }
 

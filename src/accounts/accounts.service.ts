@@ -2,9 +2,16 @@ import { stringify } from 'csv-stringify/sync';
 import { SiphonError } from '../core/errors.js';
 import type { SocialPlatform } from '../core/tracked-account.js';
 import type { Pool } from '../db/pool.js';
+import { parseDuration } from '../core/duration.js';
+import { TIER_PATTERN } from '../core/tracked-account.js';
 import {
   allTracked,
   changeTracked,
+  listTiers,
+  saveTier,
+  tierStatus,
+  type TierRow,
+  type TierStatus,
   trackAccounts,
   untrackAccounts,
   type TrackedAccountRow,
@@ -44,7 +51,13 @@ export async function importAccounts(
   by: string,
   defaults: ImportDefaults = {},
 ): Promise<ImportReport> {
-  const parsed = parseImport(platform, input, defaults);
+  const knownTiers = new Set((await listTiers(pool)).map((t) => t.name));
+  if (defaults.tier !== undefined && !knownTiers.has(defaults.tier)) {
+    throw new SiphonError('SIPHON_ERR_ACCOUNTS_INVALID', unknownTier(defaults.tier, knownTiers), {
+      field: 'tier',
+    });
+  }
+  const parsed = parseImport(platform, input, { ...defaults, knownTiers });
   const { inserted, updated } = await trackAccounts(pool, platform, parsed.rows, by);
   return {
     platform,
@@ -126,9 +139,21 @@ export async function changeAccounts(
       },
     );
   }
+  if (change.tier !== undefined) {
+    const known = new Set((await listTiers(pool)).map((t) => t.name));
+    if (!known.has(change.tier)) {
+      throw new SiphonError('SIPHON_ERR_ACCOUNTS_INVALID', unknownTier(change.tier, known), {
+        field: 'set.tier',
+      });
+    }
+  }
   try {
     return { changed: await changeTracked(pool, platform, target, change) };
   } catch (error) {
+    if ((error as { code?: string }).code === '23503') {
+      // The tier was removed between the check and the change.
+      throw new SiphonError('SIPHON_ERR_ACCOUNTS_INVALID', `no tier "${change.tier}"`, { field: 'set.tier' });
+    }
     if ((error as { code?: string }).code === '23514') {
       throw new SiphonError(
         'SIPHON_ERR_ACCOUNTS_INVALID',
@@ -157,4 +182,58 @@ export async function removeAccounts(
     );
   }
   return { removed };
+}
+
+function unknownTier(name: string, known: ReadonlySet<string>): string {
+  return `no tier "${name}" (tiers: ${[...known].sort().join(', ')}; siphon accounts tier ${name} --interval … adds it)`;
+}
+
+/** The shortest and the longest sync interval of a tier. */
+export const TIER_INTERVAL_BOUNDS = { minSeconds: 60, maxSeconds: 90 * 86_400 } as const;
+
+/** Every tier with, per platform, its tracked, paused, due and late accounts (late: by more than an interval). */
+export function readTierStatus(pool: Pool): Promise<TierStatus[]> {
+  return tierStatus(pool);
+}
+
+/**
+ * Creates a tier or changes its interval (`30m`, `1h`, `1d`, `7d`; 1 minute to 90 days). Accounts
+ * waiting on a slot of the old interval move to the new one; each keeps its own phase.
+ */
+export async function defineTier(
+  pool: Pool,
+  name: string,
+  input: { interval: string; description?: string | undefined },
+): Promise<{ tier: TierRow; created: boolean }> {
+  if (!TIER_PATTERN.test(name)) {
+    throw new SiphonError(
+      'SIPHON_ERR_ACCOUNTS_INVALID',
+      `"${name}" is not a tier name: a lower-case name of letters, digits and _`,
+      {
+        field: 'name',
+      },
+    );
+  }
+  let ms: number;
+  try {
+    ms = parseDuration(input.interval);
+  } catch (error) {
+    throw new SiphonError('SIPHON_ERR_ACCOUNTS_INVALID', (error as Error).message, { field: 'interval' });
+  }
+  const seconds = Math.round(ms / 1000);
+  if (seconds < TIER_INTERVAL_BOUNDS.minSeconds || seconds > TIER_INTERVAL_BOUNDS.maxSeconds) {
+    throw new SiphonError(
+      'SIPHON_ERR_ACCOUNTS_INVALID',
+      'a tier syncs every 1 minute at least and every 90 days at most',
+      {
+        field: 'interval',
+      },
+    );
+  }
+  if (input.description !== undefined && input.description.length > 500) {
+    throw new SiphonError('SIPHON_ERR_ACCOUNTS_INVALID', 'the description is longer than 500 characters', {
+      field: 'description',
+    });
+  }
+  return saveTier(pool, { name, intervalSeconds: seconds, description: input.description ?? null });
 }

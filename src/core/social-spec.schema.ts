@@ -33,13 +33,20 @@ export const socialSpecSchema = z
       .optional(),
     /**
      * The tracked accounts of the platform this pipeline syncs (social.accounts with `tracked`, not
-     * paused): those carrying every tag of `tags`, of tier `tier` when given. An empty object selects
-     * every tracked account of the platform. Evaluated when each run opens.
+     * paused): those carrying every tag of `tags`, of tier `tier` when given, and with `due` only
+     * those due. An empty object selects every tracked account of the platform. Evaluated when each
+     * run opens.
      */
     select: z
       .object({
         tags: tagListSchema.min(1, 'list at least one tag, or leave tags out').optional(),
         tier: tierSchema.optional(),
+        /**
+         * Only the accounts whose next sync is due (`next_due_at`, spread over their tier's interval).
+         * With a schedule shorter than the tier's interval (say every 5 minutes for an hourly tier),
+         * each run takes the slice that fell due since the last one.
+         */
+        due: z.boolean().default(false),
       })
       .strict()
       .optional(),

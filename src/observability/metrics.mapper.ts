@@ -262,6 +262,22 @@ export const CLUSTER_METRICS: readonly Definition[] = [
       m.accounts.map((a) => ({ labels: { platform: a.platform, status: a.status }, value: a.n })),
   },
   {
+    name: 'siphon_social_accounts_due',
+    help: 'Tracked accounts (reachable, not paused) whose sync is due now, by platform and tier.',
+    type: 'gauge',
+    labelNames: ['platform', 'tier'],
+    samples: (m) =>
+      m.accountsDue.map((a) => ({ labels: { platform: a.platform, tier: a.tier }, value: a.due })),
+  },
+  {
+    name: 'siphon_social_accounts_late',
+    help: 'Tracked accounts due for longer than their tier interval (the tier is falling behind), by platform and tier.',
+    type: 'gauge',
+    labelNames: ['platform', 'tier'],
+    samples: (m) =>
+      m.accountsDue.map((a) => ({ labels: { platform: a.platform, tier: a.tier }, value: a.late })),
+  },
+  {
     name: 'siphon_quota_calls_total',
     help: 'API calls made against each platform credential (the shared limiter).',
     type: 'counter',

@@ -9,7 +9,7 @@ import { startTikTokSimulator } from '../../src/simulators/tiktok/index.js';
 import { OPERATOR, VIEWER, as, buildTestApp } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliEnv, runCli } from '../helpers/processes.js';
-import { runSocialPipeline, startTestRunner } from '../helpers/runner.js';
+import { requestRun, runSocialPipeline, startTestRunner, waitForStatus } from '../helpers/runner.js';
 import { testTempDir } from '../helpers/tmp.js';
 
 let db: TestDatabase;
@@ -362,7 +362,7 @@ describe('a social pipeline that selects tracked accounts', () => {
 
     const run = await runSocialPipeline(db, 'tt_selected', {
       platform: 'tiktok',
-      select: { tags: ['client:x'], tier: 'daily' },
+      select: { tags: ['client:x'], tier: 'daily', due: true },
       rate: { calls: 500, window: '1s' },
     });
     expect(run).toMatchObject({ status: 'SUCCESS', error: null });
@@ -376,6 +376,42 @@ describe('a social pipeline that selects tracked accounts', () => {
       'SELECT external_id AS id FROM social.profiles ORDER BY 1',
     );
     expect(profiles.rows.map((r) => r.id)).toEqual([a!, b!].map((u) => u.toLowerCase()).sort());
+
+    // A successful sync moves each account to its next slot in the tier's interval (a day).
+    const due = await db.admin.query<{ id: string; wait: number }>(
+      `SELECT external_id AS id, extract(epoch FROM next_due_at - now())::float AS wait FROM social.accounts
+        WHERE platform = 'tiktok' AND external_id = ANY($1::text[]) ORDER BY 1`,
+      [[a!, b!].map((u) => u.toLowerCase())],
+    );
+    for (const row of due.rows) {
+      expect(row.wait).toBeGreaterThan(0);
+      expect(row.wait).toBeLessThanOrEqual(86_400);
+    }
+    // Nothing is due now: the next run opens no job; one account falls due: only it is synced.
+    const pipeline = (
+      await db.admin.query<{ id: string }>(`SELECT id FROM etl.etl_pipelines WHERE name = 'tt_selected'`)
+    ).rows[0]!.id;
+    const runAgain = async () => {
+      await requestRun(db, pipeline);
+      await waitForStatus(db, pipeline, ['RUNNING', 'IDLE'], 10_000);
+      await waitForStatus(db, pipeline, ['IDLE', 'FAILED'], 60_000);
+      const { rows } = await db.admin.query<{ id: string; status: string }>(
+        'SELECT id, status FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+        [pipeline],
+      );
+      const jobs = await db.admin.query<{ id: string }>(
+        `SELECT a.external_id AS id FROM etl.sync_jobs j JOIN social.accounts a ON a.id = j.account_id
+          WHERE j.run_id = $1 ORDER BY 1`,
+        [rows[0]!.id],
+      );
+      return { status: rows[0]!.status, accounts: jobs.rows.map((r) => r.id) };
+    };
+    expect(await runAgain()).toEqual({ status: 'SUCCESS', accounts: [] });
+    await db.admin.query(
+      `UPDATE social.accounts SET next_due_at = now() - interval '1 minute' WHERE platform = 'tiktok' AND external_id = $1`,
+      [b!.toLowerCase()],
+    );
+    expect(await runAgain()).toEqual({ status: 'SUCCESS', accounts: [b!.toLowerCase()] });
 
     // A spec needs exactly one of accounts and select.
     const both = await app.inject({
@@ -444,6 +480,15 @@ describe('siphon accounts', () => {
     expect(badTier.code).toBe(1);
     expect(badTier.stderr).toMatch(/SIPHON_ERR_ACCOUNTS_INVALID/);
 
+    const tier = await runCli(['accounts', 'tier', 'quarterly', '--interval', '90d', '--json'], env);
+    expect(JSON.parse(tier.stdout)).toMatchObject({
+      name: 'quarterly',
+      interval_seconds: 7_776_000,
+      created: true,
+    });
+    const tiers = await runCli(['accounts', 'tiers'], env);
+    expect(tiers.stdout).toMatch(/quarterly\s*│\s*90d/);
+    expect(tiers.stdout).toMatch(/hourly\s*│\s*1h\s*│\s*youtube/);
     const removed = await runCli(
       ['accounts', 'remove', '@somehandle', '--platform', 'youtube', '--json'],
       env,
@@ -453,4 +498,94 @@ describe('siphon accounts', () => {
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/SIPHON_ERR_ACCOUNT_NOT_FOUND/);
   }, 120_000);
+});
+
+describe('tiers: intervals, spread due times, what is due and late', () => {
+  it('defines tiers, refuses unknown ones, spreads a tier over its interval, and counts due and late accounts', async () => {
+    const put = (name: string, payload: Record<string, unknown>) =>
+      app.inject({ method: 'PUT', url: `/tiers/${name}`, headers: as(OPERATOR), payload });
+    const created = await put('fast', { interval: '5m', description: 'breaking news' });
+    expect(created.statusCode).toBe(201);
+    expect(created.json()).toMatchObject({
+      name: 'fast',
+      interval_seconds: 300,
+      description: 'breaking news',
+    });
+    const changed = await put('fast', { interval: '10m' });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.json()).toMatchObject({ interval_seconds: 600, description: 'breaking news' });
+    expect((await put('fast', { interval: '10s' })).json().error).toMatchObject({
+      code: 'SIPHON_ERR_ACCOUNTS_INVALID',
+      field: 'interval',
+    });
+    expect((await put('fast', { interval: 'soon' })).json().error.field).toBe('interval');
+    expect((await put('Fast Tier', { interval: '1h' })).statusCode).toBe(400);
+
+    // An import naming a tier that does not exist refuses those lines; a default tier must exist.
+    const report = (await csv('youtube', 'account,tier\nUCcccccccccccccccccccccc,nope\n')).json();
+    expect(report.rejected[0]).toMatchObject({
+      field: 'tier',
+      message: expect.stringMatching(/^no tier "nope"/),
+    });
+    expect((await csv('youtube', 'UCcccccccccccccccccccccc\n', '&tier=nope')).json().error.field).toBe(
+      'tier',
+    );
+    const patch = await app.inject({
+      method: 'PATCH',
+      url: '/accounts',
+      headers: as(OPERATOR),
+      payload: { platform: 'youtube', set: { tier: 'nope' } },
+    });
+    expect(patch.json().error).toMatchObject({ code: 'SIPHON_ERR_ACCOUNTS_INVALID', field: 'set.tier' });
+
+    // 6,000 hourly accounts: their slots (the engine's next_slot) spread evenly over the hour.
+    const ids = Array.from({ length: 6000 }, (_, i) => `UC${String(i).padStart(22, 'h')}`);
+    expect(
+      (await csv('youtube', `account,tier\n${ids.map((id) => `${id},hourly`).join('\n')}\n`)).json(),
+    ).toMatchObject({ inserted: 6000 });
+    const { rows: minutes } = await db.admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (
+         SELECT social.next_slot(platform || ':' || external_id, interval '1 hour', now()) AS due
+           FROM social.accounts WHERE tier = 'hourly' AND tracked) d
+        GROUP BY floor(extract(epoch FROM due - now()) / 60)`,
+    );
+    expect(minutes.length).toBe(60); // every minute of the hour has some
+    expect(Math.max(...minutes.map((m) => m.n))).toBeLessThan(2 * (6000 / 60)); // no burst
+    expect(Math.min(...minutes.map((m) => m.n))).toBeGreaterThan(0.5 * (6000 / 60));
+
+    // Never synced: all due. 100 of them late by more than an hour, 2,900 due in the future.
+    await db.admin.query(
+      `UPDATE social.accounts SET next_due_at = CASE WHEN external_id = ANY($1::text[]) THEN now() - interval '2 hours'
+                                                     ELSE now() + interval '30 minutes' END
+        WHERE tier = 'hourly' AND external_id = ANY($2::text[])`,
+      [ids.slice(3000, 3100), ids.slice(3000)],
+    );
+    const tiers = (await app.inject({ url: '/tiers', headers: as(VIEWER) })).json().items as {
+      name: string;
+      platform: string | null;
+      accounts: number;
+      due: number;
+      late: number;
+      interval_seconds: number;
+    }[];
+    expect(tiers.find((t) => t.name === 'hourly' && t.platform === 'youtube')).toMatchObject({
+      interval_seconds: 3600,
+      accounts: 6000,
+      due: 3100,
+      late: 100,
+    });
+    expect(tiers.find((t) => t.name === 'fast')).toMatchObject({ platform: null, accounts: 0, due: 0 });
+    const metrics = (await app.inject({ url: '/metrics', headers: as(VIEWER) })).body;
+    expect(metrics).toMatch(/siphon_social_accounts_due\{platform="youtube",tier="hourly"\} 3100/);
+    expect(metrics).toMatch(/siphon_social_accounts_late\{platform="youtube",tier="hourly"\} 100/);
+
+    // Shortening the interval moves waiting accounts into the new interval's slots.
+    await put('hourly', { interval: '10m' });
+    const { rows: after } = await db.admin.query<{ max: number }>(
+      `SELECT max(extract(epoch FROM next_due_at - now()))::float AS max FROM social.accounts
+        WHERE tier = 'hourly' AND next_due_at > now()`,
+    );
+    expect(after[0]!.max).toBeLessThanOrEqual(600);
+    await put('hourly', { interval: '1h' });
+  });
 });

@@ -2,7 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import {
   changeAccounts,
+  defineTier,
   exportAccounts,
+  readTierStatus,
   importAccounts,
   listTracked,
   removeAccounts,
@@ -167,6 +169,47 @@ export function accountRoutes(app: FastifyInstance, deps: AccountRouteDeps): voi
         { accounts: b.accounts, tag: b.tag, tier: b.tier },
         { tier: b.set.tier, addTags: b.set.add_tags, removeTags: b.set.remove_tags, paused: b.set.paused },
       );
+    },
+  );
+
+  app.get(
+    '/tiers',
+    {
+      schema: {
+        tags: ['accounts'],
+        summary:
+          'Tiers (sync interval) with, per platform, tracked, paused, due and late accounts (late: due for more than one interval)',
+      },
+    },
+    async () => ({ items: await readTierStatus(deps.pool) }),
+  );
+
+  app.put(
+    '/tiers/:name',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['accounts'],
+        summary: 'Create a tier or change its interval; waiting accounts move to slots of the new interval',
+        params: Type.Object({ name: Type.String({ pattern: TIER_PATTERN.source }) }),
+        body: Type.Object(
+          {
+            interval: Type.String({
+              minLength: 1,
+              maxLength: 20,
+              description: 'How often its accounts are synced: 30m, 1h, 1d, 7d (1 minute to 90 days)',
+            }),
+            description: Type.Optional(Type.String({ maxLength: 500 })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const { name } = request.params as { name: string };
+      const body = request.body as { interval: string; description?: string };
+      const { tier, created } = await defineTier(deps.pool, name, body);
+      return reply.status(created ? 201 : 200).send(tier);
     },
   );
 

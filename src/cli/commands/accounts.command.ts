@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import {
   changeAccounts,
+  defineTier,
   exportAccounts,
+  readTierStatus,
   importAccounts,
   listTracked,
   removeAccounts,
@@ -187,6 +189,38 @@ export function registerAccountCommands(program: Command): void {
     });
 
   accounts
+    .command('tiers')
+    .description('the tiers with, per platform, tracked, paused, due and late accounts')
+    .addOption(jsonOption())
+    .action(async (o: { json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const rows = await readTierStatus(api);
+        if (o.json) {
+          printRows(rows as unknown as Record<string, unknown>[], [], o);
+          return;
+        }
+        printRows(
+          rows.map((r) => ({ ...r, every: everyText(r.interval_seconds), platform: r.platform ?? '' })),
+          ['name', 'every', 'platform', 'accounts', 'paused', 'due', 'late', 'oldest_due_at'],
+          o,
+        );
+      });
+    });
+
+  accounts
+    .command('tier <name>')
+    .description('create a tier or change how often its accounts are synced')
+    .requiredOption('--interval <duration>', '30m, 1h, 1d, 7d (1 minute to 90 days)')
+    .option('--description <text>', 'what the tier is for')
+    .addOption(jsonOption())
+    .action(async (name: string, o: { interval: string; description?: string; json?: boolean }) => {
+      await withContext(async ({ api }) => {
+        const { tier, created } = await defineTier(api, name, o);
+        printObject({ ...tier, created }, o);
+      });
+    });
+
+  accounts
     .command('remove <account...>')
     .description('stop tracking accounts (their data and history stay)')
     .addOption(platformOption(true))
@@ -284,4 +318,11 @@ function parseJson(text: string, file: string): unknown {
       field: 'file',
     });
   }
+}
+
+function everyText(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
 }

@@ -37,6 +37,8 @@ export interface MetricsSnapshot {
   syncTasks: Array<{ platform: string; kind: string; state: string; n: number }>;
   syncJobs: Array<{ platform: string; status: string; n: number }>;
   accounts: Array<{ platform: string; status: string; n: number }>;
+  /** Tracked accounts per platform and tier: due now, and late by more than the tier's interval. */
+  accountsDue: Array<{ platform: string; tier: string; due: number; late: number }>;
   quotas: Array<{
     platform: string;
     credential: string;
@@ -134,8 +136,10 @@ export async function readMetrics(db: Executor, staleMs: number): Promise<Metric
 /** Sync tasks and jobs, per-credential quota and enrichment waits (migration 0012's tables). */
 async function readSocialMetrics(
   db: Executor,
-): Promise<Pick<MetricsSnapshot, 'syncTasks' | 'syncJobs' | 'accounts' | 'quotas' | 'enrichment'>> {
-  const [tasks, jobs, accounts, quotas, enrichment] = await Promise.all([
+): Promise<
+  Pick<MetricsSnapshot, 'syncTasks' | 'syncJobs' | 'accounts' | 'accountsDue' | 'quotas' | 'enrichment'>
+> {
+  const [tasks, jobs, accounts, due, quotas, enrichment] = await Promise.all([
     // queued: never picked up; running: picked up and not finished; waiting: parked until not_before.
     db.query(
       `SELECT j.platform, t.kind,
@@ -149,6 +153,14 @@ async function readSocialMetrics(
     db.query('SELECT platform, status, count(*)::float AS n FROM etl.sync_jobs GROUP BY 1, 2 ORDER BY 1, 2'),
     db.query(
       'SELECT platform, status, count(*)::float AS n FROM social.accounts GROUP BY 1, 2 ORDER BY 1, 2',
+    ),
+    db.query(
+      `SELECT a.platform, a.tier,
+              count(*) FILTER (WHERE a.next_due_at IS NULL OR a.next_due_at <= now())::float AS due,
+              count(*) FILTER (WHERE a.next_due_at < now() - t.sync_interval)::float AS late
+         FROM social.accounts a JOIN social.tiers t ON t.name = a.tier
+        WHERE a.tracked AND NOT a.paused AND a.status = 'active'
+        GROUP BY 1, 2 ORDER BY 1, 2`,
     ),
     db.query(
       `SELECT platform, credential, calls_total::float, rate_limited::float,
@@ -171,6 +183,7 @@ async function readSocialMetrics(
     syncTasks: tasks.rows,
     syncJobs: jobs.rows,
     accounts: accounts.rows,
+    accountsDue: due.rows,
     quotas: quotas.rows.map((q) => ({ ...q, exhausted: q.exhausted === true })),
     enrichment: enrichment.rows,
   };

@@ -20,7 +20,13 @@ export interface JobsForRun {
   readonly until: string | null;
   /** The pipeline's list of accounts, or (null) its selection of tracked accounts. */
   readonly accounts: readonly string[] | null;
-  readonly select?: { readonly tags?: readonly string[]; readonly tier?: string } | undefined;
+  readonly select?:
+    | {
+        readonly tags?: readonly string[] | undefined;
+        readonly tier?: string | undefined;
+        readonly due?: boolean;
+      }
+    | undefined;
 }
 
 /**
@@ -64,7 +70,9 @@ export async function openRunJobs(
           AND CASE WHEN $7::text[] IS NOT NULL THEN a.external_id = ANY($7::text[])
                    -- A selection: tracked, not paused, every tag of $8, of tier $9 when given.
                    ELSE a.tracked AND NOT a.paused AND a.tags @> coalesce($8::text[], '{}')
-                        AND ($9::text IS NULL OR a.tier = $9) END
+                        AND ($9::text IS NULL OR a.tier = $9)
+                        -- due: only accounts whose next sync is due (or that were never synced).
+                        AND (NOT $10::boolean OR a.next_due_at IS NULL OR a.next_due_at <= now()) END
           AND NOT EXISTS (SELECT 1 FROM etl.sync_jobs j WHERE j.account_id = a.id AND j.status = 'RUNNING')
        ON CONFLICT DO NOTHING
        RETURNING id, account_id, status
@@ -85,6 +93,7 @@ export async function openRunJobs(
       spec.accounts,
       spec.accounts ? null : (spec.select?.tags ?? null),
       spec.accounts ? null : (spec.select?.tier ?? null),
+      spec.accounts ? false : (spec.select?.due ?? false),
     ],
   );
   const deferred = opened.rows.filter((r) => r.status === 'SKIPPED').length;
@@ -392,7 +401,11 @@ export async function closeFinishedJobs(db: Executor, runId: string): Promise<nu
      ), counted AS (${ADD_JOBS_TO_RUN}
        RETURNING 1
      ), synced AS (
-       UPDATE social.accounts a SET last_synced_at = done.started_at
+       -- A tracked account's next sync is due at its next slot in its tier's interval (migration 0023).
+       UPDATE social.accounts a SET last_synced_at = done.started_at,
+              next_due_at = CASE WHEN a.tracked THEN social.next_slot(
+                a.platform || ':' || a.external_id,
+                (SELECT t.sync_interval FROM social.tiers t WHERE t.name = a.tier), now()) END
          FROM done WHERE a.id = done.account_id AND done.code IS NULL AND done.job_kind = 'sync'
      )
      SELECT id FROM closed`,

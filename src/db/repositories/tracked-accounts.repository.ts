@@ -205,3 +205,85 @@ export async function untrackAccounts(
   );
   return rowCount ?? 0;
 }
+
+// ---- tiers ----------------------------------------------------------------------------------------
+
+export interface TierRow {
+  readonly name: string;
+  /** The sync interval in seconds. */
+  readonly interval_seconds: number;
+  readonly description: string | null;
+  readonly changed_at: Date;
+}
+
+export interface TierStatus extends TierRow {
+  readonly platform: string | null;
+  /** Tracked accounts of the tier (paused included). */
+  readonly accounts: number;
+  readonly paused: number;
+  /** Reachable, not paused, and due now (never synced, or next_due_at passed). */
+  readonly due: number;
+  /** Of those, late by more than one whole interval: the tier is falling behind. */
+  readonly late: number;
+  readonly oldest_due_at: Date | null;
+}
+
+export async function listTiers(db: Executor): Promise<TierRow[]> {
+  const { rows } = await db.query<TierRow>(
+    `SELECT name, extract(epoch FROM sync_interval)::int AS interval_seconds, description, changed_at
+       FROM social.tiers ORDER BY sync_interval, name`,
+  );
+  return rows;
+}
+
+/**
+ * Per tier (and platform, where it has tracked accounts): accounts, paused, due now, late by more than
+ * an interval, and the oldest due time. One query on accounts_due_idx; unreachable accounts are left
+ * out of due and late (they are checked on their own schedule, next_check_at).
+ */
+export async function tierStatus(db: Executor): Promise<TierStatus[]> {
+  const { rows } = await db.query<TierStatus>(
+    `SELECT t.name, extract(epoch FROM t.sync_interval)::int AS interval_seconds, t.description, t.changed_at,
+            a.platform,
+            count(a.id)::int AS accounts,
+            count(a.id) FILTER (WHERE a.paused)::int AS paused,
+            count(a.id) FILTER (WHERE NOT a.paused AND a.status = 'active'
+                                  AND (a.next_due_at IS NULL OR a.next_due_at <= now()))::int AS due,
+            count(a.id) FILTER (WHERE NOT a.paused AND a.status = 'active'
+                                  AND a.next_due_at < now() - t.sync_interval)::int AS late,
+            min(coalesce(a.next_due_at, a.added_at)) FILTER (WHERE NOT a.paused AND a.status = 'active'
+                                  AND (a.next_due_at IS NULL OR a.next_due_at <= now())) AS oldest_due_at
+       FROM social.tiers t
+       LEFT JOIN social.accounts a ON a.tier = t.name AND a.tracked
+      GROUP BY t.name, t.sync_interval, t.description, t.changed_at, a.platform
+      ORDER BY t.sync_interval, t.name, a.platform NULLS FIRST`,
+  );
+  return rows;
+}
+
+/** Creates or changes a tier; its accounts keep their phase and move to the new interval's slots. */
+export async function saveTier(
+  db: Executor,
+  tier: { name: string; intervalSeconds: number; description: string | null },
+): Promise<{ tier: TierRow; created: boolean }> {
+  const { rows } = await db.query<TierRow & { created: boolean }>(
+    `WITH saved AS (
+       INSERT INTO social.tiers (name, sync_interval, description)
+       VALUES ($1, make_interval(secs => $2), $3)
+       ON CONFLICT (name) DO UPDATE SET sync_interval = EXCLUDED.sync_interval,
+              description = coalesce(EXCLUDED.description, social.tiers.description), changed_at = now()
+       RETURNING name, sync_interval, description, changed_at, xmax = 0 AS created
+     ), moved AS (
+       -- Accounts waiting on a slot of the old interval are re-slotted in the new one from now.
+       UPDATE social.accounts a
+          SET next_due_at = social.next_slot(a.platform || ':' || a.external_id, s.sync_interval, now())
+         FROM saved s
+        WHERE a.tier = s.name AND a.tracked AND NOT s.created AND a.next_due_at > now()
+     )
+     SELECT name, extract(epoch FROM sync_interval)::int AS interval_seconds, description, changed_at, created
+       FROM saved`,
+    [tier.name, tier.intervalSeconds, tier.description],
+  );
+  const { created, ...row } = rows[0]!;
+  return { tier: row, created };
+}
