@@ -105,6 +105,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     concurrency: config.runner.concurrency,
     maxAttempts: config.runner.maxAttempts,
     version: VERSION,
+    retention: config.retention,
     sync: {
       adapters: buildAdapters(config),
       concurrency: config.runner.syncConcurrency,

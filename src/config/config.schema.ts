@@ -175,6 +175,15 @@ export const configSchema = z.object({
    * off. Each runner process needs its own port on one host. @default 0 (off)
    */
   SIPHON_RUNNER_METRICS_PORT: port(0),
+  /**
+   * How long raw platform responses (social.raw_responses) are kept; replay reaches back this far.
+   * `0` keeps them forever. @default 28d
+   */
+  SIPHON_RAW_RETENTION: duration('28d'),
+  /** How long finished social sync jobs (with their tasks) are kept. `0` keeps them forever. @default 30d */
+  SIPHON_SYNC_HISTORY_RETENTION: duration('30d'),
+  /** How often each runner prunes what is past its retention (in bounded batches). @default 1h */
+  SIPHON_RETENTION_INTERVAL: duration('1h'),
   /** Longest a single statement (a batch) may take. @default 60s */
   SIPHON_STATEMENT_TIMEOUT: duration('60s'),
   /**

@@ -30,6 +30,8 @@ export interface Config {
     /** Port of the runner's /metrics listener; 0 = no listener. */
     readonly metricsPort: number;
   };
+  /** What each runner prunes, and how often (0: kept forever). */
+  readonly retention: { readonly rawMs: number; readonly historyMs: number; readonly everyMs: number };
   readonly demo: { readonly films: number; readonly ratings: number };
   readonly youtube: { readonly baseUrl: string; readonly apiKey: string | undefined };
   readonly instagram: {
@@ -105,6 +107,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxAttempts: raw.SIPHON_RUNNER_MAX_ATTEMPTS,
       transfer: raw.SIPHON_RUNNER_TRANSFER,
       metricsPort: raw.SIPHON_RUNNER_METRICS_PORT,
+    }),
+    retention: Object.freeze({
+      rawMs: raw.SIPHON_RAW_RETENTION,
+      historyMs: raw.SIPHON_SYNC_HISTORY_RETENTION,
+      everyMs: raw.SIPHON_RETENTION_INTERVAL,
     }),
     demo: Object.freeze({ films: raw.SIPHON_DEMO_FILMS, ratings: raw.SIPHON_DEMO_RATINGS }),
     youtube: Object.freeze({ baseUrl: raw.SIPHON_YOUTUBE_BASE_URL, apiKey: raw.SIPHON_YOUTUBE_API_KEY }),

@@ -18,6 +18,7 @@ import { executeClaim } from './run-executor.js';
 import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 import { startSyncWorkers, type SyncWorkers } from '../sync/sync-workers.js';
+import { scheduleRetention, type RetentionPolicy } from '../sync/retention.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
 import type { IncidentNotifier } from '../incidents/index.js';
 import type { EnrichmentClient, EnrichmentPolicy } from '../enrichment/index.js';
@@ -44,6 +45,11 @@ export interface RunnerOptions {
   readonly tasks?: TaskRegistry;
   /** The clock of runs and sync steps (durations, renewals, reschedules). @default systemClock */
   readonly clock?: Clock;
+  /**
+   * Prune raw responses and finished sync jobs past their retention every `everyMs` (src/sync/retention.ts).
+   * @default off (the process that builds the runner passes the configured policy)
+   */
+  readonly retention?: RetentionPolicy & { readonly everyMs: number };
   /**
    * Social sync: the platform adapters this runner has credentials for, and how many sync steps it
    * executes at once (0: none; it still coordinates the social runs it claims). @default no adapters, 4
@@ -78,6 +84,7 @@ export class Runner {
   #heartbeat: NodeJS.Timeout | undefined;
   #listener: pg.Client | undefined;
   #syncWorkers: SyncWorkers | undefined;
+  #retention: { stop(): Promise<void> } | undefined;
 
   constructor(options: RunnerOptions) {
     this.#options = options;
@@ -116,6 +123,7 @@ export class Runner {
         ...(this.#options.clock ? { clock: this.#options.clock } : {}),
       });
     }
+    if (this.#options.retention) this.#retention = scheduleRetention(pool, this.#options.retention, logger);
     logger.info({ runnerId: this.id, concurrency: this.#options.concurrency }, 'runner started');
     this.#loop = this.#claimLoop();
   }
@@ -128,6 +136,7 @@ export class Runner {
     await this.#loop;
     await Promise.allSettled(this.#active.values());
     await this.#syncWorkers?.stop().catch(() => {});
+    await this.#retention?.stop();
     clearInterval(this.#heartbeat);
     await this.#listener?.end().catch(() => {});
     // /health and `siphon status` list a runner as live until this is recorded.

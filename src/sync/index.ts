@@ -27,3 +27,5 @@ export {
 // The platforms the engine syncs, for the api and cli; the rest of the contract is imported from
 // src/connectors/connector.ts itself.
 export { PLATFORMS, type Platform } from '../connectors/connector.js';
+export { pruneOnce, scheduleRetention, type PruneResult, type RetentionPolicy } from './retention.js';
+export { retentionStatus } from '../db/repositories/retention.repository.js';

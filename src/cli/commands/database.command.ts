@@ -8,6 +8,7 @@ import { prepareDatabase } from '../../bootstrap/database.js';
 import { loadDemo, resetDemo } from '../../demo/demo.service.js';
 import { redactUrl } from '../../observability/index.js';
 import { SiphonError } from '../../core/errors.js';
+import { pruneOnce, retentionStatus } from '../../sync/index.js';
 import { withContext } from '../context.js';
 import { jsonOption, printObject, printRows } from '../output.js';
 
@@ -16,6 +17,25 @@ export function registerDatabaseCommands(program: Command): void {
   registerMigrateCommand(program);
   registerDemoCommands(program);
   registerStatusCommand(program);
+  registerPruneCommand(program);
+}
+
+/** `prune`: one retention pass now (runners also run one every SIPHON_RETENTION_INTERVAL). */
+function registerPruneCommand(program: Command): void {
+  program
+    .command('prune')
+    .description(
+      'delete raw responses and finished sync jobs past their retention (SIPHON_RAW_RETENTION, SIPHON_SYNC_HISTORY_RETENTION), in bounded batches',
+    )
+    .addOption(jsonOption())
+    .action(async (options: { json?: boolean }) => {
+      await withContext(async ({ writer, config }) => {
+        // No time budget here: a person asked for the whole pass.
+        const pruned = await pruneOnce(writer, { ...config.retention, budgetMs: Number.MAX_SAFE_INTEGER });
+        const kept = await retentionStatus(writer);
+        printObject({ ...pruned, ...kept }, options);
+      });
+    });
 }
 
 /** `migrate`: the database roles and the pending migrations. */
