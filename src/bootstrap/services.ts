@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { buildAdapters } from './adapters.js';
+import { buildAdapters, buildCredentialPools } from './adapters.js';
 import type { Config } from '../config/index.js';
 import { MlClient } from '../connectors/ml/index.js';
 import { SiphonError } from '../core/errors.js';
@@ -108,6 +108,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     retention: config.retention,
     sync: {
       adapters: buildAdapters(config),
+      pools: buildCredentialPools(config),
       concurrency: config.runner.syncConcurrency,
       ml: buildMlClient(config),
       ...(notifier ? { notifier } : {}),

@@ -145,6 +145,12 @@ export const configSchema = z.object({
   SIPHON_TIKTOK_CLIENT_KEY: z.string().min(1).optional(),
   /** TikTok client secret. @default unset */
   SIPHON_TIKTOK_CLIENT_SECRET: z.string().min(1).optional(),
+  /**
+   * A JSON file of several credentials per platform (YouTube API keys, TikTok research clients), each
+   * with a name and optional limits: runners spread calls over each platform's pool
+   * (docs/configuration.md, "Credential pools"). Never stored in the database. @default unset
+   */
+  SIPHON_CREDENTIALS_FILE: z.string().min(1).optional(),
   /** Base URL of the external ML / image-recognition service (a simulator's for tests and the demo). @default unset */
   SIPHON_ML_BASE_URL: z.string().url('must be an http(s) URL').optional(),
   /** Bearer token for the ML service (sent as `Authorization: Bearer …`, never logged). @default unset */

@@ -30,6 +30,8 @@ export interface Config {
     /** Port of the runner's /metrics listener; 0 = no listener. */
     readonly metricsPort: number;
   };
+  /** SIPHON_CREDENTIALS_FILE, resolved: several credentials per platform. */
+  readonly credentialsFile: string | undefined;
   /** What each runner prunes, and how often (0: kept forever). */
   readonly retention: { readonly rawMs: number; readonly historyMs: number; readonly everyMs: number };
   readonly demo: { readonly films: number; readonly ratings: number };
@@ -125,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       clientKey: raw.SIPHON_TIKTOK_CLIENT_KEY,
       clientSecret: raw.SIPHON_TIKTOK_CLIENT_SECRET,
     }),
+    credentialsFile: raw.SIPHON_CREDENTIALS_FILE ? resolve(cwd, raw.SIPHON_CREDENTIALS_FILE) : undefined,
     ml: Object.freeze({ baseUrl: raw.SIPHON_ML_BASE_URL, token: raw.SIPHON_ML_TOKEN }),
     incidents: Object.freeze({ webhookUrl: raw.SIPHON_INCIDENT_WEBHOOK_URL }),
     otel: Object.freeze({ endpoint: raw.OTEL_EXPORTER_OTLP_ENDPOINT }),

@@ -7,6 +7,7 @@ import type { Pool } from '../db/pool.js';
 import type { SqlPolicy } from '../sql-guard/index.js';
 import type { TaskRegistry } from '../tasks/index.js';
 import type { RunnerEvents } from '../core/runner-events.js';
+import type { CredentialPools } from '../sync/credential-pool.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
 
 /** What one run's executor needs; the claim loop (runner.ts) builds it. */
@@ -30,6 +31,8 @@ export interface ExecutorDeps {
   readonly sqlPolicy: SqlPolicy;
   /** Platform adapters this runner has credentials for (social pipelines). */
   readonly adapters: ReadonlyMap<string, PlatformAdapter>;
+  /** Platforms with several credentials (SIPHON_CREDENTIALS_FILE). */
+  readonly pools?: CredentialPools | undefined;
   /** Durations, lease renewal before COMMIT and task timing read it. @default systemClock */
   readonly clock?: Clock;
 }

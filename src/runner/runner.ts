@@ -19,6 +19,7 @@ import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 import { startSyncWorkers, type SyncWorkers } from '../sync/sync-workers.js';
 import { scheduleRetention, type RetentionPolicy } from '../sync/retention.js';
+import type { CredentialPools } from '../sync/credential-pool.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
 import type { IncidentNotifier } from '../incidents/index.js';
 import type { EnrichmentClient, EnrichmentPolicy } from '../enrichment/index.js';
@@ -56,6 +57,8 @@ export interface RunnerOptions {
    */
   readonly sync?: {
     readonly adapters: ReadonlyMap<string, PlatformAdapter>;
+    /** Platforms with several credentials: calls spread over each pool (src/sync/credential-pool.ts). */
+    readonly pools?: CredentialPools;
     readonly concurrency?: number;
     readonly notifier?: IncidentNotifier;
     /** The ML service: pages queue enrichment and this runner's workers submit and poll it. @default off */
@@ -115,6 +118,7 @@ export class Runner {
         logger,
         runnerId: this.id,
         adapters: sync.adapters,
+        pools: sync.pools,
         concurrency: sync.concurrency ?? 4,
         pollIntervalMs: this.#options.pollIntervalMs,
         ...(sync.notifier ? { notifier: sync.notifier } : {}),
@@ -179,6 +183,7 @@ export class Runner {
                 readerPool: this.#options.readerPool,
                 sqlPolicy: this.#options.sqlPolicy ?? DEFAULT_SQL_POLICY,
                 adapters: this.#options.sync?.adapters ?? new Map(),
+                pools: this.#options.sync?.pools,
                 ...(this.#options.clock ? { clock: this.#options.clock } : {}),
               },
               pipeline,

@@ -14,6 +14,7 @@ import {
 } from '../db/repositories/lease.repository.js';
 import { finishRun, type RunRow } from '../db/repositories/run.repository.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
+import { credentialsFor, type CredentialPools } from './credential-pool.js';
 import * as quota from '../db/repositories/quota.repository.js';
 import { defaultLimit, quotaDayZone } from './sync-step.js';
 import * as jobs from '../db/repositories/sync-jobs.repository.js';
@@ -26,6 +27,8 @@ export interface SocialRunDeps {
   readonly leaseMs: number;
   readonly stopSignal: AbortSignal;
   readonly adapters: ReadonlyMap<string, PlatformAdapter>;
+  /** Platforms with several credentials (SIPHON_CREDENTIALS_FILE). */
+  readonly pools?: CredentialPools | undefined;
   /** How often the coordinator renews its lease and looks at the run's progress. @default 500 ms */
   readonly pollMs?: number;
   /** When dead runners' steps were last freed. @default systemClock */
@@ -53,8 +56,8 @@ export async function coordinateSocialRun(
   log: Logger,
 ): Promise<SocialOutcome> {
   const spec = socialSpecSchema.parse(claimed.social);
-  const adapter = deps.adapters.get(spec.platform);
-  if (!adapter) {
+  const credentials = credentialsFor(deps, spec.platform);
+  if (credentials.length === 0) {
     throw new SiphonError(
       'SIPHON_ERR_SYNC_NO_CREDENTIAL',
       `no ${spec.platform} credential is configured on runner ${deps.runnerId} (see docs/configuration.md)`,
@@ -71,7 +74,11 @@ export async function coordinateSocialRun(
           dayZone: quotaDayZone(spec.platform),
         }
       : defaultLimit(spec.platform);
-    await quota.upsertLimit(tx, adapter.platform, adapter.credentialId, limit);
+    // Every credential of a pool keeps its own limits; the pipeline's rate applies to those without.
+    for (const credential of credentials) {
+      const { platform, credentialId } = credential.adapter;
+      await quota.upsertLimit(tx, platform, credentialId, credential.limit ?? limit);
+    }
     const counts = await jobs.openRunJobs(tx, {
       pipelineId: claimed.id,
       runId: run.id,

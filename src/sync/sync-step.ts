@@ -16,12 +16,20 @@ import * as jobs from '../db/repositories/sync-jobs.repository.js';
 import * as queue from '../db/repositories/sync-queue.repository.js';
 import * as tables from '../db/repositories/social-tables.repository.js';
 import { commitPageInTransaction, type Page } from './page-commit.js';
+import {
+  chooseCredential,
+  credentialsFor,
+  REJECTED_FOR_MS,
+  type CredentialPools,
+} from './credential-pool.js';
 
 /** What the sync workers of one runner share. */
 export interface SyncStepDeps {
   /** The writer pool. */
   readonly pool: Pool;
   readonly adapters: ReadonlyMap<string, PlatformAdapter>;
+  /** Platforms with several credentials: each step calls through the pool's best one. */
+  readonly pools?: CredentialPools | undefined;
   readonly logger: Logger;
   /** Incident webhook, when configured. */
   readonly notifier?: IncidentNotifier;
@@ -81,7 +89,7 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
     platform: step.platform,
     kind: step.kind,
   });
-  const adapter = deps.adapters.get(step.platform);
+  const adapter = await chooseCredential(deps.pool, credentialsFor(deps, step.platform));
   if (!adapter) {
     // Another runner may hold this platform's credential: leave the step to it (checked again in a
     // minute) rather than failing an account this runner merely cannot read.
@@ -251,7 +259,7 @@ async function commitPage(
       spec,
       page,
       calls,
-      adapter: deps.adapters.get(step.platform),
+      adapter: credentialsFor(deps, step.platform)[0]?.adapter,
       ml: deps.ml !== undefined,
     }),
   );
@@ -300,10 +308,31 @@ async function handleFailure(
         await queue.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
         return;
       }
-      case 'auth':
-        await jobs.failJob(tx, step.job_id, failure);
+      case 'auth': {
         incident = 'credential_rejected';
+        const pool = credentialsFor(deps, adapter.platform).map((c) => c.adapter.credentialId);
+        if (pool.length > 1) {
+          // One credential of a pool refused: it leaves the pool for a while, the step goes on with
+          // another at once (no attempt spent). Only a pool with no usable credential left fails.
+          const until = new Date(now + REJECTED_FOR_MS);
+          const left = await quota.rejectCredential(
+            tx,
+            adapter.platform,
+            adapter.credentialId,
+            until,
+            failure.message,
+            pool,
+          );
+          if (left > 0) {
+            const retry = new Date(now + 1000);
+            await jobs.deferTask(tx, step.task_id, retry, failure, false);
+            await queue.enqueueTasks(tx, [step.task_id], retry, injectTraceContext());
+            return;
+          }
+        }
+        await jobs.failJob(tx, step.job_id, failure);
         return;
+      }
       case 'not-found':
         if (step.kind === 'profile') {
           // The account is gone, private or not professional: skipped and checked again later; the

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildAdapters } from '../../bootstrap/adapters.js';
+import { buildAdapters, buildCredentialPools } from '../../bootstrap/adapters.js';
 import { startRunner } from '../../bootstrap/services.js';
 import type { Config } from '../../config/index.js';
 import { SiphonError } from '../../core/errors.js';
@@ -39,7 +39,7 @@ export interface SyncAccountsResult {
 
 /** Refuses before touching the database when this process cannot reach the platform. */
 export function assertCredentials(config: Config, platform: Platform): void {
-  if (!buildAdapters(config).has(platform)) {
+  if (!buildAdapters(config).has(platform) && !buildCredentialPools(config).has(platform)) {
     const names = CREDENTIALS[platform];
     throw new SiphonError(
       'SIPHON_ERR_CONFIG_INVALID',

@@ -25,6 +25,8 @@ export interface YouTubeClientOptions {
   readonly fetch?: typeof fetch;
   /** For HTTP-date Retry-After and the quota reset time. @default Date.now */
   readonly now?: () => number;
+  /** The name the limiter, `siphon quota` and incidents know the key by. @default youtubeCredentialId(apiKey) */
+  readonly credentialId?: string;
 }
 
 /** A failed call: its classification plus which call it was (the URL without the key). */
@@ -106,7 +108,7 @@ export class YouTubeClient {
     this.#apiKey = options.apiKey;
     this.#http = httpTransport(options);
     this.#now = options.now ?? Date.now;
-    this.credentialId = youtubeCredentialId(options.apiKey);
+    this.credentialId = options.credentialId ?? youtubeCredentialId(options.apiKey);
   }
 
   listChannels(

@@ -151,3 +151,55 @@ export async function recordUsedPercent(
     [platform, credential, percent],
   );
 }
+
+/**
+ * The credential of a pool the next call should use: never one the platform rejected (until its
+ * rejected_until), not one paused or spent for its day while another is free; among the rest a
+ * weighted draw by the daily units each has left (an exponential race, `-ln(u) / weight`), so the
+ * budgets run down together and every credential's rate is used. A credential without a daily budget
+ * weighs as 1,000,000 units. Returns undefined when every credential is rejected.
+ */
+export async function pickCredential(
+  db: Executor,
+  platform: string,
+  credentials: readonly string[],
+): Promise<string | undefined> {
+  const { rows } = await db.query<{ credential: string }>(
+    `SELECT u.credential
+       FROM unnest($2::text[]) AS u(credential)
+       LEFT JOIN etl.quota_limits l ON l.platform = $1 AND l.credential = u.credential
+      WHERE l.rejected_until IS NULL OR l.rejected_until <= now()
+      ORDER BY coalesce(l.paused_until > now()
+                        OR (l.daily_units IS NOT NULL AND ${unitsTodaySql('l')} >= l.daily_units), false),
+               -ln(1 - random()) / greatest(coalesce(l.daily_units - ${unitsTodaySql('l')}, 1000000), 1)
+      LIMIT 1`,
+    [platform, credentials],
+  );
+  return rows[0]?.credential;
+}
+
+/**
+ * The platform refused the credential (revoked, wrong secret): it leaves its pool until `until`.
+ * Returns how many credentials of `pool` are still usable (not rejected) after it.
+ */
+export async function rejectCredential(
+  db: Executor,
+  platform: string,
+  credential: string,
+  until: Date,
+  reason: string,
+  pool: readonly string[],
+): Promise<number> {
+  await db.query(
+    `UPDATE etl.quota_limits SET rejected_until = $3, rejected_reason = $4, updated_at = now()
+      WHERE platform = $1 AND credential = $2`,
+    [platform, credential, until, reason],
+  );
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM unnest($2::text[]) AS u(credential)
+       LEFT JOIN etl.quota_limits l ON l.platform = $1 AND l.credential = u.credential
+      WHERE l.rejected_until IS NULL OR l.rejected_until <= now()`,
+    [platform, pool],
+  );
+  return rows[0]!.n;
+}

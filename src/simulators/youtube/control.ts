@@ -65,6 +65,12 @@ export interface GroundTruth {
 
 export interface YouTubeSimulatorControl {
   readonly faults: FaultControl;
+  readonly keys: {
+    /** The key answers 400 `API_KEY_INVALID` from now on (deleted or restricted in the console). */
+    revoke(key: string): void;
+    /** The key is valid (again). */
+    add(key: string): void;
+  };
   readonly quota: {
     used(key: string): number;
     limit(key: string): number;
@@ -102,6 +108,7 @@ export function createControl(
   faults: FaultControl,
   quota: QuotaLedger,
   log: readonly SimRequest[],
+  keys: Set<string> = new Set(),
 ): YouTubeSimulatorControl {
   const channel = (id: string): ChannelState => held(dataset.channelById(id), `channel ${id}`);
   const video = (id: string): VideoState => held(dataset.video(id), `live video ${id}`);
@@ -156,6 +163,10 @@ export function createControl(
 
   return {
     faults,
+    keys: {
+      revoke: (key) => void keys.delete(key),
+      add: (key) => void keys.add(key),
+    },
     quota: {
       used: (key) => quota.used(key),
       limit: (key) => quota.limit(key),

@@ -126,7 +126,7 @@ export function buildYouTubeSimulator(options: YouTubeSimulatorOptions = {}): Yo
   app.setNotFoundHandler((_request, reply) => send(reply, errors.methodNotFound(), true));
   app.setErrorHandler((_error, _request, reply) => send(reply, errors.backendError(500), true));
 
-  return { app, control: createControl(dataset, faults, quota, log) };
+  return { app, control: createControl(dataset, faults, quota, log, keys) };
 }
 
 export interface RunningYouTubeSimulator extends YouTubeSimulator {
