@@ -29,3 +29,4 @@ export {
 export { PLATFORMS, type Platform } from '../connectors/connector.js';
 export { pruneOnce, scheduleRetention, type PruneResult, type RetentionPolicy } from './retention.js';
 export { retentionStatus } from '../db/repositories/retention.repository.js';
+export { planQuotas, type QuotaPlan } from './quota-plan.js';

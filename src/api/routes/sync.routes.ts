@@ -11,6 +11,7 @@ import {
   readSyncSummary,
   type Platform,
   type SyncSummary,
+  planQuotas,
 } from '../../sync/index.js';
 import { replayRawZone, type RawReplayer } from '../../sync/replay.js';
 import type { ApiDeps } from '../api-deps.js';
@@ -71,6 +72,28 @@ export function syncRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async () => ({ items: await listQuotaStatus(deps.pool) }),
+  );
+
+  app.get(
+    '/quotas/plan',
+    {
+      schema: {
+        tags: ['sync'],
+        summary:
+          'The quota planner: per platform, what the tracked accounts need a day at their tiers (measured cost of a regular sync) against the credentials’ capacity; which tiers fall behind, and what would fit',
+        querystring: Type.Object({
+          days: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 90,
+              default: 7,
+              description: 'Measure costs on this many days of runs',
+            }),
+          ),
+        }),
+      },
+    },
+    async (request) => planQuotas(deps.pool, (request.query as { days?: number }).days ?? 7),
   );
 
   app.get(

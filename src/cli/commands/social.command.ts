@@ -12,6 +12,7 @@ import { replayYouTubeRaw } from '../../connectors/youtube/index.js';
 import { SiphonError } from '../../core/errors.js';
 import {
   listQuotaStatus,
+  planQuotas,
   SYNC_TASK_STATUSES,
   PLATFORMS,
   type Platform,
@@ -197,8 +198,9 @@ function registerMlSimulator(simulate: Command): void {
 
 /** `quota`: every platform credential's shared limiter. */
 function registerQuotaCommand(program: Command): void {
-  program
+  const quota = program
     .command('quota')
+
     .description(
       'the shared quota limiter of every platform credential: call rate, calls, 429s, daily units, pause',
     )
@@ -211,6 +213,66 @@ function registerQuotaCommand(program: Command): void {
           return;
         }
         printRows(rows.map(presentQuota), QUOTA_COLUMNS, options);
+      });
+    });
+
+  quota
+    .command('plan')
+    .description(
+      'forecast: what the tracked accounts need a day at their tiers against the credentials, which tiers fall behind, what would fit',
+    )
+    .option('--days <n>', 'measure the cost of a regular sync on this many days of runs', '7')
+    .addOption(jsonOption())
+    .action(async (own: { days: string; json?: boolean }) => {
+      // `quota plan --json`: commander may hand --json to the parent `quota`, which has it too.
+      const options = { ...own, json: own.json === true || quota.opts<{ json?: boolean }>().json === true };
+      const days = Number(options.days);
+      if (!Number.isInteger(days) || days < 1 || days > 90) {
+        throw new SiphonError(
+          'SIPHON_ERR_CLI_USAGE',
+          `--days must be a whole number from 1 to 90, got "${options.days}"`,
+          {
+            field: 'days',
+          },
+        );
+      }
+      await withContext(async ({ api }) => {
+        const plan = await planQuotas(api, days);
+        if (options.json) {
+          printObject(plan as unknown as Record<string, unknown>, options);
+          return;
+        }
+        for (const p of plan.platforms) {
+          const verdict = p.fits
+            ? 'fits'
+            : `does NOT fit: ${p.credentials_needed ?? '?'} credentials like the current ones would`;
+          process.stdout.write(
+            `${p.platform}: needs ${p.need_per_day} calls/day, ${p.credentials} credential(s) give ${p.capacity_per_day} — ${verdict}\n`,
+          );
+          printRows(
+            p.tiers.map((t) => ({
+              ...t,
+              fits: t.fits ? 'yes' : `NO (${Math.round(t.coverage * 100)} %)`,
+              every: `${t.interval_seconds}s`,
+              really_every:
+                t.effective_interval_seconds === null ? 'never' : `${t.effective_interval_seconds}s`,
+              fits_at: t.interval_that_fits_seconds === null ? '' : `${t.interval_that_fits_seconds}s`,
+            })),
+            [
+              'tier',
+              'accounts',
+              'every',
+              'cost_per_sync',
+              'cost_source',
+              'need_per_day',
+              'allocated_per_day',
+              'fits',
+              'really_every',
+              'fits_at',
+            ],
+            options,
+          );
+        }
       });
     });
 }

@@ -203,3 +203,73 @@ export async function rejectCredential(
   );
   return rows[0]!.n;
 }
+
+/** Per platform and tier: tracked accounts to sync, and the measured calls of their regular syncs. */
+export async function readPlanDemand(
+  db: Executor,
+  measuredDays: number,
+): Promise<
+  Array<{
+    platform: string;
+    tier: string;
+    interval_seconds: number;
+    accounts: number;
+    cost_per_sync: number | null;
+    syncs: number;
+  }>
+> {
+  const { rows } = await db.query<{
+    platform: string;
+    tier: string;
+    interval_seconds: number;
+    accounts: number;
+    cost_per_sync: number | null;
+    syncs: number;
+  }>(
+    `WITH demand AS (
+       SELECT a.platform, a.tier, extract(epoch FROM t.sync_interval)::int AS interval_seconds, count(*)::int AS accounts
+         FROM social.accounts a JOIN social.tiers t ON t.name = a.tier
+        WHERE a.tracked AND NOT a.paused AND a.status = 'active'
+        GROUP BY 1, 2, 3
+     ), cost AS (
+       SELECT a.platform, a.tier, avg(c.calls)::float AS cost_per_sync, count(*)::int AS syncs
+         FROM etl.sync_jobs j
+         JOIN social.accounts a ON a.id = j.account_id
+         CROSS JOIN LATERAL (SELECT coalesce(sum(calls), 0) AS calls FROM etl.sync_tasks WHERE job_id = j.id) c
+        WHERE j.status = 'SUCCESS' AND j.job_kind = 'sync' AND a.tracked
+          AND j.finished_at > now() - make_interval(days => $1)
+        GROUP BY 1, 2
+     )
+     SELECT d.platform, d.tier, d.interval_seconds, d.accounts, c.cost_per_sync, coalesce(c.syncs, 0) AS syncs
+       FROM demand d LEFT JOIN cost c USING (platform, tier)
+      ORDER BY 1, 3, 2`,
+    [measuredDays],
+  );
+  return rows;
+}
+
+/** Every credential's limits as the limiter holds them, and whether the platform refuses it now. */
+export async function readPlanCapacity(db: Executor): Promise<
+  Array<{
+    platform: string;
+    credential: string;
+    daily_units: number | null;
+    calls_per_window: number;
+    window_ms: number;
+    rejected: boolean;
+  }>
+> {
+  const { rows } = await db.query<{
+    platform: string;
+    credential: string;
+    daily_units: number | null;
+    calls_per_window: number;
+    window_ms: number;
+    rejected: boolean;
+  }>(
+    `SELECT platform, credential, daily_units, calls_per_window, window_ms::float AS window_ms,
+            coalesce(rejected_until > now(), false) AS rejected
+       FROM etl.quota_limits ORDER BY 1, 2`,
+  );
+  return rows;
+}

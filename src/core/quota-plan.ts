@@ -1,0 +1,115 @@
+/**
+ * The quota planner's arithmetic (pure): what the tracked accounts need per day at their tiers, from
+ * the cost of a regular sync measured on past runs, against what the platform's credentials can give
+ * per day; which tiers fall behind when it does not fit, by how much, and what would make it fit.
+ * Shorter intervals are served first: a tier only gets what the faster tiers leave.
+ */
+
+export interface TierDemand {
+  readonly tier: string;
+  readonly intervalSeconds: number;
+  /** Tracked, not paused, reachable accounts. */
+  readonly accounts: number;
+  /** Calls (YouTube: units) of one account's regular sync, measured; null when never measured. */
+  readonly measuredCostPerSync: number | null;
+  /** How many syncs the measured cost averages. */
+  readonly measuredSyncs: number;
+}
+
+export interface CredentialCapacity {
+  readonly credential: string;
+  /** Calls (units) per day: its daily budget, or its rate over a day when it has none. */
+  readonly perDay: number;
+  /** Refused by the platform right now: it gives nothing. */
+  readonly rejected: boolean;
+}
+
+export interface TierPlan {
+  readonly tier: string;
+  readonly accounts: number;
+  readonly interval_seconds: number;
+  readonly cost_per_sync: number;
+  readonly cost_source: 'measured' | 'default';
+  readonly measured_syncs: number;
+  readonly need_per_day: number;
+  readonly allocated_per_day: number;
+  /** allocated / need (1 when it fits). */
+  readonly coverage: number;
+  readonly fits: boolean;
+  /** How often its accounts are really synced with what is allocated (= interval when it fits). */
+  readonly effective_interval_seconds: number | null;
+  /** The interval at which this tier would fit in what the faster tiers leave (null when it fits). */
+  readonly interval_that_fits_seconds: number | null;
+}
+
+export interface PlatformPlan {
+  readonly platform: string;
+  readonly credentials: number;
+  readonly capacity_per_day: number;
+  readonly need_per_day: number;
+  readonly fits: boolean;
+  /** Usable credentials like the current ones that the need takes (null without any credential). */
+  readonly credentials_needed: number | null;
+  readonly tiers: readonly TierPlan[];
+}
+
+const DAY = 86_400;
+
+/**
+ * Costs of a regular sync per account used until a tier has measured runs: the defaults' figures of
+ * `npm run bench:social` (docs/benchmarks.md, "Freshness policies").
+ */
+export const DEFAULT_COST_PER_SYNC: Readonly<Record<string, number>> = {
+  youtube: 5.3,
+  instagram: 3.1,
+  tiktok: 6.2,
+};
+
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function planPlatform(
+  platform: string,
+  tiers: readonly TierDemand[],
+  credentials: readonly CredentialCapacity[],
+): PlatformPlan {
+  const usable = credentials.filter((c) => !c.rejected);
+  const capacity = usable.reduce((sum, c) => sum + c.perDay, 0);
+  let left = capacity;
+  const planned = [...tiers]
+    .sort((a, b) => a.intervalSeconds - b.intervalSeconds || a.tier.localeCompare(b.tier))
+    .map((t): TierPlan => {
+      const measured = t.measuredCostPerSync !== null && t.measuredSyncs > 0;
+      const cost = measured ? t.measuredCostPerSync! : (DEFAULT_COST_PER_SYNC[platform] ?? 1);
+      const need = t.accounts * (DAY / t.intervalSeconds) * cost;
+      const allocated = Math.min(need, Math.max(left, 0));
+      left -= allocated;
+      const fits = allocated >= need - 1e-9;
+      const coverage = need === 0 ? 1 : allocated / need;
+      return {
+        tier: t.tier,
+        accounts: t.accounts,
+        interval_seconds: t.intervalSeconds,
+        cost_per_sync: round(cost, 2),
+        cost_source: measured ? 'measured' : 'default',
+        measured_syncs: t.measuredSyncs,
+        need_per_day: round(need),
+        allocated_per_day: round(allocated),
+        coverage: round(coverage, 3),
+        fits,
+        effective_interval_seconds: coverage > 0 ? Math.round(t.intervalSeconds / coverage) : null,
+        interval_that_fits_seconds:
+          fits || allocated <= 0 ? null : Math.ceil((t.accounts * DAY * cost) / allocated),
+      };
+    });
+  const need = planned.reduce((sum, t) => sum + t.need_per_day, 0);
+  const perCredential = usable.length > 0 ? capacity / usable.length : 0;
+  return {
+    platform,
+    credentials: usable.length,
+    capacity_per_day: round(capacity),
+    need_per_day: round(need),
+    fits: need <= capacity + 1e-9,
+    credentials_needed: perCredential > 0 ? Math.ceil(need / perCredential) : null,
+    tiers: planned,
+  };
+}
