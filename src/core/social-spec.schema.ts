@@ -50,6 +50,21 @@ export const socialSpecSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * The credentials (by name: a SIPHON_CREDENTIALS_FILE entry, `env`, or the id `siphon quota` shows)
+     * this pipeline's calls may use. Every runner that takes part uses only these; a runner holding none
+     * of them leaves the pipeline's pages to one that does, and may still coordinate its run. Unset:
+     * every credential the runner has for the platform.
+     */
+    credentials: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, 'a credential name as `siphon quota` shows it'),
+      )
+      .min(1, 'name at least one credential, or leave credentials out')
+      .max(100)
+      .optional(),
     /** Regular syncs re-read posts published this long before the last sync (late edits, new comments). */
     lookback: duration.default('7d'),
     /**

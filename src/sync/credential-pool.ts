@@ -26,12 +26,19 @@ export interface CredentialSource {
   readonly pools?: CredentialPools | undefined;
 }
 
-/** The credentials a runner has for a platform: its pool, else its one adapter, else none. */
-export function credentialsFor(source: CredentialSource, platform: string): readonly PooledCredential[] {
+/**
+ * The credentials a runner has for a platform: its pool, else its one adapter, else none; only those
+ * named in `only` (a pipeline's `social.credentials`) when given.
+ */
+export function credentialsFor(
+  source: CredentialSource,
+  platform: string,
+  only?: readonly string[] | undefined,
+): readonly PooledCredential[] {
   const pool = source.pools?.get(platform);
-  if (pool && pool.length > 0) return pool;
   const adapter = source.adapters.get(platform);
-  return adapter ? [{ adapter }] : [];
+  const all: readonly PooledCredential[] = pool && pool.length > 0 ? pool : adapter ? [{ adapter }] : [];
+  return only ? all.filter((c) => only.includes(c.adapter.credentialId)) : all;
 }
 
 /**

@@ -56,8 +56,10 @@ export async function coordinateSocialRun(
   log: Logger,
 ): Promise<SocialOutcome> {
   const spec = socialSpecSchema.parse(claimed.social);
-  const credentials = credentialsFor(deps, spec.platform);
-  if (credentials.length === 0) {
+  const credentials = credentialsFor(deps, spec.platform, spec.credentials);
+  // A pipeline that names its credentials may be coordinated by any runner (coordinating calls no
+  // platform); its pages wait for a runner that holds one of them.
+  if (credentials.length === 0 && !spec.credentials) {
     throw new SiphonError(
       'SIPHON_ERR_SYNC_NO_CREDENTIAL',
       `no ${spec.platform} credential is configured on runner ${deps.runnerId} (see docs/configuration.md)`,

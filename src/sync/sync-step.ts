@@ -89,22 +89,27 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
     platform: step.platform,
     kind: step.kind,
   });
-  const adapter = await chooseCredential(deps.pool, credentialsFor(deps, step.platform));
+  const spec = socialSpecSchema.parse(step.social ?? { platform: step.platform, accounts: ['-'] });
+  const adapter = await chooseCredential(deps.pool, credentialsFor(deps, step.platform, spec.credentials));
   if (!adapter) {
     // Another runner may hold this platform's credential: leave the step to it (checked again in a
     // minute) rather than failing an account this runner merely cannot read.
-    const until = new Date(clockOf(deps).now() + 60_000);
+    // A pipeline naming its credentials usually has a runner holding them at work now: hand the step
+    // back within a couple of seconds (jittered, so two runners without them do not keep trading it).
+    const wait = spec.credentials ? 1000 + Math.floor(Math.random() * 2000) : 60_000;
+    const until = new Date(clockOf(deps).now() + wait);
     await withTransaction(deps.pool, async (tx) => {
       const failure = {
         code: 'SIPHON_ERR_SYNC_NO_CREDENTIAL',
-        message: `runner has no ${step.platform} credential; waiting for one that has`,
+        message: spec.credentials
+          ? `runner holds none of the pipeline's credentials (${spec.credentials.join(', ')}); waiting for one that does`
+          : `runner has no ${step.platform} credential; waiting for one that has`,
       };
       await jobs.deferTask(tx, step.task_id, until, failure, false);
       await queue.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
     });
     return;
   }
-  const spec = socialSpecSchema.parse(step.social ?? { platform: step.platform, accounts: ['-'] });
   let calls = 0;
   const historySince =
     step.since?.getTime() ?? (spec.history ? clockOf(deps).now() - parseDuration(spec.history) : undefined);
@@ -126,7 +131,7 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
   try {
     const outcome = await fetchPage(adapter, ctx, step);
     if (!outcome.ok) {
-      await handleFailure(deps, step, adapter, outcome.error, calls, log);
+      await handleFailure(deps, step, adapter, outcome.error, calls, log, spec.credentials);
       return;
     }
     const committed = await commitPage(deps, step, spec, outcome.value, calls);
@@ -274,6 +279,7 @@ async function handleFailure(
   error: ConnectorFailure,
   calls: number,
   log: Logger,
+  only: readonly string[] | undefined,
 ): Promise<void> {
   const failure = { code: error.code, message: truncateMessage(`${error.method}: ${error.message}`) };
   const now = clockOf(deps).now();
@@ -310,7 +316,7 @@ async function handleFailure(
       }
       case 'auth': {
         incident = 'credential_rejected';
-        const pool = credentialsFor(deps, adapter.platform).map((c) => c.adapter.credentialId);
+        const pool = credentialsFor(deps, adapter.platform, only).map((c) => c.adapter.credentialId);
         if (pool.length > 1) {
           // One credential of a pool refused: it leaves the pool for a while, the step goes on with
           // another at once (no attempt spent). Only a pool with no usable credential left fails.

@@ -157,3 +157,64 @@ describe('a pool of credentials', () => {
     expect(run.error).toMatch(/SIPHON_ERR_CONNECTOR_AUTH/);
   });
 });
+
+describe('a pipeline that names its credentials', () => {
+  it('every runner that takes part uses only those: a runner configured for another platform endpoint leaves the pages alone', async () => {
+    const db = await createTestDatabase();
+    cleanups.push(() => db.drop());
+    const simulator = (seed: number, key: string) =>
+      startYouTubeSimulator({
+        seed,
+        channels: 4,
+        videosPerChannel: [2, 5],
+        commentThreadsPerVideo: [0, 1],
+        repliesPerThread: [0, 0],
+        subscriptionsPerChannel: [0, 0],
+        apiKeys: [key],
+        asOf: new Date(Date.now() - 3_600_000).toISOString(),
+      });
+    // The user's platform (with the channels) and a demo simulator that knows none of them.
+    const real = await simulator(92, 'real-key');
+    const demo = await simulator(93, 'demo-key');
+    cleanups.push(
+      () => real.close(),
+      () => demo.close(),
+    );
+    const adapterFor = (baseUrl: string, apiKey: string, credentialId: string) =>
+      new YouTubeAdapter({
+        client: new YouTubeClient({ baseUrl, apiKey, credentialId, fetch: retryAfterGuard() }),
+      });
+    // Two runners on one database: the "server" one holds only the demo credential.
+    const server = await startTestRunner(db, {
+      sync: {
+        adapters: new Map([['youtube', adapterFor(demo.baseUrl, 'demo-key', 'demo')]]),
+        concurrency: 4,
+      },
+    });
+    cleanups.push(() => server.stop());
+    const mine = await startTestRunner(db, {
+      sync: {
+        adapters: new Map([['youtube', adapterFor(real.baseUrl, 'real-key', 'mine')]]),
+        concurrency: 4,
+      },
+    });
+    cleanups.push(() => mine.stop());
+    const channels = Array.from({ length: 4 }, (_, i) => real.control.channelId(i));
+    const run = await runSocialPipeline(db, 'yt_named', {
+      platform: 'youtube',
+      accounts: channels,
+      credentials: ['mine'],
+    });
+    expect(run).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(demo.control.requests()).toEqual([]); // the demo credential was never used
+    expect(real.control.quota.used('real-key')).toBeGreaterThan(0);
+    const profiles = await db.admin.query<{ id: string }>(
+      'SELECT external_id AS id FROM social.profiles ORDER BY 1',
+    );
+    expect(profiles.rows.map((r) => r.id)).toEqual([...channels].sort());
+    const skipped = await db.admin.query(
+      `SELECT count(*)::int AS n FROM etl.sync_jobs WHERE status <> 'SUCCESS'`,
+    );
+    expect(skipped.rows[0]).toEqual({ n: 0 });
+  });
+});

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildAdapters, buildCredentialPools } from '../../bootstrap/adapters.js';
 import { startRunner } from '../../bootstrap/services.js';
+import { credentialsFor } from '../../sync/credential-pool.js';
 import type { Config } from '../../config/index.js';
 import { SiphonError } from '../../core/errors.js';
 import {
@@ -64,8 +65,15 @@ export async function syncAccounts(
   onInterrupt: (pause: () => void) => void,
 ): Promise<SyncAccountsResult> {
   const { api, config, db, logger } = ctx;
+  // The command's own credentials, by name: every runner that takes part (a server's too) uses only
+  // these, so a runner configured for other accounts or a simulator leaves the pages to this one.
+  const credentials = credentialsFor(
+    { adapters: buildAdapters(config), pools: buildCredentialPools(config) },
+    platform,
+  ).map((c) => c.adapter.credentialId);
   const social = {
     accounts,
+    credentials,
     since: options.since ?? null,
     until: options.until ?? null,
   };
