@@ -90,12 +90,15 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
       await executeSocial(deps, claimed, fence, run, log, started);
       return;
     }
+    failure.phase = 'prepare';
     const plan = await withRetries(deps, () => preparePlan(deps, claimed, fence));
+    failure.phase = 'batch';
     await pendingTasks(deps, claimed.id);
     const outcome = await batchLoop(deps, claimed, plan, fence, run, log, failure);
     setSpanAttributes({ 'siphon.run.outcome': outcome });
     if (outcome === 'succeeded') {
-      await finish(deps, claimed, plan, fence, run, log);
+      delete failure.batchNo;
+      await finish(deps, claimed, plan, fence, run, log, failure);
       const totals = await totalsOf(deps.pool, run.id);
       const durationMs = clockOf(deps).now() - started;
       log.info({ ...totals, durationMs }, 'run succeeded');
@@ -131,13 +134,15 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
       );
       return;
     }
-    await fail(deps, fence, run, error, log, failure.batchNo);
+    await fail(deps, fence, run, error, log, failure);
   }
 }
 
 /** Where a run failed: the number of the batch it was executing, when it failed in the batch loop. */
 interface FailurePoint {
   batchNo?: number;
+  /** What the run was doing: `prepare`, `batch`, `delete-not-seen`, `step <name>` or `finish`. */
+  phase?: string;
 }
 
 /** A social pipeline: its coordinator waits for the accounts' jobs, executed by sync workers. */
@@ -471,12 +476,20 @@ async function fail(
   run: RunRow,
   error: unknown,
   log: Logger,
-  batchNo: number | undefined,
+  at: FailurePoint,
 ): Promise<void> {
   const code = runFailureCode(error);
-  const message = truncateMessage((error as Error)?.message ?? String(error));
+  // Where it failed leads the message once the batches are done: a timeout in the final delete or in a
+  // step is not a batch's (`step stats: canceling statement due to statement timeout`).
+  // (A failed step's own error already names it.)
+  const named = at.phase && at.phase !== 'batch' && at.phase !== 'prepare' && !isSiphonError(error);
+  const phase = named ? `${at.phase}: ` : '';
+  const message = truncateMessage(`${phase}${(error as Error)?.message ?? String(error)}`);
   markSpanFailed(error);
-  const where = batchNo === undefined ? {} : { batchNo };
+  const where = {
+    ...(at.batchNo === undefined ? {} : { batchNo: at.batchNo }),
+    ...(at.phase === undefined ? {} : { phase: at.phase }),
+  };
   const details = {
     ...(isSiphonError(error)
       ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }

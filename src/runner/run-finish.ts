@@ -31,7 +31,10 @@ export async function finish(
   fence: Fence,
   run: RunRow,
   log: Logger,
+  /** Told what is being done, so that a failure says where it happened. */
+  at: { phase?: string } = {},
 ): Promise<number> {
+  at.phase = 'delete-not-seen';
   const deleted = await withRetries(deps, () =>
     withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
@@ -44,6 +47,7 @@ export async function finish(
   const done = new Set(state?.completed_tasks ?? []);
   for (const task of await pendingTasks(deps, claimed.id)) {
     if (done.has(task.name)) continue;
+    at.phase = `step ${task.name}`;
     const began = clockOf(deps).now();
     const rows = await withRetries(deps, () =>
       withTransaction(deps.pool, async (tx) => {
@@ -69,6 +73,7 @@ export async function finish(
       durationMs: clockOf(deps).now() - began,
     });
   }
+  at.phase = 'finish';
   await withRetries(deps, () =>
     withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();

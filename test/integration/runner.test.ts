@@ -249,6 +249,43 @@ describe('full mode with text keys', () => {
   });
 });
 
+describe('a failure after the batches says where it happened', () => {
+  it('the final delete fails: the run names delete-not-seen in its message and details', async () => {
+    await createSourceTable(db, `content.tags (t text PRIMARY KEY, n int NOT NULL)`);
+    await db.admin.query(`INSERT INTO content.tags SELECT 'tag-' || i, i FROM generate_series(1, 20) i`);
+    const pipeline = await createPipeline(db, {
+      name: 'tags_full',
+      source_query: 'SELECT t, n FROM content.tags',
+      target_table: 'analytics.tags',
+      unique_key: 't',
+      batch_size: 7,
+    });
+    runner = await startTestRunner(db);
+    await requestRun(db, pipeline.id);
+    await waitForStatus(db, pipeline.id, ['IDLE']);
+    // The target refuses deletes: the anti-join after the last batch fails, not a batch.
+    await db.admin.query(`CREATE FUNCTION analytics.no_deletes() RETURNS trigger LANGUAGE plpgsql AS
+                          $$ BEGIN RAISE EXCEPTION 'deletes are not allowed here' USING ERRCODE = '22012'; END $$`);
+    await db.admin.query(
+      `CREATE TRIGGER no_deletes BEFORE DELETE ON analytics.tags FOR EACH ROW EXECUTE FUNCTION analytics.no_deletes()`,
+    );
+    await db.admin.query(`DELETE FROM content.tags WHERE n > 15`);
+    await requestRun(db, pipeline.id);
+    await waitForStatus(db, pipeline.id, ['FAILED']);
+    const { rows } = await db.admin.query(
+      'SELECT error_code, error, error_details, batches FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+      [pipeline.id],
+    );
+    expect(rows[0]).toMatchObject({
+      error_code: 'SIPHON_ERR_BATCH_FAILED',
+      error: 'delete-not-seen: deletes are not allowed here',
+      error_details: { sqlstate: '22012', phase: 'delete-not-seen' },
+      batches: 3,
+    });
+    expect(rows[0].error_details.batchNo).toBeUndefined();
+  });
+});
+
 describe('pause and resume', () => {
   it('pauses after a committed batch and resumes to the same target as an uninterrupted run', async () => {
     await createSourceTable(db, `content.slow (id int PRIMARY KEY, v text NOT NULL)`);
