@@ -81,6 +81,12 @@ export async function coordinateSocialRun(
       const { platform, credentialId } = credential.adapter;
       await quota.upsertLimit(tx, platform, credentialId, credential.limit ?? limit);
     }
+    // Named credentials this runner does not hold: their limiter starts at the pipeline's limits
+    // (the runner that holds one writes its own limits when it coordinates).
+    const held = new Set(credentials.map((c) => c.adapter.credentialId));
+    for (const name of spec.credentials ?? []) {
+      if (!held.has(name)) await quota.ensureLimit(tx, spec.platform, name, limit);
+    }
     const counts = await jobs.openRunJobs(tx, {
       pipelineId: claimed.id,
       runId: run.id,

@@ -218,3 +218,75 @@ describe('a pipeline that names its credentials', () => {
     expect(skipped.rows[0]).toEqual({ n: 0 });
   });
 });
+
+describe('a runner that coordinates a pipeline whose credentials it does not hold', () => {
+  it('starts their limiter at the pipeline’s rate, and the runner that holds one makes the calls', async () => {
+    const db = await createTestDatabase();
+    cleanups.push(() => db.drop());
+    const sim = await startYouTubeSimulator({
+      seed: 94,
+      channels: 2,
+      videosPerChannel: [1, 3],
+      commentThreadsPerVideo: [0, 1],
+      repliesPerThread: [0, 0],
+      subscriptionsPerChannel: [0, 0],
+      apiKeys: ['held-key'],
+      asOf: new Date(Date.now() - 3_600_000).toISOString(),
+    });
+    cleanups.push(() => sim.close());
+    // Only a runner without the credential exists when the run is claimed: it coordinates.
+    const coordinator = await startTestRunner(db, { sync: { adapters: new Map(), concurrency: 0 } });
+    cleanups.push(() => coordinator.stop());
+    const channels = [sim.control.channelId(0), sim.control.channelId(1)];
+    const pipeline = await createPipeline(db, {
+      name: 'yt_coordinated',
+      kind: 'social',
+      mode: 'incremental',
+      social: {
+        platform: 'youtube',
+        accounts: channels,
+        credentials: ['held'],
+        rate: { calls: 7, window: '1s' },
+      },
+    });
+    await requestRun(db, pipeline.id);
+    await waitForStatus(db, pipeline.id, ['RUNNING'], 10_000);
+    const deadline = Date.now() + 10_000;
+    const limiter = async () =>
+      (
+        await db.admin.query<{ calls_per_window: number; window_ms: number }>(
+          `SELECT calls_per_window, window_ms FROM etl.quota_limits WHERE platform = 'youtube' AND credential = 'held'`,
+        )
+      ).rows;
+    while ((await limiter()).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await limiter()).toEqual([{ calls_per_window: 7, window_ms: 1000 }]);
+    expect(sim.control.requests()).toEqual([]); // nobody holds the credential yet: no call
+    const holder = await startTestRunner(db, {
+      sync: {
+        adapters: new Map([
+          [
+            'youtube',
+            new YouTubeAdapter({
+              client: new YouTubeClient({
+                baseUrl: sim.baseUrl,
+                apiKey: 'held-key',
+                credentialId: 'held',
+                fetch: retryAfterGuard(),
+              }),
+            }),
+          ],
+        ]),
+        concurrency: 2,
+      },
+    });
+    cleanups.push(() => holder.stop());
+    await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000);
+    const { rows } = await db.admin.query<{ status: string }>(
+      'SELECT status FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+      [pipeline.id],
+    );
+    expect(rows[0]!.status).toBe('SUCCESS');
+    expect(sim.control.quota.used('held-key')).toBeGreaterThan(0);
+  });
+});

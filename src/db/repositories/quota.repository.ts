@@ -39,6 +39,24 @@ export async function upsertLimit(
 }
 
 /**
+ * Creates the limiter of a credential this process does not hold, with the pipeline's limits, when it
+ * has none yet; an existing row (written by the runner that holds the credential) is left as it is.
+ */
+export async function ensureLimit(
+  db: Executor,
+  platform: string,
+  credential: string,
+  limit: QuotaLimit,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units, day_zone, day)
+     VALUES ($1, $2, $3, $4, $5, $6, (now() AT TIME ZONE $6)::date)
+     ON CONFLICT (platform, credential) DO NOTHING`,
+    [platform, credential, limit.callsPerWindow, limit.windowMs, limit.dailyUnits, limit.dayZone],
+  );
+}
+
+/**
  * Slots are this much further apart than `window / calls`. A call is sent when its slot comes, but a
  * loaded machine wakes and sends some calls later than others (tens of milliseconds): with no margin,
  * one late call from the end of a window lands beside the full count of the next, and a platform that
