@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildCredentialPools } from '../../src/bootstrap/adapters.js';
 import { loadConfig } from '../../src/config/index.js';
 import { readCredentialsFile } from '../../src/config/credentials-file.js';
+import { testTempDir } from '../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'siphon-credentials-'));
+const dir = testTempDir('credentials');
 const file = (name: string, body: string) => {
   const path = join(dir, name);
   writeFileSync(path, body);
