@@ -85,7 +85,7 @@ export async function coordinateSocialRun(
     // (the runner that holds one writes its own limits when it coordinates).
     const held = new Set(credentials.map((c) => c.adapter.credentialId));
     for (const name of spec.credentials ?? []) {
-      if (!held.has(name)) await quota.ensureLimit(tx, spec.platform, name, limit);
+      if (!held.has(name)) await quota.upsertLimit(tx, spec.platform, name, limit, { keepExisting: true });
     }
     const counts = await jobs.openRunJobs(tx, {
       pipelineId: claimed.id,

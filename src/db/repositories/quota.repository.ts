@@ -18,40 +18,30 @@ export interface QuotaLimit {
 export const unitsTodaySql = (alias: string, clock = 'now()'): string =>
   `CASE WHEN ${alias}.day = (${clock} AT TIME ZONE ${alias}.day_zone)::date THEN ${alias}.units_used ELSE 0 END`;
 
-/** Creates the limiter of a credential, or updates its limits (the latest configuration wins). */
+/**
+ * Creates the limiter of a credential, or updates its limits (the latest configuration wins). With
+ * `keepExisting` (a credential this process does not hold) an existing row, written by the runner
+ * that holds it, is left as it is.
+ */
 export async function upsertLimit(
   db: Executor,
   platform: string,
   credential: string,
   limit: QuotaLimit,
+  options: { readonly keepExisting?: boolean } = {},
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units, day_zone, day)
-     VALUES ($1, $2, $3, $4, $5, $6, (now() AT TIME ZONE $6)::date)
-     ON CONFLICT (platform, credential) DO UPDATE SET
+  const onConflict = options.keepExisting
+    ? 'DO NOTHING'
+    : `DO UPDATE SET
        calls_per_window = EXCLUDED.calls_per_window, window_ms = EXCLUDED.window_ms,
        daily_units = EXCLUDED.daily_units, day_zone = EXCLUDED.day_zone, updated_at = now()
      WHERE (etl.quota_limits.calls_per_window, etl.quota_limits.window_ms, etl.quota_limits.daily_units,
             etl.quota_limits.day_zone)
-       IS DISTINCT FROM (EXCLUDED.calls_per_window, EXCLUDED.window_ms, EXCLUDED.daily_units, EXCLUDED.day_zone)`,
-    [platform, credential, limit.callsPerWindow, limit.windowMs, limit.dailyUnits, limit.dayZone],
-  );
-}
-
-/**
- * Creates the limiter of a credential this process does not hold, with the pipeline's limits, when it
- * has none yet; an existing row (written by the runner that holds the credential) is left as it is.
- */
-export async function ensureLimit(
-  db: Executor,
-  platform: string,
-  credential: string,
-  limit: QuotaLimit,
-): Promise<void> {
+       IS DISTINCT FROM (EXCLUDED.calls_per_window, EXCLUDED.window_ms, EXCLUDED.daily_units, EXCLUDED.day_zone)`;
   await db.query(
     `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units, day_zone, day)
      VALUES ($1, $2, $3, $4, $5, $6, (now() AT TIME ZONE $6)::date)
-     ON CONFLICT (platform, credential) DO NOTHING`,
+     ON CONFLICT (platform, credential) ${onConflict}`,
     [platform, credential, limit.callsPerWindow, limit.windowMs, limit.dailyUnits, limit.dayZone],
   );
 }
@@ -223,27 +213,17 @@ export async function rejectCredential(
 }
 
 /** Per platform and tier: tracked accounts to sync, and the measured calls of their regular syncs. */
-export async function readPlanDemand(
-  db: Executor,
-  measuredDays: number,
-): Promise<
-  Array<{
-    platform: string;
-    tier: string;
-    interval_seconds: number;
-    accounts: number;
-    cost_per_sync: number | null;
-    syncs: number;
-  }>
-> {
-  const { rows } = await db.query<{
-    platform: string;
-    tier: string;
-    interval_seconds: number;
-    accounts: number;
-    cost_per_sync: number | null;
-    syncs: number;
-  }>(
+export interface PlanDemandRow {
+  readonly platform: string;
+  readonly tier: string;
+  readonly interval_seconds: number;
+  readonly accounts: number;
+  readonly cost_per_sync: number | null;
+  readonly syncs: number;
+}
+
+export async function readPlanDemand(db: Executor, measuredDays: number): Promise<PlanDemandRow[]> {
+  const { rows } = await db.query<PlanDemandRow>(
     `WITH demand AS (
        SELECT a.platform, a.tier, extract(epoch FROM t.sync_interval)::int AS interval_seconds, count(*)::int AS accounts
          FROM social.accounts a JOIN social.tiers t ON t.name = a.tier
@@ -267,24 +247,17 @@ export async function readPlanDemand(
 }
 
 /** Every credential's limits as the limiter holds them, and whether the platform refuses it now. */
-export async function readPlanCapacity(db: Executor): Promise<
-  Array<{
-    platform: string;
-    credential: string;
-    daily_units: number | null;
-    calls_per_window: number;
-    window_ms: number;
-    rejected: boolean;
-  }>
-> {
-  const { rows } = await db.query<{
-    platform: string;
-    credential: string;
-    daily_units: number | null;
-    calls_per_window: number;
-    window_ms: number;
-    rejected: boolean;
-  }>(
+export interface PlanCapacityRow {
+  readonly platform: string;
+  readonly credential: string;
+  readonly daily_units: number | null;
+  readonly calls_per_window: number;
+  readonly window_ms: number;
+  readonly rejected: boolean;
+}
+
+export async function readPlanCapacity(db: Executor): Promise<PlanCapacityRow[]> {
+  const { rows } = await db.query<PlanCapacityRow>(
     `SELECT platform, credential, daily_units, calls_per_window, window_ms::float AS window_ms,
             coalesce(rejected_until > now(), false) AS rejected
        FROM etl.quota_limits ORDER BY 1, 2`,
