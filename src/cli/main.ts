@@ -8,12 +8,14 @@ import { registerPipelineCommands } from './commands/pipelines.command.js';
 import { registerServerCommands } from './commands/server.command.js';
 import { registerSocialCommands } from './commands/social.command.js';
 import { registerAccountCommands } from './commands/accounts.command.js';
+import { usageLine } from './arguments.js';
 
 export function buildProgram(): Command {
   const program = new Command('siphon')
     .description('Configuration-driven ETL pipelines in PostgreSQL')
     .version(VERSION)
-    .showHelpAfterError('(run `siphon --help` for the commands)')
+    // Commander's own usage errors become the one line every CLI error is (subcommands inherit this).
+    .configureOutput({ outputError: (message, write) => write(usageLine(message)) })
     .exitOverride();
   registerServerCommands(program);
   registerDatabaseCommands(program);

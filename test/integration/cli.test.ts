@@ -45,8 +45,39 @@ describe('siphon CLI on bad input', () => {
   it('an unknown command exits 2 with a short explanation', async () => {
     const res = await runCli(['frobnicate'], cliEnv(db.adminUrl));
     expect(res.code).toBe(2);
+    expectOneLineError(res.stderr, 'SIPHON_ERR_CLI_USAGE');
     expect(res.stderr).toMatch(/unknown command 'frobnicate'/);
-    expect(res.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('every wrong argument is one coded line naming its flag, checked before the database is opened', async () => {
+    // The database URL points at a port that accepts and never answers: a command that reached the
+    // database would fail with DB_UNREACHABLE (or hang), not with a usage error.
+    const env = cliEnv(`postgres://someone:pw@127.0.0.1:${blockedPort}/x`);
+    const cases: [string[], RegExp][] = [
+      [['runs', 'demo', '--limit', '0'], /--limit must be a whole number from 1 to 500, got "0"/],
+      [['runs', 'demo', '--limit', '501'], /--limit .* got "501"/],
+      [['accounts', 'list', '--limit', '1e3'], /--limit must be a whole number from 1 to 500/],
+      [['accounts', 'list', '--offset', '-1'], /--offset must be a whole number from 0 to 1000000/],
+      [['accounts', 'list', '--platform', 'myspace'], /--platform "myspace": Allowed choices are youtube/],
+      [['accounts', 'list', '--state', 'gone'], /--state "gone": Allowed choices are active/],
+      [['pipelines', 'run', 'demo', '--wait', '--timeout', 'soon'], /--timeout must be a whole number/],
+      [['reconcile', 'demo', '--buckets', '0'], /--buckets must be a whole number from 1 to 65536/],
+      [['quota', 'plan', '--days', '91'], /--days must be a whole number from 1 to 90/],
+      [['demo', 'load', '--films', '-5'], /--films must be a whole number/],
+      [
+        ['sync', 'replay', '--platform', 'youtube', '--since', 'yesterday'],
+        /--since must be an ISO 8601 instant/,
+      ],
+      [['status', '--bogus'], /unknown option '--bogus'/],
+      [['sync', 'youtube'], /missing required argument 'account'/],
+      [['accounts', 'list', 'extra'], /too many arguments/],
+    ];
+    for (const [args, message] of cases) {
+      const res = await runCli(args, env);
+      expect(res.code, args.join(' ')).toBe(2);
+      expectOneLineError(res.stderr, 'SIPHON_ERR_CLI_USAGE');
+      expect(res.stderr, args.join(' ')).toMatch(message);
+    }
   });
 
   it('a malformed DATABASE_URL is one line naming the variable', async () => {

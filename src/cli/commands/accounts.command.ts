@@ -13,6 +13,8 @@ import {
 import { SiphonError } from '../../core/errors.js';
 import { zodToSiphonError } from '../../core/pipeline-spec.schema.js';
 import { accountsChangeSchema, SOCIAL_PLATFORMS, type SocialPlatform } from '../../core/tracked-account.js';
+import { Paging } from '../../api/route-schemas.js';
+import { wholeNumberOf } from '../arguments.js';
 import { withContext } from '../context.js';
 import { jsonOption, printObject, printRows } from '../output.js';
 
@@ -69,14 +71,11 @@ export function registerAccountCommands(program: Command): void {
       ]),
     )
     .option('--search <text>', 'part of the account or its handle')
-    .option('--limit <n>', 'at most this many', '50')
-    .option('--offset <n>', 'skip this many', '0')
+    .option('--limit <n>', 'at most this many', wholeNumberOf('--limit', Paging.limit), 50)
+    .option('--offset <n>', 'skip this many', wholeNumberOf('--offset', Paging.offset), 0)
     .addOption(jsonOption())
     .action(async (o: ListOptions) => {
-      const page = {
-        limit: count(o.limit, 'limit', 1, 500),
-        offset: count(o.offset, 'offset', 0, 1_000_000),
-      };
+      const page = { limit: o.limit, offset: o.offset };
       await withContext(async ({ api }) => {
         const { total, items } = await listTracked(
           api,
@@ -236,8 +235,8 @@ interface ListOptions {
   tier?: string;
   state?: 'active' | 'unreachable' | 'paused';
   search?: string;
-  limit: string;
-  offset: string;
+  limit: number;
+  offset: number;
   json?: boolean;
 }
 
@@ -278,20 +277,6 @@ function printReport(report: ImportReport, options: { json?: boolean }): void {
       `  … and ${report.rejected_total - SHOWN_REJECTS} more (--json lists ${rejected.length})\n`,
     );
   }
-}
-
-function count(value: string, field: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new SiphonError(
-      'SIPHON_ERR_CLI_USAGE',
-      `--${field} must be a whole number from ${min} to ${max}, got "${value}"`,
-      {
-        field,
-      },
-    );
-  }
-  return n;
 }
 
 async function readInput(file: string): Promise<string> {

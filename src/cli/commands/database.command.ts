@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { wholeNumber } from '../arguments.js';
 import cliProgress from 'cli-progress';
 import { listRunners } from '../../db/repositories/runner.repository.js';
 import { listPipelines } from '../../db/repositories/pipeline.repository.js';
@@ -74,8 +75,8 @@ function registerDemoCommands(program: Command): void {
     .description(
       'generate the demo data (deterministic) and install the demo pipelines; existing rows are kept',
     )
-    .option('--films <n>', 'number of films', (v) => positiveInt(v, '--films'))
-    .option('--ratings <n>', 'number of ratings', (v) => positiveInt(v, '--ratings'))
+    .option('--films <n>', 'number of films', wholeNumber('--films', 1, 100_000_000))
+    .option('--ratings <n>', 'number of ratings', wholeNumber('--ratings', 1, 1_000_000_000))
     .option('--reset', 'empty the demo sources, marts and run history first (asks, or needs --yes)')
     .option('--yes', 'with --reset: do not ask')
     .action(async (options: { films?: number; ratings?: number; reset?: boolean; yes?: boolean }) => {
@@ -197,11 +198,4 @@ function registerStatusCommand(program: Command): void {
           );
       });
     });
-}
-
-function positiveInt(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
-  return n;
 }

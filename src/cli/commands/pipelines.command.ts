@@ -8,6 +8,8 @@ import { readState } from '../../db/repositories/state.repository.js';
 import { changeEnabled, getPipeline, requestStatus } from '../../pipelines/index.js';
 import { reconcilePipeline } from '../../reconcile/index.js';
 import { pipelineSyncStatus } from '../../api/routes/sync.routes.js';
+import { Paging } from '../../api/route-schemas.js';
+import { wholeNumber, wholeNumberOf } from '../arguments.js';
 import { withContext } from '../context.js';
 import { jsonOption, printObject, printRows, progressReporter } from '../output.js';
 import { printSyncStatus } from './social.command.js';
@@ -66,19 +68,15 @@ function registerPipelineStatusCommands(pipelines: Command): void {
     .command('run <pipeline>')
     .description('request a run (a runner picks it up); --wait follows it to the end')
     .option('--wait', 'wait until the run ends and print its summary')
-    .option('--timeout <seconds>', 'give up waiting after this long', '600')
+    .option(
+      '--timeout <seconds>',
+      'give up waiting after this long',
+      wholeNumber('--timeout', 1, 7 * 86_400),
+      600,
+    )
     .addOption(jsonOption())
-    .action(async (idOrName: string, options: { wait?: boolean; timeout: string; json?: boolean }) => {
-      const timeout = Number(options.timeout);
-      if (!Number.isFinite(timeout) || timeout <= 0) {
-        throw new SiphonError(
-          'SIPHON_ERR_CLI_USAGE',
-          `--timeout must be a number of seconds, got "${options.timeout}"`,
-          {
-            field: 'timeout',
-          },
-        );
-      }
+    .action(async (idOrName: string, options: { wait?: boolean; timeout: number; json?: boolean }) => {
+      const timeout = options.timeout;
       await withContext(async ({ api }) => {
         const row = await requestStatus(api, idOrName, 'run', CLI_USER, 'cli');
         if (!options.wait) {
@@ -129,15 +127,15 @@ function registerReconcileCommand(program: Command): void {
     .command('reconcile <pipeline>')
     .description('compare source and target: counts, key ranges, bucket digests, then the differing keys')
     .option('--repair', 're-sync only the differing keys')
-    .option('--buckets <n>', 'hash buckets to compare before drilling down', '64')
+    .option(
+      '--buckets <n>',
+      'hash buckets to compare before drilling down',
+      wholeNumber('--buckets', 1, 65_536),
+      64,
+    )
     .addOption(jsonOption())
-    .action(async (idOrName: string, options: { repair?: boolean; buckets: string; json?: boolean }) => {
-      const buckets = Number(options.buckets);
-      if (!Number.isInteger(buckets) || buckets < 1 || buckets > 65_536) {
-        throw new SiphonError('SIPHON_ERR_CLI_USAGE', '--buckets must be a whole number from 1 to 65536', {
-          field: 'buckets',
-        });
-      }
+    .action(async (idOrName: string, options: { repair?: boolean; buckets: number; json?: boolean }) => {
+      const buckets = options.buckets;
       await withContext(async ({ api, writer, config }) => {
         const pipeline = await getPipeline(api, idOrName);
         const result = await reconcilePipeline({ source: writer, target: writer, writer }, pipeline, {
@@ -191,10 +189,10 @@ function registerRunsCommand(program: Command): void {
     .description(
       'recent runs of a pipeline, newest first; --run <id> shows one run with its batch ledger (social: its sync status)',
     )
-    .option('--limit <n>', 'how many runs', '20')
+    .option('--limit <n>', 'how many runs', wholeNumberOf('--limit', Paging.limit), 20)
     .option('--run <run_id>', 'show this run and its batches')
     .addOption(jsonOption())
-    .action(async (idOrName: string, options: { limit: string; run?: string; json?: boolean }) => {
+    .action(async (idOrName: string, options: { limit: number; run?: string; json?: boolean }) => {
       await withContext(async ({ api }) => {
         const row = await getPipeline(api, idOrName);
         if (options.run) {
@@ -224,13 +222,7 @@ function registerRunsCommand(program: Command): void {
           );
           return;
         }
-        const limit = Number(options.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-          throw new SiphonError('SIPHON_ERR_CLI_USAGE', '--limit must be a whole number from 1 to 1000', {
-            field: 'limit',
-          });
-        }
-        const runs = await listRuns(api, row.id, limit);
+        const runs = await listRuns(api, row.id, options.limit);
         printRows(
           runs.map((r) => ({
             ...r,

@@ -1,5 +1,6 @@
 import { isUuid } from '../../core/identifiers.js';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { instant, wholeNumber } from '../arguments.js';
 import { channelIdOf } from '../../simulators/youtube/ids.js';
 import { startYouTubeSimulator } from '../../simulators/youtube/index.js';
 import { startInstagramSimulator } from '../../simulators/instagram/index.js';
@@ -53,9 +54,9 @@ function registerYouTubeSimulator(simulate: Command): void {
   simulate
     .command('youtube')
     .description('serve a YouTube Data API v3 simulator with deterministic data')
-    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', (v) => int(v, '--port', 0, 65535), 8101)
-    .option('--channels <n>', 'number of channels', (v) => int(v, '--channels', 1, 1_000_000), 30)
-    .option('--seed <n>', 'data seed (same seed, same data)', (v) => int(v, '--seed', 0, 2 ** 31), 1)
+    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', wholeNumber('--port', 0, 65535), 8101)
+    .option('--channels <n>', 'number of channels', wholeNumber('--channels', 1, 1_000_000), 30)
+    .option('--seed <n>', 'data seed (same seed, same data)', wholeNumber('--seed', 0, 2 ** 31), 1)
     .option('--key <key>', 'the API key it accepts', 'sim-key')
     .action(async (options: { port: number; channels: number; seed: number; key: string }) => {
       const sim = await startYouTubeSimulator(
@@ -83,9 +84,9 @@ function registerInstagramSimulator(simulate: Command): void {
   simulate
     .command('instagram')
     .description('serve an Instagram Graph API simulator with deterministic data')
-    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', (v) => int(v, '--port', 0, 65535), 8102)
-    .option('--accounts <n>', 'number of accounts', (v) => int(v, '--accounts', 1, 1_000_000), 30)
-    .option('--seed <n>', 'data seed (same seed, same data)', (v) => int(v, '--seed', 0, 2 ** 31), 1)
+    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', wholeNumber('--port', 0, 65535), 8102)
+    .option('--accounts <n>', 'number of accounts', wholeNumber('--accounts', 1, 1_000_000), 30)
+    .option('--seed <n>', 'data seed (same seed, same data)', wholeNumber('--seed', 0, 2 ** 31), 1)
     .option('--token <token>', 'the access token it accepts', 'sim-token')
     .action(async (options: { port: number; accounts: number; seed: number; token: string }) => {
       const sim = await startInstagramSimulator(
@@ -114,9 +115,9 @@ function registerTikTokSimulator(simulate: Command): void {
   simulate
     .command('tiktok')
     .description('serve a TikTok Research API simulator with deterministic data')
-    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', (v) => int(v, '--port', 0, 65535), 8103)
-    .option('--users <n>', 'number of users', (v) => int(v, '--users', 1, 262_143), 30)
-    .option('--seed <n>', 'data seed (same seed, same data)', (v) => int(v, '--seed', 0, 2 ** 31), 1)
+    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', wholeNumber('--port', 0, 65535), 8103)
+    .option('--users <n>', 'number of users', wholeNumber('--users', 1, 262_143), 30)
+    .option('--seed <n>', 'data seed (same seed, same data)', wholeNumber('--seed', 0, 2 ** 31), 1)
     .option('--client-key <key>', 'the client key it accepts', 'sim-client-key')
     .option('--client-secret <secret>', 'the client secret it accepts', 'sim-client-secret')
     .action(
@@ -156,14 +157,12 @@ function registerMlSimulator(simulate: Command): void {
   simulate
     .command('ml')
     .description('serve an ML / image-recognition service simulator (asynchronous jobs)')
-    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', (v) => int(v, '--port', 0, 65535), 8104)
+    .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', wholeNumber('--port', 0, 65535), 8104)
     .option('--token <token>', 'the bearer token it accepts', 'sim-ml-token')
-    .option('--delay <ms>', 'time from submit to result', (v) => int(v, '--delay', 0, 86_400_000), 3000)
-    .option('--failure-rate <percent>', 'share of jobs that fail', (v) => int(v, '--failure-rate', 0, 100), 0)
-    .option('--max-active <n>', 'unfinished jobs before 429 overloaded', (v) =>
-      int(v, '--max-active', 1, 1e6),
-    )
-    .option('--seed <n>', 'result seed (same seed, same labels)', (v) => int(v, '--seed', 0, 2 ** 31), 1)
+    .option('--delay <ms>', 'time from submit to result', wholeNumber('--delay', 0, 86_400_000), 3000)
+    .option('--failure-rate <percent>', 'share of jobs that fail', wholeNumber('--failure-rate', 0, 100), 0)
+    .option('--max-active <n>', 'unfinished jobs before 429 overloaded', wholeNumber('--max-active', 1, 1e6))
+    .option('--seed <n>', 'result seed (same seed, same labels)', wholeNumber('--seed', 0, 2 ** 31), 1)
     .action(
       async (options: {
         port: number;
@@ -221,23 +220,18 @@ function registerQuotaCommand(program: Command): void {
     .description(
       'forecast: what the tracked accounts need a day at their tiers against the credentials, which tiers fall behind, what would fit',
     )
-    .option('--days <n>', 'measure the cost of a regular sync on this many days of runs', '7')
+    .option(
+      '--days <n>',
+      'measure the cost of a regular sync on this many days of runs',
+      wholeNumber('--days', 1, 90),
+      7,
+    )
     .addOption(jsonOption())
-    .action(async (own: { days: string; json?: boolean }) => {
+    .action(async (own: { days: number; json?: boolean }) => {
       // `quota plan --json`: commander may hand --json to the parent `quota`, which has it too.
       const options = { ...own, json: own.json === true || quota.opts<{ json?: boolean }>().json === true };
-      const days = Number(options.days);
-      if (!Number.isInteger(days) || days < 1 || days > 90) {
-        throw new SiphonError(
-          'SIPHON_ERR_CLI_USAGE',
-          `--days must be a whole number from 1 to 90, got "${options.days}"`,
-          {
-            field: 'days',
-          },
-        );
-      }
       await withContext(async ({ api }) => {
-        const plan = await planQuotas(api, days);
+        const plan = await planQuotas(api, options.days);
         if (options.json) {
           printObject(plan as unknown as Record<string, unknown>, options);
           return;
@@ -371,12 +365,10 @@ function registerSyncReplayCommand(sync: Command): void {
         .choices(PLATFORMS)
         .makeOptionMandatory(),
     )
-    .option('--since <iso>', 'pages fetched at or after this instant (ISO 8601)', (v) =>
-      instant(v, '--since'),
-    )
-    .option('--until <iso>', 'pages fetched before this instant (ISO 8601)', (v) => instant(v, '--until'))
+    .option('--since <iso>', 'pages fetched at or after this instant (ISO 8601)', instant('--since'))
+    .option('--until <iso>', 'pages fetched before this instant (ISO 8601)', instant('--until'))
     .option('--kind <kind>', 'only raw pages of this kind (profile, videos, posts_page, comments_page, …)')
-    .option('--batch <pages>', 'raw pages per transaction', (v) => int(v, '--batch', 1, 10_000), 100)
+    .option('--batch <pages>', 'raw pages per transaction', wholeNumber('--batch', 1, 10_000), 100)
     .addOption(jsonOption())
     .action(
       async (options: {
@@ -435,16 +427,6 @@ function printReplaySummary(summary: ReplaySummary, options: OutputOptions): voi
     ['table', 'mapped', 'written'],
     options,
   );
-}
-
-function instant(value: string, flag: string): Date {
-  const at = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
-    throw new InvalidArgumentError(
-      `${flag} must be an ISO 8601 instant (2024-05-01T00:00:00Z), got "${value}"`,
-    );
-  }
-  return at;
 }
 
 const QUOTA_COLUMNS = [
@@ -531,12 +513,4 @@ function stopOnSignal(sim: { close(): Promise<void> }): void {
   const stop = () => void sim.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-}
-
-function int(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
 }
