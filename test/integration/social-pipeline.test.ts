@@ -388,6 +388,40 @@ describe('a social pipeline', () => {
     expect(await count(s.db, 'SELECT count(*) FROM social.comments WHERE external_id = $1', [added])).toBe(1);
   });
 
+  it('a backfill of the whole history counts as the last sync: the next regular sync reads only recent comments', async () => {
+    const s = await setup(37, 3);
+    await startRunner(s);
+    const backfill = await createPipeline(s.db, { ...socialSpec(s), name: 'youtube_whole', mode: 'full' });
+    await runOnce(s, backfill.id);
+    expect((await lastRun(s, backfill.id)).status).toBe('SUCCESS');
+    const { rows: synced } = await s.db.admin.query<{ n: number; at: Date }>(
+      'SELECT count(*)::int AS n, min(last_synced_at) AS at FROM social.accounts WHERE last_synced_at IS NOT NULL',
+    );
+    expect(synced[0]!.n).toBe(3);
+    // The comments a regular sync reads: those of commentable posts inside its lookback (7 days).
+    const { rows: recent } = await s.db.admin.query<{ n: number; all: number }>(
+      `SELECT count(*) FILTER (WHERE published_at >= $1::timestamptz - interval '7 days')::int AS n,
+              count(*)::int AS all
+         FROM social.posts WHERE comment_count > 0`,
+      [synced[0]!.at],
+    );
+    expect(recent[0]!.all).toBeGreaterThan(recent[0]!.n); // old posts with comments exist
+    const before = s.sent.length;
+    const regular = await createPipeline(s.db, socialSpec(s));
+    await runOnce(s, regular.id);
+    expect((await lastRun(s, regular.id)).status).toBe('SUCCESS');
+    const threads = s.sent.slice(before).filter((r) => r.method === 'commentThreads');
+    // One page per recent post at most pages of 20 threads: never the old posts' comments again.
+    const { rows: tasks } = await s.db.admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
+        WHERE j.pipeline_id = $1 AND t.kind = 'comments'`,
+      [regular.id],
+    );
+    expect(tasks[0]!.n).toBe(recent[0]!.n);
+    expect(threads.length).toBeGreaterThanOrEqual(recent[0]!.n);
+    await expectYouTubeTablesMatchTruth(s.db, s.sim, s.channels);
+  });
+
   it('a backfill reaches what a regular sync leaves alone (old posts), and yields the quota to regular syncs', async () => {
     const s = await setup(36, 4);
     const backfilled = s.channels.slice(0, 3);

@@ -373,7 +373,7 @@ export async function runProgress(db: Executor, runId: string): Promise<RunProgr
 
 /**
  * Closes the run's jobs that have no open task: SUCCESS (and the account's last_synced_at moves to the
- * job's start, for regular syncs) or FAILED when one of its tasks failed. Returns how many closed.
+ * job's start, for regular syncs and backfills of the whole history) or FAILED when one of its tasks failed. Returns how many closed.
  * Polled every 500 ms in the coordinator's transaction: with 10,000 running jobs the planner's estimate
  * crosses `jit_above_cost`, and on a server with JIT compiling the plan took ~430 ms of the ~800 ms
  * statement (PostgreSQL 15, EXPLAIN ANALYZE); JIT is turned off for the rest of that transaction.
@@ -382,7 +382,7 @@ export async function closeFinishedJobs(db: Executor, runId: string): Promise<nu
   await db.query('SET LOCAL jit = off');
   const { rows } = await db.query<{ id: string }>(
     `WITH done AS (
-       SELECT j.id, j.account_id, j.job_kind, j.started_at, f.code, f.error
+       SELECT j.id, j.account_id, j.job_kind, j.since, j.until, j.started_at, f.code, f.error
          FROM etl.sync_jobs j
          LEFT JOIN LATERAL (
            SELECT t.error_code AS code, t.error FROM etl.sync_tasks t
@@ -402,11 +402,14 @@ export async function closeFinishedJobs(db: Executor, runId: string): Promise<nu
        RETURNING 1
      ), synced AS (
        -- A tracked account's next sync is due at its next slot in its tier's interval (migration 0023).
+       -- A backfill over the whole history read everything a regular sync reads: it counts as the
+       -- account's last sync, so the next regular sync does not read every post's comments again.
        UPDATE social.accounts a SET last_synced_at = done.started_at,
               next_due_at = CASE WHEN a.tracked THEN social.next_slot(
                 a.platform || ':' || a.external_id,
                 (SELECT t.sync_interval FROM social.tiers t WHERE t.name = a.tier), now()) END
-         FROM done WHERE a.id = done.account_id AND done.code IS NULL AND done.job_kind = 'sync'
+         FROM done WHERE a.id = done.account_id AND done.code IS NULL
+          AND (done.job_kind = 'sync' OR (done.since IS NULL AND done.until IS NULL))
      )
      SELECT id FROM closed`,
     [runId],
