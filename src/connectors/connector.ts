@@ -38,6 +38,11 @@ export interface ConnectorFailure {
   readonly retryAfterMs?: number;
   /** quota-exhausted: epoch ms when the platform's daily quota resets. */
   readonly resetAt?: number;
+  /**
+   * The answer to a call another step made for this one too (YouTube reads profiles of concurrent
+   * steps in one channels.list): that step's failure already counted it against the credential.
+   */
+  readonly shared?: boolean;
 }
 
 /** What the platform said about the credential's usage, when it says anything (headers, units). */

@@ -289,7 +289,8 @@ async function handleFailure(
     switch (error.kind) {
       case 'rate-limited': {
         const until = new Date(now + Math.max(error.retryAfterMs ?? 60_000, 1000));
-        await quota.recordRateLimited(tx, adapter.platform, adapter.credentialId, until);
+        // A 429 shared by the steps of one batched call is one refusal of the credential.
+        if (!error.shared) await quota.recordRateLimited(tx, adapter.platform, adapter.credentialId, until);
         await jobs.deferTask(tx, step.task_id, until, failure, false);
         await queue.enqueueTasks(tx, [step.task_id], until, injectTraceContext());
         return;

@@ -289,7 +289,8 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
       ),
     );
     expect(status.tasks.by_kind.profile).toMatchObject({ DONE: 2, SKIPPED: 1 });
-    // The skipped account's call counts too, and every job's pages reached the run's counters.
+    // The skipped account's lookup shared the run's channels.list calls (up to 50 ids a call): the
+    // profile tasks counted each call once, and every job's pages reached the run's counters.
     const perRun = (what: string, where = 'true') =>
       count(
         db,
@@ -297,7 +298,9 @@ describe('siphon quota, sync status, pipelines show and runs for a social pipeli
           WHERE j.run_id = $1 AND ${where}`,
         [runId],
       );
-    expect(await perRun('calls', `j.status = 'SKIPPED'`)).toBe(1);
+    const profileCalls = await perRun('calls', `t.kind = 'profile'`);
+    expect(profileCalls).toBeGreaterThanOrEqual(1);
+    expect(profileCalls).toBeLessThanOrEqual(3); // 3 when the steps started too far apart to share
     const { rows: runRow } = await db.admin.query(
       'SELECT batches, rows_read, rows_written FROM etl.etl_runs WHERE id = $1',
       [runId],

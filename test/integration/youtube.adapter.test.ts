@@ -496,3 +496,71 @@ describe('simulator: subscriptions.list', () => {
     expect(mine.status).toBe(401);
   });
 });
+
+describe('fetchProfile of concurrent steps: one channels.list of up to 50 ids', () => {
+  const unknown = (i: number) => `UCunknown${String(i).padStart(13, '0')}`;
+
+  it('profiles asked for together share one call; each step gets its own channel, raw page and not-found', async () => {
+    const a = adapter();
+    const ids = [0, 1, 2, 3].map((i) => h.sim.control.channelId(i));
+    const wanted = [...ids, unknown(1)];
+    const start = h.sim.control.requests().length;
+    const recorders = wanted.map(() => recorder());
+    const results = await Promise.all(wanted.map((id, i) => a.fetchProfile(recorders[i]!.ctx, account(id))));
+    expect(
+      h.sim.control
+        .requests()
+        .slice(start)
+        .map((q) => q.method),
+    ).toEqual(['channels']);
+    // One limiter slot (1 unit) for the call, taken by one step.
+    expect(recorders.map((r) => r.calls.length).sort()).toEqual([0, 0, 0, 0, 1]);
+    for (const [i, id] of ids.entries()) {
+      const step = value(results[i]!);
+      expect(step.profile?.external_id).toBe(id);
+      expect(step.postsSource).toBe(h.sim.control.truth.channel(id)!.uploadsId);
+      expect(step.raw).toHaveLength(1);
+      expect(step.raw[0]).toMatchObject({
+        kind: 'profile',
+        externalId: id,
+        request: { method: 'channels.list', params: { id: wanted } },
+      });
+      // The raw page keeps only this account's channel, not the other 4.
+      const payload = step.raw[0]!.payload as { items: { id: string }[] };
+      expect(payload.items.map((c) => c.id)).toEqual([id]);
+    }
+    expect(results[4]).toMatchObject({ ok: false, error: { kind: 'not-found', method: 'channels.list' } });
+  });
+
+  it('51 ids take two calls, 50 and 1, and ask for all 50 with maxResults', async () => {
+    const a = adapter();
+    const wanted = Array.from({ length: 51 }, (_, i) => (i < 3 ? h.sim.control.channelId(i) : unknown(i)));
+    const r = recorder();
+    const results = await Promise.all(wanted.map((id) => a.fetchProfile(r.ctx, account(id))));
+    expect(r.calls.map((c) => c.method)).toEqual(['channels.list', 'channels.list']);
+    expect(results.filter((x) => x.ok)).toHaveLength(3);
+    const first = value(results[0]!).raw[0]!.request.params as { id: string[]; maxResults?: number };
+    expect(first.id).toHaveLength(50);
+    expect(first.maxResults).toBe(50);
+  });
+
+  it('a 429 on the shared call reaches every step; only the step that made it counts it', async () => {
+    const a = adapter();
+    h.sim.control.faults.rateLimitNext(1, { variant: '429', retryAfterSeconds: 3 });
+    const ids = [0, 1, 2].map((i) => h.sim.control.channelId(i));
+    const results = await Promise.all(ids.map((id) => a.fetchProfile(recorder().ctx, account(id))));
+    const errors = results.map((x) => (x.ok ? null : x.error));
+    expect(errors.map((e) => e?.kind)).toEqual(['rate-limited', 'rate-limited', 'rate-limited']);
+    expect(errors.map((e) => e?.retryAfterMs)).toEqual([3000, 3000, 3000]);
+    expect(errors.map((e) => e?.shared ?? false)).toEqual([false, true, true]);
+  });
+
+  it('profileBatchWindowMs 0 reads each profile by its own call', async () => {
+    const a = adapter({ profileBatchWindowMs: 0 });
+    const ids = [0, 1, 2].map((i) => h.sim.control.channelId(i));
+    const r = recorder();
+    const results = await Promise.all(ids.map((id) => a.fetchProfile(r.ctx, account(id))));
+    expect(results.every((x) => x.ok)).toBe(true);
+    expect(r.calls).toHaveLength(3);
+  });
+});

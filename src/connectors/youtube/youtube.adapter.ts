@@ -47,6 +47,7 @@ import {
 } from './youtube.mapper.js';
 import type {
   YouTubeChannel,
+  YouTubeChannelListResponse,
   YouTubeComment,
   YouTubeCommentThread,
   YouTubeSubscription,
@@ -74,6 +75,31 @@ export interface YouTubeAdapterOptions {
   readonly commentsPageSize?: number;
   /** subscriptions page size (1–50). @default 50 */
   readonly followsPageSize?: number;
+  /**
+   * Profiles asked for within this many milliseconds of each other (by concurrent steps on this
+   * credential) are read by one channels.list call of up to 50 ids: 1 unit instead of one each.
+   * 0 reads each profile by its own call. @default 10
+   */
+  readonly profileBatchWindowMs?: number;
+}
+
+/** channels.list takes at most 50 ids a call (SOCIAL-APIS.md §1.2). */
+const CHANNELS_PER_CALL = 50;
+
+type ChannelsAnswer = StepResult<{
+  readonly params: ChannelsListParams;
+  readonly response: YouTubeChannelListResponse;
+}>;
+
+/** Profile lookups waiting for the next batched channels.list call. */
+interface ProfileBatch {
+  readonly waiters: {
+    readonly id: string;
+    readonly ctx: StepContext;
+    readonly resolve: (answer: ChannelsAnswer) => void;
+    readonly reject: (error: unknown) => void;
+  }[];
+  timer?: NodeJS.Timeout;
 }
 
 export const watchUrl = (videoId: string): string =>
@@ -92,6 +118,8 @@ export class YouTubeAdapter implements PlatformAdapter {
   readonly #postsPageSize: number;
   readonly #commentsPageSize: number;
   readonly #followsPageSize: number;
+  readonly #profileBatchWindowMs: number;
+  #profileBatch: ProfileBatch | null = null;
 
   constructor(options: YouTubeAdapterOptions) {
     this.#client = options.client;
@@ -99,20 +127,31 @@ export class YouTubeAdapter implements PlatformAdapter {
     this.#postsPageSize = options.postsPageSize ?? 50;
     this.#commentsPageSize = options.commentsPageSize ?? 100;
     this.#followsPageSize = options.followsPageSize ?? 50;
+    this.#profileBatchWindowMs = options.profileBatchWindowMs ?? 10;
   }
 
-  /** channels.list by id (or by `@handle` when the account is named by one). */
+  /**
+   * channels.list by id (or by `@handle` when the account is named by one: forHandle takes one).
+   * Ids asked for by concurrent steps share one call (see `profileBatchWindowMs`); the raw page each
+   * step keeps is the call's response narrowed to its own channel.
+   */
   async fetchProfile(ctx: StepContext, account: AccountRef): Promise<StepResult<ProfileStep>> {
     const wanted = account.external_id;
     const byHandle = wanted.startsWith('@');
-    const params: ChannelsListParams = {
-      part: ['snippet', 'contentDetails', 'statistics'],
-      ...(byHandle ? { forHandle: wanted } : { id: [wanted] }),
-    };
     const method = 'channels.list';
-    const result = await call(ctx, method, () => this.#client.listChannels(params, ctx.signal));
-    if (!result.ok) return result;
-    const items = result.value.items ?? [];
+    let answer: ChannelsAnswer =
+      byHandle || this.#profileBatchWindowMs <= 0
+        ? await this.#channels(ctx, byHandle ? { forHandle: wanted } : { id: [wanted] })
+        : await this.#batchedChannel(ctx, wanted);
+    if (!answer.ok) return answer;
+    let items = answer.value.response.items ?? [];
+    // A platform that paged a batched answer (maxResults) left this channel out: ask for it alone.
+    if (!byHandle && answer.value.response.nextPageToken && !items.some((c) => c.id === wanted)) {
+      answer = await this.#channels(ctx, { id: [wanted] });
+      if (!answer.ok) return answer;
+      items = answer.value.response.items ?? [];
+    }
+    const { params } = answer.value;
     const channel = byHandle ? items[0] : items.find((c) => c.id === wanted);
     if (channel === undefined) {
       const message = `channel ${wanted} not found`;
@@ -127,10 +166,11 @@ export class YouTubeAdapter implements PlatformAdapter {
     const mapped = mapChannel(channel);
     // The uploads playlist is readable even when the profile itself had to be quarantined.
     const uploads = channel.contentDetails?.relatedPlaylists?.uploads;
+    const response = { ...answer.value.response, items: [channel] };
     return {
       ok: true,
       value: {
-        raw: [raw('profile', channel.id ?? wanted, method, params, result.value)],
+        raw: [raw('profile', channel.id ?? wanted, method, params, response)],
         profile: mapped.ok ? toProfileRow(mapped.record) : null,
         quarantined: mapped.ok ? [] : [toQuarantineInsert(mapped.quarantine)],
         postsSource: typeof uploads === 'string' && uploads !== '' ? uploads : null,
@@ -281,6 +321,63 @@ export class YouTubeAdapter implements PlatformAdapter {
         nextCursor: page.value.nextPageToken ?? null,
       },
     };
+  }
+
+  /** One channels.list call through `ctx`'s limiter. */
+  async #channels(
+    ctx: StepContext,
+    filter: { readonly id: readonly string[] } | { readonly forHandle: string },
+    signal: AbortSignal | undefined = ctx.signal,
+  ): Promise<ChannelsAnswer> {
+    const ids = 'id' in filter ? filter.id.length : 1;
+    // maxResults defaults to 5: a longer id list says it wants them all.
+    const params: ChannelsListParams = {
+      part: ['snippet', 'contentDetails', 'statistics'],
+      ...filter,
+      ...(ids > 5 ? { maxResults: CHANNELS_PER_CALL } : {}),
+    };
+    const result = await call(ctx, 'channels.list', () => this.#client.listChannels(params, signal));
+    return result.ok ? { ok: true, value: { params, response: result.value } } : result;
+  }
+
+  /**
+   * Joins the batch of channel ids being gathered (or starts one); the batch is read by one call when
+   * its window ends or it holds 50 ids. The first step's limiter slot pays for the call (1 unit), so the
+   * units and calls counted stay exact; a limiter wait (QuotaWait) reaches every step of the batch.
+   */
+  #batchedChannel(ctx: StepContext, id: string): Promise<ChannelsAnswer> {
+    return new Promise<ChannelsAnswer>((resolve, reject) => {
+      let batch = this.#profileBatch;
+      if (batch === null) {
+        const started: ProfileBatch = { waiters: [] };
+        started.timer = setTimeout(() => void this.#flushProfiles(started), this.#profileBatchWindowMs);
+        this.#profileBatch = batch = started;
+      }
+      batch.waiters.push({ id, ctx, resolve, reject });
+      if (new Set(batch.waiters.map((w) => w.id)).size >= CHANNELS_PER_CALL) {
+        clearTimeout(batch.timer);
+        void this.#flushProfiles(batch);
+      }
+    });
+  }
+
+  async #flushProfiles(batch: ProfileBatch): Promise<void> {
+    if (this.#profileBatch === batch) this.#profileBatch = null;
+    const [first] = batch.waiters;
+    if (!first) return;
+    const ids = [...new Set(batch.waiters.map((w) => w.id))];
+    try {
+      // One step's pause must not abort the others' lookup: a shared call runs to its client timeout.
+      const signal = batch.waiters.length === 1 ? first.ctx.signal : undefined;
+      const answer = await this.#channels(first.ctx, { id: ids }, signal);
+      first.resolve(answer);
+      const shared: ChannelsAnswer = answer.ok
+        ? answer
+        : { ok: false, error: { ...answer.error, shared: true } };
+      for (const w of batch.waiters.slice(1)) w.resolve(shared);
+    } catch (error) {
+      for (const w of batch.waiters) w.reject(error);
+    }
   }
 
   /** The transform of one stored response, without a call: see {@link replayYouTubeRaw}. */
