@@ -2,7 +2,9 @@
  * `npm run bench:social`: one social pipeline (YouTube) syncing 1,000 / 3,000 / 10,000 simulated
  * accounts to completion, then 10,000 again with two runners; end-to-end time, tasks/s, pages/s, API
  * calls, runner RSS, database growth per table, and the engine's SQL as the runners' pools saw it.
- * Then the calls per account of each freshness policy on each platform (bench/social-policies.ts).
+ * Then the calls per account of each freshness policy on each platform (bench/social-policies.ts), and
+ * a simulated day of tiered syncs under the default quota against the planner (bench/social-day.ts).
+ * `--sizes none` skips the scale runs.
  *
  *   npm run bench:social -- --sizes 1000,3000,10000 --scale-out 10000 --concurrency 8 --policies 1
  *
@@ -31,6 +33,7 @@ import type { PlatformAdapter } from '../src/connectors/connector.js';
 import { benchServer } from './server.js';
 import { measurePolicies, type PolicyResult } from './social-policies.js';
 import { measureImport, type ImportResult } from './accounts-import.js';
+import { measureDay, type DayResult } from './social-day.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,6 +46,10 @@ const { values: args } = parseArgs({
     import: { type: 'string', default: '1' },
     /** Measure the freshness policies' calls per account (bench/social-policies.ts); 0 skips it. */
     policies: { type: 'string', default: '1' },
+    /** A simulated day of tiered syncs under the default quota against the planner (bench/social-day.ts); 0 skips it. */
+    day: { type: 'string', default: '1' },
+    /** Accounts and daily budgets of that day, as a share of its full size. */
+    'day-scale': { type: 'string', default: '1' },
     /** Give up on one scenario after this many seconds. */
     timeout: { type: 'string', default: '900' },
     out: { type: 'string', default: 'bench/results/social.json' },
@@ -111,8 +118,9 @@ interface SqlStat {
 type SimulatorMessage = { type: 'ready'; baseUrl: string; channels: string[] } | { type: 'calls'; n: number };
 
 async function main(): Promise<void> {
-  const sizes = args.sizes!.split(',').map(Number);
-  const scaleOut = args['scale-out'] === undefined ? Math.max(...sizes) : Number(args['scale-out']);
+  // `--sizes none` measures only the import, the policies and the day.
+  const sizes = args.sizes === 'none' ? [] : args.sizes!.split(',').map(Number);
+  const scaleOut = args['scale-out'] === undefined ? Math.max(0, ...sizes) : Number(args['scale-out']);
   const concurrency = Number(args.concurrency);
   const server = await benchServer('siphon-bench-social-');
   const serverUrl = server.url;
@@ -195,6 +203,19 @@ async function main(): Promise<void> {
         log,
       );
     }
+    let day: DayResult | null = null;
+    if (args.day !== '0') {
+      const database = 'siphon_bench_social_day';
+      await root.query(`DROP DATABASE IF EXISTS ${database}`);
+      await root.query(`CREATE DATABASE ${database} TEMPLATE ${TEMPLATE}`);
+      try {
+        log('\na simulated day of tiered syncs under the default quota, against the planner:');
+        day = await measureDay(withDatabase(serverUrl, database), PASSWORDS, Number(args['day-scale']), log);
+        log(`  day: ${JSON.stringify(day)}`);
+      } finally {
+        await root.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      }
+    }
     const one = results.find((r) => r.ok && r.runners === 1 && r.accounts === scaleOut);
     const two = results.find((r) => r.ok && r.runners === 2 && r.accounts === scaleOut);
     const scaleOutSpeedup = one && two ? round(one.seconds / two.seconds, 2) : null;
@@ -217,6 +238,7 @@ async function main(): Promise<void> {
       scaleOutSpeedup,
       accountsImport,
       policies,
+      day,
     };
     mkdirSync(dirname(args.out!), { recursive: true });
     writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
