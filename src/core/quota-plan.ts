@@ -60,9 +60,9 @@ const DAY = 86_400;
  * `npm run bench:social` (docs/benchmarks.md, "Freshness policies").
  */
 export const DEFAULT_COST_PER_SYNC: Readonly<Record<string, number>> = {
-  youtube: 5.3,
+  youtube: 4.5,
   instagram: 3.1,
-  tiktok: 6.2,
+  tiktok: 6.3,
 };
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

@@ -32,7 +32,7 @@ describe('the quota planner’s arithmetic', () => {
       platform: 'tiktok',
       credentials: 2,
       capacity_per_day: 2000,
-      need_per_day: 4325.7, // 10·24·6 + 500·1·4 + 1000/7·6.2
+      need_per_day: 4340, // 10·24·6 + 500·1·4 + 1000/7·6.3
       fits: false,
       credentials_needed: 5,
     });
@@ -69,10 +69,10 @@ describe('the quota planner’s arithmetic', () => {
         tier: 'weekly',
         accounts: 1000,
         interval_seconds: 604_800,
-        cost_per_sync: 6.2,
+        cost_per_sync: 6.3,
         cost_source: 'default',
         measured_syncs: 0,
-        need_per_day: 885.7,
+        need_per_day: 900,
         allocated_per_day: 0,
         coverage: 0,
         fits: false,
