@@ -105,6 +105,8 @@ interface Scenario {
   readonly rows: Record<string, number>;
   /** The runners' SQL, by statement: calls and total/mean/max ms measured at the pools' clients. */
   readonly sql: readonly SqlStat[];
+  /** Every statement the runners' pools sent (graphile-worker's included), per task done. */
+  readonly sqlStatementsPerTask: number;
 }
 
 interface SqlStat {
@@ -424,6 +426,10 @@ async function scenario(
         }))
         .sort((a, b) => b.totalMs - a.totalMs)
         .slice(0, 15),
+      sqlStatementsPerTask: round(
+        [...sql.values()].reduce((n, s) => n + s.calls, 0) / Math.max(1, finished.length),
+        2,
+      ),
     };
   } finally {
     await Promise.allSettled(runners.map((r) => r.stop()));

@@ -138,13 +138,6 @@ async function commitPosts(tx: Executor, c: PageCommit, value: PostsPage): Promi
   // A post the platform now counts zero comments on has none left: stored ones were deleted.
   const emptied = inRange.filter((p) => p.comment_count === 0).map((p) => p.external_id);
   await tables.markCommentsOfPostsDeleted(tx, platform, emptied);
-  if (cut.completePass) {
-    await tables.recordSeen(
-      tx,
-      step.task_id,
-      posts.map((p) => p.external_id),
-    );
-  }
   const published = new Map(posts.map((p) => [p.external_id, p.published_at]));
   const wanted =
     spec.comments === 'none' && step.job_kind === 'sync'
@@ -164,11 +157,17 @@ async function commitPosts(tx: Executor, c: PageCommit, value: PostsPage): Promi
   const reachedCutoff =
     cut.stopBefore !== null && oldestPublishedAt !== null && oldestPublishedAt < cut.stopBefore;
   const next = reachedCutoff ? null : nextCursor;
-  if (next === null && cut.completePass) {
-    await tables.markUnseenDeleted(tx, platform, step.task_id, {
-      table: 'posts',
-      profile: inRange[0]?.profile_external_id ?? (await profileIdOf(tx, step)),
-    });
+  if (cut.completePass) {
+    await seeAndSweep(
+      tx,
+      step,
+      posts.map((p) => p.external_id),
+      next === null,
+      async () => ({
+        table: 'posts',
+        profile: inRange[0]?.profile_external_id ?? (await profileIdOf(tx, step)),
+      }),
+    );
   }
   return { read: posts.length, written, next, children, enrich: { posts: inRange, media } };
 }
@@ -188,17 +187,13 @@ async function commitComments(tx: Executor, c: PageCommit, value: CommentsPage):
   const { step } = c;
   const { comments, nextCursor } = value;
   const written = await tables.upsertComments(tx, step.platform, comments);
-  await tables.recordSeen(
+  await seeAndSweep(
     tx,
-    step.task_id,
+    step,
     comments.map((x) => x.external_id),
+    nextCursor === null,
+    async () => ({ table: 'comments', post: step.external_id }),
   );
-  if (nextCursor === null) {
-    await tables.markUnseenDeleted(tx, step.platform, step.task_id, {
-      table: 'comments',
-      post: step.external_id,
-    });
-  }
   return { read: comments.length, written, next: nextCursor, children: [], enrich: { comments } };
 }
 
@@ -207,19 +202,34 @@ async function commitFollows(tx: Executor, c: PageCommit, value: FollowsPage): P
   const { step } = c;
   const { follows, nextCursor } = value;
   const written = await tables.upsertFollows(tx, step.platform, follows);
-  await tables.recordSeen(
+  await seeAndSweep(
     tx,
-    step.task_id,
+    step,
     follows.map((f) => f.other_external_id),
+    nextCursor === null,
+    async () => ({ table: 'follows', profile: await profileIdOf(tx, step), relation: step.external_id }),
   );
-  if (nextCursor === null) {
-    await tables.markUnseenDeleted(tx, step.platform, step.task_id, {
-      table: 'follows',
-      profile: await profileIdOf(tx, step),
-      relation: step.external_id,
-    });
-  }
   return { read: follows.length, written, next: nextCursor, children: [], enrich: {} };
+}
+
+/**
+ * One page of a complete pass over a stream: its ids are remembered for the task, and its last page
+ * marks what the pass never saw deleted. A pass of one page (the first is also the last, the usual
+ * case) remembers nothing: it hands its ids to the sweep directly.
+ */
+async function seeAndSweep(
+  tx: Executor,
+  step: jobs.StepRow,
+  seen: readonly string[],
+  last: boolean,
+  scope: () => Promise<tables.DeletionScope>,
+): Promise<void> {
+  if (last && step.cursor === null) {
+    await tables.markUnseenDeleted(tx, step.platform, step.task_id, await scope(), seen);
+    return;
+  }
+  await tables.recordSeen(tx, step.task_id, seen);
+  if (last) await tables.markUnseenDeleted(tx, step.platform, step.task_id, await scope());
 }
 
 interface Cutoffs {

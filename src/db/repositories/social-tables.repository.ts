@@ -316,15 +316,22 @@ export type DeletionScope =
   | { readonly table: 'comments'; readonly post: string }
   | { readonly table: 'follows'; readonly profile: string; readonly relation: string };
 
-/** Marks rows of the scope the complete pass did not see as deleted (kept, with deleted_at). */
+/**
+ * Marks rows of the scope the complete pass did not see as deleted (kept, with deleted_at). The ids the
+ * pass saw are those recordSeen kept for the task (then forgotten), or `wholePass` when the pass was
+ * one page: then nothing was kept, and two statements are saved.
+ */
 export async function markUnseenDeleted(
   db: Executor,
   platform: string,
   taskId: number,
   scope: DeletionScope,
+  wholePass?: readonly string[],
 ): Promise<number> {
   const notSeen = (column: string) =>
-    `NOT EXISTS (SELECT 1 FROM etl.sync_seen s WHERE s.task_id = $2 AND s.external_id = t.${column})`;
+    wholePass
+      ? `NOT (t.${column} = ANY($2::text[]))`
+      : `NOT EXISTS (SELECT 1 FROM etl.sync_seen s WHERE s.task_id = $2 AND s.external_id = t.${column})`;
   const query =
     scope.table === 'posts'
       ? // Stories are read by their own task and expire by design: a feed pass never sees them. A
@@ -349,9 +356,13 @@ export async function markUnseenDeleted(
         : `UPDATE social.follows t SET deleted_at = now(), updated_at = now()
             WHERE t.platform = $1 AND t.profile_external_id = $3 AND t.relation = $4 AND t.deleted_at IS NULL
               AND ${notSeen('other_external_id')}`;
-  const params: unknown[] = [platform, taskId, scope.table === 'comments' ? scope.post : scope.profile];
+  const params: unknown[] = [
+    platform,
+    wholePass ?? taskId,
+    scope.table === 'comments' ? scope.post : scope.profile,
+  ];
   if (scope.table === 'follows') params.push(scope.relation);
   const { rowCount } = await db.query(query, params);
-  await db.query('DELETE FROM etl.sync_seen WHERE task_id = $1', [taskId]);
+  if (!wholePass) await db.query('DELETE FROM etl.sync_seen WHERE task_id = $1', [taskId]);
   return rowCount ?? 0;
 }
