@@ -33,7 +33,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(seed: number, channels = 3): Promise<Setup> {
+async function setup(seed: number, channels = 3, profileBatchWindowMs?: number): Promise<Setup> {
   const db = await createTestDatabase();
   const sim = await startYouTubeSimulator({
     seed,
@@ -75,7 +75,15 @@ async function setup(seed: number, channels = 3): Promise<Setup> {
     fetch: retryAfterGuard(recordingFetch),
   });
   const adapters = new Map<string, PlatformAdapter>([
-    ['youtube', new YouTubeAdapter({ client, postsPageSize: 10, commentsPageSize: 20 })],
+    [
+      'youtube',
+      new YouTubeAdapter({
+        client,
+        postsPageSize: 10,
+        commentsPageSize: 20,
+        ...(profileBatchWindowMs === undefined ? {} : { profileBatchWindowMs }),
+      }),
+    ],
   ]);
   const ids = Array.from({ length: channels }, (_, i) => sim.control.channelId(i));
   return { db, sim, channels: ids, adapters, sent };
@@ -209,7 +217,10 @@ describe('a social pipeline', () => {
   });
 
   it('survives 5xx, dropped connections and 429s: exact end state, nothing sent before Retry-After', async () => {
-    const s = await setup(33);
+    // Each profile its own call: the burst of faults at the start then spreads over three steps, as
+    // it does over posts and comments pages. On one shared channels.list call every fault would be an
+    // attempt of all three at once (youtube.adapter.test.ts covers failures of a shared call).
+    const s = await setup(33, 3, 0);
     let n = 0;
     const arm = setInterval(() => {
       // Faults keep arriving during the first second or so of the sync.
