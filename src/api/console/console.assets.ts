@@ -26,7 +26,7 @@ main { padding: 1rem; max-width: 1200px; margin: 0 auto; }
 h1 { font-size: 1.5rem; margin: .2rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.15rem; margin: 1.5rem 0 .5rem; }
 .grid { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); }
-.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
+.panel { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; margin-bottom: 1rem; }
 .panel h2 { margin-top: 0; }
 .big { font-size: 1.6rem; font-weight: 700; }
 .muted { color: var(--muted); }

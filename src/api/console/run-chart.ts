@@ -17,7 +17,7 @@ export function runChart(runs: readonly RunRow[], now: Date): Html {
   const maxDuration = Math.max(...durations, 0.001);
   const maxRows = Math.max(...rows, 1);
   const step = WIDTH / ordered.length;
-  const bar = Math.max(2, step * 0.7);
+  const bar = Math.min(24, Math.max(2, step * 0.7));
   const height = 2 * BAND + 40;
   return html`<svg
     class="chart"
