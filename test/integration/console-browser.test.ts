@@ -238,6 +238,45 @@ describe('console in Chromium', () => {
     await expectText(page.getByRole('status'), 'The pipeline is enabled.');
   });
 
+  it('creates a mart through the form: a refused query shows its error at the field, a good one validates and saves', async () => {
+    const { page } = operator;
+    await page.goto('/ui/pipelines');
+    await page.getByRole('link', { name: 'New pipeline' }).click();
+    await page.getByLabel('Name').fill('film_titles');
+    await page
+      .getByLabel('Source query')
+      .fill(`SELECT id, title FROM content.film_work WHERE pg_terminate_backend(1) -- ${HOSTILE}`);
+    await page.getByLabel('Target table').fill('analytics.film_titles');
+    await page.getByLabel('Unique key').fill('id');
+    await page.getByRole('button', { name: 'Validate (dry run)' }).click();
+    const query = page.getByLabel('Source query');
+    expect(await query.getAttribute('aria-invalid')).toBe('true');
+    await expectText(page.locator('#err-source_query'), { contains: 'SIPHON_ERR_SQL_FORBIDDEN' });
+    await expectText(page.locator('#err-source_query'), { contains: 'pg_terminate_backend' });
+    expect(await query.getAttribute('aria-describedby')).toContain('err-source_query');
+    // What was typed is kept, as text.
+    expect(await query.inputValue()).toContain(HOSTILE);
+    await record(page, '08-new-pipeline-refused');
+    await query.fill('SELECT id, title, rating FROM content.film_work');
+    await page.getByRole('button', { name: 'Validate (dry run)' }).click();
+    await expectText(page.locator('#h-report'), 'Dry run: valid');
+    await expectText(page.getByRole('status'), { contains: 'will be created from these columns' });
+    await expectCount(page.locator('caption', { hasText: 'Sample rows' }), 1);
+    expect(await page.getByLabel('Source query').getAttribute('aria-invalid')).toBeNull();
+    await record(page, '09-new-pipeline-validated');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expectText(page.getByRole('status'), 'Pipeline film_titles is created.');
+    await expectText(page.getByRole('heading', { level: 1 }), 'film_titles');
+    const { rows } = await db.admin.query(
+      'SELECT source_query, updated_by FROM etl.etl_pipelines WHERE name = $1',
+      ['film_titles'],
+    );
+    expect(rows[0]).toEqual({
+      source_query: 'SELECT id, title, rating FROM content.film_work',
+      updated_by: 'operator-1',
+    });
+  });
+
   it('renders hostile text in descriptions, queries, run errors and incidents as text, running no script', async () => {
     const { page } = operator;
     await page.goto('/ui/pipelines/hostile_text');
@@ -309,6 +348,8 @@ describe('console in Chromium', () => {
       '05-run',
       '06-incidents',
       '07-viewer-pipeline',
+      '08-new-pipeline-refused',
+      '09-new-pipeline-validated',
     ]);
     expect(a11y).toEqual(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
   });

@@ -47,7 +47,12 @@ form.inline { display: inline; }
 form.filters { display: flex; flex-wrap: wrap; gap: .75rem; align-items: flex-end; margin-bottom: 1rem; }
 form.filters label, form.stack label { display: flex; flex-direction: column; gap: .2rem; font-weight: 600; }
 form.stack { display: grid; gap: .8rem; max-width: 28rem; }
-input, select, button { font: inherit; padding: .35rem .55rem; border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: var(--fg); }
+form.stack.wide { max-width: 44rem; }
+textarea { font: 14px/1.4 ui-monospace, monospace; padding: .4rem; border: 1px solid #8c959f; border-radius: 6px; width: 100%; }
+.hint { font-weight: 400; color: var(--muted); font-size: .9rem; }
+.field-error { font-weight: 600; color: var(--bad-fg); background: var(--bad-bg); padding: .2rem .4rem; border-radius: 4px; }
+[aria-invalid="true"] { border: 2px solid #a40e26; }
+input, select, button { font: inherit; font-weight: 400; padding: .35rem .55rem; border: 1px solid #8c959f; border-radius: 6px; background: #fff; color: var(--fg); }
 button { cursor: pointer; background: #f6f8fa; }
 button.primary { background: #1f6f3b; color: #fff; border-color: #1f6f3b; }
 button.danger { background: #a40e26; color: #fff; border-color: #a40e26; }

@@ -20,7 +20,10 @@ import {
   getPipeline,
   requestStatusChange,
   resetPipelineState,
+  savePipeline,
 } from '../../pipelines/index.js';
+import { validatePipeline } from '../../pipelines/validate.service.js';
+import { formValues, pipelineFormPage, specOf } from './pipeline-form.page.js';
 import type { ApiDeps } from '../api-deps.js';
 import { tokenVerifier, type Role } from '../plugins/auth.plugin.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './console.assets.js';
@@ -55,7 +58,7 @@ export const SESSION_COOKIE = 'siphon_session';
 /** What the console needs: the API's own deps, and optionally its session store and live-update pace. */
 export interface ConsoleDeps extends Pick<
   ApiDeps,
-  'pool' | 'tokens' | 'runnerStaleMs' | 'incidentNotifier' | 'logger'
+  'pool' | 'readerPool' | 'sqlPolicy' | 'tokens' | 'runnerStaleMs' | 'incidentNotifier' | 'logger'
 > {
   /** @default a new in-memory store */
   readonly sessions?: SessionStore;
@@ -234,6 +237,32 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     };
     const rows = await listPipelineSummaries(deps.pool, filter);
     return sendHtml(reply, pipelinesPage(ctxOf(request), filter, summarize(rows, new Date())));
+  });
+
+  app.get('/pipelines/new', opts('operator'), async (request, reply) =>
+    sendHtml(reply, pipelineFormPage(ctxOf(request), { values: { mode: 'full' } })),
+  );
+
+  app.post('/pipelines/new', opts('operator'), async (request, reply) => {
+    const values = formValues(request.body);
+    const spec = specOf(values);
+    const intent = (request.body as Record<string, unknown>).intent === 'save' ? 'save' : 'validate';
+    try {
+      if (intent === 'validate') {
+        const report = await validatePipeline(deps.readerPool, deps.pool, spec, deps.sqlPolicy);
+        return sendHtml(reply, pipelineFormPage(ctxOf(request), { values, report }));
+      }
+      const row = await savePipeline(deps.pool, spec, by(request), {
+        policy: deps.sqlPolicy,
+        readerPool: deps.readerPool,
+      });
+      sessionOf.get(request)!.flash = { kind: 'ok', message: `Pipeline ${row.name} is created.` };
+      return reply.redirect(`/ui/pipelines/${row.id}`, 303);
+    } catch (error) {
+      if (!isSiphonError(error)) throw error;
+      const problem = { code: error.code, message: error.message, field: error.field };
+      return sendHtml(reply.status(error.status), pipelineFormPage(ctxOf(request), { values, problem }));
+    }
   });
 
   app.get('/pipelines/:id', opts('viewer'), async (request, reply) => {

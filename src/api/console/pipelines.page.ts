@@ -81,6 +81,11 @@ export function pipelinesPage(
     'pipelines',
     'Pipelines',
     html`<h1>Pipelines</h1>
+      ${
+        ctx.who.role === 'operator'
+          ? html`<nav class="actions" aria-label="Actions"><a href="/ui/pipelines/new">New pipeline</a></nav>`
+          : ''
+      }
       <form class="filters" method="get" action="/ui/pipelines" role="search">
         <label>Search <input type="search" name="q" value="${filter.text ?? ''}" maxlength="200" /></label>
         <label
