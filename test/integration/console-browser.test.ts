@@ -68,6 +68,10 @@ beforeAll(async () => {
      VALUES ('pipeline_failed', 'hostile', $1, $2, 'SIPHON_ERR_SOURCE_QUERY', $3)`,
     [hostile.id, rows[0]!.id, `incident ${HOSTILE}`],
   );
+  await db.admin.query(
+    `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units, units_used, day, day_zone)
+     VALUES ('youtube', 'key-1', 10, 1000, 10000, 9200, (now() AT TIME ZONE 'America/Los_Angeles')::date, 'America/Los_Angeles')`,
+  );
   runner = await startTestRunner(db, { id: 'browser-runner' });
   app = await buildTestApp(db);
   base = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -308,6 +312,13 @@ describe('console in Chromium', () => {
     expect(rows[0]).toEqual({ status: 'RESOLVED', resolved_by: 'operator-1' });
   });
 
+  it('shows the quota burn of each credential on the social page', async () => {
+    const { page } = operator;
+    await page.getByRole('link', { name: 'Social', exact: true }).click();
+    await expectText(page.locator('tbody tr').first(), { contains: '9,200 of 10,000 92 %' });
+    await record(page, '10-social');
+  });
+
   it('shows a viewer no action and refuses its forged POST, and any POST without the form token', async () => {
     const viewer = await newSession(VIEWER);
     const { page } = viewer;
@@ -350,6 +361,7 @@ describe('console in Chromium', () => {
       '07-viewer-pipeline',
       '08-new-pipeline-refused',
       '09-new-pipeline-validated',
+      '10-social',
     ]);
     expect(a11y).toEqual(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
   });

@@ -231,4 +231,123 @@ describe('console over HTTP', () => {
     });
     expect(res.statusCode).toBe(415);
   });
+
+  it('shows quota burn per credential with its reset, the enrichment backlog, and each account of a social run with its state', async () => {
+    const social = await createPipeline(db, {
+      name: 'yt_console',
+      kind: 'social',
+      mode: 'incremental',
+      social: { platform: 'youtube', accounts: ['UCaaa', 'UCbbb', 'UCccc', 'UCddd'] },
+    });
+    await db.admin.query(
+      `INSERT INTO etl.quota_limits (platform, credential, calls_per_window, window_ms, daily_units, units_used, day, day_zone, calls_total, rate_limited)
+       VALUES ('youtube', 'key-<b>1</b>', 10, 1000, 10000, 8500, (now() AT TIME ZONE 'America/Los_Angeles')::date, 'America/Los_Angeles', 900, 2)`,
+    );
+    const run = await db.admin.query<{ id: string }>(
+      `INSERT INTO etl.etl_runs (pipeline_id, config_version, trigger, mode, status, runner_id, lease_epoch)
+       VALUES ($1, 1, 'api', 'incremental', 'RUNNING', 'r1', 1) RETURNING id`,
+      [social.id],
+    );
+    const runId = run.rows[0]!.id;
+    for (const [account, status, error, waitingTask] of [
+      ['UCaaa', 'SUCCESS', null, false],
+      ['UCbbb', 'RUNNING', null, true],
+      ['UCccc', 'SKIPPED', 'account <i>gone</i>', false],
+      ['UCddd', 'RUNNING', null, false],
+    ] as const) {
+      const acc = await db.admin.query<{ id: string }>(
+        `INSERT INTO social.accounts (platform, external_id, handle) VALUES ('youtube', $1, $1) RETURNING id`,
+        [account],
+      );
+      const job = await db.admin.query<{ id: string }>(
+        `INSERT INTO etl.sync_jobs (account_id, platform, status, pipeline_id, run_id, error, finished_at)
+         VALUES ($1, 'youtube', $2, $3, $4, $5, CASE WHEN $2 = 'RUNNING' THEN NULL ELSE now() END) RETURNING id`,
+        [acc.rows[0]!.id, status, social.id, runId, error],
+      );
+      await db.admin.query(
+        `INSERT INTO etl.sync_tasks (job_id, kind, external_id, status, not_before, pages, calls, written)
+         VALUES ($1, 'posts', $2, $3, CASE WHEN $4 THEN now() + interval '1 hour' END, 2, 3, 40)`,
+        [
+          job.rows[0]!.id,
+          account,
+          waitingTask ? 'WAITING' : status === 'RUNNING' ? 'PENDING' : 'DONE',
+          waitingTask,
+        ],
+      );
+    }
+    await db.admin.query(
+      `INSERT INTO social.enrichment_jobs (platform, item_kind, item_external_id, analysis, status, deadline_at)
+       VALUES ('youtube', 'post', 'p1', 'text', 'WAITING', now() - interval '1 minute'),
+              ('youtube', 'post', 'p2', 'text', 'PENDING', now() + interval '1 day')`,
+    );
+    await db.admin.query(
+      `UPDATE etl.etl_pipelines SET current_run_id = $2, status = 'RUNNING' WHERE id = $1`,
+      [social.id, runId],
+    );
+    const viewer = await signIn(VIEWER);
+    const page = await app.inject({ method: 'GET', url: '/ui/social', headers: { cookie: viewer.cookie } });
+    expect(page.statusCode).toBe(200);
+    const text = page.body.replace(/\s+/g, ' ').replace(/ >/g, '>');
+    expect(text).toContain('<code>key-&lt;b&gt;1&lt;/b&gt;</code>');
+    expect(text).toContain('8,500 of 10,000 <span class="badge" data-tone="warn">85 %</span>');
+    expect(text).toMatch(/Z <span class="muted">\(in \d+ (h|min)\)/); // the Los Angeles midnight
+    expect(text).toContain('youtube text: 2 waiting');
+    expect(text).toContain('1 past their deadline');
+    expect(text).toContain(`href="/ui/social/${social.id}"`);
+    const accounts = await app.inject({
+      method: 'GET',
+      url: `/ui/social/${social.id}`,
+      headers: { cookie: viewer.cookie },
+    });
+    expect(accounts.statusCode).toBe(200);
+    const rows = [
+      ...accounts.body.matchAll(/<tr>\s*<td>(UC\w+)[\s\S]*?data-tone="\w+">(\w+)<\/span>[\s\S]*?<\/tr>/g),
+    ].map((m) => `${m[1]} ${m[2]}`);
+    expect(rows).toEqual(['UCbbb waiting', 'UCddd running', 'UCccc skipped', 'UCaaa done']);
+    expect(accounts.body).toContain('account &lt;i&gt;gone&lt;/i&gt;');
+    const sqlPipeline = await app.inject({
+      method: 'GET',
+      url: '/ui/social/films_copy',
+      headers: { cookie: viewer.cookie },
+    });
+    expect(sqlPipeline.statusCode).toBe(404);
+    expect(sqlPipeline.body).toContain('SIPHON_ERR_PIPELINE_NOT_SOCIAL');
+  });
+
+  it('answers odd input with a page, never a 500', async () => {
+    const op = await signIn(OPERATOR);
+    const urls = [
+      '/ui/runs/not-a-uuid',
+      '/ui/runs/00000000-0000-0000-0000-000000000000',
+      `/ui/pipelines/${'x'.repeat(300)}`,
+      '/ui/pipelines/%00',
+      '/ui/pipelines?kind=<x>&status=NOPE&q=' + 'y'.repeat(5000),
+      '/ui/pipelines/films_copy/confirm/explode',
+      '/ui/incidents?status=%27',
+      '/ui/nowhere',
+      '/ui/runs/00000000-0000-0000-0000-000000000000/events',
+    ];
+    for (const url of urls) {
+      const res = await app.inject({ method: 'GET', url, headers: { cookie: op.cookie } });
+      expect(res.statusCode, url).toBeLessThan(500);
+      // An over-long path parameter is refused by the router itself, with the API's JSON envelope (414).
+      if (res.statusCode !== 414) expect(res.headers['content-type'], url).toContain('text/html');
+    }
+    for (const [url, payload] of [
+      ['/ui/incidents/not-a-uuid/resolve', `_csrf=${op.csrf}`],
+      ['/ui/pipelines/nope/actions/run', `_csrf=${op.csrf}`],
+      ['/ui/pipelines/films_copy/actions/explode', `_csrf=${op.csrf}`],
+      ['/ui/pipelines/new', `_csrf=${op.csrf}&intent=save&batch_size=abc&name=%3Cx%3E`],
+      ['/ui/sign-in', 'token=' + 'z'.repeat(10_000)],
+      ['/ui/sign-in', '%%%'],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url,
+        payload,
+        headers: { cookie: op.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(res.statusCode, url).toBeLessThan(500);
+    }
+  });
 });

@@ -11,6 +11,13 @@ import {
   previousFullRunRows,
   rowsMovedToday,
 } from '../../db/repositories/console.repository.js';
+import {
+  listAccountSyncStates,
+  listEnrichmentBacklog,
+  listQuotaBurn,
+} from '../../db/repositories/console-social.repository.js';
+import { readSyncSummary } from '../../db/repositories/sync-status.repository.js';
+import { socialPage, socialPipelinePage } from './social.page.js';
 import { listVersions } from '../../db/repositories/pipeline.repository.js';
 import { findRun, listBatches, listRuns } from '../../db/repositories/run.repository.js';
 import { readState } from '../../db/repositories/state.repository.js';
@@ -329,6 +336,31 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     live.run(request, reply, run);
   });
 
+  app.get('/social', opts('viewer'), async (request, reply) => {
+    const [quotas, backlog, pipelines] = await Promise.all([
+      listQuotaBurn(deps.pool),
+      listEnrichmentBacklog(deps.pool),
+      listPipelineSummaries(deps.pool, { kind: 'social' }),
+    ]);
+    const now = new Date();
+    return sendHtml(
+      reply,
+      socialPage(ctxOf(request), { quotas, backlog, pipelines: summarize(pipelines, now) }, now),
+    );
+  });
+
+  app.get('/social/:id', opts('viewer'), async (request, reply) => {
+    const pipeline = await getPipeline(deps.pool, idParam(request));
+    if (pipeline.kind !== 'social')
+      throw new SiphonError(
+        'SIPHON_ERR_PIPELINE_NOT_SOCIAL',
+        `pipeline ${pipeline.name} is not a social sync`,
+      );
+    const summary = await readSyncSummary(deps.pool, pipeline.id, undefined);
+    const accounts = summary.run ? await listAccountSyncStates(deps.pool, summary.run.id, 1000) : [];
+    return sendHtml(reply, socialPipelinePage(ctxOf(request), pipeline, summary, accounts));
+  });
+
   app.get('/incidents', opts('viewer'), async (request, reply) => {
     const status = oneOf((request.query as Record<string, unknown>).status, INCIDENT_STATUSES) as
       IncidentStatus | undefined;
@@ -407,9 +439,11 @@ function sameOrigin(request: FastifyRequest): boolean {
   }
 }
 
+/** The `:id` of the address: a uuid or a name (letters, digits, `_`, `-`), like the API's IdParams. */
 function idParam(request: FastifyRequest): string {
   const id = (request.params as { id: string }).id;
-  if (id.length > 200) throw new SiphonError('SIPHON_ERR_REQUEST_INVALID', 'the id is too long');
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(id))
+    throw new SiphonError('SIPHON_ERR_REQUEST_INVALID', 'the address does not hold an id or a name');
   return id;
 }
 

@@ -9,11 +9,12 @@ export interface PageContext {
   readonly flash?: Flash | undefined;
 }
 
-export type Section = 'overview' | 'pipelines' | 'incidents' | 'none';
+export type Section = 'overview' | 'pipelines' | 'social' | 'incidents' | 'none';
 
 const NAV: ReadonlyArray<readonly [Section, string, string]> = [
   ['overview', '/ui', 'Overview'],
   ['pipelines', '/ui/pipelines', 'Pipelines'],
+  ['social', '/ui/social', 'Social'],
   ['incidents', '/ui/incidents', 'Incidents'],
 ];
 

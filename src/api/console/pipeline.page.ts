@@ -64,6 +64,7 @@ export function pipelinePage(ctx: PageContext, data: PipelinePageData, now: Date
     html`<p><a href="/ui/pipelines">Pipelines</a> /</p>
       <h1>${p.name}</h1>
       ${p.description ? html`<p>${p.description}</p>` : ''}
+      ${p.kind === 'social' ? html`<p><a href="/ui/social/${p.id}">Accounts and their sync state</a></p>` : ''}
       ${
         operator
           ? html`<nav class="actions" aria-label="Actions">
