@@ -27,6 +27,7 @@ let runner: Runner;
 let browser: Browser;
 let base: string;
 let slowId: string;
+let slowerId: string;
 const dialogs: string[] = [];
 const a11y: Record<string, string[]> = {};
 
@@ -43,6 +44,16 @@ beforeAll(async () => {
       description: 'One film every 20 ms, ten per batch',
       source_query: 'SELECT id, title FROM content.film_work WHERE pg_sleep(0.02) IS NOT NULL',
       target_table: 'analytics.slow_films',
+      unique_key: ['id'],
+      mode: 'full',
+      batch_size: 10,
+    })
+  ).id;
+  slowerId = (
+    await createPipeline(db, {
+      name: 'slower_films',
+      source_query: 'SELECT id, title FROM content.film_work WHERE pg_sleep(0.05) IS NOT NULL',
+      target_table: 'analytics.slower_films',
       unique_key: ['id'],
       mode: 'full',
       batch_size: 10,
@@ -226,6 +237,59 @@ describe('console in Chromium', () => {
     await page.reload();
     await expectCount(page.locator('ol.ledger li'), 12);
     await record(page, '05-run');
+  });
+
+  it('pauses a long run after its current batch and resumes it to the end', async () => {
+    const { page } = operator;
+    await page.goto(`/ui/pipelines/${slowerId}/confirm/run`);
+    await page.getByRole('button', { name: 'Confirm: run' }).click();
+    await expectText(page.locator('[data-field="status"]'), 'RUNNING', 15_000);
+    await page.getByRole('link', { name: 'Pause', exact: true }).click();
+    await page.getByRole('button', { name: 'Confirm: pause' }).click();
+    await expectText(page.getByRole('status'), { contains: 'Pause: the pipeline is now PAUSE' });
+    await expectText(page.locator('[data-field="status"]'), 'PAUSED', 15_000);
+    await expectText(page.locator('[data-field="run_status"]'), 'PAUSED');
+    const paused = await db.admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM analytics.slower_films',
+    );
+    expect(paused.rows[0]!.n).toBeGreaterThan(0);
+    expect(paused.rows[0]!.n).toBeLessThan(120);
+    await page.reload();
+    await page.getByRole('link', { name: 'Resume', exact: true }).click();
+    await page.getByRole('button', { name: 'Confirm: resume' }).click();
+    await expectText(page.getByRole('status'), 'Resume: the pipeline is now RUN_REQUESTED.');
+    await expectText(page.locator('[data-field="status"]'), 'IDLE', 30_000);
+    await expectText(page.locator('[data-field="run_status"]'), 'SUCCESS');
+    const done = await db.admin.query<{ n: number }>('SELECT count(*)::int AS n FROM analytics.slower_films');
+    expect(done.rows[0]!.n).toBe(120);
+    const runs = await db.admin.query(
+      'SELECT status FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at',
+      [slowerId],
+    );
+    expect(runs.rows.map((r) => r.status)).toEqual(['PAUSED', 'SUCCESS']);
+  });
+
+  it('is readable on a phone and usable with the keyboard', async () => {
+    const context = await browser.newContext({ baseURL: base, viewport: { width: 390, height: 844 } });
+    const page = await context.newPage();
+    await page.goto('/ui/sign-in');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(OPERATOR);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${base}/ui`);
+    for (const [path, name] of [
+      ['/ui', '11-phone-overview'],
+      ['/ui/pipelines', '12-phone-pipelines'],
+      [`/ui/pipelines/${slowId}`, '13-phone-pipeline'],
+    ] as const) {
+      await page.goto(path);
+      // Nothing wider than the screen: tables scroll inside their own box.
+      expect(await page.evaluate('document.documentElement.scrollWidth'), path).toBeLessThanOrEqual(390);
+      await screenshot(page, name);
+    }
+    await context.close();
   });
 
   it('shows a refused action in words, with the code', async () => {
