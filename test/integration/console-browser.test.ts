@@ -211,6 +211,14 @@ describe('console in Chromium', () => {
     await expectText(page.locator('[data-field="rows_written"]'), '120');
     expect(await seen(page)).toContain('RUNNING');
     expect(await notReloaded(page)).toBe(true);
+    await page.getByRole('link', { name: 'Reconcile', exact: true }).click();
+    await page.getByRole('button', { name: 'Confirm: reconcile' }).click();
+    await expectText(page.getByRole('status'), {
+      contains: 'Reconciled: CLEAN: source 120 rows, target 120; 0 missing, 0 extra, 0 changed.',
+    });
+    await expectText(page.locator('section:has(#h-checkpoint)'), {
+      contains: 'Latest reconcile SUCCESS CLEAN: source 120 rows',
+    });
     await page.reload();
     await expectVisible(page.locator('svg.chart'));
     await record(page, '04-pipeline');

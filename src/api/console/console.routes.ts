@@ -45,8 +45,11 @@ import {
   isPipelineAction,
   pipelinePage,
   PIPELINE_ACTIONS,
+  reconciliationSummary,
   type PipelineAction,
 } from './pipeline.page.js';
+import type { PipelineRow } from '../../db/repositories/pipeline.repository.js';
+import { latestReconciliation, reconcilePipeline } from '../../reconcile/index.js';
 import { PIPELINE_KINDS, pipelinesPage } from './pipelines.page.js';
 import { summarize } from './pipeline-summary.js';
 import { runPage } from './run.page.js';
@@ -275,11 +278,12 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
   app.get('/pipelines/:id', opts('viewer'), async (request, reply) => {
     const pipeline = await getPipeline(deps.pool, idParam(request));
     const now = new Date();
-    const [state, runs, versions, [summary]] = await Promise.all([
+    const [state, runs, versions, [summary], reconciliation] = await Promise.all([
       readState(deps.pool, pipeline.id),
       listRuns(deps.pool, pipeline.id, 30),
       listVersions(deps.pool, pipeline.id),
       listPipelineSummaries(deps.pool, { id: pipeline.id }),
+      latestReconciliation(deps.pool, pipeline.id),
     ]);
     const staleness = summary?.staleness_seconds;
     const verdict = freshnessVerdict(pipeline, staleness ?? 0, now);
@@ -287,7 +291,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
       reply,
       pipelinePage(
         ctxOf(request),
-        { pipeline, state, runs, versions, verdict, stalenessSeconds: staleness },
+        { pipeline, state, runs, versions, verdict, stalenessSeconds: staleness, reconciliation },
         now,
       ),
     );
@@ -306,7 +310,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     const pipeline = await getPipeline(deps.pool, idParam(request));
     const session = sessionOf.get(request)!;
     try {
-      session.flash = { kind: 'ok', message: await act(deps, pipeline.id, action, by(request)) };
+      session.flash = { kind: 'ok', message: await act(deps, pipeline, action, by(request)) };
     } catch (error) {
       if (!isSiphonError(error)) throw error;
       session.flash = { kind: 'error', code: error.code, message: error.message };
@@ -387,8 +391,14 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
 }
 
 /** Carries out a confirmed action through the same use cases as the API; returns what happened, in words. */
-async function act(deps: ConsoleDeps, id: string, action: PipelineAction, by: string): Promise<string> {
+async function act(
+  deps: ConsoleDeps,
+  pipeline: PipelineRow,
+  action: PipelineAction,
+  by: string,
+): Promise<string> {
   const label = PIPELINE_ACTIONS[action].label;
+  const id = pipeline.id;
   switch (action) {
     case 'run':
     case 'resume':
@@ -403,6 +413,13 @@ async function act(deps: ConsoleDeps, id: string, action: PipelineAction, by: st
     case 'disable': {
       const pipeline = await changeEnabled(deps.pool, id, action === 'enable', by);
       return `The pipeline is ${pipeline.enabled ? 'enabled' : 'disabled'}.`;
+    }
+    case 'reconcile': {
+      const result = await reconcilePipeline({ source: deps.readerPool, target: deps.pool }, pipeline, {
+        requestedBy: by,
+        ...(deps.sqlPolicy ? { policy: deps.sqlPolicy } : {}),
+      });
+      return `Reconciled: ${reconciliationSummary(result)}.`;
     }
     case 'reset-checkpoint': {
       const previous = await resetPipelineState(deps.pool, id, by);

@@ -1,4 +1,5 @@
 import type { PipelineRow } from '../../db/repositories/pipeline.repository.js';
+import type { ReconciliationRow } from '../../db/repositories/reconcile.repository.js';
 import type { RunRow } from '../../db/repositories/run.repository.js';
 import type { StateRow } from '../../db/repositories/state.repository.js';
 import { formatCount, formatSeconds, formatTime, secondsBetween } from './format.js';
@@ -17,6 +18,11 @@ export const PIPELINE_ACTIONS = {
   resume: { label: 'Resume', explain: 'A runner will continue the paused run from its checkpoint.' },
   enable: { label: 'Enable', explain: 'The pipeline may run again, by request or on its schedule.' },
   disable: { label: 'Disable', explain: 'The pipeline will not start runs, by request or on its schedule.' },
+  reconcile: {
+    label: 'Reconcile',
+    explain:
+      'The source and the target are compared (counts, key ranges, digests, then the differing keys); nothing is changed, the result is stored.',
+  },
   'reset-checkpoint': {
     label: 'Reset checkpoint',
     explain: 'The checkpoint is forgotten (audited): the next run reads the source from the beginning.',
@@ -29,12 +35,13 @@ export function isPipelineAction(name: string): name is PipelineAction {
 }
 
 /** The actions that make sense in the pipeline's current status (others are refused in words if tried). */
-export function availableActions(p: Pick<PipelineRow, 'status' | 'enabled'>): PipelineAction[] {
+export function availableActions(p: Pick<PipelineRow, 'status' | 'enabled' | 'kind'>): PipelineAction[] {
   const actions: PipelineAction[] = [];
   if (p.enabled && (p.status === 'IDLE' || p.status === 'FAILED')) actions.push('run');
   if (p.enabled && p.status === 'PAUSED') actions.push('resume');
   if (p.status === 'RUNNING' || p.status === 'RUN_REQUESTED') actions.push('pause');
   actions.push(p.enabled ? 'disable' : 'enable');
+  if (p.kind === 'sql') actions.push('reconcile');
   if (p.status !== 'RUNNING' && p.status !== 'PAUSE_REQUESTED' && p.status !== 'RUN_REQUESTED')
     actions.push('reset-checkpoint');
   return actions;
@@ -52,6 +59,7 @@ export interface PipelinePageData {
   }>;
   readonly verdict: FreshnessVerdict;
   readonly stalenessSeconds: number | undefined;
+  readonly reconciliation?: ReconciliationRow | undefined;
 }
 
 export function pipelinePage(ctx: PageContext, data: PipelinePageData, now: Date): Html {
@@ -87,6 +95,7 @@ export function pipelinePage(ctx: PageContext, data: PipelinePageData, now: Date
               ? html`<pre>${JSON.stringify(data.state, null, 2)}</pre>`
               : html`<p class="muted">None: the next run starts from the beginning.</p>`
           }
+          ${data.reconciliation ? reconciliationFacts(data.reconciliation) : ''}
         </section>
       </div>
       <section aria-labelledby="h-runs">
@@ -163,6 +172,22 @@ function configFacts(p: PipelineRow, data: PipelinePageData): Html {
     <dt>Changed</dt>
     <dd>${formatTime(p.updated_at)} by ${p.updated_by}</dd>
   </dl>`;
+}
+
+/** What the latest reconcile found, in one sentence. */
+export function reconciliationSummary(r: ReconciliationRow): string {
+  return (
+    `${r.status}: source ${formatCount(r.source_rows)} rows, target ${formatCount(r.target_rows)}; ` +
+    `${r.missing_keys.length} missing, ${r.extra_keys.length} extra, ${r.changed_keys.length} changed`
+  );
+}
+
+function reconciliationFacts(r: ReconciliationRow): Html {
+  return html`<h3>Latest reconcile</h3>
+    <p>${badge(r.status === 'DIFFERENT' ? 'FAILED' : 'SUCCESS')} ${reconciliationSummary(r)}</p>
+    <p class="muted">
+      ${formatTime(r.finished_at)} by ${r.requested_by}, configuration version ${r.config_version}
+    </p>`;
 }
 
 function runsTable(runs: readonly RunRow[], now: Date): Html {
