@@ -6,6 +6,9 @@ import { badge, page, type PageContext } from './layout.js';
 import { needsAttentionFirst, type PipelineSummary } from './pipeline-summary.js';
 import { pipelineTable } from './pipelines.page.js';
 
+/** Pipelines listed on the overview (the most in need of a person first); the list page has them all. */
+export const OVERVIEW_ROWS = 50;
+
 export interface OverviewData {
   readonly pipelines: readonly PipelineSummary[];
   readonly runners: readonly RunnerSummaryRow[];
@@ -81,7 +84,18 @@ export function overviewPage(ctx: PageContext, data: OverviewData): Html {
       </section>
       <section aria-labelledby="h-attention">
         <h2 id="h-attention">Pipelines, failing and stale first</h2>
-        ${pipelineTable(needsAttentionFirst(data.pipelines), 'Pipelines, failing and stale first')}
+        ${pipelineTable(
+          needsAttentionFirst(data.pipelines).slice(0, OVERVIEW_ROWS),
+          'Pipelines, failing and stale first',
+        )}
+        ${
+          data.pipelines.length > OVERVIEW_ROWS
+            ? html`<p>
+                The first ${OVERVIEW_ROWS} of ${data.pipelines.length};
+                <a href="/ui/pipelines">all pipelines</a>.
+              </p>`
+            : ''
+        }
       </section>`,
   );
 }
