@@ -1,83 +1,26 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
-import { isSiphonError, SiphonError } from '../../core/errors.js';
-import { isUuid } from '../../core/identifiers.js';
-import { INCIDENT_STATUSES, type IncidentStatus } from '../../core/incident.js';
-import { PIPELINE_STATUSES } from '../../core/pipeline-spec.schema.js';
-import {
-  listPipelineSummaries,
-  listRunnerSummaries,
-  listUnresolvedIncidents,
-  previousFullRunRows,
-  rowsMovedToday,
-} from '../../db/repositories/console.repository.js';
-import {
-  listAccountSyncStates,
-  listEnrichmentBacklog,
-  listQuotaBurn,
-} from '../../db/repositories/console-social.repository.js';
-import { readSyncSummary } from '../../db/repositories/sync-status.repository.js';
-import { socialPage, socialPipelinePage } from './social.page.js';
-import { listVersions } from '../../db/repositories/pipeline.repository.js';
-import { findRun, listBatches, listRuns } from '../../db/repositories/run.repository.js';
-import { readState } from '../../db/repositories/state.repository.js';
-import { acknowledge, listIncidents, resolve } from '../../incidents/index.js';
-import {
-  changeEnabled,
-  getPipeline,
-  requestStatusChange,
-  resetPipelineState,
-  savePipeline,
-} from '../../pipelines/index.js';
-import { validatePipeline } from '../../pipelines/validate.service.js';
-import { formValues, pipelineFormPage, specOf } from './pipeline-form.page.js';
-import type { ApiDeps } from '../api-deps.js';
-import { tokenVerifier, type Role } from '../plugins/auth.plugin.js';
+import { isSiphonError } from '../../core/errors.js';
+import { tokenVerifier } from '../plugins/auth.plugin.js';
+import { consoleActionRoutes } from './action.routes.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './console.assets.js';
-import { freshnessVerdict } from './freshness.js';
-import type { Html } from './html.js';
-import { incidentsPage } from './incidents.page.js';
+import {
+  refuse,
+  sameOrigin,
+  sendHtml,
+  type ConsoleAccess,
+  type ConsoleDeps,
+  type ConsoleKit,
+} from './console-kit.js';
 import type { PageContext } from './layout.js';
 import { openLiveStreams } from './live-stream.js';
-import { overviewPage } from './overview.page.js';
-import {
-  confirmPage,
-  isPipelineAction,
-  pipelinePage,
-  PIPELINE_ACTIONS,
-  reconciliationSummary,
-  type PipelineAction,
-} from './pipeline.page.js';
-import type { PipelineRow } from '../../db/repositories/pipeline.repository.js';
-import { latestReconciliation, reconcilePipeline } from '../../reconcile/index.js';
-import { PIPELINE_KINDS, pipelinesPage } from './pipelines.page.js';
-import { summarize } from './pipeline-summary.js';
-import { runPage } from './run.page.js';
-import { SessionStore, csrfMatches, type ConsoleSession } from './session.store.js';
+import { consoleReadRoutes } from './read.routes.js';
+import { csrfMatches, SessionStore, type ConsoleSession } from './session.store.js';
 import { problemPage, signInPage } from './sign-in.page.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Who may open a console route (the bearer hook sees these routes as `public`). */
-    consoleAccess?: 'public' | Role;
-  }
-}
+export type { ConsoleDeps } from './console-kit.js';
 
 export const SESSION_COOKIE = 'siphon_session';
-
-/** What the console needs: the API's own deps, and optionally its session store and live-update pace. */
-export interface ConsoleDeps extends Pick<
-  ApiDeps,
-  'pool' | 'readerPool' | 'sqlPolicy' | 'tokens' | 'runnerStaleMs' | 'incidentNotifier' | 'logger'
-> {
-  /** @default a new in-memory store */
-  readonly sessions?: SessionStore;
-  /** How often a live stream reads progress from the database. @default 1000 ms */
-  readonly liveIntervalMs?: number;
-}
-
-/** Who may open a console route: anyone (sign-in, assets), any signed-in person, or operators only. */
-type ConsoleAccess = 'public' | Role;
 
 /**
  * Content-Security-Policy of every console response: scripts, styles and connections only from
@@ -138,7 +81,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
   /** Route options: public to the bearer hook, hidden from OpenAPI, with the console's own access. */
   const opts = (access: ConsoleAccess) => ({
     config: { access: 'public' as const, consoleAccess: access },
-    schema: { hide: true },
+    schema: { hide: true as const },
   });
 
   app.addHook('preHandler', async (request, reply) => {
@@ -224,248 +167,7 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
     return reply.redirect('/ui/sign-in', 303);
   });
 
-  app.get('/', opts('viewer'), async (request, reply) => {
-    const now = new Date();
-    const [pipelines, runners, incidents, today] = await Promise.all([
-      listPipelineSummaries(deps.pool),
-      listRunnerSummaries(deps.pool, deps.runnerStaleMs),
-      listUnresolvedIncidents(deps.pool, 50),
-      rowsMovedToday(deps.pool),
-    ]);
-    return sendHtml(
-      reply,
-      overviewPage(ctxOf(request), { pipelines: summarize(pipelines, now), runners, incidents, today }),
-    );
-  });
-
-  app.get('/pipelines', opts('viewer'), async (request, reply) => {
-    const q = request.query as Record<string, unknown>;
-    const filter = {
-      text: typeof q.q === 'string' ? q.q.trim().slice(0, 200) || undefined : undefined,
-      kind: oneOf(q.kind, PIPELINE_KINDS),
-      status: oneOf(q.status, PIPELINE_STATUSES),
-    };
-    const rows = await listPipelineSummaries(deps.pool, filter);
-    return sendHtml(reply, pipelinesPage(ctxOf(request), filter, summarize(rows, new Date())));
-  });
-
-  app.get('/pipelines/new', opts('operator'), async (request, reply) =>
-    sendHtml(reply, pipelineFormPage(ctxOf(request), { values: { mode: 'full' } })),
-  );
-
-  app.post('/pipelines/new', opts('operator'), async (request, reply) => {
-    const values = formValues(request.body);
-    const spec = specOf(values);
-    const intent = (request.body as Record<string, unknown>).intent === 'save' ? 'save' : 'validate';
-    try {
-      if (intent === 'validate') {
-        const report = await validatePipeline(deps.readerPool, deps.pool, spec, deps.sqlPolicy);
-        return sendHtml(reply, pipelineFormPage(ctxOf(request), { values, report }));
-      }
-      const row = await savePipeline(deps.pool, spec, by(request), {
-        policy: deps.sqlPolicy,
-        readerPool: deps.readerPool,
-      });
-      sessionOf.get(request)!.flash = { kind: 'ok', message: `Pipeline ${row.name} is created.` };
-      return reply.redirect(`/ui/pipelines/${row.id}`, 303);
-    } catch (error) {
-      if (!isSiphonError(error)) throw error;
-      const problem = { code: error.code, message: error.message, field: error.field };
-      return sendHtml(reply.status(error.status), pipelineFormPage(ctxOf(request), { values, problem }));
-    }
-  });
-
-  app.get('/pipelines/:id', opts('viewer'), async (request, reply) => {
-    const pipeline = await getPipeline(deps.pool, idParam(request));
-    const now = new Date();
-    const [state, runs, versions, [summary], reconciliation] = await Promise.all([
-      readState(deps.pool, pipeline.id),
-      listRuns(deps.pool, pipeline.id, 30),
-      listVersions(deps.pool, pipeline.id),
-      listPipelineSummaries(deps.pool, { id: pipeline.id }),
-      latestReconciliation(deps.pool, pipeline.id),
-    ]);
-    const staleness = summary?.staleness_seconds;
-    const verdict = freshnessVerdict(pipeline, staleness ?? 0, now);
-    return sendHtml(
-      reply,
-      pipelinePage(
-        ctxOf(request),
-        { pipeline, state, runs, versions, verdict, stalenessSeconds: staleness, reconciliation },
-        now,
-      ),
-    );
-  });
-
-  app.get('/pipelines/:id/confirm/:action', opts('operator'), async (request, reply) => {
-    const action = (request.params as { action: string }).action;
-    if (!isPipelineAction(action)) return reply.callNotFound();
-    const pipeline = await getPipeline(deps.pool, idParam(request));
-    return sendHtml(reply, confirmPage(ctxOf(request), pipeline, action));
-  });
-
-  app.post('/pipelines/:id/actions/:action', opts('operator'), async (request, reply) => {
-    const action = (request.params as { action: string }).action;
-    if (!isPipelineAction(action)) return reply.callNotFound();
-    const pipeline = await getPipeline(deps.pool, idParam(request));
-    const session = sessionOf.get(request)!;
-    try {
-      session.flash = { kind: 'ok', message: await act(deps, pipeline, action, by(request)) };
-    } catch (error) {
-      if (!isSiphonError(error)) throw error;
-      session.flash = { kind: 'error', code: error.code, message: error.message };
-    }
-    return reply.redirect(`/ui/pipelines/${pipeline.id}`, 303);
-  });
-
-  app.get('/pipelines/:id/events', opts('viewer'), async (request, reply) => {
-    const pipeline = await getPipeline(deps.pool, idParam(request));
-    live.pipeline(request, reply, pipeline.id);
-  });
-
-  app.get('/runs/:id', opts('viewer'), async (request, reply) => {
-    const run = await findRun(deps.pool, idParam(request));
-    if (!run) throw new SiphonError('SIPHON_ERR_RUN_NOT_FOUND', 'there is no such run');
-    const [pipeline, batches, expectedRows] = await Promise.all([
-      getPipeline(deps.pool, run.pipeline_id),
-      listBatches(deps.pool, run.id),
-      run.mode === 'full' ? previousFullRunRows(deps.pool, run.pipeline_id, run.id) : undefined,
-    ]);
-    return sendHtml(reply, runPage(ctxOf(request), { run, pipeline, batches, expectedRows }, new Date()));
-  });
-
-  app.get('/runs/:id/events', opts('viewer'), async (request, reply) => {
-    const run = await findRun(deps.pool, idParam(request));
-    if (!run) throw new SiphonError('SIPHON_ERR_RUN_NOT_FOUND', 'there is no such run');
-    live.run(request, reply, run);
-  });
-
-  app.get('/social', opts('viewer'), async (request, reply) => {
-    const [quotas, backlog, pipelines] = await Promise.all([
-      listQuotaBurn(deps.pool),
-      listEnrichmentBacklog(deps.pool),
-      listPipelineSummaries(deps.pool, { kind: 'social' }),
-    ]);
-    const now = new Date();
-    return sendHtml(
-      reply,
-      socialPage(ctxOf(request), { quotas, backlog, pipelines: summarize(pipelines, now) }, now),
-    );
-  });
-
-  app.get('/social/:id', opts('viewer'), async (request, reply) => {
-    const pipeline = await getPipeline(deps.pool, idParam(request));
-    if (pipeline.kind !== 'social')
-      throw new SiphonError(
-        'SIPHON_ERR_PIPELINE_NOT_SOCIAL',
-        `pipeline ${pipeline.name} is not a social sync`,
-      );
-    const summary = await readSyncSummary(deps.pool, pipeline.id, undefined);
-    const accounts = summary.run ? await listAccountSyncStates(deps.pool, summary.run.id, 1000) : [];
-    return sendHtml(reply, socialPipelinePage(ctxOf(request), pipeline, summary, accounts));
-  });
-
-  app.get('/incidents', opts('viewer'), async (request, reply) => {
-    const status = oneOf((request.query as Record<string, unknown>).status, INCIDENT_STATUSES) as
-      IncidentStatus | undefined;
-    const incidents = await listIncidents(deps.pool, { status, limit: 200, offset: 0 });
-    return sendHtml(reply, incidentsPage(ctxOf(request), status, incidents));
-  });
-
-  for (const name of ['acknowledge', 'resolve'] as const) {
-    app.post(`/incidents/:id/${name}`, opts('operator'), async (request, reply) => {
-      const id = idParam(request);
-      if (!isUuid(id)) throw new SiphonError('SIPHON_ERR_INCIDENT_NOT_FOUND', 'there is no such incident');
-      const session = sessionOf.get(request)!;
-      const service = { db: deps.pool, notifier: deps.incidentNotifier };
-      try {
-        const row = await (name === 'acknowledge' ? acknowledge : resolve)(service, id, by(request));
-        session.flash = { kind: 'ok', message: `Incident ${row.kind} is now ${row.status}.` };
-      } catch (error) {
-        if (!isSiphonError(error)) throw error;
-        session.flash = { kind: 'error', code: error.code, message: error.message };
-      }
-      return reply.redirect('/ui/incidents', 303);
-    });
-  }
-}
-
-/** Carries out a confirmed action through the same use cases as the API; returns what happened, in words. */
-async function act(
-  deps: ConsoleDeps,
-  pipeline: PipelineRow,
-  action: PipelineAction,
-  by: string,
-): Promise<string> {
-  const label = PIPELINE_ACTIONS[action].label;
-  const id = pipeline.id;
-  switch (action) {
-    case 'run':
-    case 'resume':
-    case 'pause': {
-      const request = action === 'pause' ? 'pause' : 'run';
-      const { pipeline, changed } = await requestStatusChange(deps.pool, id, request, by, 'console');
-      return changed
-        ? `${label}: the pipeline is now ${pipeline.status}.`
-        : `Already ${pipeline.status}: nothing changed.`;
-    }
-    case 'enable':
-    case 'disable': {
-      const pipeline = await changeEnabled(deps.pool, id, action === 'enable', by);
-      return `The pipeline is ${pipeline.enabled ? 'enabled' : 'disabled'}.`;
-    }
-    case 'reconcile': {
-      const result = await reconcilePipeline({ source: deps.readerPool, target: deps.pool }, pipeline, {
-        requestedBy: by,
-        ...(deps.sqlPolicy ? { policy: deps.sqlPolicy } : {}),
-      });
-      return `Reconciled: ${reconciliationSummary(result)}.`;
-    }
-    case 'reset-checkpoint': {
-      const previous = await resetPipelineState(deps.pool, id, by);
-      return previous
-        ? 'The checkpoint is reset: the next run starts from the beginning.'
-        : 'There was no checkpoint to reset.';
-    }
-    default: {
-      const never: never = action;
-      throw new Error(`unknown action ${String(never)}`);
-    }
-  }
-}
-
-function sendHtml(reply: FastifyReply, page: Html): FastifyReply {
-  return reply.type('text/html; charset=utf-8').send(page.toString());
-}
-
-function refuse(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return sendHtml(
-    reply.status(status),
-    problemPage(status === 401 ? 'Signed out' : 'Refused', message, code),
-  );
-}
-
-/** A POST whose Origin (sent by browsers) names another site is refused, before any session is read. */
-function sameOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (origin === undefined) return true;
-  try {
-    return new URL(origin).host === request.headers.host;
-  } catch {
-    return false;
-  }
-}
-
-/** The `:id` of the address: a uuid or a name (letters, digits, `_`, `-`), like the API's IdParams. */
-function idParam(request: FastifyRequest): string {
-  const id = (request.params as { id: string }).id;
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(id))
-    throw new SiphonError('SIPHON_ERR_REQUEST_INVALID', 'the address does not hold an id or a name');
-  return id;
-}
-
-function oneOf<T extends string>(value: unknown, allowed: readonly T[]): T | undefined {
-  return typeof value === 'string' && (allowed as readonly string[]).includes(value)
-    ? (value as T)
-    : undefined;
+  const kit: ConsoleKit = { deps, opts, sessionOf: (request) => sessionOf.get(request)!, ctxOf, by, live };
+  consoleReadRoutes(app, kit);
+  consoleActionRoutes(app, kit);
 }
