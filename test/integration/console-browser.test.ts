@@ -11,9 +11,9 @@ import {
   seriousA11yViolations,
 } from '../helpers/browser.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { createPipeline, startTestRunner } from '../helpers/runner.js';
+import { createPipeline, startTestRunner, TEST_SQL_POLICY } from '../helpers/runner.js';
 import { installDemoPipelines } from '../../src/demo/demo.service.js';
-import { changeEnabled } from '../../src/pipelines/index.js';
+import { changeEnabled, patchPipeline } from '../../src/pipelines/index.js';
 import type { Runner } from '../../src/runner/index.js';
 
 // The console in real headless Chromium (Debian's package, driven by playwright-core): sign-in, the
@@ -41,8 +41,8 @@ beforeAll(async () => {
   slowId = (
     await createPipeline(db, {
       name: 'slow_films',
-      description: 'One film every 20 ms, ten per batch',
-      source_query: 'SELECT id, title FROM content.film_work WHERE pg_sleep(0.02) IS NOT NULL',
+      description: 'One film every 40 ms, ten per batch',
+      source_query: 'SELECT id, title FROM content.film_work WHERE pg_sleep(0.04) IS NOT NULL',
       target_table: 'analytics.slow_films',
       unique_key: ['id'],
       mode: 'full',
@@ -128,6 +128,13 @@ async function watchField(page: Page, field: string): Promise<void> {
       childList: true, characterData: true, subtree: true,
     });
   })()`);
+}
+
+/** The run statuses the live panel shows until it shows RUNNING (watching from now). */
+async function seenRunStatusBeforeRunning(page: Page): Promise<string[]> {
+  await watchField(page, 'run_status');
+  await expectText(page.locator('[data-field="run_status"]'), 'RUNNING', 15_000);
+  return (await seen(page)).slice(0, -1);
 }
 
 const seen = (page: Page) => page.evaluate('window.seen') as Promise<string[]>;
@@ -229,8 +236,9 @@ describe('console in Chromium', () => {
     await page.goto(`/ui/pipelines/${slowId}/confirm/run`);
     await page.getByRole('button', { name: 'Confirm: run' }).click();
     const open = page.getByRole('link', { name: 'open the run' });
-    // The link appears once a runner has started the new run (its status in the live panel).
-    await expectText(page.locator('[data-field="status"]'), 'RUNNING', 15_000);
+    // The link appears once a runner has started the new run; until then the panel says so and
+    // never passes the previous run off as this one.
+    expect(await seenRunStatusBeforeRunning(page)).not.toContain('SUCCESS');
     await open.click();
     await expectText(page.getByRole('heading', { level: 1 }), 'Run of slow_films');
     await watchField(page, 'batches');
@@ -353,6 +361,44 @@ describe('console in Chromium', () => {
     });
   });
 
+  it('edits a pipeline with the version it read, refuses a stale edit, and compares two versions', async () => {
+    const { page } = operator;
+    await page.goto('/ui/pipelines/film_titles');
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'Edit film_titles');
+    expect(await page.getByLabel('Source query').inputValue()).toBe(
+      'SELECT id, title, rating FROM content.film_work',
+    );
+    await page
+      .getByLabel('Source query')
+      .fill('SELECT id, title, rating FROM content.film_work WHERE rating > 2');
+    await page.getByLabel('Batch size').fill('50');
+    await record(page, '14-edit-pipeline');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expectText(page.getByRole('status'), 'Saved as version 2: source_query, batch_size changed.');
+    // A second edit opened at version 2, while someone else saves version 3: refused, nothing lost.
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await patchPipeline(db.api, 'film_titles', { description: 'changed elsewhere' }, 'someone', 2, {
+      policy: TEST_SQL_POLICY,
+    });
+    await page.getByLabel('Batch size').fill('60');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expectText(page.getByRole('alert'), { contains: 'SIPHON_ERR_PIPELINE_VERSION' });
+    expect(await page.getByLabel('Batch size').inputValue()).toBe('60');
+    const { rows } = await db.admin.query(
+      'SELECT version, batch_size FROM etl.etl_pipelines WHERE name = $1',
+      ['film_titles'],
+    );
+    expect(rows[0]).toEqual({ version: 3, batch_size: 50 });
+    await page.goto('/ui/pipelines/film_titles');
+    await page.locator('select[name="from"]').selectOption('1');
+    await page.locator('select[name="to"]').selectOption('3');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await expectText(page.getByRole('heading', { level: 1 }), 'film_titles: version 1 → 3');
+    await expectText(page.getByRole('status'), '3 fields differ: batch_size, description, source_query.');
+    await record(page, '15-versions');
+  });
+
   it('renders hostile text in descriptions, queries, run errors and incidents as text, running no script', async () => {
     const { page } = operator;
     await page.goto('/ui/pipelines/hostile_text');
@@ -434,6 +480,8 @@ describe('console in Chromium', () => {
       '08-new-pipeline-refused',
       '09-new-pipeline-validated',
       '10-social',
+      '14-edit-pipeline',
+      '15-versions',
     ]);
     expect(a11y).toEqual(Object.fromEntries(Object.keys(a11y).map((k) => [k, []])));
   });

@@ -6,6 +6,7 @@ import { acknowledge, resolve } from '../../incidents/index.js';
 import {
   changeEnabled,
   getPipeline,
+  patchPipeline,
   requestStatusChange,
   resetPipelineState,
   savePipeline,
@@ -13,7 +14,7 @@ import {
 import { validatePipeline } from '../../pipelines/validate.service.js';
 import { reconcilePipeline } from '../../reconcile/index.js';
 import { idParam, sendHtml, type ConsoleDeps, type ConsoleKit } from './console-kit.js';
-import { formValues, pipelineFormPage, specOf } from './pipeline-form.page.js';
+import { formValues, patchOf, pipelineFormPage, specOf, valuesOf } from './pipeline-form.page.js';
 import {
   confirmPage,
   isPipelineAction,
@@ -56,6 +57,47 @@ export function consoleActionRoutes(app: FastifyInstance, kit: ConsoleKit): void
     }
   });
 
+  app.get('/pipelines/:id/edit', opts('operator'), async (request, reply) => {
+    const pipeline = await editable(deps, idParam(request));
+    const edit = { id: pipeline.id, name: pipeline.name, version: pipeline.version };
+    return sendHtml(reply, pipelineFormPage(ctxOf(request), { values: valuesOf(pipeline), edit }));
+  });
+
+  app.post('/pipelines/:id/edit', opts('operator'), async (request, reply) => {
+    const pipeline = await editable(deps, idParam(request));
+    const body = request.body as Record<string, unknown>;
+    const values = formValues(body);
+    const version =
+      typeof body.version === 'string' && /^\d{1,9}$/.test(body.version) ? Number(body.version) : undefined;
+    const edit = { id: pipeline.id, name: pipeline.name, version: version ?? pipeline.version };
+    try {
+      if (body.intent !== 'save') {
+        const spec = { ...specOf(values), ...patchOf(values) };
+        const report = await validatePipeline(deps.readerPool, deps.pool, spec, deps.sqlPolicy);
+        return sendHtml(reply, pipelineFormPage(ctxOf(request), { values, report, edit }));
+      }
+      const result = await patchPipeline(deps.pool, pipeline.id, patchOf(values), by(request), version, {
+        policy: deps.sqlPolicy,
+        readerPool: deps.readerPool,
+      });
+      const what =
+        result.changed.length === 0
+          ? 'Nothing changed.'
+          : `Saved as version ${result.pipeline.version}: ${result.changed.join(', ')} changed` +
+            `${result.appliesFrom === 'next_run' ? ', from the next run' : ''}` +
+            `${result.checkpointReset ? '; the checkpoint was reset' : ''}.`;
+      sessionOf(request).flash = { kind: 'ok', message: what };
+      return reply.redirect(`/ui/pipelines/${pipeline.id}`, 303);
+    } catch (error) {
+      if (!isSiphonError(error)) throw error;
+      const problem = { code: error.code, message: error.message, field: error.field };
+      return sendHtml(
+        reply.status(error.status),
+        pipelineFormPage(ctxOf(request), { values, problem, edit }),
+      );
+    }
+  });
+
   app.get('/pipelines/:id/confirm/:action', opts('operator'), async (request, reply) => {
     const action = (request.params as { action: string }).action;
     if (!isPipelineAction(action)) return reply.callNotFound();
@@ -93,6 +135,17 @@ export function consoleActionRoutes(app: FastifyInstance, kit: ConsoleKit): void
       return reply.redirect('/ui/incidents', 303);
     });
   }
+}
+
+/** A pipeline the form can edit: kind `sql` (a social pipeline's spec is changed through the API). */
+async function editable(deps: ConsoleDeps, id: string): Promise<PipelineRow> {
+  const pipeline = await getPipeline(deps.pool, id);
+  if (pipeline.kind !== 'sql')
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_INVALID',
+      `pipeline ${pipeline.name} is of kind ${pipeline.kind}: change it with PATCH /pipelines/{id}`,
+    );
+  return pipeline;
 }
 
 /** Carries out a confirmed action through the same use cases as the API; returns what happened, in words. */

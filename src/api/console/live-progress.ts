@@ -54,11 +54,27 @@ export function pipelineProgress(
   expectedRows: number | undefined,
   now: Date,
 ): LiveProgress {
-  const progress = run ? runProgress(run, expectedRows, now) : { fields: {}, tones: {} };
+  const status = { status: pipeline.status };
+  const tones = { status: statusTone(pipeline.status) };
+  // Asked to run but its run not started yet (waiting for a runner, or claimed and opening): the
+  // latest run is the previous one, which must not pass for this one.
+  const starting =
+    (pipeline.status === 'RUN_REQUESTED' || pipeline.status === 'RUNNING') && run?.status !== 'RUNNING';
+  if (starting || !run) {
+    const word = starting ? (pipeline.status === 'RUN_REQUESTED' ? 'waiting for a runner' : 'starting') : '—';
+    const blank = { rows_read: '—', rows_written: '—', batches: '—', rate: '—', eta: '—' };
+    return {
+      fields: { ...blank, run_status: word, ...status },
+      tones: { ...tones, run_status: statusTone(undefined) },
+      hrefs: { run: null },
+      done: false,
+    };
+  }
+  const progress = runProgress(run, expectedRows, now);
   return {
-    fields: { ...progress.fields, status: pipeline.status },
-    tones: { ...progress.tones, status: statusTone(pipeline.status) },
-    hrefs: { run: run ? `/ui/runs/${run.id}` : null },
+    fields: { ...progress.fields, ...status },
+    tones: { ...progress.tones, ...tones },
+    hrefs: { run: `/ui/runs/${run.id}` },
     done: false,
   };
 }

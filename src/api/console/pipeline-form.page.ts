@@ -31,6 +31,47 @@ export function formValues(body: unknown): FormValues {
   return values;
 }
 
+/** A stored pipeline as the form's values (kind `sql`). */
+export function valuesOf(p: {
+  name: string;
+  description: string;
+  source_query: string | null;
+  target_table: string | null;
+  unique_key: readonly string[] | null;
+  mode: string;
+  incremental_key: string | null;
+  lookback: string | null;
+  batch_size: number;
+  schedule: string | null;
+  freshness: string | null;
+}): FormValues {
+  return {
+    name: p.name,
+    description: p.description,
+    source_query: p.source_query ?? '',
+    target_table: p.target_table ?? '',
+    unique_key: (p.unique_key ?? []).join(', '),
+    mode: p.mode,
+    incremental_key: p.incremental_key ?? '',
+    lookback: p.lookback ?? '',
+    batch_size: String(p.batch_size),
+    schedule: p.schedule ?? '',
+    freshness: p.freshness ?? '',
+  };
+}
+
+/**
+ * The edit form as a PATCH: every field of the form, an emptied optional one as null (so it is
+ * cleared, not kept), without `kind`, which cannot change.
+ */
+export function patchOf(values: FormValues): Record<string, unknown> {
+  const { kind: _kind, ...spec } = specOf(values);
+  for (const field of ['incremental_key', 'lookback', 'schedule', 'freshness'] as const)
+    if (!(field in spec)) spec[field] = null;
+  if (!('description' in spec)) spec.description = '';
+  return spec;
+}
+
 /**
  * The posted form as a pipeline configuration for the same validation and save as `POST /pipelines`:
  * empty optional fields are left out, the key is a comma-separated list, the batch size a number.
@@ -75,6 +116,8 @@ export interface FormProblem {
 
 export interface PipelineFormState {
   readonly values: FormValues;
+  /** Editing this pipeline at this version (the form posts it back; a newer one is a refusal). */
+  readonly edit?: { readonly id: string; readonly name: string; readonly version: number } | undefined;
   readonly problem?: FormProblem | undefined;
   readonly report?: ValidationReport | undefined;
 }
@@ -86,7 +129,9 @@ function problemField(problem: FormProblem | undefined): FormField | undefined {
 }
 
 export function pipelineFormPage(ctx: PageContext, state: PipelineFormState): Html {
-  const { values, problem, report } = state;
+  const { values, problem, report, edit } = state;
+  const title = edit ? `Edit ${edit.name}` : 'New pipeline';
+  const action = edit ? `/ui/pipelines/${edit.id}/edit` : '/ui/pipelines/new';
   const at = problemField(problem);
   const fieldError = (field: FormField): Interpolation =>
     at === field && problem
@@ -115,9 +160,12 @@ export function pipelineFormPage(ctx: PageContext, state: PipelineFormState): Ht
   return page(
     ctx,
     'pipelines',
-    'New pipeline',
-    html`<p><a href="/ui/pipelines">Pipelines</a> /</p>
-      <h1>New pipeline</h1>
+    title,
+    html`<p>
+        <a href="/ui/pipelines">Pipelines</a> /
+        ${edit ? html`<a href="/ui/pipelines/${edit.id}">${edit.name}</a> /` : ''}
+      </p>
+      <h1>${title}</h1>
       ${
         problem && !at
           ? html`<div class="flash" role="alert" data-tone="bad">
@@ -126,8 +174,14 @@ export function pipelineFormPage(ctx: PageContext, state: PipelineFormState): Ht
           : ''
       }
       ${problem && at ? html`<p class="flash" role="alert" data-tone="bad">Refused: see the field ${at}.</p>` : ''}
-      <form class="stack wide" method="post" action="/ui/pipelines/new" novalidate>
+      <form class="stack wide" method="post" action="${action}" novalidate>
         ${csrfField(ctx.csrf)}
+        ${
+          edit
+            ? html`<input type="hidden" name="version" value="${edit.version}" />
+                <p class="muted">Editing version ${edit.version}; saving makes a new version.</p>`
+            : ''
+        }
         ${input('name', 'Name', 'a lower-case letter, then a-z, 0-9 and _', html`required maxlength="63"`)}
         ${input('description', 'Description')}
         <label

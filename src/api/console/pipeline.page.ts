@@ -7,6 +7,7 @@ import type { FreshnessVerdict } from './freshness.js';
 import { html, type Html } from './html.js';
 import { badge, csrfField, page, type PageContext } from './layout.js';
 import { runChart } from './run-chart.js';
+import { compareForm } from './versions.page.js';
 
 /** What an operator may ask of a pipeline from the console, with the words of its confirmation. */
 export const PIPELINE_ACTIONS = {
@@ -79,6 +80,7 @@ export function pipelinePage(ctx: PageContext, data: PipelinePageData, now: Date
               ${availableActions(p).map(
                 (a) => html`<a href="/ui/pipelines/${p.id}/confirm/${a}">${PIPELINE_ACTIONS[a].label}</a>`,
               )}
+              ${p.kind === 'sql' ? html`<a href="/ui/pipelines/${p.id}/edit">Edit</a>` : ''}
             </nav>`
           : html`<p class="muted">Read-only: signed in as a viewer.</p>`
       }
@@ -104,7 +106,7 @@ export function pipelinePage(ctx: PageContext, data: PipelinePageData, now: Date
       </section>
       <section aria-labelledby="h-versions">
         <h2 id="h-versions">Configuration history</h2>
-        ${versionList(data.versions)}
+        ${compareForm(p.id, data.versions)} ${versionList(data.versions)}
       </section>`,
   );
 }

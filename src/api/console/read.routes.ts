@@ -30,6 +30,7 @@ import { summarize } from './pipeline-summary.js';
 import { PIPELINE_KINDS, pipelinesPage } from './pipelines.page.js';
 import { runPage } from './run.page.js';
 import { socialPage, socialPipelinePage } from './social.page.js';
+import { versionsPage } from './versions.page.js';
 
 /** The pages anyone signed in may read, and their live streams. */
 export function consoleReadRoutes(app: FastifyInstance, kit: ConsoleKit): void {
@@ -80,6 +81,19 @@ export function consoleReadRoutes(app: FastifyInstance, kit: ConsoleKit): void {
         now,
       ),
     );
+  });
+
+  app.get('/pipelines/:id/versions', opts('viewer'), async (request, reply) => {
+    const pipeline = await getPipeline(deps.pool, idParam(request));
+    const versions = await listVersions(deps.pool, pipeline.id);
+    const q = request.query as Record<string, unknown>;
+    const pick = (value: unknown, fallback: number | undefined) =>
+      versions.find((v) => String(v.version) === value) ?? versions.find((v) => v.version === fallback);
+    const to = pick(q.to, versions[0]?.version);
+    const from = pick(q.from, versions[1]?.version ?? versions[0]?.version);
+    if (!from || !to)
+      throw new SiphonError('SIPHON_ERR_REQUEST_INVALID', 'this pipeline has no recorded version');
+    return sendHtml(reply, versionsPage(ctxOf(request), pipeline, versions, from, to));
   });
 
   app.get('/pipelines/:id/events', opts('viewer'), async (request, reply) => {
