@@ -118,12 +118,12 @@ async function record(page: Page, name: string): Promise<void> {
 
 // The tests' TypeScript has no DOM types: what runs in the page is written as script text.
 
-/** Starts collecting every text the live panel shows in `field`, and marks the document to prove it is not reloaded. */
+/** Collects the text the live panel shows in `field` now and every text after, and marks the document to prove it is not reloaded. */
 async function watchField(page: Page, field: string): Promise<void> {
   await page.evaluate(`(() => {
     window.notReloaded = true;
-    window.seen = [];
     const el = document.querySelector('[data-field=${JSON.stringify(field)}]');
+    window.seen = [el.textContent];
     new MutationObserver(() => window.seen.push(el.textContent)).observe(el, {
       childList: true, characterData: true, subtree: true,
     });
