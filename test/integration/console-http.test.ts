@@ -1,4 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, OPERATOR, VIEWER } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -348,6 +349,38 @@ describe('console over HTTP', () => {
         headers: { cookie: op.cookie, 'content-type': 'application/x-www-form-urlencoded' },
       });
       expect(res.statusCode, url).toBeLessThan(500);
+    }
+  });
+
+  it('marks the cookie Secure over https, and writes no token or session id to the log', async () => {
+    const lines: string[] = [];
+    const logged = await buildTestApp(db, {
+      logger: pino({ level: 'trace' }, { write: (line: string) => lines.push(line) }),
+    });
+    try {
+      const res = await logged.inject({
+        method: 'POST',
+        url: '/ui/sign-in',
+        payload: `token=${OPERATOR}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' },
+      });
+      expect(res.statusCode).toBe(303);
+      const setCookie = String(res.headers['set-cookie']);
+      expect(setCookie).toMatch(/; Secure/);
+      const session = /siphon_session=([^;]+)/.exec(setCookie)![1]!;
+      const page = await logged.inject({
+        method: 'GET',
+        url: '/ui',
+        headers: { cookie: `siphon_session=${session}` },
+      });
+      expect(page.statusCode).toBe(200);
+      const log = lines.join('');
+      expect(log).toContain('console: signed in');
+      expect(log).toContain('/ui/sign-in');
+      expect(log).not.toContain(OPERATOR);
+      expect(log).not.toContain(session);
+    } finally {
+      await logged.close();
     }
   });
 });

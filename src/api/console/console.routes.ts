@@ -155,7 +155,9 @@ export async function consoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Pr
       path: '/ui',
       httpOnly: true,
       sameSite: 'strict',
-      secure: request.protocol === 'https',
+      // Secure over https, also behind a proxy that terminates TLS and says so (a client that
+      // claims https falsely only gets a cookie its browser keeps off plain http).
+      secure: request.protocol === 'https' || request.headers['x-forwarded-proto'] === 'https',
     });
     request.log.info({ principal: principal.name }, 'console: signed in');
     return reply.redirect('/ui', 303);
