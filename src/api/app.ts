@@ -21,6 +21,7 @@ import { replayInstagramRaw } from '../connectors/instagram/index.js';
 import { replayTikTokRaw } from '../connectors/tiktok/index.js';
 import { replayYouTubeRaw } from '../connectors/youtube/index.js';
 import { createMetrics } from '../observability/index.js';
+import { consoleRoutes, type SessionStore } from './console/index.js';
 
 /** SIPHON_API_BODY_LIMIT's default: 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 1_048_576;
@@ -44,7 +45,10 @@ function validatorCompiler(): FastifySchemaCompiler<Record<string, unknown>> {
 }
 
 /** Builds the API without listening (tests use app.inject()). */
-export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+export async function buildApp(
+  deps: ApiDeps,
+  options: { readonly sessions?: SessionStore } = {},
+): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger.child({ component: 'api' }) as FastifyBaseLogger,
@@ -89,6 +93,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       replayers: { youtube: replayYouTubeRaw, instagram: replayInstagramRaw, tiktok: replayTikTokRaw },
     });
   }
+  // The web console (HTML, its own session and form token); hidden from the OpenAPI document.
+  await app.register(async (ui) => consoleRoutes(ui, { ...deps, sessions: options.sessions }), {
+    prefix: '/ui',
+  });
   const metrics = createMetrics(deps.pool, deps.runnerStaleMs);
   app.get(
     '/metrics',

@@ -143,6 +143,7 @@ function printBanner(db: Database, apiUrl: string, social: readonly SocialPlatfo
     'Siphon is running.',
     `  API          ${apiUrl}            (GET /health, /pipelines, /runs/{id})`,
     `  API docs     ${apiUrl}/docs`,
+    `  Console      ${apiUrl}/ui          (web console: sign in with the admin or viewer token)`,
     `  Admin token  ${db.secrets.adminToken}`,
     `  Viewer token ${db.secrets.viewerToken}`,
     `  Try          curl ${auth} ${apiUrl}/pipelines`,

@@ -171,6 +171,11 @@ export const ERROR_CATALOGUE = {
   SIPHON_ERR_AUTH_MISSING: { status: 401, kind: 'auth', title: 'A bearer token is required' },
   SIPHON_ERR_AUTH_INVALID: { status: 401, kind: 'auth', title: 'The bearer token is not valid' },
   SIPHON_ERR_AUTH_FORBIDDEN: { status: 403, kind: 'auth', title: 'This token may not do that' },
+  SIPHON_ERR_CONSOLE_CSRF: {
+    status: 403,
+    kind: 'auth',
+    title: "A console form lacks this session's form token, or came from another site",
+  },
   SIPHON_ERR_REQUEST_INVALID: { status: 400, kind: 'input', title: 'The request is not valid' },
   SIPHON_ERR_REQUEST_TOO_LARGE: { status: 413, kind: 'input', title: 'The request body is over the limit' },
   SIPHON_ERR_ROUTE_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such endpoint' },
