@@ -8,6 +8,7 @@ import { registerPipelineCommands } from './commands/pipelines.command.js';
 import { registerServerCommands } from './commands/server.command.js';
 import { registerSocialCommands } from './commands/social.command.js';
 import { registerAccountCommands } from './commands/accounts.command.js';
+import { registerConnectionCommands } from './commands/connections.command.js';
 
 export function buildProgram(): Command {
   const program = new Command('siphon')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerSocialCommands(program);
   registerAccountCommands(program);
+  registerConnectionCommands(program);
   return program;
 }
 
