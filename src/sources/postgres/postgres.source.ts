@@ -97,7 +97,7 @@ export class PostgresSource implements RemoteSource {
                   WHERE n.nspname = ANY ($1::text[]) AND c.relkind IN ('r', 'p')
                     AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
                          OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))) AS writable,
-                (SELECT array_agg(nspname ORDER BY nspname) FROM pg_namespace
+                (SELECT array_agg(nspname::text ORDER BY nspname) FROM pg_namespace
                   WHERE nspname = ANY ($1::text[]) AND has_schema_privilege(oid, 'CREATE')) AS create_in,
                 has_database_privilege(current_database(), 'CREATE') AS create_schema`,
         [allowedSchemas],
