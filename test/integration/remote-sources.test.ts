@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
@@ -366,7 +367,7 @@ describe('a MariaDB source', () => {
   });
 
   const myRows = async () => {
-    const [rows] = await remoteMy.pool.query<import('mysql2/promise').RowDataPacket[]>(
+    const [rows] = await remoteMy.pool.query<RowDataPacket[]>(
       `SELECT CAST(id AS CHAR) AS id, name, CAST(price AS CHAR) AS price, qty,
               DATE_FORMAT(CONVERT_TZ(updated, @@session.time_zone, '+00:00'), '%Y-%m-%d %H:%i:%s') AS updated,
               made, day, LOWER(HEX(data)) AS data, state FROM items`,
