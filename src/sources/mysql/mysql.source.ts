@@ -219,7 +219,7 @@ ${normalizeSourceQuery(plan.sourceQuery)}
           allowedSchemas.some((s) => s.toLowerCase() === db.toLowerCase()) ||
           db.includes('%')
         ) {
-          warnings.push(`the user may ${match[1]!.toLowerCase()} on ${on}`);
+          warnings.push(`the user holds ${match[1]!} on ${on}`);
         }
       }
       const text = String(version[0]?.v ?? '');
