@@ -19,6 +19,7 @@ import {
   type RemotePostgres,
 } from '../helpers/remote-servers.js';
 import { requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { cliEnv, runCli } from '../helpers/processes.js';
 
 let db: TestDatabase;
 let remotePg: RemotePostgres;
@@ -212,6 +213,38 @@ describe('source connections', () => {
     expect(gone.statusCode).toBe(404);
     expect(gone.json().error.code).toBe('SIPHON_ERR_CONNECTION_NOT_FOUND');
   });
+
+  it('are managed from the CLI: create, list, test, delete', async () => {
+    const env = cliEnv(db.adminUrl, { [SECRET_VAR]: READER_PASSWORD });
+    const run = async (...args: string[]) => {
+      const result = await runCli(['connections', ...args, '--json'], env);
+      expect(result.code, `${args.join(' ')}: ${result.stderr.slice(-1000)}`).toBe(0);
+      expect(result.stdout + result.stderr).not.toContain(READER_PASSWORD);
+      return JSON.parse(result.stdout) as Record<string, unknown>;
+    };
+    const created = await run(
+      'create',
+      'cli_my',
+      '--kind',
+      'mysql',
+      '--host',
+      REMOTE_MYSQL.host,
+      '--database',
+      remoteMy.database,
+      '--user',
+      READER_USER,
+      '--password-env',
+      SECRET_VAR,
+    );
+    expect(created).toMatchObject({ name: 'cli_my', kind: 'mysql', port: 3306, password_env: SECRET_VAR });
+    const listed = (await run('list')) as unknown as Array<{ name: string; credential: string }>;
+    expect(listed.find((c) => c.name === 'cli_my')?.credential).toBe(SECRET_VAR);
+    expect(await run('test', 'cli_my')).toMatchObject({ ok: true, readOnly: true, warnings: [] });
+    expect(await run('delete', 'cli_my')).toEqual({ deleted: 'cli_my' });
+    const again = await runCli(['connections', 'test', 'cli_my'], env);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('SIPHON_ERR_CONNECTION_NOT_FOUND');
+  }, 120_000);
 
   it('refuse hostile source queries at create, naming the field, for each dialect', async () => {
     const base = { target_table: 'analytics.hostile', unique_key: 'id', mode: 'full' };
@@ -409,8 +442,25 @@ describe('a MariaDB source', () => {
       lookback: '10m',
       batch_size: 7,
     });
-    const first = await runToEnd(pipeline.id);
+    // The MariaDB sessions of the runner are killed mid-run: the batch is retried, nothing is lost.
+    let killed = 0;
+    const onBatch = ({ pipelineId, batchNo }: { pipelineId: string; batchNo: number }) => {
+      if (pipelineId !== pipeline.id || (batchNo !== 3 && batchNo !== 20)) return;
+      void (async () => {
+        const [sessions] = await remoteMy.pool.query<RowDataPacket[]>(
+          'SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ?',
+          [READER_USER],
+        );
+        for (const session of sessions) {
+          await remoteMy.pool.query(`KILL CONNECTION ${Number(session.ID)}`).catch(() => {});
+          killed += 1;
+        }
+      })();
+    };
+    runner.events.on('batch:committed', onBatch);
+    const first = await runToEnd(pipeline.id).finally(() => runner.events.off('batch:committed', onBatch));
     expect(first.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    expect(killed).toBeGreaterThan(0);
     const types = await db.admin.query<{ t: string }>(
       `SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) AS t
          FROM pg_attribute WHERE attrelid = 'analytics.my_items'::regclass AND attnum > 0`,
