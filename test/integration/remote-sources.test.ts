@@ -563,6 +563,35 @@ describe('a MariaDB source', () => {
     expect(runs.map((r) => r.status)).toEqual(['PAUSED', 'SUCCESS', 'SUCCESS']);
   });
 
+  it('validate describes a remote source without saving: columns, mapped types, the target', async () => {
+    const body = {
+      name: 'my_dry_run',
+      source_connection: 'remote_my_ro',
+      source_query: 'SELECT id, price, updated, data FROM items',
+      target_table: 'analytics.my_dry_run',
+      unique_key: 'id',
+      mode: 'incremental',
+      incremental_key: 'modified',
+    };
+    const response = await post('/pipelines/validate', body);
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({
+      valid: false,
+      columns: [
+        { name: 'id', type: 'numeric(20,0)' },
+        { name: 'price', type: 'numeric(12,3)' },
+        { name: 'updated', type: 'timestamp with time zone' },
+        { name: 'data', type: 'bytea' },
+      ],
+      target: { action: 'create', problems: ['incremental_key "modified" is not a result column'] },
+    });
+    const fixed = await post('/pipelines/validate', { ...body, incremental_key: 'updated' });
+    expect(fixed.json()).toMatchObject({ valid: true, target: { exists: false, problems: [] } });
+    expect(await db.admin.query("SELECT 1 FROM etl.etl_pipelines WHERE name = 'my_dry_run'")).toMatchObject({
+      rowCount: 0,
+    });
+  });
+
   it('refuses a column type it cannot map, with a clear error', async () => {
     await remoteMy.pool.query('CREATE TABLE shapes (id int PRIMARY KEY, flags bit(8))');
     await remoteMy.pool.query("INSERT INTO shapes VALUES (1, b'101')");
