@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -7,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
 import { requestStatus } from '../../src/pipelines/index.js';
 import type { Runner } from '../../src/runner/index.js';
-import type { SourceDeps } from '../../src/sources/index.js';
+import { testConnection, type SourceDeps } from '../../src/sources/index.js';
 import { as, buildTestApp, OPERATOR, VIEWER } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
@@ -20,6 +22,7 @@ import {
 } from '../helpers/remote-servers.js';
 import { requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
 import { cliEnv, runCli } from '../helpers/processes.js';
+import { testTempDir } from '../helpers/tmp.js';
 
 let db: TestDatabase;
 let remotePg: RemotePostgres;
@@ -212,6 +215,45 @@ describe('source connections', () => {
     const gone = await app.inject({ method: 'GET', url: '/connections/remote_my_bad', headers: as(VIEWER) });
     expect(gone.statusCode).toBe(404);
     expect(gone.json().error.code).toBe('SIPHON_ERR_CONNECTION_NOT_FOUND');
+  });
+
+  it('find a password in the secrets file by its entry name, read when the connection opens', async () => {
+    const file = join(testTempDir('remote-secrets'), 'credentials.json');
+    const fromFile = {
+      ...sources,
+      resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: file }),
+    };
+    await createConnection({
+      name: 'remote_my_file',
+      kind: 'mysql',
+      host: REMOTE_MYSQL.host,
+      database: remoteMy.database,
+      user: READER_USER,
+      password_secret: 'shop-reader',
+    });
+    writeFileSync(file, JSON.stringify({ connections: [{ name: 'other', password: 'x' }] }));
+    expect(await testConnection(db.api, fromFile, 'remote_my_file')).toMatchObject({
+      ok: false,
+      error: { code: 'SIPHON_ERR_CONNECTION_SECRET_MISSING' },
+    });
+    writeFileSync(file, JSON.stringify({ connections: [{ name: 'shop-reader', password: 'wrong' }] }));
+    const refused = await testConnection(db.api, fromFile, 'remote_my_file');
+    expect(refused).toMatchObject({ ok: false, error: { code: 'SIPHON_ERR_CONNECTION_FAILED' } });
+    expect(refused.error!.message).not.toContain('wrong');
+    writeFileSync(
+      file,
+      JSON.stringify({ connections: [{ name: 'shop-reader', password: READER_PASSWORD }] }),
+    );
+    expect(await testConnection(db.api, fromFile, 'remote_my_file')).toMatchObject({
+      ok: true,
+      readOnly: true,
+    });
+    const removed = await app.inject({
+      method: 'DELETE',
+      url: '/connections/remote_my_file',
+      headers: as(OPERATOR),
+    });
+    expect(removed.statusCode).toBe(200);
   });
 
   it('are managed from the CLI: create, list, test, delete', async () => {
