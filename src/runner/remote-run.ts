@@ -1,6 +1,12 @@
 import { SiphonError } from '../core/errors.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
-import type { Executor } from '../db/pool.js';
+import type { Executor, PoolClient } from '../db/pool.js';
+import {
+  copyIntoStaging,
+  mergeStaged,
+  stageKeysFromStaging,
+} from '../db/repositories/remote-batch.repository.js';
+import type { BatchResult } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
 import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
 import { assertAllowedTarget } from '../sql-guard/index.js';
@@ -54,6 +60,26 @@ export async function prepareRemotePlan(
   await assertSafeRemoteQuery(connection, claimed.source_query, deps.sqlPolicy);
   const plan = await resolveRemotePlan(source, deps.pool, claimed, onMissingTarget);
   return { ...plan, remote: true };
+}
+
+/**
+ * A batch by COPY (a PostgreSQL source): the source streams it into this transaction's staging table,
+ * a full pass stages its keys from there, and one statement merges it into the target.
+ */
+export async function copyRemoteBatch(
+  tx: PoolClient,
+  source: RemoteSource,
+  claimed: ClaimedPipeline,
+  plan: ResolvedPlan,
+  cursor: BatchCursor,
+): Promise<BatchResult> {
+  if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
+  await source.copyBatch(plan, cursor, claimed.batch_size, (rows) => copyIntoStaging(tx, rows));
+  if (claimed.mode === 'full') {
+    if (cursor === null) await clearSeenKeys(tx, claimed.id);
+    await stageKeysFromStaging(tx, claimed.id, plan);
+  }
+  return mergeStaged(tx, plan);
 }
 
 /**

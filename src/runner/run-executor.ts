@@ -10,7 +10,7 @@ import {
   truncateMessage,
 } from '../core/errors.js';
 import { DUPLICATE_KEY_IN_BATCH_SQLSTATE, type BatchCursor } from '../db/batch-sql.js';
-import { withTransaction, type Executor, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -39,7 +39,7 @@ import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { finish, pendingTasks } from './run-finish.js';
 import { LeaseLost, RETRY_BASE_MS, RETRY_CAP_MS, withRetries, type ExecutorDeps } from './run-support.js';
 import { readStreamed, StreamReader, type StreamedBatch } from './stream-reader.js';
-import { openRemoteSource, prepareRemotePlan, stageBatchKeys } from './remote-run.js';
+import { copyRemoteBatch, openRemoteSource, prepareRemotePlan, stageBatchKeys } from './remote-run.js';
 import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
@@ -285,10 +285,13 @@ async function batchLoop(
   let attempt = 0;
   // Streaming: the next batch is read while the current one is written (reader and writer are two
   // connections). A prefetch is used only if its cursor is exactly where the loop stands.
-  // A remote source is always read this way, by its own server.
+  // A remote source is always read by its own server: copied into the batch transaction when it can
+  // (PostgreSQL: COPY), else streamed like this.
   const limit = claimed.batch_size;
   const reads = remote
-    ? new StreamReader((at) => remote.readBatch(plan, at, limit), limit)
+    ? remote.copyBatch
+      ? undefined
+      : new StreamReader((at) => remote.readBatch(plan, at, limit), limit)
     : deps.transfer === 'stream'
       ? new StreamReader((at) => readStreamed(deps, plan, at, limit), limit)
       : undefined;
@@ -308,7 +311,7 @@ async function batchLoop(
       }
       const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
       const step = await batchTransaction(deps.pool, batchNo + 1, attempt, (tx) =>
-        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed }),
+        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote }),
       );
       attempt = 0;
       if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
@@ -401,27 +404,32 @@ interface BatchContext {
   readonly began: number;
   /** Streaming: the rows already read for this batch, as text. */
   readonly streamed: StreamedBatch | undefined;
+  /** A source on another server: its COPY path, when it has one, is used inside this transaction. */
+  readonly remote: RemoteSource | undefined;
 }
 
 /**
  * One batch, inside its transaction: the fence, the rows (pushdown or streamed), the checkpoint and
  * the ledger, a renewal before COMMIT when the batch was long, and a pause that ends the run here.
  */
-async function commitBatch(tx: Executor, b: BatchContext) {
-  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed } = b;
+async function commitBatch(tx: PoolClient, b: BatchContext) {
+  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote } = b;
   const status = await fenceAndRenew(tx, fence, deps.leaseMs);
   if (!status) throw new LeaseLost();
-  const result = streamed
-    ? {
-        rowsRead: streamed.rows,
-        rowsWritten:
-          streamed.rows > 0
-            ? await inSpan('siphon.target.write', {}, () => writeBatchFromText(tx, plan, streamed.columns))
-            : 0,
-        rowsDeleted: 0,
-        lastCursor: streamed.lastCursor,
-      }
-    : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
+  const copy = !streamed && remote?.copyBatch ? remote : undefined;
+  const result = copy
+    ? await inSpan('siphon.target.write', {}, () => copyRemoteBatch(tx, copy, claimed, plan, cursor))
+    : streamed
+      ? {
+          rowsRead: streamed.rows,
+          rowsWritten:
+            streamed.rows > 0
+              ? await inSpan('siphon.target.write', {}, () => writeBatchFromText(tx, plan, streamed.columns))
+              : 0,
+          rowsDeleted: 0,
+          lastCursor: streamed.lastCursor,
+        }
+      : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   if (plan.remote && streamed) await stageBatchKeys(tx, claimed, plan, cursor, streamed);
   if (result.lastCursor?.some((v) => v === null)) {
     throw new SiphonError(

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ConnectionKind } from '../core/connection-spec.schema.js';
 import type { SqlPolicy } from '../core/sql-policy.js';
 import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
@@ -56,6 +57,17 @@ export interface RemoteSource {
   describe(sourceQuery: string): Promise<RemoteColumn[]>;
   /** The next `limit` rows after `cursor`, in keyset order, as text. */
   readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch>;
+  /**
+   * Optional fast path (PostgreSQL): the same batch as `readBatch`, as `COPY (…) TO STDOUT` of one
+   * `text[]` per row handed to `into` (which copies it into the local batch transaction's staging
+   * table) while the source's READ ONLY transaction stays open. Rows are never parsed in Node.
+   */
+  copyBatch?(
+    plan: BatchPlan,
+    cursor: BatchCursor,
+    limit: number,
+    into: (rows: Readable) => Promise<void>,
+  ): Promise<void>;
   /** Whether the source has rows whose incremental key is NULL (no keyset can reach them). */
   hasNullIncrementalKey(plan: BatchPlan): Promise<boolean>;
   /** Server version and whether the credential can write (the connection test). */

@@ -1,5 +1,12 @@
 import pg from 'pg';
-import { normalizeSourceQuery, type BatchCursor, type BatchPlan } from '../../db/batch-sql.js';
+import type { Readable } from 'node:stream';
+import { to as copyTo } from 'pg-copy-streams';
+import {
+  buildCopyReadSql,
+  normalizeSourceQuery,
+  type BatchCursor,
+  type BatchPlan,
+} from '../../db/batch-sql.js';
 import { withTransaction, oneStatement } from '../../db/pool.js';
 import { hasNullIncrementalKey, readBatchAsText } from '../../db/repositories/target.repository.js';
 import { asSourceFailure } from '../source-errors.js';
@@ -76,6 +83,18 @@ export class PostgresSource implements RemoteSource {
 
   readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch> {
     return this.#readOnly((client) => readBatchAsText(client, plan, cursor, limit));
+  }
+
+  copyBatch(
+    plan: BatchPlan,
+    cursor: BatchCursor,
+    limit: number,
+    into: (rows: Readable) => Promise<void>,
+  ): Promise<void> {
+    return this.#readOnly(async (client) => {
+      const sql = buildCopyReadSql(plan, cursor, limit, (value) => client.escapeLiteral(value));
+      await into(client.query(copyTo(`COPY (${sql}) TO STDOUT`)));
+    });
   }
 
   hasNullIncrementalKey(plan: BatchPlan): Promise<boolean> {
