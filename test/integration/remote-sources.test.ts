@@ -340,6 +340,12 @@ describe('a PostgreSQL source on another server', () => {
       SELECT i, 'item ' || i, (i * 1.25)::numeric(10,2), ARRAY['t' || (i % 3), 'x'], timestamptz '2025-01-01' + make_interval(mins => i / 10),
              CASE WHEN i % 5 = 0 THEN NULL ELSE 'n' || i END
         FROM generate_series(1, 2500) i`);
+    // Text that COPY and array literals must escape, and a text that reads like NULL.
+    await remotePg.pool.query(
+      `UPDATE public.items SET name = CASE id WHEN 1 THEN E'tab\\there\\nnew line' WHEN 2 THEN '"quoted", {braces}'
+         WHEN 3 THEN E'back\\\\slash' WHEN 4 THEN 'NULL' ELSE 'ünïcødé ✓' END,
+         tags = CASE id WHEN 5 THEN ARRAY['a,b', NULL, '{x}'] ELSE tags END WHERE id <= 6`,
+    );
   });
 
   it('loads in full with mapped types, propagates changes and deletes, retries a lost connection', async () => {
