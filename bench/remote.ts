@@ -132,56 +132,55 @@ async function main(): Promise<void> {
         'bench',
       );
     }
-    const runner = new Runner({
-      pool: target,
-      listenUrl: server.url,
-      logger,
-      pollIntervalMs: 50,
-      leaseMs: 30_000,
-      concurrency: 1,
-      maxAttempts: 3,
-      sqlPolicy: DEFAULT_SQL_POLICY,
-      sources: {
-        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
-        statementTimeoutMs: 120_000,
-        applicationName: 'siphon-bench',
-      },
-    });
-    await runner.start();
-    try {
-      for (const name of ['bench_pg', 'bench_my']) {
+    const mib = (b: number) => Math.round(b / 2 ** 20);
+    const load = async (pipeline: string, label: string, copy: boolean) => {
+      const runner = new Runner({
+        pool: target,
+        listenUrl: server.url,
+        logger,
+        pollIntervalMs: 50,
+        leaseMs: 30_000,
+        concurrency: 1,
+        maxAttempts: 3,
+        sqlPolicy: DEFAULT_SQL_POLICY,
+        sources: {
+          resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
+          statementTimeoutMs: 120_000,
+          applicationName: 'siphon-bench',
+          copy,
+        },
+      });
+      await runner.start();
+      try {
+        await target.query(`TRUNCATE analytics.${pipeline.replace(/_full$/, '')}_films`).catch(() => {});
         const baseline = process.memoryUsage().rss;
         let peak = baseline;
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
         const began = process.hrtime.bigint();
-        await requestStatus(target, `${name}_full`, 'run', 'bench', 'bench');
+        await requestStatus(target, pipeline, 'run', 'bench', 'bench');
         for (;;) {
           const { rows } = await target.query<{ status: string }>(
             'SELECT status FROM etl.etl_pipelines WHERE name = $1',
-            [`${name}_full`],
+            [pipeline],
           );
           if (rows[0]!.status === 'IDLE') break;
-          if (rows[0]!.status === 'FAILED') throw new Error(`${name}_full failed`);
+          if (rows[0]!.status === 'FAILED') throw new Error(`${pipeline} failed`);
           await new Promise((r) => setTimeout(r, 50));
         }
         const elapsed = seconds(began);
         clearInterval(sampler);
-        const { rows } = await target.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM analytics.${name}_films`,
-        );
-        if (rows[0]!.n !== ROWS) throw new Error(`${name}: ${rows[0]!.n} rows of ${ROWS}`);
-        const mib = (b: number) => Math.round(b / 2 ** 20);
-        results.push(
-          scenario(
-            name === 'bench_pg' ? 'siphon: PostgreSQL 15 → 18' : 'siphon: MariaDB → PostgreSQL 18',
-            elapsed,
-            { rssMiB: { baseline: mib(baseline), peak: mib(peak) } },
-          ),
-        );
+        const table = `analytics.${pipeline.replace(/_full$/, '')}_films`;
+        const { rows } = await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+        if (rows[0]!.n !== ROWS) throw new Error(`${pipeline}: ${rows[0]!.n} rows of ${ROWS}`);
+        results.push(scenario(label, elapsed, { rssMiB: { baseline: mib(baseline), peak: mib(peak) } }));
+      } finally {
+        await runner.stop();
       }
-    } finally {
-      await runner.stop();
-    }
+    };
+    // Each into an empty target (TRUNCATE before a later load of the same pipeline).
+    await load('bench_pg_full', 'siphon: PostgreSQL 15 → 18 (COPY)', true);
+    await load('bench_pg_full', 'siphon: PostgreSQL 15 → 18 (rows)', false);
+    await load('bench_my_full', 'siphon: MariaDB → PostgreSQL 18', true);
 
     // The tools, PostgreSQL 15 → 18, each into a database of its own on the target server.
     const targetUrl = (database: string) => {
@@ -217,7 +216,7 @@ async function main(): Promise<void> {
     });
 
     const time = (name: string) => results.find((r) => r.name === name)?.seconds ?? null;
-    const siphon = time('siphon: PostgreSQL 15 → 18')!;
+    const siphon = time('siphon: PostgreSQL 15 → 18 (COPY)')!;
     const ratio = (other: number | null) =>
       other === null ? null : Math.round((other / siphon) * 100) / 100;
     const report = {
@@ -228,7 +227,7 @@ async function main(): Promise<void> {
       vsPgDump: ratio(time('pg_dump -t | psql')),
       vsPsqlCopy: ratio(time('psql \\copy | psql \\copy')),
       vsPgloader: null,
-      note: "vs*: the tool's time divided by Siphon's (PostgreSQL 15 → 18): above 1 Siphon is faster",
+      note: "vs*: the tool's time divided by Siphon's (PostgreSQL 15 → 18, COPY): above 1 Siphon is faster",
     };
     mkdirSync(dirname(args.out!), { recursive: true });
     writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);

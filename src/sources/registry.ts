@@ -20,6 +20,8 @@ export interface SourceDeps {
   readonly statementTimeoutMs: number;
   /** Shown on the source server (`application_name`, `program_name`). @default siphon */
   readonly applicationName?: string;
+  /** A kind's COPY path when it has one. @default true */
+  readonly copy?: boolean;
 }
 
 /** Opens a connection's source (a small pool, nothing sent yet); the caller closes it. */
@@ -34,7 +36,11 @@ export function openSource(deps: SourceDeps, connection: ConnectionRow): RemoteS
       user: connection.user,
       password,
     },
-    { statementTimeoutMs: deps.statementTimeoutMs, applicationName: deps.applicationName ?? 'siphon' },
+    {
+      statementTimeoutMs: deps.statementTimeoutMs,
+      applicationName: deps.applicationName ?? 'siphon',
+      ...(deps.copy === undefined ? {} : { copy: deps.copy }),
+    },
   );
 }
 

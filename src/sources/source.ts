@@ -93,6 +93,8 @@ export interface OpenOptions {
   readonly applicationName: string;
   /** Giving up on connecting. @default 10 s */
   readonly connectTimeoutMs?: number;
+  /** Use the kind's COPY path when it has one (off: read rows, as the benchmark compares). @default true */
+  readonly copy?: boolean;
 }
 
 /** One kind of source server. */

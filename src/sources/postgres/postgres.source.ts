@@ -143,5 +143,13 @@ export class PostgresSource implements RemoteSource {
 }
 
 export function openPostgresSource(endpoint: RemoteEndpoint, options: OpenOptions): RemoteSource {
-  return new PostgresSource(endpoint, options);
+  const source = new PostgresSource(endpoint, options);
+  if (options.copy !== false) return source;
+  return {
+    describe: (query) => source.describe(query),
+    readBatch: (plan, cursor, limit) => source.readBatch(plan, cursor, limit),
+    hasNullIncrementalKey: (plan) => source.hasNullIncrementalKey(plan),
+    probe: (schemas) => source.probe(schemas),
+    close: () => source.close(),
+  };
 }
