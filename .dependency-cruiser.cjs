@@ -14,6 +14,8 @@ const RANKS = {
   observability: 4,
   incidents: 4,
   simulators: 4,
+  // Sources in other databases: the source-kind contract, PostgreSQL and MySQL readers, connections.
+  sources: 4.5,
   pipelines: 5,
   accounts: 5,
   enrichment: 5,

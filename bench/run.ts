@@ -25,14 +25,19 @@ import { Runner } from '../src/runner/index.js';
 import { DEFAULT_BATCH_SIZE } from '../src/core/pipeline-spec.schema.js';
 import { benchServer } from './server.js';
 
+// `npm run bench -- --remote`: sources in other databases against pg_dump | psql and psql \copy
+// (bench/remote.ts, which reads the options after it: `npm run bench -- --remote --rows 200000`).
+const remote = process.argv.indexOf('--remote');
+if (remote >= 0) process.argv.splice(remote, 1);
+
 // `npm run bench -- --social`: the social sync scale benchmark (bench/social.ts, which reads the
 // options after it: `npm run bench -- --social --sizes 1000,10000`) instead of the runner's.
 const social = process.argv.indexOf('--social');
 if (social >= 0) process.argv.splice(social, 1);
 
 const { values: args } = parseArgs({
-  // With --social the options are bench/social.ts's.
-  strict: social < 0,
+  // With --social or --remote the options are bench/social.ts's or bench/remote.ts's.
+  strict: social < 0 && remote < 0,
   options: {
     rows: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: String(DEFAULT_BATCH_SIZE) },
@@ -333,4 +338,5 @@ const median = (of: Scenario[]): Scenario => {
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 if (social >= 0) await import('./social.js');
+else if (remote >= 0) await import('./remote.js');
 else await main();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Pool } from '../db/pool.js';
 import type { IncidentNotifier } from '../incidents/index.js';
 import type { SqlPolicy } from '../sql-guard/index.js';
+import type { SourceDeps } from '../sources/index.js';
 import type { TokenConfig } from './plugins/auth.plugin.js';
 
 /**
@@ -28,4 +29,9 @@ export interface ApiDeps {
    * API's own role only reads them). @default none: the route is not served
    */
   readonly writerPool?: Pool;
+  /**
+   * Opening source connections for `POST /connections/{name}/test`: passwords by reference, and the
+   * statement timeout. @default none: the test answers SIPHON_ERR_CONNECTION_SECRET_MISSING
+   */
+  readonly sources?: SourceDeps;
 }

@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.routes.js';
 import { pipelineAdminRoutes, pipelineRoutes } from './routes/pipelines.routes.js';
 import { runRoutes } from './routes/runs.routes.js';
 import { incidentRoutes } from './routes/incidents.routes.js';
+import { connectionRoutes } from './routes/connections.routes.js';
 import { accountRoutes } from './routes/accounts.routes.js';
 import { socialReplayRoutes, syncRoutes } from './routes/sync.routes.js';
 import { replayInstagramRaw } from '../connectors/instagram/index.js';
@@ -85,6 +86,7 @@ export async function buildApp(
   pipelineAdminRoutes(app, deps);
   runRoutes(app, deps);
   incidentRoutes(app, deps);
+  connectionRoutes(app, deps);
   syncRoutes(app, deps);
   accountRoutes(app, deps);
   if (deps.writerPool) {

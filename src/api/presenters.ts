@@ -9,6 +9,7 @@ export function presentPipeline(row: PipelineRow) {
     kind: row.kind,
     ...(row.kind === 'social' ? { social: row.social } : {}),
     source_query: row.source_query,
+    ...(row.kind === 'social' ? {} : { source_connection: row.source_connection }),
     target_table: row.target_table,
     unique_key: row.unique_key,
     mode: row.mode,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { pipelineSpecSchema } from '../core/pipeline-spec.schema.js';
 import { tasksSchema } from '../core/task-spec.schema.js';
 import { accountsChangeSchema } from '../core/tracked-account.js';
+import { connectionSpecSchema } from '../core/connection-spec.schema.js';
 
 /**
  * Marks a body schema as documentation of a zod schema the route's handler validates with
@@ -147,6 +148,22 @@ export const AccountsImportJsonBody = {
     'line is reported, the others are imported.',
   example: {
     accounts: ['mrbeast', { account: 'khaby.lame', tags: ['client:acme', 'comedy'], tier: 'daily' }],
+  },
+  [VALIDATED_BY_HANDLER]: true,
+};
+
+/** `POST /connections`: a named source connection; the password only by reference. */
+export const ConnectionBody = {
+  ...openApiOf(connectionSpecSchema),
+  example: {
+    name: 'cinema_content',
+    kind: 'postgres',
+    host: 'content-db.internal',
+    port: 5432,
+    database: 'content',
+    user: 'siphon_read',
+    password_env: 'SIPHON_SECRET_CONTENT_DB',
+    allowed_schemas: ['content'],
   },
   [VALIDATED_BY_HANDLER]: true,
 };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildAdapters, buildCredentialPools } from './adapters.js';
-import type { Config } from '../config/index.js';
+import { createSecretResolver, type Config } from '../config/index.js';
 import { MlClient } from '../connectors/ml/index.js';
 import { SiphonError } from '../core/errors.js';
 import { createPool, type Pool } from '../db/pool.js';
@@ -53,6 +53,11 @@ export async function startApi(config: Config, db: Database, logger: Logger): Pr
     incidentNotifier,
     writerPool,
     bodyLimit: config.api.bodyLimitBytes,
+    sources: {
+      resolveSecret: createSecretResolver(config),
+      statementTimeoutMs: Math.min(config.runner.statementTimeoutMs, 30_000),
+      applicationName: 'siphon-api',
+    },
   });
   await app.listen({ host: config.api.host, port: config.api.port });
   const host = config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host;
@@ -98,6 +103,11 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
     readerPool,
     transfer: config.runner.transfer,
     sqlPolicy: config.sqlPolicy,
+    sources: {
+      resolveSecret: createSecretResolver(config),
+      statementTimeoutMs: config.runner.statementTimeoutMs,
+      applicationName: 'siphon-runner',
+    },
     listenUrl: db.urls.writer,
     logger: logger.child({ component: 'runner' }),
     pollIntervalMs: config.runner.pollIntervalMs,

@@ -9,6 +9,7 @@ import { registerServerCommands } from './commands/server.command.js';
 import { registerSocialCommands } from './commands/social.command.js';
 import { registerAccountCommands } from './commands/accounts.command.js';
 import { usageLine } from './arguments.js';
+import { registerConnectionCommands } from './commands/connections.command.js';
 
 export function buildProgram(): Command {
   const program = new Command('siphon')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerSocialCommands(program);
   registerAccountCommands(program);
+  registerConnectionCommands(program);
   return program;
 }
 

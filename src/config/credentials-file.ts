@@ -11,8 +11,11 @@ import { SiphonError } from '../core/errors.js';
  *
  * {
  *   "youtube": [{ "name": "project-a", "api_key": "…", "rate": { "calls": 10, "window": "1s", "daily_units": 10000 } }],
- *   "tiktok":  [{ "name": "research-1", "client_key": "…", "client_secret": "…", "rate": { "daily_units": 1000 } }]
+ *   "tiktok":  [{ "name": "research-1", "client_key": "…", "client_secret": "…", "rate": { "daily_units": 1000 } }],
+ *   "connections": [{ "name": "cinema-content", "password": "…" }]
  * }
+ *
+ * `connections` holds the passwords of source connections that name an entry (`password_secret`).
  */
 
 const name = z
@@ -53,10 +56,14 @@ const credentialsFileSchema = z
       )
       .max(100)
       .optional(),
+    connections: z
+      .array(z.object({ name, password: z.string().min(1) }).strict())
+      .max(1000)
+      .optional(),
   })
   .strict()
   .superRefine((file, ctx) => {
-    for (const platform of ['youtube', 'tiktok'] as const) {
+    for (const platform of ['youtube', 'tiktok', 'connections'] as const) {
       const seen = new Set<string>();
       for (const [i, c] of (file[platform] ?? []).entries()) {
         if (seen.has(c.name))

@@ -4,6 +4,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { configSchema } from './config.schema.js';
 import { SiphonError } from '../core/errors.js';
 import type { SqlPolicy } from '../core/sql-policy.js';
+import { SECRET_ENV_PREFIX } from '../core/connection-spec.schema.js';
 
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -30,6 +31,11 @@ export interface Config {
     /** Port of the runner's /metrics listener; 0 = no listener. */
     readonly metricsPort: number;
   };
+  /**
+   * The SIPHON_SECRET_* variables: passwords of source connections that name one (`password_env`).
+   * Only this prefix is collected, so a connection can never name another variable (a token).
+   */
+  readonly secretEnv: Readonly<Record<string, string>>;
   /** SIPHON_CREDENTIALS_FILE, resolved: several credentials per platform. */
   readonly credentialsFile: string | undefined;
   /** What each runner prunes, and how often (0: kept forever). */
@@ -127,6 +133,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       clientKey: raw.SIPHON_TIKTOK_CLIENT_KEY,
       clientSecret: raw.SIPHON_TIKTOK_CLIENT_SECRET,
     }),
+    secretEnv: Object.freeze(
+      Object.fromEntries(Object.entries(merged).filter(([k]) => k.startsWith(SECRET_ENV_PREFIX))),
+    ) as Readonly<Record<string, string>>,
     credentialsFile: raw.SIPHON_CREDENTIALS_FILE ? resolve(cwd, raw.SIPHON_CREDENTIALS_FILE) : undefined,
     ml: Object.freeze({ baseUrl: raw.SIPHON_ML_BASE_URL, token: raw.SIPHON_ML_TOKEN }),
     incidents: Object.freeze({ webhookUrl: raw.SIPHON_INCIDENT_WEBHOOK_URL }),

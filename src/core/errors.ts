@@ -168,6 +168,37 @@ export const ERROR_CATALOGUE = {
     title: 'An accounts import or change cannot be applied',
   },
   SIPHON_ERR_ACCOUNT_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such tracked account' },
+  SIPHON_ERR_CONNECTION_INVALID: {
+    status: 422,
+    kind: 'input',
+    title: 'The source connection configuration is invalid',
+  },
+  SIPHON_ERR_CONNECTION_NOT_FOUND: { status: 404, kind: 'not-found', title: 'No such source connection' },
+  SIPHON_ERR_CONNECTION_NAME_TAKEN: {
+    status: 409,
+    kind: 'conflict',
+    title: 'A source connection with this name exists',
+  },
+  SIPHON_ERR_CONNECTION_IN_USE: {
+    status: 409,
+    kind: 'conflict',
+    title: 'Pipelines still read through this source connection',
+  },
+  SIPHON_ERR_CONNECTION_SECRET_MISSING: {
+    status: 422,
+    kind: 'fatal',
+    title: "This process does not hold the connection's password (variable or secrets file entry)",
+  },
+  SIPHON_ERR_CONNECTION_FAILED: {
+    status: 502,
+    kind: 'fatal',
+    title: 'The source server refused the connection (login, database, TLS)',
+  },
+  SIPHON_ERR_SOURCE_TYPE_UNMAPPED: {
+    status: 422,
+    kind: 'fatal',
+    title: 'A source column has a type with no PostgreSQL counterpart',
+  },
   SIPHON_ERR_AUTH_MISSING: { status: 401, kind: 'auth', title: 'A bearer token is required' },
   SIPHON_ERR_AUTH_INVALID: { status: 401, kind: 'auth', title: 'The bearer token is not valid' },
   SIPHON_ERR_AUTH_FORBIDDEN: { status: 403, kind: 'auth', title: 'This token may not do that' },
@@ -267,6 +298,17 @@ export function findNulCharacter(value: unknown, path: string[] = []): string | 
   return undefined;
 }
 
+/** mysql2 error codes after which a read of a MySQL or MariaDB source may simply be tried again. */
+const MYSQL_RETRYABLE = [
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CON_COUNT_ERROR',
+  'ER_LOCK_DEADLOCK',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+];
+
 /** SQLSTATEs after which the same work may simply be tried again. */
 const RETRYABLE_SQLSTATE = /^(08|25P03|40001|40P01|53|57P0[1-3])/;
 
@@ -289,10 +331,12 @@ export function classifyFailure(error: unknown): 'retryable' | 'fatal' {
   if (typeof code === 'string') {
     if (RETRYABLE_SQLSTATE.test(code)) return 'retryable';
     if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return 'retryable';
+    // A MySQL or MariaDB source (mysql2): the connection dropped, the server is going away or full.
+    if (MYSQL_RETRYABLE.includes(code)) return 'retryable';
   }
   const message = error instanceof Error ? error.message : String(error);
   if (
-    /Connection terminated|connection.*(closed|ended)|Client has encountered a connection error/i.test(
+    /Connection terminated|connection.*(closed|ended)|Client has encountered a connection error|closed state/i.test(
       message,
     )
   ) {

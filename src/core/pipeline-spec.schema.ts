@@ -59,6 +59,15 @@ export const pipelineSpecSchema = z
       description:
         'kind `sql`: exactly one SELECT over the source schemas (tables written with their schema), checked by the SQL guard.',
     }),
+    source_connection: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, 'must name a source connection (GET /connections)')
+      .nullish()
+      .transform((v) => v ?? null)
+      .meta({
+        description:
+          "kind `sql`: the named connection (`/connections`) whose server the source query runs on; none: Siphon's own database.",
+      }),
     target_table: z
       .string()
       .refine((v) => parseQualifiedName(v, 'analytics') !== undefined, {
@@ -121,7 +130,13 @@ export const pipelineSpecSchema = z
     if (spec.kind === 'social') {
       if (!spec.social)
         ctx.addIssue({ code: 'custom', path: ['social'], message: 'is required when kind is social' });
-      for (const field of ['source_query', 'target_table', 'unique_key', 'incremental_key'] as const) {
+      for (const field of [
+        'source_query',
+        'source_connection',
+        'target_table',
+        'unique_key',
+        'incremental_key',
+      ] as const) {
         if (spec[field] != null) {
           ctx.addIssue({ code: 'custom', path: [field], message: 'is not used by a social pipeline' });
         }

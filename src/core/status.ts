@@ -45,7 +45,13 @@ export function requestTransition(current: TransitionInput, request: StatusReque
 }
 
 /** Fields that cannot change while a run owns the pipeline (they would change what the run means). */
-export const FIELDS_FROZEN_WHILE_RUNNING = ['target_table', 'mode', 'incremental_key', 'unique_key'] as const;
+export const FIELDS_FROZEN_WHILE_RUNNING = [
+  'target_table',
+  'mode',
+  'incremental_key',
+  'unique_key',
+  'source_connection',
+] as const;
 
 export function isActiveStatus(status: PipelineStatus): boolean {
   return status === 'RUNNING' || status === 'PAUSE_REQUESTED';

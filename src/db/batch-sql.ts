@@ -73,13 +73,13 @@ ${normalizeSourceQuery(plan.sourceQuery)}
 }
 
 /** The next `$1` rows of the source in keyset order (never OFFSET). */
-function readSql(plan: BatchPlan, predicate: string): string {
+function readSql(plan: BatchPlan, predicate: string, limit = '$1'): string {
   return `  SELECT * FROM (
 ${normalizeSourceQuery(plan.sourceQuery)}
   ) AS s
   ${predicate}
   ORDER BY ${list('s.', plan.cursorColumns)}
-  LIMIT $1`;
+  LIMIT ${limit}`;
 }
 
 /**
@@ -254,4 +254,47 @@ export function buildDeleteNotSeenSql(plan: BatchPlan): string {
   SELECT 1 FROM (
 ${normalizeSourceQuery(plan.sourceQuery)}
   ) AS s WHERE ${match})`;
+}
+
+/**
+ * The streaming read for `COPY (…) TO STDOUT` on a PostgreSQL source: COPY takes no parameters, so the
+ * cursor values are written as literals by `literal` (the driver's escapeLiteral) and the limit as a
+ * number; each row is one `text[]` of the stream columns, in keyset order.
+ */
+export function buildCopyReadSql(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+  literal: (value: string) => string,
+): string {
+  let predicate = '';
+  if (cursor && 'from' in cursor) {
+    predicate = `WHERE s.${quoteIdent(plan.incrementalKey!)} >= ${literal(cursor.from)}`;
+  } else if (cursor) {
+    predicate = `WHERE (${list('s.', plan.cursorColumns)}) > (${cursor.after.map(literal).join(', ')})`;
+  }
+  const values = streamColumns(plan).map((c) => `r.${quoteIdent(c)}::text`);
+  return `SELECT ARRAY[${values.join(', ')}] FROM (
+${readSql(plan, predicate, String(Math.trunc(limit)))}
+) AS r ORDER BY ${list('r.', plan.cursorColumns)}`;
+}
+
+/**
+ * The write half of a batch copied into the session's staging table (one text[] per row, in the
+ * order read): cast to the target's types and upserted as a streamed batch is; also the batch size
+ * and its last row (for the cursor).
+ */
+export function buildMergeStagedSql(plan: BatchPlan, staging: string): string {
+  const columns = streamColumns(plan);
+  const casts = columns
+    .map((c, i) => `b.v[${i + 1}]::${plan.targetTypes[c] ?? 'text'} AS ${quoteIdent(c)}`)
+    .join(', ');
+  return `WITH src AS (
+  SELECT ${casts} FROM ${staging} AS b ORDER BY b.seq
+), up AS (
+  ${upsertFrom(plan, 'src')}
+)
+SELECT (SELECT count(*) FROM ${staging})::int AS rows_read,
+       (SELECT count(*) FROM up)::int AS rows_written,
+       (SELECT v FROM ${staging} ORDER BY seq DESC LIMIT 1) AS last_row`;
 }

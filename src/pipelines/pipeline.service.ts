@@ -1,5 +1,7 @@
 import { SiphonError } from '../core/errors.js';
-import { parsePipelineSpec } from '../core/pipeline-spec.schema.js';
+import { parsePipelineSpec, type PipelineSpec } from '../core/pipeline-spec.schema.js';
+import { findConnection } from '../db/repositories/connection.repository.js';
+import { assertSafeRemoteQuery } from '../sources/index.js';
 import {
   FIELDS_FROZEN_WHILE_RUNNING,
   isActiveStatus,
@@ -108,8 +110,8 @@ export async function savePipeline(
   const isObject = typeof input === 'object' && input !== null && !Array.isArray(input);
   const { tasks: taskInput, ...rest } = isObject ? (input as { tasks?: unknown }) : { tasks: undefined };
   const spec = parsePipelineSpec(isObject ? rest : input);
-  await assertSafePipeline(spec, policy, saveProbe(options));
-  if (options.readerPool && spec.kind !== 'social')
+  await assertSafeSpec(pool, spec, policy, saveProbe(options));
+  if (options.readerPool && spec.kind !== 'social' && !spec.source_connection)
     await assertSourceRunnable(options.readerPool, spec, policy);
   const tasks =
     taskInput === undefined
@@ -215,6 +217,30 @@ export async function assertSafePipeline(
   }
 }
 
+/**
+ * The checks made when a pipeline is saved: for a source on another server, the connection must exist
+ * and the query pass its dialect's parser guard with the connection's schemas (the runner describes
+ * it on that server at claim time); otherwise the checks of assertSafePipeline.
+ */
+async function assertSafeSpec(
+  db: Executor,
+  spec: PipelineSpec,
+  policy: SqlPolicy,
+  probe: SqlProbe | undefined,
+): Promise<void> {
+  if (spec.kind === 'social' || !spec.source_connection) return assertSafePipeline(spec, policy, probe);
+  const connection = await findConnection(db, spec.source_connection);
+  if (!connection) {
+    throw new SiphonError(
+      'SIPHON_ERR_CONNECTION_NOT_FOUND',
+      `source_connection: no source connection named "${spec.source_connection}" (GET /connections)`,
+      { field: 'source_connection' },
+    );
+  }
+  assertAllowedTarget(spec.target_table.split('.')[0]!, policy);
+  await assertSafeRemoteQuery(connection, spec.source_query, policy);
+}
+
 async function parseSafeTasks(input: unknown, registry: TaskRegistry, policy: SqlPolicy, probe?: SqlProbe) {
   const tasks = parseTaskSpecs(
     input,
@@ -244,7 +270,7 @@ export interface PatchResult {
 }
 
 /** Changes after which a stored cursor points into a different key space or table. */
-const CURSOR_FIELDS = ['target_table', 'unique_key', 'mode', 'incremental_key'];
+const CURSOR_FIELDS = ['target_table', 'unique_key', 'mode', 'incremental_key', 'source_connection'];
 
 /**
  * A checkpoint belongs to the configuration that produced it. When the target, key, mode or
@@ -300,12 +326,12 @@ export async function patchPipeline(
   const changed = (Object.keys(spec) as Array<keyof typeof spec>).filter(
     (k) => JSON.stringify(spec[k]) !== JSON.stringify(before[k]),
   );
-  await assertSafePipeline(spec, options.policy ?? DEFAULT_SQL_POLICY, saveProbe(options));
+  await assertSafeSpec(pool, spec, options.policy ?? DEFAULT_SQL_POLICY, saveProbe(options));
   // The source check applies to what is being changed, not to a query saved before the rules were set.
   const sourceChanged = ['source_query', 'unique_key', 'incremental_key'].some((k) =>
     changed.includes(k as keyof typeof spec),
   );
-  if (options.readerPool && spec.kind !== 'social' && sourceChanged)
+  if (options.readerPool && spec.kind !== 'social' && !spec.source_connection && sourceChanged)
     await assertSourceRunnable(options.readerPool, spec, options.policy);
   return withTransaction(pool, async (tx) => {
     const row = await findPipeline(tx, current.id, true);

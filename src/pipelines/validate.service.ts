@@ -1,9 +1,12 @@
 import { asSourceQueryFailure, SiphonError } from '../core/errors.js';
-import { parsePipelineSpec } from '../core/pipeline-spec.schema.js';
+import { parsePipelineSpec, type PipelineSpec } from '../core/pipeline-spec.schema.js';
+import { findConnection } from '../db/repositories/connection.repository.js';
+import { assertSafeRemoteQuery, withSource, type SourceDeps } from '../sources/index.js';
 import { parseQualifiedName } from '../core/identifiers.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { describeSource, describeTarget } from '../db/repositories/target.repository.js';
 import {
+  assertAllowedTarget,
   assertPlanWithinLimits,
   DEFAULT_PLAN_LIMITS,
   DEFAULT_SQL_POLICY,
@@ -52,11 +55,14 @@ export async function validatePipeline(
   catalog: Pool,
   input: unknown,
   policy: SqlPolicy = DEFAULT_SQL_POLICY,
+  /** Opening source connections, for a pipeline with a source_connection. @default none */
+  sources?: SourceDeps,
 ): Promise<ValidationReport> {
   const { tasks: _ignored, ...rest } = (typeof input === 'object' && input !== null ? input : {}) as {
     tasks?: unknown;
   };
   const spec = parsePipelineSpec(typeof input === 'object' && input !== null ? rest : input);
+  if (spec.kind !== 'social' && spec.source_connection) return validateRemote(catalog, spec, policy, sources);
   // Resolved by PostgreSQL before anything runs: EXPLAIN and the sample rows below execute nothing
   // the catalog probe has not cleared.
   await assertSafePipeline(spec, policy, { target: { pool: reader }, unresolved: 'refuse' });
@@ -102,6 +108,26 @@ export async function validatePipeline(
     throw asSourceQueryFailure(error);
   });
   const names = source.map((c) => c.name);
+  const estimate = planned.ok ? planned.value : null;
+  const target = await targetReport(catalog, spec, names);
+  return {
+    valid: target.problems.length === 0,
+    columns: source.map((c) => ({ name: c.name, type: c.typeName })),
+    estimated_rows: estimate?.rows ?? null,
+    estimated_cost: estimate?.cost ?? null,
+    estimate_reason: planned.ok ? null : TIMED_OUT,
+    sample: sampled.ok ? sampled.value : [],
+    sample_reason: sampled.ok ? null : TIMED_OUT,
+    target,
+  };
+}
+
+/** What would happen to the target, and what does not fit (keys that are not columns, a missing column). */
+async function targetReport(
+  catalog: Pool,
+  spec: PipelineSpec,
+  names: readonly string[],
+): Promise<ValidationReport['target']> {
   const problems: string[] = missingKeyColumns(spec, names).map((m) => m.message);
   const duplicate = names.find((n, i) => names.indexOf(n) !== i);
   if (duplicate) problems.push(`the column "${duplicate}" appears twice; alias one of them`);
@@ -114,23 +140,57 @@ export async function validatePipeline(
     if (missing.length)
       problems.push(`${spec.target_table} has no column for ${missing.map((m) => `"${m}"`).join(', ')}`);
   }
-  const estimate = planned.ok ? planned.value : null;
   return {
-    valid: problems.length === 0,
-    columns: source.map((c) => ({ name: c.name, type: c.typeName })),
-    estimated_rows: estimate?.rows ?? null,
-    estimated_cost: estimate?.cost ?? null,
-    estimate_reason: planned.ok ? null : TIMED_OUT,
-    sample: sampled.ok ? sampled.value : [],
-    sample_reason: sampled.ok ? null : TIMED_OUT,
-    target: {
-      table: spec.target_table,
-      exists: shape !== undefined,
-      action: shape ? 'write' : 'create',
-      columns: shape
-        ? [...shape.columns]
-        : [...names, ...(names.includes('updated_at') ? [] : ['updated_at'])],
-      problems,
-    },
+    table: spec.target_table,
+    exists: shape !== undefined,
+    action: shape ? 'write' : 'create',
+    columns: shape ? [...shape.columns] : [...names, ...(names.includes('updated_at') ? [] : ['updated_at'])],
+    problems,
+  };
+}
+
+/** Why a remote source has no estimate or sample in the dry run: only its columns are asked for. */
+export const REMOTE_SOURCE = 'remote source: only its columns are described';
+
+/**
+ * The dry run of a pipeline whose source is on another server: the connection, the dialect's parser
+ * guard, and the result columns as that server describes them (`LIMIT 0`, READ ONLY) with the types
+ * the target would get; no plan estimate and no sample rows are asked of someone else's server.
+ */
+async function validateRemote(
+  catalog: Pool,
+  spec: PipelineSpec,
+  policy: SqlPolicy,
+  sources: SourceDeps | undefined,
+): Promise<ValidationReport> {
+  const connection = await findConnection(catalog, spec.source_connection!);
+  if (!connection) {
+    throw new SiphonError(
+      'SIPHON_ERR_CONNECTION_NOT_FOUND',
+      `source_connection: no source connection named "${spec.source_connection}"`,
+      { field: 'source_connection' },
+    );
+  }
+  assertAllowedTarget(spec.target_table.split('.')[0]!, policy);
+  await assertSafeRemoteQuery(connection, spec.source_query, policy);
+  if (!sources) {
+    throw new SiphonError(
+      'SIPHON_ERR_CONNECTION_SECRET_MISSING',
+      'this process was started without source connection secrets',
+      { field: 'source_connection' },
+    );
+  }
+  const columns = await withSource(sources, connection, (source) => source.describe(spec.source_query));
+  const names = columns.map((c) => c.name);
+  const target = await targetReport(catalog, spec, names);
+  return {
+    valid: target.problems.length === 0,
+    columns: columns.map((c) => ({ name: c.name, type: c.pgType })),
+    estimated_rows: null,
+    estimated_cost: null,
+    estimate_reason: REMOTE_SOURCE,
+    sample: [],
+    sample_reason: REMOTE_SOURCE,
+    target,
   };
 }

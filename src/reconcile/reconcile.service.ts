@@ -62,6 +62,14 @@ async function compare(
   const started = new Date();
   const buckets = options.buckets ?? 64;
   const maxKeys = options.maxKeys ?? 1000;
+  if (pipeline.source_connection) {
+    // Its source query runs on another server: comparing here would read the wrong database.
+    throw new SiphonError(
+      'SIPHON_ERR_PIPELINE_INVALID',
+      `reconcile reads the source in this database; ${pipeline.name} reads ${pipeline.source_connection}, and reconcile across servers is not built yet`,
+      { field: 'source_connection' },
+    );
+  }
   if (options.repair && !pools.writer) {
     throw new SiphonError(
       'SIPHON_ERR_REQUEST_INVALID',

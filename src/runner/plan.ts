@@ -13,6 +13,11 @@ import {
 export interface ResolvedPlan extends BatchPlan {
   /** Type OID of the incremental key (0 in full mode): lookback arithmetic depends on it. */
   readonly incrementalType: number;
+  /**
+   * The source is on another server (source_connection): batches are read there, and a full run
+   * stages the keys it reads for its final delete-not-seen.
+   */
+  readonly remote?: boolean;
 }
 
 type PipelineConfig = Pick<

@@ -10,7 +10,7 @@ import {
   truncateMessage,
 } from '../core/errors.js';
 import { DUPLICATE_KEY_IN_BATCH_SQLSTATE, type BatchCursor } from '../db/batch-sql.js';
-import { withTransaction, type Executor, type Pool, type PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -38,7 +38,9 @@ import { assertSafePipeline } from '../pipelines/index.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { finish, pendingTasks } from './run-finish.js';
 import { LeaseLost, RETRY_BASE_MS, RETRY_CAP_MS, withRetries, type ExecutorDeps } from './run-support.js';
-import { StreamReader, type StreamedBatch } from './stream-reader.js';
+import { readStreamed, StreamReader, type StreamedBatch } from './stream-reader.js';
+import { copyRemoteBatch, openRemoteSource, prepareRemotePlan, stageBatchKeys } from './remote-run.js';
+import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
 export type { ExecutorDeps } from './run-support.js';
@@ -85,16 +87,18 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
   const started = clockOf(deps).now();
   // The batch that was executing when the run failed, for the failure's log line and stored details.
   const failure: FailurePoint = {};
+  let remote: RemoteSource | undefined;
   try {
     if (claimed.kind === 'social') {
       await executeSocial(deps, claimed, fence, run, log, started);
       return;
     }
     failure.phase = 'prepare';
-    const plan = await withRetries(deps, () => preparePlan(deps, claimed, fence));
+    remote = await openRemoteSource(deps, claimed);
+    const plan = await withRetries(deps, () => preparePlan(deps, claimed, fence, remote));
     failure.phase = 'batch';
     await pendingTasks(deps, claimed.id);
-    const outcome = await batchLoop(deps, claimed, plan, fence, run, log, failure);
+    const outcome = await batchLoop(deps, claimed, plan, fence, run, log, failure, remote);
     setSpanAttributes({ 'siphon.run.outcome': outcome });
     if (outcome === 'succeeded') {
       delete failure.batchNo;
@@ -135,6 +139,8 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
       return;
     }
     await fail(deps, fence, run, error, log, failure);
+  } finally {
+    await remote?.close();
   }
 }
 
@@ -206,11 +212,9 @@ async function preparePlan(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
   fence: Fence,
+  remote: RemoteSource | undefined,
 ): Promise<ResolvedPlan> {
-  // The parser guard and PostgreSQL's own resolution again: the row may have been written behind the
-  // API's back, and operators, casts or views may have changed since it was saved.
-  await assertSafePipeline(claimed, deps.sqlPolicy, { target: { pool: deps.pool }, unresolved: 'refuse' });
-  const plan = await resolvePlan(deps.pool, claimed, async (create) => {
+  const createTarget = async (create: (tx: PoolClient) => Promise<void>) => {
     await withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
       await create(tx);
@@ -219,7 +223,13 @@ async function preparePlan(
       { pipelineId: claimed.id, target: claimed.target_table },
       'target table created from the source columns',
     );
-  });
+  };
+  // A source on another server: its dialect's guard, its description, its types (remote-run.ts).
+  if (remote) return prepareRemotePlan(deps, claimed, remote, createTarget);
+  // The parser guard and PostgreSQL's own resolution again: the row may have been written behind the
+  // API's back, and operators, casts or views may have changed since it was saved.
+  await assertSafePipeline(claimed, deps.sqlPolicy, { target: { pool: deps.pool }, unresolved: 'refuse' });
+  const plan = await resolvePlan(deps.pool, claimed, createTarget);
   // Deleting inside each batch's key range is a pushdown feature, and only complete when this run
   // makes the whole pass: a resumed pass (pause, crash, hand-off, another transfer mode) and a
   // streamed run delete with the final anti-join instead.
@@ -267,6 +277,7 @@ async function batchLoop(
   run: RunRow,
   log: Logger,
   failure: FailurePoint,
+  remote: RemoteSource | undefined,
 ): Promise<Outcome> {
   let plan = resolved;
   let cursor = await startCursor(deps, claimed, plan, true);
@@ -274,7 +285,16 @@ async function batchLoop(
   let attempt = 0;
   // Streaming: the next batch is read while the current one is written (reader and writer are two
   // connections). A prefetch is used only if its cursor is exactly where the loop stands.
-  const reads = deps.transfer === 'stream' ? new StreamReader(deps, plan, claimed.batch_size) : undefined;
+  // A remote source is always read by its own server: copied into the batch transaction when it can
+  // (PostgreSQL: COPY), else streamed like this.
+  const limit = claimed.batch_size;
+  const reads = remote
+    ? remote.copyBatch
+      ? undefined
+      : new StreamReader((at) => remote.readBatch(plan, at, limit), limit)
+    : deps.transfer === 'stream'
+      ? new StreamReader((at) => readStreamed(deps, plan, at, limit), limit)
+      : undefined;
   let needsReload = false;
   for (;;) {
     if (deps.stopSignal.aborted) {
@@ -291,7 +311,7 @@ async function batchLoop(
       }
       const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
       const step = await batchTransaction(deps.pool, batchNo + 1, attempt, (tx) =>
-        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed }),
+        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote }),
       );
       attempt = 0;
       if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
@@ -317,7 +337,10 @@ async function batchLoop(
       }
       if (step.pause) return 'paused';
       if (step.done) {
-        if (plan.incrementalKey && (await hasNullIncrementalKey(deps.pool, plan))) {
+        const nullKey = plan.incrementalKey
+          ? await (remote ? remote.hasNullIncrementalKey(plan) : hasNullIncrementalKey(deps.pool, plan))
+          : false;
+        if (nullKey) {
           throw new SiphonError(
             'SIPHON_ERR_SOURCE_QUERY',
             `source_query yields rows whose incremental_key "${plan.incrementalKey}" is NULL; incremental reads cannot reach them (filter them out or COALESCE the key)`,
@@ -381,27 +404,33 @@ interface BatchContext {
   readonly began: number;
   /** Streaming: the rows already read for this batch, as text. */
   readonly streamed: StreamedBatch | undefined;
+  /** A source on another server: its COPY path, when it has one, is used inside this transaction. */
+  readonly remote: RemoteSource | undefined;
 }
 
 /**
  * One batch, inside its transaction: the fence, the rows (pushdown or streamed), the checkpoint and
  * the ledger, a renewal before COMMIT when the batch was long, and a pause that ends the run here.
  */
-async function commitBatch(tx: Executor, b: BatchContext) {
-  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed } = b;
+async function commitBatch(tx: PoolClient, b: BatchContext) {
+  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote } = b;
   const status = await fenceAndRenew(tx, fence, deps.leaseMs);
   if (!status) throw new LeaseLost();
-  const result = streamed
-    ? {
-        rowsRead: streamed.rows,
-        rowsWritten:
-          streamed.rows > 0
-            ? await inSpan('siphon.target.write', {}, () => writeBatchFromText(tx, plan, streamed.columns))
-            : 0,
-        rowsDeleted: 0,
-        lastCursor: streamed.lastCursor,
-      }
-    : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
+  const copy = !streamed && remote?.copyBatch ? remote : undefined;
+  const result = copy
+    ? await inSpan('siphon.target.write', {}, () => copyRemoteBatch(tx, copy, claimed, plan, cursor))
+    : streamed
+      ? {
+          rowsRead: streamed.rows,
+          rowsWritten:
+            streamed.rows > 0
+              ? await inSpan('siphon.target.write', {}, () => writeBatchFromText(tx, plan, streamed.columns))
+              : 0,
+          rowsDeleted: 0,
+          lastCursor: streamed.lastCursor,
+        }
+      : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
+  if (plan.remote && streamed) await stageBatchKeys(tx, claimed, plan, cursor, streamed);
   if (result.lastCursor?.some((v) => v === null)) {
     throw new SiphonError(
       'SIPHON_ERR_SOURCE_QUERY',

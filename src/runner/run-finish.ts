@@ -13,6 +13,7 @@ import {
 import { addRowsDeleted, finishRun, type RunRow } from '../db/repositories/run.repository.js';
 import { completeState, readState } from '../db/repositories/state.repository.js';
 import { deleteNotSeen } from '../db/repositories/target.repository.js';
+import { clearSeenKeys, deleteNotStaged } from '../db/repositories/seen-keys.repository.js';
 import { assertSafeInCatalog, assertSafeTaskSql } from '../sql-guard/index.js';
 import { inSpan } from '../observability/index.js';
 import { listTasks, type TaskRow } from '../tasks/index.js';
@@ -27,7 +28,7 @@ import { LeaseLost, withRetries, type ExecutorDeps } from './run-support.js';
 export async function finish(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
-  plan: BatchPlan,
+  plan: BatchPlan & { readonly remote?: boolean },
   fence: Fence,
   run: RunRow,
   log: Logger,
@@ -38,7 +39,7 @@ export async function finish(
   const deleted = await withRetries(deps, () =>
     withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-      const n = claimed.mode === 'full' && !plan.deleteInBatch ? await deleteNotSeen(tx, plan) : 0;
+      const n = claimed.mode === 'full' && !plan.deleteInBatch ? await deleteGone(tx, claimed, plan) : 0;
       await addRowsDeleted(tx, run.id, n);
       return n;
     }),
@@ -78,6 +79,7 @@ export async function finish(
     withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
       await completeState(tx, claimed.id, run.id);
+      if (plan.remote) await clearSeenKeys(tx, claimed.id);
       await finishRun(tx, run.id, { status: 'SUCCESS' });
       await releasePipeline(tx, fence, 'IDLE');
     }),
@@ -85,7 +87,21 @@ export async function finish(
   return deleted;
 }
 
-/** Enabled steps in dependency order; an unregistered CODE task fails the run before any batch. */
+/**
+ * Delete-not-seen: an anti-join against the source query in this database, or, for a source on
+ * another server, against the keys the pass staged (kept until the final transaction, so a crash
+ * between the two repeats the same delete).
+ */
+function deleteGone(
+  tx: PoolClient,
+  claimed: ClaimedPipeline,
+  plan: BatchPlan & { readonly remote?: boolean },
+) {
+  if (!plan.remote) return deleteNotSeen(tx, plan);
+  const keyTypes = plan.keys.map((k) => plan.targetTypes[k] ?? 'text');
+  return deleteNotStaged(tx, claimed.id, plan.target, plan.keys, keyTypes);
+}
+
 /**
  * Enabled steps in dependency order. An unregistered CODE task, or a SQL step the guard refuses (a row
  * written behind the API's back), fails the run before any batch.

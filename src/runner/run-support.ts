@@ -9,6 +9,7 @@ import type { TaskRegistry } from '../tasks/index.js';
 import type { RunnerEvents } from '../core/runner-events.js';
 import type { CredentialPools } from '../sync/credential-pool.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
+import type { SourceDeps } from '../sources/index.js';
 
 /** What one run's executor needs; the claim loop (runner.ts) builds it. */
 export interface ExecutorDeps {
@@ -33,6 +34,12 @@ export interface ExecutorDeps {
   readonly adapters: ReadonlyMap<string, PlatformAdapter>;
   /** Platforms with several credentials (SIPHON_CREDENTIALS_FILE). */
   readonly pools?: CredentialPools | undefined;
+  /**
+   * Sources in other databases: how to find a connection's password and the timeout of every remote
+   * statement. @default none: a pipeline with a source_connection fails with
+   * SIPHON_ERR_CONNECTION_SECRET_MISSING
+   */
+  readonly sources?: SourceDeps | undefined;
   /** Durations, lease renewal before COMMIT and task timing read it. @default systemClock */
   readonly clock?: Clock;
 }

@@ -22,6 +22,7 @@ import { scheduleRetention, type RetentionPolicy } from '../sync/retention.js';
 import type { CredentialPools } from '../sync/credential-pool.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
 import type { IncidentNotifier } from '../incidents/index.js';
+import type { SourceDeps } from '../sources/index.js';
 import type { EnrichmentClient, EnrichmentPolicy } from '../enrichment/index.js';
 
 export interface RunnerOptions {
@@ -42,6 +43,8 @@ export interface RunnerOptions {
   readonly readerPool?: Pool;
   /** What pipeline SQL may read, write and call; re-checked at each claim. @default DEFAULT_SQL_POLICY */
   readonly sqlPolicy?: SqlPolicy;
+  /** Sources in other databases (named connections). @default none (see ExecutorDeps.sources) */
+  readonly sources?: SourceDeps;
   /** CODE tasks available to pipelines. @default defaultTaskRegistry() */
   readonly tasks?: TaskRegistry;
   /** The clock of runs and sync steps (durations, renewals, reschedules). @default systemClock */
@@ -184,6 +187,7 @@ export class Runner {
                 sqlPolicy: this.#options.sqlPolicy ?? DEFAULT_SQL_POLICY,
                 adapters: this.#options.sync?.adapters ?? new Map(),
                 pools: this.#options.sync?.pools,
+                sources: this.#options.sources,
                 ...(this.#options.clock ? { clock: this.#options.clock } : {}),
               },
               pipeline,

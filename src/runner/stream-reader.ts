@@ -4,7 +4,7 @@ import { readBatchAsText } from '../db/repositories/target.repository.js';
 import type { ExecutorDeps } from './run-support.js';
 
 /** Streaming read half: the reader role, in a READ ONLY transaction (statement timeout from its pool). */
-function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, limit: number) {
+export function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, limit: number) {
   return withTransaction(deps.readerPool ?? deps.pool, (tx) => readBatchAsText(tx, plan, cursor, limit), {
     readOnly: true,
   });
@@ -12,13 +12,16 @@ function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchCursor, 
 
 export type StreamedBatch = Awaited<ReturnType<typeof readStreamed>>;
 
-/** Reads streamed batches one ahead: `take(cursor)` returns the batch at `cursor` and starts the next. */
+/**
+ * Reads batches one ahead: `take(cursor)` returns the batch at `cursor` and starts the next. `read` is
+ * this database's reader (stream transfer) or a source in another database (its own READ ONLY
+ * transaction on that server): the batch loop is the same for both.
+ */
 export class StreamReader {
   #ahead: { key: string; batch: Promise<StreamedBatch> } | undefined;
 
   constructor(
-    private readonly deps: ExecutorDeps,
-    private readonly plan: BatchPlan,
+    private readonly read: (cursor: BatchCursor) => Promise<StreamedBatch>,
     private readonly limit: number,
   ) {}
 
@@ -26,10 +29,10 @@ export class StreamReader {
     const key = JSON.stringify(cursor);
     const ahead = this.#ahead?.key === key ? this.#ahead.batch : undefined;
     this.discard();
-    const batch = await (ahead ?? readStreamed(this.deps, this.plan, cursor, this.limit));
+    const batch = await (ahead ?? this.read(cursor));
     if (batch.rows === this.limit && batch.lastCursor) {
       const next: BatchCursor = { after: batch.lastCursor };
-      const promise = readStreamed(this.deps, this.plan, next, this.limit);
+      const promise = this.read(next);
       promise.catch(() => {}); // an unused or failed prefetch is simply read again
       this.#ahead = { key: JSON.stringify(next), batch: promise };
     }

@@ -326,7 +326,8 @@ function pipelineCheckRoutes(app: FastifyInstance, deps: ApiDeps): void {
         body: PipelineBody,
       },
     },
-    async (request) => validatePipeline(deps.readerPool, deps.pool, request.body, deps.sqlPolicy),
+    async (request) =>
+      validatePipeline(deps.readerPool, deps.pool, request.body, deps.sqlPolicy, deps.sources),
   );
 
   app.post(

@@ -16,6 +16,8 @@ export interface PipelineRow {
   /** `sql` or `social`; a social pipeline has `social` and no source_query/target_table/unique_key (null). */
   kind: PipelineKind;
   source_query: string;
+  /** The named connection the source query runs on; null: this database. */
+  source_connection: string | null;
   target_table: string;
   unique_key: string[];
   social: SocialSpec | null;
@@ -103,16 +105,16 @@ export async function upsertPipeline(
   const { rows } = await db.query<PipelineRow>(
     `INSERT INTO etl.etl_pipelines AS p
        (id, name, description, source_query, target_table, unique_key, mode, batch_size, incremental_key, lookback, enabled,
-        updated_by, schedule, next_run_at, freshness, kind, social)
+        updated_by, schedule, next_run_at, freshness, kind, social, source_connection)
      VALUES (coalesce($1::uuid, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-             $16, $17)
+             $16, $17, $18)
      ON CONFLICT (id) DO UPDATE SET
        name = EXCLUDED.name, description = EXCLUDED.description, source_query = EXCLUDED.source_query,
        target_table = EXCLUDED.target_table, unique_key = EXCLUDED.unique_key, mode = EXCLUDED.mode,
        batch_size = EXCLUDED.batch_size, incremental_key = EXCLUDED.incremental_key, lookback = EXCLUDED.lookback,
        enabled = EXCLUDED.enabled, updated_by = EXCLUDED.updated_by, updated_at = now(), version = p.version + 1,
        schedule = EXCLUDED.schedule, next_run_at = EXCLUDED.next_run_at, freshness = EXCLUDED.freshness,
-       kind = EXCLUDED.kind, social = EXCLUDED.social
+       kind = EXCLUDED.kind, social = EXCLUDED.social, source_connection = EXCLUDED.source_connection
      RETURNING *`,
     [
       spec.id ?? null,
@@ -122,6 +124,7 @@ export async function upsertPipeline(
       spec.freshness ?? null,
       spec.kind,
       spec.social === null ? null : JSON.stringify(spec.social),
+      spec.kind === 'social' ? null : (spec.source_connection ?? null),
     ],
   );
   const row = rows[0]!;
@@ -165,7 +168,12 @@ export function configOf(row: PipelineRow): Record<string, unknown> {
     description: row.description,
     ...(row.kind === 'social'
       ? { kind: row.kind, social: row.social }
-      : { source_query: row.source_query, target_table: row.target_table, unique_key: row.unique_key }),
+      : {
+          source_query: row.source_query,
+          ...(row.source_connection ? { source_connection: row.source_connection } : {}),
+          target_table: row.target_table,
+          unique_key: row.unique_key,
+        }),
     mode: row.mode,
     batch_size: row.batch_size,
     incremental_key: row.incremental_key,
@@ -220,7 +228,7 @@ export async function updatePipeline(
             mode = $8, batch_size = $9, incremental_key = $10, lookback = $11, enabled = $12,
             version = version + 1, updated_at = now(), updated_by = $13, schedule = $14,
             next_run_at = CASE WHEN $14::text IS NOT DISTINCT FROM schedule THEN next_run_at ELSE $15::timestamptz END,
-            freshness = $16, kind = $17, social = $18
+            freshness = $16, kind = $17, social = $18, source_connection = $19
       WHERE id = $1 AND version = $2
       RETURNING *`,
     [
@@ -232,6 +240,7 @@ export async function updatePipeline(
       spec.freshness ?? null,
       spec.kind,
       spec.social === null ? null : JSON.stringify(spec.social),
+      spec.kind === 'social' ? null : (spec.source_connection ?? null),
     ],
   );
   return rows[0];

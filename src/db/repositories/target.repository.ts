@@ -219,3 +219,43 @@ export async function subtractLookback(
   ]);
   return rows[0]?.v;
 }
+
+/**
+ * A new mart from a source in another database: the target is created from the columns the source
+ * described, each with its mapped PostgreSQL type, the key as primary key and an updated_at column.
+ * Every type must name a type of this server (checked here, as a parameter, before it is written into
+ * the statement). Runs in the caller's transaction.
+ */
+export async function createTargetFromColumns(
+  db: Executor,
+  target: QualifiedName,
+  keys: readonly string[],
+  columns: ReadonlyArray<{ readonly name: string; readonly type: string }>,
+): Promise<void> {
+  const { rows } = await db.query<{ type: string; known: boolean }>(
+    'SELECT t AS type, to_regtype(t) IS NOT NULL AS known FROM unnest($1::text[]) AS t',
+    [columns.map((c) => c.type)],
+  );
+  const unknown = rows.find((r) => !r.known);
+  if (unknown || rows.length !== columns.length || columns.some((c) => /[;'"]|--|\/\*/.test(c.type))) {
+    throw new SiphonError(
+      'SIPHON_ERR_SOURCE_TYPE_UNMAPPED',
+      `the source type ${unknown?.type ?? '?'} does not exist on this server`,
+      { field: 'source_query' },
+    );
+  }
+  const definitions = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`);
+  if (!columns.some((c) => c.name === 'updated_at')) {
+    definitions.push('updated_at timestamptz NOT NULL DEFAULT now()');
+  }
+  definitions.push(`PRIMARY KEY (${keys.map(quoteIdent).join(', ')})`);
+  await db.query(`CREATE TABLE ${quoteQualified(target)} (\n  ${definitions.join(',\n  ')}\n)`);
+}
+
+/** Type OIDs of type names on this server (lookback arithmetic of a remote incremental key). */
+export async function typeOidOf(db: Executor, typeName: string): Promise<number> {
+  const { rows } = await db.query<{ oid: number | null }>('SELECT to_regtype($1)::oid::int AS oid', [
+    typeName,
+  ]);
+  return rows[0]?.oid ?? 0;
+}

@@ -1,0 +1,248 @@
+/**
+ * `npm run bench -- --remote`: a full load of a source in another database into the embedded
+ * PostgreSQL 18, measured in one run against the usual tools doing the same copy:
+ *
+ *   - Siphon, from the system PostgreSQL 15 (a source connection, batches read there, committed here);
+ *   - `pg_dump -t … | psql` and `psql \copy … | psql \copy` (PostgreSQL 15 → 18);
+ *   - Siphon from the system MariaDB;
+ *   - pgloader when it is installed (it is not on every machine: reported as null then).
+ *
+ *   npm run bench -- --remote --rows 1000000 --batch 10000 --out bench/results/remote.json
+ *
+ * `vsPgDump` and `vsPsqlCopy` are the tool's time divided by Siphon's: above 1 Siphon is faster.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createSecretResolver } from '../src/config/index.js';
+import { migrate } from '../src/db/migrator.js';
+import { createPool } from '../src/db/pool.js';
+import { ensureRoles } from '../src/db/roles.js';
+import { requestStatus, savePipeline } from '../src/pipelines/index.js';
+import { Runner } from '../src/runner/index.js';
+import { createConnection } from '../src/sources/index.js';
+import { DEFAULT_SQL_POLICY } from '../src/sql-guard/index.js';
+import { benchServer } from './server.js';
+
+const { values: args } = parseArgs({
+  options: {
+    remote: { type: 'boolean', default: true },
+    rows: { type: 'string', default: '1000000' },
+    batch: { type: 'string', default: '10000' },
+    out: { type: 'string', default: 'bench/results/remote.json' },
+  },
+});
+const ROWS = Number(args.rows);
+const BATCH = Number(args.batch);
+const DB = `siphon_bench_${process.pid}`;
+const SOURCE_PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
+const SOURCE_MY = { host: '127.0.0.1', port: 3306, user: 'root' };
+const logger = pino({ level: 'silent' });
+
+interface Scenario {
+  name: string;
+  seconds: number | null;
+  rowsPerSecond: number | null;
+  rssMiB?: { baseline: number; peak: number };
+  note?: string;
+}
+
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+const scenario = (name: string, s: number, extra: Partial<Scenario> = {}): Scenario => ({
+  name,
+  seconds: Math.round(s * 100) / 100,
+  rowsPerSecond: Math.round(ROWS / s),
+  ...extra,
+});
+
+/** Runs a shell pipeline; fails loudly with its stderr. */
+function shell(command: string, env: NodeJS.ProcessEnv = {}): void {
+  const result = spawnSync('bash', ['-o', 'pipefail', '-c', command], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (result.status !== 0) throw new Error(`${command}: ${result.stderr.toString().slice(-2000)}`);
+}
+
+async function main(): Promise<void> {
+  const server = await benchServer('siphon-bench-remote-');
+  const target = createPool({ connectionString: server.url, applicationName: 'bench-admin', max: 6 });
+  const sourcePg = new pg.Client({ ...SOURCE_PG, database: 'postgres' });
+  await sourcePg.connect();
+  const my = await mysql.createConnection({ ...SOURCE_MY, multipleStatements: false });
+  const results: Scenario[] = [];
+  try {
+    const client = await target.connect();
+    await ensureRoles(client, { reader: 'bench-r-pw', writer: 'bench-w-pw', api: 'bench-a-pw' });
+    await migrate(client);
+    client.release();
+
+    // The source tables: the same rows on both servers.
+    await sourcePg.query(`CREATE DATABASE ${DB}`);
+    const src = new pg.Client({ ...SOURCE_PG, database: DB });
+    await src.connect();
+    await src.query(`CREATE TABLE public.films (id int PRIMARY KEY, title text NOT NULL, rating numeric(4,2),
+      kind text, modified timestamptz NOT NULL)`);
+    await src.query(
+      `INSERT INTO public.films SELECT i, 'film ' || i, (i % 1000) / 100.0, CASE WHEN i % 3 = 0 THEN 'movie' ELSE 'tv_show' END,
+              timestamptz '2025-01-01' + make_interval(secs => i) FROM generate_series(1, $1) i`,
+      [ROWS],
+    );
+    await src.query('VACUUM ANALYZE public.films');
+    await src.end();
+    await my.query(`CREATE DATABASE ${DB}`);
+    await my.query(`CREATE TABLE ${DB}.films (id int PRIMARY KEY, title varchar(100) NOT NULL, rating decimal(4,2),
+      kind varchar(10), modified timestamp NOT NULL)`);
+    await my.query(
+      `INSERT INTO ${DB}.films SELECT seq, CONCAT('film ', seq), (seq % 1000) / 100, IF(seq % 3 = 0, 'movie', 'tv_show'),
+              TIMESTAMP '2025-01-01 00:00:00' + INTERVAL seq SECOND FROM ${DB}.seq_1_to_${ROWS}`,
+    );
+
+    // Siphon: one runner in this process, reading each source through a connection.
+    for (const [name, kind, query] of [
+      ['bench_pg', 'postgres', 'SELECT id, title, rating, kind, modified FROM public.films'],
+      ['bench_my', 'mysql', 'SELECT id, title, rating, kind, modified FROM films'],
+    ] as const) {
+      await createConnection(
+        target,
+        {
+          name,
+          kind,
+          host: kind === 'postgres' ? SOURCE_PG.host : SOURCE_MY.host,
+          database: DB,
+          user: kind === 'postgres' ? SOURCE_PG.user : SOURCE_MY.user,
+        },
+        'bench',
+      );
+      await savePipeline(
+        target,
+        {
+          name: `${name}_full`,
+          source_connection: name,
+          source_query: query,
+          target_table: `analytics.${name}_films`,
+          unique_key: 'id',
+          batch_size: BATCH,
+        },
+        'bench',
+      );
+    }
+    const mib = (b: number) => Math.round(b / 2 ** 20);
+    const load = async (pipeline: string, label: string, copy: boolean) => {
+      const runner = new Runner({
+        pool: target,
+        listenUrl: server.url,
+        logger,
+        pollIntervalMs: 50,
+        leaseMs: 30_000,
+        concurrency: 1,
+        maxAttempts: 3,
+        sqlPolicy: DEFAULT_SQL_POLICY,
+        sources: {
+          resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
+          statementTimeoutMs: 120_000,
+          applicationName: 'siphon-bench',
+          copy,
+        },
+      });
+      await runner.start();
+      try {
+        await target.query(`TRUNCATE analytics.${pipeline.replace(/_full$/, '')}_films`).catch(() => {});
+        const baseline = process.memoryUsage().rss;
+        let peak = baseline;
+        const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+        const began = process.hrtime.bigint();
+        await requestStatus(target, pipeline, 'run', 'bench', 'bench');
+        for (;;) {
+          const { rows } = await target.query<{ status: string }>(
+            'SELECT status FROM etl.etl_pipelines WHERE name = $1',
+            [pipeline],
+          );
+          if (rows[0]!.status === 'IDLE') break;
+          if (rows[0]!.status === 'FAILED') throw new Error(`${pipeline} failed`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const elapsed = seconds(began);
+        clearInterval(sampler);
+        const table = `analytics.${pipeline.replace(/_full$/, '')}_films`;
+        const { rows } = await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+        if (rows[0]!.n !== ROWS) throw new Error(`${pipeline}: ${rows[0]!.n} rows of ${ROWS}`);
+        results.push(scenario(label, elapsed, { rssMiB: { baseline: mib(baseline), peak: mib(peak) } }));
+      } finally {
+        await runner.stop();
+      }
+    };
+    // Each into an empty target (TRUNCATE before a later load of the same pipeline).
+    await load('bench_pg_full', 'siphon: PostgreSQL 15 → 18 (COPY)', true);
+    await load('bench_pg_full', 'siphon: PostgreSQL 15 → 18 (rows)', false);
+    await load('bench_my_full', 'siphon: MariaDB → PostgreSQL 18', true);
+
+    // The tools, PostgreSQL 15 → 18, each into a database of its own on the target server.
+    const targetUrl = (database: string) => {
+      const url = new URL(server.url);
+      url.pathname = `/${database}`;
+      return url.toString();
+    };
+    for (const database of ['bench_dump', 'bench_copy']) await target.query(`CREATE DATABASE ${database}`);
+    let began = process.hrtime.bigint();
+    shell(
+      `pg_dump -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -t public.films --no-owner --no-privileges ${DB} | psql -q -v ON_ERROR_STOP=1 "${targetUrl('bench_dump')}"`,
+    );
+    results.push(scenario('pg_dump -t | psql', seconds(began)));
+    execFileSync('psql', [
+      '-q',
+      targetUrl('bench_copy'),
+      '-c',
+      'CREATE TABLE films (id int PRIMARY KEY, title text NOT NULL, rating numeric(4,2), kind text, modified timestamptz NOT NULL)',
+    ]);
+    began = process.hrtime.bigint();
+    shell(
+      `psql -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -d ${DB} -c "\\copy (SELECT * FROM public.films) TO STDOUT" | psql -q -v ON_ERROR_STOP=1 "${targetUrl('bench_copy')}" -c "\\copy films FROM STDIN"`,
+    );
+    results.push(scenario('psql \\copy | psql \\copy', seconds(began)));
+    const pgloader = spawnSync('pgloader', ['--version']).status === 0;
+    results.push({
+      name: 'pgloader',
+      seconds: null,
+      rowsPerSecond: null,
+      note: pgloader
+        ? 'installed but not measured by this version of the bench'
+        : 'not installed on this machine',
+    });
+
+    const time = (name: string) => results.find((r) => r.name === name)?.seconds ?? null;
+    const siphon = time('siphon: PostgreSQL 15 → 18 (COPY)')!;
+    const ratio = (other: number | null) =>
+      other === null ? null : Math.round((other / siphon) * 100) / 100;
+    const report = {
+      rows: ROWS,
+      batch: BATCH,
+      machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      scenarios: results,
+      vsPgDump: ratio(time('pg_dump -t | psql')),
+      vsPsqlCopy: ratio(time('psql \\copy | psql \\copy')),
+      vsPgloader: null,
+      note: "vs*: the tool's time divided by Siphon's (PostgreSQL 15 → 18, COPY): above 1 Siphon is faster",
+    };
+    mkdirSync(dirname(args.out!), { recursive: true });
+    writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } finally {
+    await my.query(`DROP DATABASE IF EXISTS ${DB}`).catch(() => {});
+    await my.end();
+    await sourcePg.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`).catch(() => {});
+    await sourcePg.end();
+    await target.end();
+    await server.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { buildMergeStagedSql, streamColumns, type BatchPlan } from '../batch-sql.js';
+import type { PoolClient } from '../pool.js';
+import type { BatchResult } from './target.repository.js';
+
+/**
+ * The COPY path of a PostgreSQL source: the batch's rows arrive as `COPY … TO STDOUT` from the source
+ * server and go straight into a staging table of this session (`COPY … FROM STDIN`), inside the batch
+ * transaction, without being parsed in Node; one statement then merges them into the target. The
+ * staging table is temporary and empties at every commit or rollback.
+ */
+const STAGING = 'pg_temp.siphon_remote_batch';
+
+/** Copies one batch into the staging table (created on the session's first use). */
+export async function copyIntoStaging(tx: PoolClient, rows: Readable): Promise<void> {
+  await tx.query(
+    'CREATE TEMP TABLE IF NOT EXISTS siphon_remote_batch (seq bigint GENERATED ALWAYS AS IDENTITY, v text[] NOT NULL) ON COMMIT DELETE ROWS',
+  );
+  await pipeline(rows, tx.query(copyFrom(`COPY ${STAGING} (v) FROM STDIN`)));
+}
+
+/** Upserts the staged batch; returns its counts and last cursor, as a streamed batch's write does. */
+export async function mergeStaged(tx: PoolClient, plan: BatchPlan): Promise<BatchResult> {
+  const { rows } = await tx.query<{ rows_read: number; rows_written: number; last_row: string[] | null }>(
+    buildMergeStagedSql(plan, STAGING),
+  );
+  const row = rows[0]!;
+  const order = streamColumns(plan);
+  return {
+    rowsRead: row.rows_read,
+    rowsWritten: row.rows_written,
+    rowsDeleted: 0,
+    lastCursor: row.last_row ? plan.cursorColumns.map((c) => row.last_row![order.indexOf(c)]!) : null,
+  };
+}
+
+/** Stages the keys of the staged batch for delete-not-seen (a full pass of a remote source). */
+export async function stageKeysFromStaging(
+  tx: PoolClient,
+  pipelineId: string,
+  plan: BatchPlan,
+): Promise<void> {
+  const order = streamColumns(plan);
+  const key = plan.keys.map((k) => `v[${order.indexOf(k) + 1}]`).join(', ');
+  await tx.query(
+    `INSERT INTO etl.remote_seen_keys (pipeline_id, key) SELECT $1, ARRAY[${key}] FROM ${STAGING}`,
+    [pipelineId],
+  );
+}

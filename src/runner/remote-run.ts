@@ -1,0 +1,105 @@
+import { SiphonError } from '../core/errors.js';
+import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
+import type { Executor, PoolClient } from '../db/pool.js';
+import {
+  copyIntoStaging,
+  mergeStaged,
+  stageKeysFromStaging,
+} from '../db/repositories/remote-batch.repository.js';
+import type { BatchResult } from '../db/repositories/target.repository.js';
+import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
+import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
+import { assertAllowedTarget } from '../sql-guard/index.js';
+import {
+  assertSafeRemoteQuery,
+  getConnectionRow,
+  openSource,
+  resolveRemotePlan,
+  type RemoteSource,
+} from '../sources/index.js';
+import type { ResolvedPlan } from './plan.js';
+import type { StreamedBatch } from './stream-reader.js';
+import type { ExecutorDeps } from './run-support.js';
+
+/**
+ * A pipeline whose source is on another server (`source_connection`): the batch loop is the stream
+ * path's, with the read done by the source's server in its own READ ONLY transaction, and the write,
+ * checkpoint and ledger committed together in the local batch transaction behind the fence
+ * (docs/adr/0016). Here: opening the source, its plan, and the keys a full pass stages.
+ */
+
+/** Opens the pipeline's source, or undefined for a pipeline that reads this database. */
+export async function openRemoteSource(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+): Promise<RemoteSource | undefined> {
+  if (claimed.kind === 'social' || !claimed.source_connection) return undefined;
+  if (!deps.sources) {
+    throw new SiphonError(
+      'SIPHON_ERR_CONNECTION_SECRET_MISSING',
+      `this runner was started without source connections; pipeline ${claimed.name} reads ${claimed.source_connection}`,
+      { field: 'source_connection' },
+    );
+  }
+  const connection = await getConnectionRow(deps.pool, claimed.source_connection);
+  return openSource(deps.sources, connection);
+}
+
+/**
+ * The guard again (the row may have been written behind the API's back), then the plan from the
+ * remote description; a missing target is created through `createTarget` (fenced by the caller).
+ */
+export async function prepareRemotePlan(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  source: RemoteSource,
+  onMissingTarget: Parameters<typeof resolveRemotePlan>[3],
+): Promise<ResolvedPlan> {
+  const connection = await getConnectionRow(deps.pool, claimed.source_connection!);
+  assertAllowedTarget(claimed.target_table.split('.')[0]!, deps.sqlPolicy);
+  await assertSafeRemoteQuery(connection, claimed.source_query, deps.sqlPolicy);
+  const plan = await resolveRemotePlan(source, deps.pool, claimed, onMissingTarget);
+  return { ...plan, remote: true };
+}
+
+/**
+ * A batch by COPY (a PostgreSQL source): the source streams it into this transaction's staging table,
+ * a full pass stages its keys from there, and one statement merges it into the target.
+ */
+export async function copyRemoteBatch(
+  tx: PoolClient,
+  source: RemoteSource,
+  claimed: ClaimedPipeline,
+  plan: ResolvedPlan,
+  cursor: BatchCursor,
+): Promise<BatchResult> {
+  if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
+  await source.copyBatch(plan, cursor, claimed.batch_size, (rows) => copyIntoStaging(tx, rows));
+  if (claimed.mode === 'full') {
+    if (cursor === null) await clearSeenKeys(tx, claimed.id);
+    await stageKeysFromStaging(tx, claimed.id, plan);
+  }
+  return mergeStaged(tx, plan);
+}
+
+/**
+ * In a full pass's batch transaction: a pass that starts from nothing first forgets the keys of any
+ * earlier pass; every batch stages the keys it read, committed with its rows and checkpoint.
+ */
+export async function stageBatchKeys(
+  tx: Executor,
+  claimed: ClaimedPipeline,
+  plan: ResolvedPlan,
+  cursor: BatchCursor,
+  batch: StreamedBatch,
+): Promise<void> {
+  if (claimed.mode !== 'full') return;
+  if (cursor === null) await clearSeenKeys(tx, claimed.id);
+  if (batch.rows === 0) return;
+  const order = streamColumns(plan);
+  await stageSeenKeys(
+    tx,
+    claimed.id,
+    plan.keys.map((k) => batch.columns[order.indexOf(k)]!),
+  );
+}

@@ -1,0 +1,238 @@
+import mysql from 'mysql2/promise';
+import { SiphonError } from '../../core/errors.js';
+import { normalizeSourceQuery, streamColumns, type BatchCursor, type BatchPlan } from '../../db/batch-sql.js';
+import { asSourceFailure } from '../source-errors.js';
+import type {
+  ConnectionProbe,
+  OpenOptions,
+  RemoteColumn,
+  RemoteEndpoint,
+  RemoteSource,
+  SourceBatch,
+} from '../source.js';
+import { mapMysqlField, type MysqlColumnPlan, type MysqlField } from './mysql.types.js';
+
+/** `name` as a MySQL identifier. */
+const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
+
+/** Privileges that let a credential change a server; SHOW GRANTS lines holding one are reported. */
+const WRITE_PRIVILEGES =
+  /\b(ALL PRIVILEGES|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|INDEX|FILE|SUPER|TRUNCATE|EXECUTE|EVENT|TRIGGER)\b/i;
+
+/**
+ * A MySQL or MariaDB source (mysql2). This file holds the MySQL dialect's SQL (the one exception per
+ * source kind to "SQL lives in src/db/repositories", see src/sources/README.md).
+ *
+ * Each read: a session in UTC (`time_zone = '+00:00'`) with the server's statement timeout
+ * (MariaDB `max_statement_time`, MySQL `max_execution_time`), then `START TRANSACTION READ ONLY`,
+ * the keyset query `SELECT … FROM (source_query) AS s WHERE … ORDER BY … LIMIT n`, `COMMIT`. Values
+ * come back as the server's text (typeCast), bytes as hex, so nothing is reinterpreted in Node.
+ */
+export class MysqlSource implements RemoteSource {
+  readonly #pool: mysql.Pool;
+  readonly #name: string;
+  readonly #timeoutMs: number;
+  /** From the last describe: how each column is read and compared. */
+  readonly #columns = new Map<string, MysqlColumnPlan>();
+  #mariadb: boolean | undefined;
+
+  constructor(endpoint: RemoteEndpoint, options: OpenOptions) {
+    this.#name = endpoint.name;
+    this.#timeoutMs = options.statementTimeoutMs;
+    this.#pool = mysql.createPool({
+      host: endpoint.host,
+      port: endpoint.port,
+      database: endpoint.database,
+      user: endpoint.user,
+      ...(endpoint.password === undefined ? {} : { password: endpoint.password }),
+      connectionLimit: 2,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      enableKeepAlive: true,
+      keepAliveInitialDelay: 10_000,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      multipleStatements: false,
+      connectAttributes: { program_name: options.applicationName },
+    });
+    this.#pool.on('connection', (connection) => connection.on('error', () => {}));
+  }
+
+  /** One READ ONLY transaction on one session; a connection that cannot roll back is dropped. */
+  async #readOnly<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
+    let connection: mysql.PoolConnection | undefined;
+    let broken = false;
+    try {
+      connection = await this.#pool.getConnection();
+      if (this.#mariadb === undefined) {
+        const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+        this.#mariadb = /mariadb/i.test(String(rows[0]?.v ?? ''));
+      }
+      await connection.query("SET SESSION time_zone = '+00:00'");
+      await connection.query(
+        this.#mariadb
+          ? `SET SESSION max_statement_time = ${(this.#timeoutMs / 1000).toFixed(3)}`
+          : `SET SESSION max_execution_time = ${Math.round(this.#timeoutMs)}`,
+      );
+      await connection.query('START TRANSACTION READ ONLY');
+      const result = await work(connection);
+      await connection.query('COMMIT');
+      return result;
+    } catch (error) {
+      if (connection) {
+        try {
+          await connection.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+      }
+      throw asSourceFailure(error, this.#name);
+    } finally {
+      if (connection) {
+        if (broken) connection.destroy();
+        else connection.release();
+      }
+    }
+  }
+
+  describe(sourceQuery: string): Promise<RemoteColumn[]> {
+    return this.#readOnly(async (connection) => {
+      const [, fields] = await connection.query(
+        `SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s LIMIT 0`,
+      );
+      this.#columns.clear();
+      return (fields as unknown as MysqlField[]).map((field) => {
+        const column = mapMysqlField(field);
+        this.#columns.set(field.name, column);
+        return {
+          name: field.name,
+          sourceType: column.sourceType,
+          pgType: column.pgType,
+          cursorType: column.cursorType,
+        };
+      });
+    });
+  }
+
+  /** `(a > ? OR (a = ? AND (b > ? …)))`: the row-value keyset, written so that MySQL uses its indexes. */
+  #after(columns: readonly string[], values: readonly string[]): { sql: string; values: string[] } {
+    const [first, ...rest] = columns;
+    const ph = this.#placeholder(first!);
+    const col = `s.${quote(first!)}`;
+    if (rest.length === 0) return { sql: `${col} > ${ph}`, values: [values[0]!] };
+    const inner = this.#after(rest, values.slice(1));
+    return {
+      sql: `(${col} > ${ph} OR (${col} = ${ph} AND (${inner.sql})))`,
+      values: [values[0]!, values[0]!, ...inner.values],
+    };
+  }
+
+  #placeholder(column: string): string {
+    return this.#columns.get(column)?.placeholder ?? '?';
+  }
+
+  #typeCast(): NonNullable<mysql.QueryOptions['typeCast']> {
+    const binary = new Set([...this.#columns].filter(([, c]) => c.binary).map(([n]) => n));
+    return (field: {
+      name: string;
+      type: string;
+      buffer(): Buffer | null;
+      string(encoding?: string): string | null;
+    }) => {
+      if (binary.has(field.name)) {
+        const bytes = field.buffer();
+        return bytes === null ? null : `\\x${bytes.toString('hex')}`;
+      }
+      return field.type === 'JSON' ? field.string('utf8') : field.string();
+    };
+  }
+
+  readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch> {
+    if (this.#columns.size === 0) {
+      throw new SiphonError('SIPHON_ERR_INTERNAL', 'a MySQL source is read before its query was described');
+    }
+    const order = streamColumns(plan);
+    let where = '';
+    let values: string[] = [];
+    if (cursor && 'from' in cursor) {
+      const key = plan.incrementalKey!;
+      where = `WHERE s.${quote(key)} >= ${this.#placeholder(key)}`;
+      values = [cursor.from];
+    } else if (cursor) {
+      const after = this.#after(plan.cursorColumns, cursor.after);
+      where = `WHERE ${after.sql}`;
+      values = after.values;
+    }
+    const sql = `SELECT ${order.map((c) => `s.${quote(c)}`).join(', ')} FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+) AS s ${where}
+ORDER BY ${plan.cursorColumns.map((c) => `s.${quote(c)}`).join(', ')}
+LIMIT ${Math.trunc(limit)}`;
+    return this.#readOnly(async (connection) => {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>({
+        sql,
+        values,
+        rowsAsArray: true,
+        typeCast: this.#typeCast(),
+      });
+      const data = rows as unknown as Array<Array<string | null>>;
+      const utc = order.map((c) => this.#columns.get(c)?.utc === true);
+      const columns: string[][] = order.map((_, c) =>
+        data.map((row) => {
+          const value = row[c] ?? null;
+          return (value !== null && utc[c] ? `${value}+00` : value) as string;
+        }),
+      );
+      const last = data.at(-1);
+      const lastCursor = last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null;
+      return { columns, rows: data.length, lastCursor };
+    });
+  }
+
+  hasNullIncrementalKey(plan: BatchPlan): Promise<boolean> {
+    return this.#readOnly(async (connection) => {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(
+        `SELECT EXISTS (SELECT 1 FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+) AS s WHERE s.${quote(plan.incrementalKey!)} IS NULL) AS found`,
+      );
+      return Number(rows[0]?.found ?? 0) === 1;
+    });
+  }
+
+  probe(allowedSchemas: readonly string[]): Promise<ConnectionProbe> {
+    return this.#readOnly(async (connection) => {
+      const [version] = await connection.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+      const [grants] = await connection.query<mysql.RowDataPacket[]>({
+        sql: 'SHOW GRANTS',
+        rowsAsArray: true,
+      });
+      const warnings: string[] = [];
+      for (const row of grants as unknown as string[][]) {
+        // Only the privileges and their object: a grant line may carry a password hash after them.
+        const match = /^GRANT (.+?) ON (\S+) TO /i.exec(String(row[0] ?? ''));
+        if (!match || !WRITE_PRIVILEGES.test(match[1]!)) continue;
+        const on = match[2]!.replaceAll('`', '');
+        const db = on.split('.')[0]!;
+        if (
+          db === '*' ||
+          allowedSchemas.some((s) => s.toLowerCase() === db.toLowerCase()) ||
+          db.includes('%')
+        ) {
+          warnings.push(`the user holds ${match[1]!} on ${on}`);
+        }
+      }
+      const text = String(version[0]?.v ?? '');
+      const server = /mariadb/i.test(text) ? `MariaDB ${text}` : `MySQL ${text}`;
+      return { serverVersion: server, readOnly: warnings.length === 0, warnings };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end().catch(() => {});
+  }
+}
+
+export function openMysqlSource(endpoint: RemoteEndpoint, options: OpenOptions): RemoteSource {
+  return new MysqlSource(endpoint, options);
+}

@@ -1,0 +1,155 @@
+import pg from 'pg';
+import type { Readable } from 'node:stream';
+import { to as copyTo } from 'pg-copy-streams';
+import {
+  buildCopyReadSql,
+  normalizeSourceQuery,
+  type BatchCursor,
+  type BatchPlan,
+} from '../../db/batch-sql.js';
+import { withTransaction, oneStatement } from '../../db/pool.js';
+import { hasNullIncrementalKey, readBatchAsText } from '../../db/repositories/target.repository.js';
+import { asSourceFailure } from '../source-errors.js';
+import type {
+  ConnectionProbe,
+  OpenOptions,
+  RemoteColumn,
+  RemoteEndpoint,
+  RemoteSource,
+  SourceBatch,
+} from '../source.js';
+import { mapPostgresType } from './postgres.types.js';
+
+/**
+ * A PostgreSQL source. This file holds the remote dialect's SQL (the rule that SQL lives in
+ * src/db/repositories has this one exception per source kind, see src/sources/README.md); the batch
+ * read itself is the stream path's own statement (`readBatchAsText`), run on the remote server.
+ *
+ * Sessions open READ ONLY by default (`default_transaction_read_only`), in UTC (so `timestamptz` text
+ * carries `+00`), with the statement timeout; each read is also its own `BEGIN READ ONLY` transaction.
+ */
+export class PostgresSource implements RemoteSource {
+  readonly #pool: pg.Pool;
+  readonly #name: string;
+
+  constructor(endpoint: RemoteEndpoint, options: OpenOptions) {
+    this.#name = endpoint.name;
+    this.#pool = new pg.Pool({
+      host: endpoint.host,
+      port: endpoint.port,
+      database: endpoint.database,
+      user: endpoint.user,
+      // A function, so the password is not an enumerable property of the pool's options.
+      ...(endpoint.password === undefined ? {} : { password: () => endpoint.password! }),
+      max: 2,
+      application_name: options.applicationName,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      statement_timeout: options.statementTimeoutMs,
+      query_timeout: options.statementTimeoutMs + 5_000,
+      idle_in_transaction_session_timeout: options.statementTimeoutMs + 5_000,
+      // jit off: a keyset batch is short, and compiling it on every read cost more than running it.
+      options: '-c default_transaction_read_only=on -c TimeZone=UTC -c jit=off',
+    });
+    this.#pool.on('error', () => {});
+    this.#pool.on('connect', (client) => client.on('error', () => {}));
+  }
+
+  async #readOnly<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await withTransaction(this.#pool, work, { readOnly: true });
+    } catch (error) {
+      throw asSourceFailure(error, this.#name);
+    }
+  }
+
+  describe(sourceQuery: string): Promise<RemoteColumn[]> {
+    return this.#readOnly(async (client) => {
+      const result = await client.query(
+        oneStatement(`SELECT * FROM (\n${normalizeSourceQuery(sourceQuery)}\n) AS s LIMIT 0`),
+      );
+      const { rows } = await client.query<{ name: string }>(
+        'SELECT format_type(t.oid, t.mod) AS name FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS t(oid, mod, n) ORDER BY n',
+        [result.fields.map((f) => f.dataTypeID), result.fields.map((f) => f.dataTypeModifier)],
+      );
+      return result.fields.map((f, i) => {
+        const formatted = rows[i]?.name ?? 'unknown';
+        const pgType = mapPostgresType(f.name, f.dataTypeID, formatted);
+        return { name: f.name, sourceType: formatted, pgType, cursorType: pgType };
+      });
+    });
+  }
+
+  readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch> {
+    return this.#readOnly((client) => readBatchAsText(client, plan, cursor, limit));
+  }
+
+  copyBatch(
+    plan: BatchPlan,
+    cursor: BatchCursor,
+    limit: number,
+    into: (rows: Readable) => Promise<void>,
+  ): Promise<void> {
+    return this.#readOnly(async (client) => {
+      const sql = buildCopyReadSql(plan, cursor, limit, (value) => client.escapeLiteral(value));
+      await into(client.query(copyTo(`COPY (${sql}) TO STDOUT`)));
+    });
+  }
+
+  hasNullIncrementalKey(plan: BatchPlan): Promise<boolean> {
+    return this.#readOnly((client) => hasNullIncrementalKey(client, plan));
+  }
+
+  probe(allowedSchemas: readonly string[]): Promise<ConnectionProbe> {
+    return this.#readOnly(async (client) => {
+      const { rows } = await client.query<{
+        version: string;
+        superuser: boolean;
+        writable: string[] | null;
+        create_in: string[] | null;
+        create_schema: boolean;
+      }>(
+        `SELECT current_setting('server_version') AS version,
+                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+                (SELECT array_agg(n.nspname || '.' || c.relname ORDER BY n.nspname, c.relname)
+                   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = ANY ($1::text[]) AND c.relkind IN ('r', 'p')
+                    AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
+                         OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))) AS writable,
+                (SELECT array_agg(nspname::text ORDER BY nspname) FROM pg_namespace
+                  WHERE nspname = ANY ($1::text[]) AND has_schema_privilege(oid, 'CREATE')) AS create_in,
+                has_database_privilege(current_database(), 'CREATE') AS create_schema`,
+        [allowedSchemas],
+      );
+      const row = rows[0]!;
+      const warnings: string[] = [];
+      if (row.superuser) warnings.push('the user is a superuser: it can write anything');
+      if (row.writable?.length) {
+        const shown = row.writable.slice(0, 5).join(', ');
+        warnings.push(
+          `the user may write ${row.writable.length} table(s): ${shown}${row.writable.length > 5 ? ', …' : ''}`,
+        );
+      }
+      if (row.create_in?.length) warnings.push(`the user may create objects in ${row.create_in.join(', ')}`);
+      if (row.create_schema) warnings.push('the user may create schemas in the database');
+      return { serverVersion: `PostgreSQL ${row.version}`, readOnly: warnings.length === 0, warnings };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end().catch(() => {});
+  }
+}
+
+export function openPostgresSource(endpoint: RemoteEndpoint, options: OpenOptions): RemoteSource {
+  const source = new PostgresSource(endpoint, options);
+  if (options.copy !== false) return source;
+  return {
+    describe: (query) => source.describe(query),
+    readBatch: (plan, cursor, limit) => source.readBatch(plan, cursor, limit),
+    hasNullIncrementalKey: (plan) => source.hasNullIncrementalKey(plan),
+    probe: (schemas) => source.probe(schemas),
+    close: () => source.close(),
+  };
+}

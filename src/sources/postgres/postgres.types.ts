@@ -1,0 +1,24 @@
+import { SiphonError } from '../../core/errors.js';
+
+/**
+ * PostgreSQL source → PostgreSQL target: a built-in type keeps its own name and modifier
+ * (`numeric(12,2)`, `character varying(40)`, `timestamp with time zone`, arrays of them). A type the
+ * source server defines itself (an enum, a domain, a composite or an extension's type: OID at or
+ * above 16384, FirstNormalObjectId) may not exist on the target server: it is refused, cast it in the
+ * query (`status::text`).
+ */
+const FIRST_NORMAL_OBJECT_ID = 16_384;
+
+/** A `format_type` answer Siphon will put into CREATE TABLE: words, a modifier, array brackets. */
+const SAFE_TYPE_NAME = /^[a-z][a-z0-9_ ]*(\(\d+(,\s?\d+)?\))?[a-z ]*(\[\])*$/;
+
+export function mapPostgresType(column: string, typeOid: number, formatted: string): string {
+  if (typeOid >= FIRST_NORMAL_OBJECT_ID || !SAFE_TYPE_NAME.test(formatted) || formatted === 'unknown') {
+    throw new SiphonError(
+      'SIPHON_ERR_SOURCE_TYPE_UNMAPPED',
+      `column "${column}" has the source type ${formatted}, which is not a built-in PostgreSQL type; cast it in source_query (for example ::text)`,
+      { field: 'source_query', details: { column, sourceType: formatted } },
+    );
+  }
+  return formatted;
+}

@@ -1,0 +1,75 @@
+import { allowedSchemasOf, type ConnectionKind } from '../core/connection-spec.schema.js';
+import { SiphonError } from '../core/errors.js';
+import type { SqlPolicy } from '../core/sql-policy.js';
+import type { SecretResolver } from '../config/index.js';
+import type { ConnectionRow } from '../db/repositories/connection.repository.js';
+import { mysqlSourceKind } from './mysql/index.js';
+import { postgresSourceKind } from './postgres/index.js';
+import type { RemoteSource, SourceKind } from './source.js';
+
+/** The source kinds by name; a connection of another kind cannot be stored (the table's CHECK). */
+export const SOURCE_KINDS: Readonly<Record<ConnectionKind, SourceKind>> = {
+  postgres: postgresSourceKind,
+  mysql: mysqlSourceKind,
+};
+
+/** What opening a connection needs: how to find its password, and the bounds of every remote read. */
+export interface SourceDeps {
+  readonly resolveSecret: SecretResolver;
+  /** Statement timeout of every remote statement (SIPHON_STATEMENT_TIMEOUT). */
+  readonly statementTimeoutMs: number;
+  /** Shown on the source server (`application_name`, `program_name`). @default siphon */
+  readonly applicationName?: string;
+  /** A kind's COPY path when it has one. @default true */
+  readonly copy?: boolean;
+}
+
+/** Opens a connection's source (a small pool, nothing sent yet); the caller closes it. */
+export function openSource(deps: SourceDeps, connection: ConnectionRow): RemoteSource {
+  const password = deps.resolveSecret(connection);
+  return SOURCE_KINDS[connection.kind].open(
+    {
+      name: connection.name,
+      host: connection.host,
+      port: connection.port,
+      database: connection.database,
+      user: connection.user,
+      password,
+    },
+    {
+      statementTimeoutMs: deps.statementTimeoutMs,
+      applicationName: deps.applicationName ?? 'siphon',
+      ...(deps.copy === undefined ? {} : { copy: deps.copy }),
+    },
+  );
+}
+
+/** The dialect's parser check of a source query for this connection (its allowed schemas). */
+export async function assertSafeRemoteQuery(
+  connection: ConnectionRow,
+  sql: string,
+  policy: SqlPolicy,
+  field = 'source_query',
+): Promise<void> {
+  const kind = SOURCE_KINDS[connection.kind];
+  if (!kind) {
+    throw new SiphonError('SIPHON_ERR_CONNECTION_INVALID', `unknown connection kind ${connection.kind}`, {
+      field: 'kind',
+    });
+  }
+  await kind.assertSafeQuery(sql, allowedSchemasOf(connection), policy, field);
+}
+
+/** Runs `work` on an opened source and always closes it. */
+export async function withSource<T>(
+  deps: SourceDeps,
+  connection: ConnectionRow,
+  work: (source: RemoteSource) => Promise<T>,
+): Promise<T> {
+  const source = openSource(deps, connection);
+  try {
+    return await work(source);
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream';
+import type { ConnectionKind } from '../core/connection-spec.schema.js';
+import type { SqlPolicy } from '../core/sql-policy.js';
+import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
+
+/**
+ * The source-kind contract: what the runner, the pipeline checks and the connection test need of a
+ * server other than Siphon's own database. One sibling folder per kind (`postgres/`, `mysql/`), each
+ * with a `*.source.ts` (the client: the remote dialect's SQL lives there and only there), a pure
+ * `*.types.ts` (the source type → PostgreSQL type table) and a `*.guard.ts` (the dialect's parser
+ * check of a source query).
+ *
+ * Rules for a kind:
+ * - Every read runs in a READ ONLY transaction under the statement timeout it was opened with; nothing
+ *   a source does writes on the remote server.
+ * - Values travel as text (PostgreSQL's input syntax for the mapped type), binary as `\x…` hex, so the
+ *   local write casts them back exactly as the stream path does.
+ * - The keyset is evaluated by the remote server: `WHERE (cursor columns) > (last values) ORDER BY
+ *   cursor columns LIMIT n`, so the order is the source's own (its collation), never compared locally.
+ * - A lost connection or a restarting server surfaces as an error `classifyFailure` calls retryable;
+ *   an error of the query itself becomes SIPHON_ERR_SOURCE_QUERY; a refused login
+ *   SIPHON_ERR_CONNECTION_FAILED.
+ */
+
+/** A result column of a remote source query and its PostgreSQL counterpart. */
+export interface RemoteColumn {
+  readonly name: string;
+  /** The type as the source server names it (`int unsigned`, `timestamp with time zone`). */
+  readonly sourceType: string;
+  /** The PostgreSQL type of the target column created for it. */
+  readonly pgType: string;
+  /**
+   * The PostgreSQL type in which the cursor value as read is written (lookback arithmetic). Usually
+   * `pgType`; a MySQL TIMESTAMP is read as UTC wall-clock time: `timestamp`.
+   */
+  readonly cursorType: string;
+}
+
+/** One batch read from the source: column-major text values (streamColumns order) and the last cursor. */
+export interface SourceBatch {
+  readonly columns: string[][];
+  readonly rows: number;
+  readonly lastCursor: string[] | null;
+}
+
+/** What `connections test` reports (never a password). */
+export interface ConnectionProbe {
+  readonly serverVersion: string;
+  /** False when the credential may write, create or is a superuser on the source: `warnings` say what. */
+  readonly readOnly: boolean;
+  readonly warnings: string[];
+}
+
+/** An open source: one small pool on the remote server, closed by `close()`. */
+export interface RemoteSource {
+  /** The result columns of a source query, without reading a row (LIMIT 0). */
+  describe(sourceQuery: string): Promise<RemoteColumn[]>;
+  /** The next `limit` rows after `cursor`, in keyset order, as text. */
+  readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch>;
+  /**
+   * Optional fast path (PostgreSQL): the same batch as `readBatch`, as `COPY (…) TO STDOUT` of one
+   * `text[]` per row handed to `into` (which copies it into the local batch transaction's staging
+   * table) while the source's READ ONLY transaction stays open. Rows are never parsed in Node.
+   */
+  copyBatch?(
+    plan: BatchPlan,
+    cursor: BatchCursor,
+    limit: number,
+    into: (rows: Readable) => Promise<void>,
+  ): Promise<void>;
+  /** Whether the source has rows whose incremental key is NULL (no keyset can reach them). */
+  hasNullIncrementalKey(plan: BatchPlan): Promise<boolean>;
+  /** Server version and whether the credential can write (the connection test). */
+  probe(allowedSchemas: readonly string[]): Promise<ConnectionProbe>;
+  close(): Promise<void>;
+}
+
+/** Where and as whom to connect; the password is resolved from its reference by the caller. */
+export interface RemoteEndpoint {
+  /** The connection's name, for messages. */
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string | undefined;
+}
+
+export interface OpenOptions {
+  /** Every remote statement is cancelled by the server after this long. */
+  readonly statementTimeoutMs: number;
+  /** Shown to the source's administrators (`application_name`, connection attributes). */
+  readonly applicationName: string;
+  /** Giving up on connecting. @default 10 s */
+  readonly connectTimeoutMs?: number;
+  /** Use the kind's COPY path when it has one (off: read rows, as the benchmark compares). @default true */
+  readonly copy?: boolean;
+}
+
+/** One kind of source server. */
+export interface SourceKind {
+  readonly kind: ConnectionKind;
+  /**
+   * The dialect's parser check of a source query: one read-only SELECT over the allowed schemas,
+   * allowed functions only. Throws SIPHON_ERR_SQL_SYNTAX or SIPHON_ERR_SQL_FORBIDDEN naming `field`.
+   */
+  assertSafeQuery(
+    sql: string,
+    allowedSchemas: readonly string[],
+    policy: SqlPolicy,
+    field?: string,
+  ): Promise<void>;
+  open(endpoint: RemoteEndpoint, options: OpenOptions): RemoteSource;
+}

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConnection } from '../../src/sources/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import {
+  cliEnv,
+  exited,
+  killAllSpawned,
+  seededRandom,
+  spawnCli,
+  waitForOutput,
+} from '../helpers/processes.js';
+import { createRemotePostgres, REMOTE_PG, type RemotePostgres } from '../helpers/remote-servers.js';
+import { createPipeline, requestRun, waitForStatus } from '../helpers/runner.js';
+
+let db: TestDatabase;
+let remote: RemotePostgres;
+const ROWS = 3000;
+const SECRET_VAR = `SIPHON_SECRET_CRASH_${randomBytes(3).toString('hex').toUpperCase()}`;
+const SECRET = `crash-${randomBytes(12).toString('hex')}`;
+
+beforeAll(async () => {
+  remote = await createRemotePostgres();
+  db = await createTestDatabase();
+  await remote.pool.query(
+    'CREATE TABLE public.crash (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)',
+  );
+  await remote.pool.query('CREATE INDEX ON public.crash (modified, id)');
+  await remote.pool.query(
+    `INSERT INTO public.crash SELECT i, md5(i::text), timestamptz '2025-01-01' + make_interval(secs => i / 7)
+       FROM generate_series(1, ${ROWS}) i`,
+  );
+  // Trust authentication on this server: the password is never asked for, but the runners hold it.
+  await createConnection(
+    db.api,
+    {
+      name: 'crash_source',
+      kind: 'postgres',
+      host: REMOTE_PG.host,
+      port: REMOTE_PG.port,
+      database: remote.database,
+      user: REMOTE_PG.user,
+      password_env: SECRET_VAR,
+    },
+    'test',
+  );
+});
+
+afterAll(async () => {
+  await killAllSpawned();
+  await db?.drop();
+  await remote?.drop();
+});
+
+const runnerEnv = () =>
+  cliEnv(db.adminUrl, {
+    SIPHON_RUNNER_LEASE: '3s',
+    SIPHON_RUNNER_POLL_INTERVAL: '100ms',
+    [SECRET_VAR]: SECRET,
+  });
+// ~1 ms per row read on the source server keeps a 100-row batch around 100 ms.
+const SLOW = 'WHERE pg_sleep(0.001) IS NOT NULL';
+
+describe('kill -9 of a runner reading a source on another server', () => {
+  it.each([
+    ['full', { mode: 'full' as const }],
+    ['incremental', { mode: 'incremental' as const, incremental_key: 'modified' }],
+  ])(
+    '%s: killed again and again, the runners that take over converge exactly',
+    async (label, mode) => {
+      const seed = Number(process.env.SIPHON_CRASH_SEED ?? Date.now() % 100_000);
+      const random = seededRandom(seed);
+      const pipeline = await createPipeline(db, {
+        name: `remote_crash_${label}`,
+        source_connection: 'crash_source',
+        source_query: `SELECT id, v, modified FROM public.crash ${SLOW}`,
+        target_table: `analytics.remote_crash_${label}`,
+        unique_key: 'id',
+        batch_size: 100,
+        ...mode,
+      });
+      await requestRun(db, pipeline.id);
+      const logs: string[] = [];
+      const kills = 4;
+      for (let i = 0; i < kills; i += 1) {
+        const child = spawnCli(['runner'], runnerEnv());
+        child.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+        try {
+          await waitForOutput(child, 'batch committed', 60_000);
+          await sleep(Math.floor(random() * 400));
+        } finally {
+          child.kill('SIGKILL');
+          await exited(child);
+        }
+      }
+      const before = Number(
+        (await db.admin.query(`SELECT count(*) FROM analytics.remote_crash_${label}`)).rows[0].count,
+      );
+      expect(before, `seed ${seed}`).toBeLessThan(ROWS);
+
+      const survivor = spawnCli(['runner'], runnerEnv());
+      survivor.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
+      try {
+        await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 120_000);
+      } finally {
+        survivor.kill('SIGTERM');
+        await exited(survivor);
+      }
+      const final = await waitForStatus(db, pipeline.id, ['IDLE']);
+      expect(final.lease_owner).toBeNull();
+
+      // Exactly the source: every row once, with its values.
+      const { rows: source } = await remote.pool.query<{ id: number; v: string }>(
+        'SELECT id, v FROM public.crash ORDER BY id',
+      );
+      const { rows: target } = await db.admin.query<{ id: number; v: string }>(
+        `SELECT id, v FROM analytics.remote_crash_${label} ORDER BY id`,
+      );
+      expect(target, `seed ${seed}`).toEqual(source);
+
+      const { rows } = await db.admin.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM etl.etl_runs WHERE pipeline_id = $1 GROUP BY 1 ORDER BY 1',
+        [pipeline.id],
+      );
+      const byStatus = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+      expect(Object.keys(byStatus).sort(), `seed ${seed}`).toEqual(['INTERRUPTED', 'SUCCESS']);
+      expect(byStatus.SUCCESS).toBe(1);
+      expect(byStatus.INTERRUPTED).toBeGreaterThanOrEqual(kills);
+      // The committed batches of all attempts chain without a gap: each starts where a committed one ended.
+      const { rows: ledger } = await db.admin.query<{ from: string | null; to: string }>(
+        `SELECT coalesce(b.cursor_from -> 'after', b.cursor_from)::text AS from, b.cursor_to::text AS to FROM etl.etl_run_batches b
+           JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1`,
+        [pipeline.id],
+      );
+      const ends = new Set(ledger.map((b) => b.to));
+      const starts = ledger.filter((b) => b.from !== null && b.from !== 'null' && !ends.has(b.from));
+      expect(starts, `seed ${seed}`).toEqual([]);
+      expect((await db.admin.query('SELECT 1 FROM etl.remote_seen_keys')).rowCount).toBe(0);
+      expect(logs.join('')).toContain('batch committed');
+      expect(logs.join('')).not.toContain(SECRET);
+    },
+    300_000,
+  );
+});

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { parseConnectionSpec } from '../../src/core/connection-spec.schema.js';
+import { DEFAULT_SQL_POLICY } from '../../src/core/sql-policy.js';
+import { assertSafeMysqlQuery } from '../../src/sources/mysql/mysql.guard.js';
+import { mapMysqlField } from '../../src/sources/mysql/mysql.types.js';
+import { mapPostgresType } from '../../src/sources/postgres/postgres.types.js';
+
+const allowed = ['shop'];
+const check = (sql: string) => assertSafeMysqlQuery(sql, allowed, DEFAULT_SQL_POLICY);
+
+describe('the MySQL source guard (node-sql-parser)', () => {
+  it.each([
+    'SELECT id, name FROM items',
+    'SELECT i.id, CONCAT(i.name, "!") AS n, COUNT(*) AS c FROM shop.items i JOIN orders o ON o.item = i.id GROUP BY i.id, i.name',
+    'WITH recent AS (SELECT id FROM items WHERE updated > NOW() - INTERVAL 1 DAY) SELECT id FROM recent',
+    'SELECT id, CAST(flags AS UNSIGNED) AS flags, IFNULL(note, "") AS note FROM items WHERE id IN (SELECT item FROM orders)',
+  ])('accepts %s', async (sql) => {
+    await expect(check(sql)).resolves.toBeUndefined();
+  });
+
+  it.each([
+    ["SELECT id FROM items INTO OUTFILE '/tmp/x'", /INTO/],
+    ['SELECT id INTO @v FROM items', /INTO|variables/],
+    ['SELECT id FROM items FOR UPDATE', /locking/],
+    ['SELECT SLEEP(1)', /sleep/],
+    ['SELECT id FROM items WHERE BENCHMARK(1000, MD5(1)) = 0', /benchmark/],
+    ["SELECT GET_LOCK('x', 10)", /get_lock/],
+    ["SELECT LOAD_FILE('/etc/passwd')", /load_file/],
+    ['SELECT @@version', /variables/],
+    ['SELECT 1; DROP TABLE items', /exactly one statement/],
+    ["UPDATE items SET name = 'x'", /SELECT/],
+    ['DELETE FROM items', /SELECT/],
+    ['SELECT user FROM mysql.user', /mysql\.user/],
+    ['SELECT id FROM other.items', /other\.items/],
+    ['SELECT id FROM (SELECT id FROM information_schema.tables) t', /information_schema/],
+  ])('refuses %s', async (sql, reason) => {
+    const error = await check(sql).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; field: string; message: string },
+    );
+    expect(error, sql).toBeDefined();
+    expect(['SIPHON_ERR_SQL_FORBIDDEN', 'SIPHON_ERR_SQL_SYNTAX']).toContain(error!.code);
+    expect(error!.field).toBe('source_query');
+    expect(error!.message).toMatch(reason);
+  });
+});
+
+describe('source type tables', () => {
+  const field = (columnType: number, extra: Partial<Parameters<typeof mapMysqlField>[0]> = {}) => ({
+    name: 'c',
+    columnType,
+    flags: 0,
+    characterSet: 45,
+    columnLength: 11,
+    decimals: 0,
+    ...extra,
+  });
+
+  it('maps MySQL protocol types to PostgreSQL types', () => {
+    expect(mapMysqlField(field(3)).pgType).toBe('integer');
+    expect(mapMysqlField(field(3, { flags: 32 })).pgType).toBe('bigint');
+    expect(mapMysqlField(field(8, { flags: 32 })).pgType).toBe('numeric(20,0)');
+    expect(mapMysqlField(field(246, { columnLength: 14, decimals: 3 })).pgType).toBe('numeric(12,3)');
+    expect(mapMysqlField(field(7))).toMatchObject({
+      pgType: 'timestamp with time zone',
+      cursorType: 'timestamp',
+      utc: true,
+    });
+    expect(mapMysqlField(field(12)).pgType).toBe('timestamp');
+    expect(mapMysqlField(field(253)).pgType).toBe('text');
+    expect(mapMysqlField(field(253, { characterSet: 63 }))).toMatchObject({ pgType: 'bytea', binary: true });
+    expect(mapMysqlField(field(252, { characterSet: 63 })).pgType).toBe('bytea');
+    expect(mapMysqlField(field(245)).pgType).toBe('jsonb');
+    expect(() => mapMysqlField(field(16))).toThrow(/bit/);
+    expect(() => mapMysqlField(field(255))).toThrow(/geometry/);
+  });
+
+  it('keeps PostgreSQL built-in types and refuses the source server own ones', () => {
+    expect(mapPostgresType('a', 1700, 'numeric(10,2)')).toBe('numeric(10,2)');
+    expect(mapPostgresType('a', 1009, 'text[]')).toBe('text[]');
+    expect(mapPostgresType('a', 1184, 'timestamp(3) with time zone')).toBe('timestamp(3) with time zone');
+    expect(() => mapPostgresType('status', 16_500, 'mood')).toThrow(/status.*mood/);
+    expect(() => mapPostgresType('x', 25, 'text); DROP TABLE t; --')).toThrow();
+  });
+});
+
+describe('connection spec', () => {
+  const base = { name: 'c', kind: 'mysql', host: 'db.internal', database: 'shop', user: 'reader' };
+  it('defaults the port by kind and accepts references only', () => {
+    expect(parseConnectionSpec(base).port).toBe(3306);
+    expect(parseConnectionSpec({ ...base, kind: 'postgres' }).port).toBe(5432);
+    expect(() => parseConnectionSpec({ ...base, password_env: 'SIPHON_ADMIN_TOKEN' })).toThrow(
+      /SIPHON_SECRET_/,
+    );
+    expect(() =>
+      parseConnectionSpec({ ...base, password_env: 'SIPHON_SECRET_A', password_secret: 'a' }),
+    ).toThrow(/not both/);
+    expect(() => parseConnectionSpec({ ...base, allowed_schemas: ['mysql'] })).toThrow(/system schema/);
+  });
+});
