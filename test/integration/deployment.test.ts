@@ -59,6 +59,9 @@ describe('deploy/kubernetes/siphon.yaml', () => {
       'Deployment/siphon-runner',
       'ScaledObject/siphon-runner',
     ]);
+    // Two API replicas, console sessions in each one's memory: a browser sticks to one replica.
+    expect(byKind('Deployment', 'siphon-api').spec?.replicas).toBeGreaterThan(1);
+    expect(byKind('Service', 'siphon-api').spec?.sessionAffinity).toBe('ClientIP');
     const program = new Command('siphon');
     registerServerCommands(program);
     registerDatabaseCommands(program);
