@@ -321,8 +321,12 @@ describe('a run waiting for the daily quota', () => {
     let body = {} as SummaryJson;
     while (Date.now() < deadline) {
       body = (await get(s, `/pipelines/${pipeline.id}/sync`)).json<SummaryJson>();
-      // Settled: the three profiles spent the day's units, and every posts task waits for the reset.
-      if (body.tasks.by_kind.posts?.WAITING === s.channels.length) break;
+      // Settled: the day's three units are spent (the profiles share one channels.list call, posts
+      // pages take the rest), and every open task waits for the reset: nothing can change any more.
+      const kinds = Object.values(body.tasks.by_kind);
+      const pending = kinds.reduce((n, k) => n + (k?.PENDING ?? 0), 0);
+      const waiting = kinds.reduce((n, k) => n + (k?.WAITING ?? 0), 0);
+      if (body.calls === 3 && pending === 0 && waiting > 0 && body.jobs.by_status.RUNNING === 3) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(body.run).toMatchObject({ status: 'RUNNING', finished_at: null });
