@@ -11,18 +11,49 @@ import {
   spawnCli,
   waitForOutput,
 } from '../helpers/processes.js';
-import { createRemotePostgres, REMOTE_PG, type RemotePostgres } from '../helpers/remote-servers.js';
+import {
+  createRemoteMysql,
+  createRemotePostgres,
+  REMOTE_MYSQL,
+  REMOTE_PG,
+  type RemoteMysql,
+  type RemotePostgres,
+} from '../helpers/remote-servers.js';
 import { createPipeline, requestRun, waitForStatus } from '../helpers/runner.js';
 
 let db: TestDatabase;
 let remote: RemotePostgres;
+let remoteMy: RemoteMysql;
 const ROWS = 3000;
+/** MariaDB reads fast and SLEEP() is refused by the MySQL guard: more rows keep the run going between kills. */
+const MY_ROWS = 40_000;
 const SECRET_VAR = `SIPHON_SECRET_CRASH_${randomBytes(3).toString('hex').toUpperCase()}`;
 const SECRET = `crash-${randomBytes(12).toString('hex')}`;
 
 beforeAll(async () => {
   remote = await createRemotePostgres();
+  remoteMy = await createRemoteMysql();
   db = await createTestDatabase();
+  await remoteMy.pool.query(
+    'CREATE TABLE crash (id int PRIMARY KEY, v varchar(64) NOT NULL, modified datetime(6) NOT NULL, KEY (modified, id))',
+  );
+  // seq_1_to_N is MariaDB's sequence engine; ties on `modified`: seven rows a second.
+  await remoteMy.pool.query(
+    `INSERT INTO crash SELECT seq, md5(seq), timestamp '2025-01-01 00:00:00' + INTERVAL (seq DIV 7) SECOND
+       FROM seq_1_to_${MY_ROWS}`,
+  );
+  await createConnection(
+    db.api,
+    {
+      name: 'crash_mysql',
+      kind: 'mysql',
+      host: REMOTE_MYSQL.host,
+      port: REMOTE_MYSQL.port,
+      database: remoteMy.database,
+      user: REMOTE_MYSQL.user,
+    },
+    'test',
+  );
   await remote.pool.query(
     'CREATE TABLE public.crash (id int PRIMARY KEY, v text NOT NULL, modified timestamptz NOT NULL)',
   );
@@ -51,6 +82,7 @@ afterAll(async () => {
   await killAllSpawned();
   await db?.drop();
   await remote?.drop();
+  await remoteMy?.drop();
 });
 
 const runnerEnv = () =>
@@ -64,17 +96,23 @@ const SLOW = 'WHERE pg_sleep(0.001) IS NOT NULL';
 
 describe('kill -9 of a runner reading a source on another server', () => {
   it.each([
-    ['full', { mode: 'full' as const }],
-    ['incremental', { mode: 'incremental' as const, incremental_key: 'modified' }],
+    ['full', 'postgres', { mode: 'full' as const }],
+    ['incremental', 'postgres', { mode: 'incremental' as const, incremental_key: 'modified' }],
+    ['full', 'mysql', { mode: 'full' as const }],
+    ['incremental', 'mysql', { mode: 'incremental' as const, incremental_key: 'modified' }],
   ])(
-    '%s: killed again and again, the runners that take over converge exactly',
-    async (label, mode) => {
+    '%s from %s: killed again and again, the runners that take over converge exactly',
+    async (mode_, kind, mode) => {
+      const label = `${mode_}_${kind}`;
+      const mysqlSource = kind === 'mysql';
       const seed = Number(process.env.SIPHON_CRASH_SEED ?? Date.now() % 100_000);
       const random = seededRandom(seed);
       const pipeline = await createPipeline(db, {
         name: `remote_crash_${label}`,
-        source_connection: 'crash_source',
-        source_query: `SELECT id, v, modified FROM public.crash ${SLOW}`,
+        source_connection: mysqlSource ? 'crash_mysql' : 'crash_source',
+        source_query: mysqlSource
+          ? 'SELECT id, v, modified FROM crash'
+          : `SELECT id, v, modified FROM public.crash ${SLOW}`,
         target_table: `analytics.remote_crash_${label}`,
         unique_key: 'id',
         batch_size: 100,
@@ -97,7 +135,7 @@ describe('kill -9 of a runner reading a source on another server', () => {
       const before = Number(
         (await db.admin.query(`SELECT count(*) FROM analytics.remote_crash_${label}`)).rows[0].count,
       );
-      expect(before, `seed ${seed}`).toBeLessThan(ROWS);
+      expect(before, `seed ${seed}`).toBeLessThan(mysqlSource ? MY_ROWS : ROWS);
 
       const survivor = spawnCli(['runner'], runnerEnv());
       survivor.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
@@ -111,9 +149,13 @@ describe('kill -9 of a runner reading a source on another server', () => {
       expect(final.lease_owner).toBeNull();
 
       // Exactly the source: every row once, with its values.
-      const { rows: source } = await remote.pool.query<{ id: number; v: string }>(
-        'SELECT id, v FROM public.crash ORDER BY id',
-      );
+      const source = mysqlSource
+        ? ((await remoteMy.pool.query('SELECT id, v FROM crash ORDER BY id'))[0] as {
+            id: number;
+            v: string;
+          }[])
+        : (await remote.pool.query<{ id: number; v: string }>('SELECT id, v FROM public.crash ORDER BY id'))
+            .rows;
       const { rows: target } = await db.admin.query<{ id: number; v: string }>(
         `SELECT id, v FROM analytics.remote_crash_${label} ORDER BY id`,
       );
