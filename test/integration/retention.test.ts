@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneOnce } from '../../src/sync/index.js';
+import { enqueueTasks, purgeRetiredSteps } from '../../src/db/repositories/sync-queue.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliEnv, runCli } from '../helpers/processes.js';
 import { count, startTestRunner } from '../helpers/runner.js';
@@ -73,6 +74,35 @@ describe('retention', () => {
       rawResponses: 0,
       syncJobs: 0,
     });
+  });
+
+  it('the queue keeps steps of open tasks and drops those of finished tasks (a page committed, its completion lost)', async () => {
+    const { rows } = await db.admin.query<{ id: number; status: string }>(
+      `WITH acc AS (
+         INSERT INTO social.accounts (platform, external_id) VALUES ('youtube', 'queue-purge') RETURNING id
+       ), job AS (
+         INSERT INTO etl.sync_jobs (account_id, platform, status) SELECT id, 'youtube', 'RUNNING' FROM acc RETURNING id
+       )
+       INSERT INTO etl.sync_tasks (job_id, kind, external_id, status)
+       SELECT job.id, k.kind, 'x', k.status FROM job,
+              (VALUES ('profile', 'DONE'), ('posts', 'PENDING'), ('comments', 'WAITING')) AS k(kind, status)
+       RETURNING id, status`,
+    );
+    await enqueueTasks(
+      db.writer,
+      rows.map((r) => r.id),
+    );
+    const queued = () =>
+      db.admin
+        .query<{ key: string }>(`SELECT key FROM graphile_worker.jobs WHERE key = ANY($1) ORDER BY key`, [
+          rows.map((r) => `sync-task:${r.id}`),
+        ])
+        .then((r) => r.rows.map((x) => x.key));
+    expect(await queued()).toHaveLength(3);
+    expect(await purgeRetiredSteps(db.writer)).toBe(1);
+    const open = rows.filter((r) => r.status !== 'DONE').map((r) => `sync-task:${r.id}`);
+    expect(await queued()).toEqual(open.sort());
+    await db.admin.query(`SELECT graphile_worker.remove_job(k) FROM unnest($1::text[]) AS k`, [open]);
   });
 
   it('a runner prunes on its own schedule; siphon prune runs one pass now', async () => {

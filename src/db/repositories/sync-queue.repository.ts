@@ -135,13 +135,18 @@ export async function setQueueWorkerId(db: Executor, runnerId: string, workerId:
 }
 
 /**
- * Removes sync steps graphile-worker retired: a step queued again while a dead runner still held it
- * leaves its old copy behind at max attempts (never run again); so does a step that failed 25 times.
+ * Removes sync steps that will never do anything: those graphile-worker retired (a step queued again
+ * while a dead runner still held it leaves its old copy behind at max attempts; so does a step that
+ * failed 25 times), and unlocked steps of a task already finished — a runner killed after committing
+ * a page but before telling graphile-worker leaves its job behind, freed by unlockDeadWorkers.
  */
 export async function purgeRetiredSteps(db: Executor): Promise<number> {
   const { rowCount } = await db.query(
     `DELETE FROM graphile_worker._private_jobs j USING graphile_worker._private_tasks t
-      WHERE t.id = j.task_id AND t.identifier = $1 AND j.locked_at IS NULL AND j.attempts >= j.max_attempts`,
+      WHERE t.id = j.task_id AND t.identifier = $1 AND j.locked_at IS NULL
+        AND (j.attempts >= j.max_attempts
+             OR EXISTS (SELECT 1 FROM etl.sync_tasks s
+                         WHERE s.id = (j.payload ->> 'taskId')::bigint AND s.status NOT IN ('PENDING', 'WAITING')))`,
     [SYNC_STEP_TASK],
   );
   return rowCount ?? 0;
