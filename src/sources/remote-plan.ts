@@ -1,8 +1,7 @@
-import { SiphonError } from '../core/errors.js';
-import { parseQualifiedName } from '../core/identifiers.js';
 import type { BatchPlan } from '../db/batch-sql.js';
+import { requireColumn, requireDistinctColumns, requireTarget, targetNameOf } from '../db/plan-checks.js';
 import type { Executor, PoolClient } from '../db/pool.js';
-import { createTargetFromColumns, describeTarget, typeOidOf } from '../db/repositories/target.repository.js';
+import { createTargetFromColumns, typeOidOf } from '../db/repositories/target.repository.js';
 import type { RemoteColumn, RemoteSource } from './source.js';
 
 interface RemotePipeline {
@@ -26,82 +25,31 @@ export async function resolveRemotePlan(
   pipeline: RemotePipeline,
   onMissingTarget?: (create: (tx: PoolClient) => Promise<void>) => Promise<void>,
 ): Promise<BatchPlan & { readonly incrementalType: number; readonly remoteColumns: RemoteColumn[] }> {
-  const target = parseQualifiedName(pipeline.target_table, 'analytics');
-  if (!target) {
-    throw new SiphonError(
-      'SIPHON_ERR_PIPELINE_INVALID',
-      `target_table ${pipeline.target_table} is not a plain name`,
-      {
-        field: 'target_table',
-      },
-    );
-  }
+  const target = targetNameOf(pipeline);
   const columns = await source.describe(pipeline.source_query);
   const names = columns.map((c) => c.name);
-  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate) {
-    throw new SiphonError(
-      'SIPHON_ERR_SOURCE_QUERY',
-      `source_query yields the column "${duplicate}" twice; alias one of them`,
-      {
-        field: 'source_query',
-      },
-    );
-  }
-  const find = (name: string, field: string) => {
-    const column = columns.find((c) => c.name === name);
-    if (!column) {
-      throw new SiphonError(
-        'SIPHON_ERR_PIPELINE_INVALID',
-        `${field} "${name}" is not a column of source_query's result`,
-        {
-          field,
-          details: { columns: names },
-        },
-      );
-    }
-    return column;
-  };
-  for (const key of pipeline.unique_key) find(key, 'unique_key');
+  requireDistinctColumns(names);
+  for (const key of pipeline.unique_key) requireColumn(columns, key, 'unique_key');
   const incremental = pipeline.mode === 'incremental';
-  const incrementalColumn = incremental ? find(pipeline.incremental_key!, 'incremental_key') : undefined;
-
-  let shape = await describeTarget(local, target, pipeline.unique_key);
-  if (!shape && onMissingTarget) {
-    await onMissingTarget((tx) =>
-      createTargetFromColumns(
-        tx,
-        target,
-        pipeline.unique_key,
-        columns.map((c) => ({ name: c.name, type: c.pgType })),
-      ),
-    );
-    shape = await describeTarget(local, target, pipeline.unique_key);
-  }
-  if (!shape) {
-    throw new SiphonError(
-      'SIPHON_ERR_TARGET_SCHEMA',
-      `${pipeline.target_table} does not exist yet; run the pipeline to create it`,
-      {
-        field: 'target_table',
-      },
-    );
-  }
-  if (!shape.hasUniqueKey) {
-    throw new SiphonError(
-      'SIPHON_ERR_TARGET_SCHEMA',
-      `${pipeline.target_table} has no unique index on (${pipeline.unique_key.join(', ')}); UPSERT needs one`,
-      { field: 'unique_key' },
-    );
-  }
-  const missing = names.filter((n) => !shape.columns.includes(n) && n !== pipeline.incremental_key);
-  if (missing.length > 0) {
-    throw new SiphonError(
-      'SIPHON_ERR_TARGET_SCHEMA',
-      `${pipeline.target_table} has no column for ${missing.map((m) => `"${m}"`).join(', ')} produced by source_query`,
-      { field: 'source_query', details: { missing } },
-    );
-  }
+  const incrementalColumn = incremental
+    ? requireColumn(columns, pipeline.incremental_key!, 'incremental_key')
+    : undefined;
+  const shape = await requireTarget(
+    local,
+    pipeline,
+    target,
+    names,
+    onMissingTarget &&
+      (() =>
+        onMissingTarget((tx) =>
+          createTargetFromColumns(
+            tx,
+            target,
+            pipeline.unique_key,
+            columns.map((c) => ({ name: c.name, type: c.pgType })),
+          ),
+        )),
+  );
   return {
     sourceQuery: pipeline.source_query,
     target,
