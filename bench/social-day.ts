@@ -15,19 +15,18 @@
  * then one run of a pipeline selecting `due: true` over the pool. Measured per tier: regular syncs and
  * units; per key: units spent by the simulator's own count, and requests it refused for quota.
  */
-import { pino } from 'pino';
 import { importAccounts } from '../src/accounts/index.js';
 import { retryAfterGuard } from '../src/connectors/retry-after.fetch.js';
 import { YouTubeAdapter, YouTubeClient } from '../src/connectors/youtube/index.js';
 import type { TierPlan } from '../src/core/quota-plan.js';
-import { createPool, urlForRole, type Pool } from '../src/db/pool.js';
+import { createPool, type Pool } from '../src/db/pool.js';
 import { upsertLimit } from '../src/db/repositories/quota.repository.js';
-import { ROLES, type RolePasswords } from '../src/db/roles.js';
+import type { RolePasswords } from '../src/db/roles.js';
 import { requestStatus, savePipeline } from '../src/pipelines/index.js';
-import { Runner } from '../src/runner/index.js';
 import { startYouTubeSimulator } from '../src/simulators/youtube/index.js';
 import type { PooledCredential } from '../src/sync/credential-pool.js';
 import { planQuotas } from '../src/sync/quota-plan.js';
+import { benchSyncRunner } from './server.js';
 
 /** Accounts per tier at scale 1: the day needs about 80 % of the pool's 30,000 units. */
 const TIERS = { hourly: 150, daily: 4_000, weekly: 2_800 } as const;
@@ -130,24 +129,13 @@ export async function measureDay(
     { adapter: adapter(SETUP), limit: { ...poolLimit, dailyUnits: null } },
     ...POOL.map((key) => ({ adapter: adapter(key), limit: poolLimit })),
   ];
-  const writerUrl = urlForRole(url, ROLES.writer, passwords.writer);
-  const writer = createPool({ connectionString: writerUrl, applicationName: 'bench-day', max: 12 });
-  const api = createPool({
-    connectionString: urlForRole(url, ROLES.api, passwords.api),
-    applicationName: 'bench-day-api',
-    max: 2,
+  const bench = benchSyncRunner(url, passwords, 'bench-day', {
+    adapters: new Map(),
+    pools: new Map([['youtube', credentials]]),
+    concurrency: 8,
   });
+  const { writer, api, runner } = bench;
   const admin = createPool({ connectionString: url, applicationName: 'bench-day-admin', max: 1 });
-  const runner = new Runner({
-    pool: writer,
-    listenUrl: writerUrl,
-    logger: pino({ level: 'silent' }),
-    pollIntervalMs: 100,
-    leaseMs: 30_000,
-    concurrency: 1,
-    maxAttempts: 3,
-    sync: { adapters: new Map(), pools: new Map([['youtube', credentials]]), concurrency: 8 },
-  });
   const rng = random(5);
   const channels = Array.from({ length: total }, (_, i) => sim.control.channelId(i));
   /** An hour on the platform: 2 % of channels publish (with a comment), 5 % get a comment, all drift. */
@@ -283,8 +271,8 @@ export async function measureDay(
       databaseKiBPerAccountDay: Math.round(((sizeAfter - sizeBefore) / 1024 / total) * 10) / 10,
     };
   } finally {
-    await runner.stop();
-    await Promise.allSettled([writer.end(), api.end(), admin.end()]);
+    await bench.stop();
+    await admin.end();
     await sim.close();
   }
 }

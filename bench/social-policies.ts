@@ -7,18 +7,16 @@
  * default); `refresh: all` is the YouTube and Instagram default. The simulators run in this process:
  * these figures are counts, not speeds.
  */
-import { pino } from 'pino';
 import { InstagramAdapter, InstagramClient } from '../src/connectors/instagram/index.js';
 import { TikTokAdapter, TikTokClient } from '../src/connectors/tiktok/index.js';
 import { YouTubeAdapter, YouTubeClient } from '../src/connectors/youtube/index.js';
 import type { PlatformAdapter } from '../src/connectors/connector.js';
-import { createPool, urlForRole } from '../src/db/pool.js';
-import { ROLES, type RolePasswords } from '../src/db/roles.js';
+import type { RolePasswords } from '../src/db/roles.js';
 import { requestStatus, savePipeline } from '../src/pipelines/index.js';
-import { Runner } from '../src/runner/index.js';
 import { startInstagramSimulator } from '../src/simulators/instagram/index.js';
 import { startTikTokSimulator } from '../src/simulators/tiktok/index.js';
 import { startYouTubeSimulator } from '../src/simulators/youtube/index.js';
+import { benchSyncRunner } from './server.js';
 
 /** Accounts per platform, and posts per account: enough history that "all" and "recent" differ. */
 const ACCOUNTS = 10;
@@ -208,23 +206,11 @@ async function measure(
   policy: Policy,
 ): Promise<PolicyResult> {
   const fix = await fixture(platform, 11);
-  const writerUrl = urlForRole(url, ROLES.writer, passwords.writer);
-  const writer = createPool({ connectionString: writerUrl, applicationName: 'bench-policy', max: 12 });
-  const api = createPool({
-    connectionString: urlForRole(url, ROLES.api, passwords.api),
-    applicationName: 'bench-policy-api',
-    max: 2,
+  const bench = benchSyncRunner(url, passwords, 'bench-policy', {
+    adapters: new Map([[platform, fix.adapter]]),
+    concurrency: 8,
   });
-  const runner = new Runner({
-    pool: writer,
-    listenUrl: writerUrl,
-    logger: pino({ level: 'silent' }),
-    pollIntervalMs: 100,
-    leaseMs: 30_000,
-    concurrency: 1,
-    maxAttempts: 3,
-    sync: { adapters: new Map([[platform, fix.adapter]]), concurrency: 8 },
-  });
+  const { writer, api, runner } = bench;
   try {
     await runner.start();
     const social = {
@@ -275,8 +261,7 @@ async function measure(
       regularSync,
     };
   } finally {
-    await runner.stop();
-    await Promise.allSettled([writer.end(), api.end()]);
+    await bench.stop();
     await fix.close();
   }
 }
