@@ -2,10 +2,11 @@
  * `npm run bench -- --remote`: a full load of a source in another database into the embedded
  * PostgreSQL 18, measured in one run against the usual tools doing the same copy:
  *
- *   - Siphon, from the system PostgreSQL 15 (a source connection, batches read there, committed here);
+ *   - Siphon, from the system PostgreSQL 15 (a source connection, batches read there, committed here),
+ *     in two parallel lanes from one snapshot and in one sequence;
  *   - `pg_dump -t … | psql` and `psql \copy … | psql \copy` (PostgreSQL 15 → 18);
  *   - Siphon from the system MariaDB;
- *   - pgloader when it is installed (it is not on every machine: reported as null then).
+ *   - pgloader (Debian's package) from both sources, when it is installed (reported as null when not).
  *
  *   npm run bench -- --remote --rows 1000000 --batch 10000 --out bench/results/remote.json
  *
@@ -43,6 +44,11 @@ const DB = `siphon_bench_${process.pid}`;
 const SOURCE_PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 const SOURCE_MY = { host: '127.0.0.1', port: 3306, user: 'root' };
 const logger = pino({ level: 'silent' });
+const SIPHON_PARALLEL = 'siphon: PostgreSQL 15 → 18 (COPY, 2 lanes)';
+const SIPHON_SEQUENTIAL = 'siphon: PostgreSQL 15 → 18 (COPY, sequential)';
+const SIPHON_MYSQL = 'siphon: MariaDB → PostgreSQL 18';
+const PGLOADER_PG = 'pgloader: PostgreSQL 15 → 18';
+const PGLOADER_MY = 'pgloader: MariaDB → PostgreSQL 18';
 
 interface Scenario {
   name: string;
@@ -133,7 +139,7 @@ async function main(): Promise<void> {
       );
     }
     const mib = (b: number) => Math.round(b / 2 ** 20);
-    const load = async (pipeline: string, label: string, copy: boolean) => {
+    const load = async (pipeline: string, label: string, copy: boolean, lanes = 1) => {
       const runner = new Runner({
         pool: target,
         listenUrl: server.url,
@@ -148,6 +154,7 @@ async function main(): Promise<void> {
           statementTimeoutMs: 120_000,
           applicationName: 'siphon-bench',
           copy,
+          lanes,
         },
       });
       await runner.start();
@@ -178,9 +185,10 @@ async function main(): Promise<void> {
       }
     };
     // Each into an empty target (TRUNCATE before a later load of the same pipeline).
-    await load('bench_pg_full', 'siphon: PostgreSQL 15 → 18 (COPY)', true);
+    await load('bench_pg_full', SIPHON_PARALLEL, true, 2);
+    await load('bench_pg_full', SIPHON_SEQUENTIAL, true);
     await load('bench_pg_full', 'siphon: PostgreSQL 15 → 18 (rows)', false);
-    await load('bench_my_full', 'siphon: MariaDB → PostgreSQL 18', true);
+    await load('bench_my_full', SIPHON_MYSQL, true);
 
     // The tools, PostgreSQL 15 → 18, each into a database of its own on the target server.
     const targetUrl = (database: string) => {
@@ -205,29 +213,48 @@ async function main(): Promise<void> {
       `psql -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -d ${DB} -c "\\copy (SELECT * FROM public.films) TO STDOUT" | psql -q -v ON_ERROR_STOP=1 "${targetUrl('bench_copy')}" -c "\\copy films FROM STDIN"`,
     );
     results.push(scenario('psql \\copy | psql \\copy', seconds(began)));
+    // pgloader (Debian's package): the whole source database (only the films table) into a database
+    // of its own, indexes built after the data as it does by default.
     const pgloader = spawnSync('pgloader', ['--version']).status === 0;
-    results.push({
-      name: 'pgloader',
-      seconds: null,
-      rowsPerSecond: null,
-      note: pgloader
-        ? 'installed but not measured by this version of the bench'
-        : 'not installed on this machine',
-    });
+    for (const [name, from, database] of [
+      [
+        PGLOADER_PG,
+        `pgsql://${SOURCE_PG.user}@${SOURCE_PG.host}:${SOURCE_PG.port}/${DB}`,
+        'bench_pgloader_pg',
+      ],
+      [
+        PGLOADER_MY,
+        `mysql://${SOURCE_MY.user}@${SOURCE_MY.host}:${SOURCE_MY.port}/${DB}`,
+        'bench_pgloader_my',
+      ],
+    ] as const) {
+      if (!pgloader) {
+        results.push({ name, seconds: null, rowsPerSecond: null, note: 'not installed on this machine' });
+        continue;
+      }
+      await target.query(`CREATE DATABASE ${database}`);
+      began = process.hrtime.bigint();
+      shell(`pgloader --quiet '${from}' '${targetUrl(database).replace(/^postgres(ql)?:/, 'pgsql:')}'`);
+      results.push(scenario(name, seconds(began)));
+    }
 
     const time = (name: string) => results.find((r) => r.name === name)?.seconds ?? null;
-    const siphon = time('siphon: PostgreSQL 15 → 18 (COPY)')!;
-    const ratio = (other: number | null) =>
-      other === null ? null : Math.round((other / siphon) * 100) / 100;
+    const ratio = (other: number | null, siphon: string) =>
+      other === null ? null : Math.round((other / time(siphon)!) * 100) / 100;
     const report = {
       rows: ROWS,
       batch: BATCH,
       machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       scenarios: results,
-      vsPgDump: ratio(time('pg_dump -t | psql')),
-      vsPsqlCopy: ratio(time('psql \\copy | psql \\copy')),
-      vsPgloader: null,
-      note: "vs*: the tool's time divided by Siphon's (PostgreSQL 15 → 18, COPY): above 1 Siphon is faster",
+      vsPgDump: ratio(time('pg_dump -t | psql'), SIPHON_PARALLEL),
+      vsPsqlCopy: ratio(time('psql \\copy | psql \\copy'), SIPHON_PARALLEL),
+      vsPgloader: ratio(time(PGLOADER_PG), SIPHON_PARALLEL),
+      sequential: {
+        vsPgDump: ratio(time('pg_dump -t | psql'), SIPHON_SEQUENTIAL),
+        vsPgloader: ratio(time(PGLOADER_PG), SIPHON_SEQUENTIAL),
+      },
+      mysql: { vsPgloader: ratio(time(PGLOADER_MY), SIPHON_MYSQL) },
+      note: "vs*: the tool's time divided by Siphon's (PostgreSQL 15 → 18 in two lanes unless named): above 1 Siphon is faster",
     };
     mkdirSync(dirname(args.out!), { recursive: true });
     writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);

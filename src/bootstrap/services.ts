@@ -84,8 +84,9 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
   const pool = createPool({
     connectionString: db.urls.writer,
     applicationName: 'siphon-runner',
-    // Runs, the heartbeat and LISTEN, and each sync step (graphile-worker shares this pool).
-    max: config.runner.concurrency + config.runner.syncConcurrency + 3,
+    // Runs (a full pass from a source connection in up to SIPHON_REMOTE_LANES lanes), the heartbeat
+    // and LISTEN, and each sync step (graphile-worker shares this pool).
+    max: config.runner.concurrency * config.runner.remoteLanes + config.runner.syncConcurrency + 3,
     statementTimeoutMs: config.runner.statementTimeoutMs,
     idleInTransactionTimeoutMs: config.runner.leaseMs,
   });
@@ -107,6 +108,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
       resolveSecret: createSecretResolver(config),
       statementTimeoutMs: config.runner.statementTimeoutMs,
       applicationName: 'siphon-runner',
+      lanes: config.runner.remoteLanes,
     },
     listenUrl: db.urls.writer,
     logger: logger.child({ component: 'runner' }),

@@ -190,6 +190,14 @@ export const configSchema = z.object({
   SIPHON_SYNC_HISTORY_RETENTION: duration('30d'),
   /** How often each runner prunes what is past its retention (in bounded batches). @default 1h */
   SIPHON_RETENTION_INTERVAL: duration('1h'),
+  /**
+   * Parallel lanes a runner reads a full pass from a PostgreSQL source connection in, when the
+   * target is empty and the source has at least four batches per lane; 1 reads every pass in one
+   * sequence. Each lane holds a connection on both servers. Lanes pay where the source server is
+   * another machine; with both servers on one 2-core machine they did not (docs/benchmarks.md).
+   * @default 1
+   */
+  SIPHON_REMOTE_LANES: z.coerce.number().int().min(1).max(16).default(1),
   /** Longest a single statement (a batch) may take. @default 60s */
   SIPHON_STATEMENT_TIMEOUT: duration('60s'),
   /**

@@ -28,6 +28,8 @@ export interface Config {
     readonly statementTimeoutMs: number;
     readonly maxAttempts: number;
     readonly transfer: 'pushdown' | 'stream';
+    /** Lanes of a full pass from a PostgreSQL source connection into an empty target. */
+    readonly remoteLanes: number;
     /** Port of the runner's /metrics listener; 0 = no listener. */
     readonly metricsPort: number;
   };
@@ -114,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       statementTimeoutMs: raw.SIPHON_STATEMENT_TIMEOUT,
       maxAttempts: raw.SIPHON_RUNNER_MAX_ATTEMPTS,
       transfer: raw.SIPHON_RUNNER_TRANSFER,
+      remoteLanes: raw.SIPHON_REMOTE_LANES,
       metricsPort: raw.SIPHON_RUNNER_METRICS_PORT,
     }),
     retention: Object.freeze({

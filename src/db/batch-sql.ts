@@ -40,6 +40,16 @@ export interface BatchPlan {
 /** PostgreSQL's answer to an upsert whose rows share a key: "cannot affect row a second time". */
 export const DUPLICATE_KEY_IN_BATCH_SQLSTATE = '21000';
 
+/**
+ * A batch the source gave some key twice: the upsert's 21000, or a unique violation (23505) of a batch
+ * copied straight into an empty target (`COPY … FROM STDIN` has no ON CONFLICT). Merged, with one row
+ * per key, the batch goes through.
+ */
+export function isDuplicateKeyInBatch(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === DUPLICATE_KEY_IN_BATCH_SQLSTATE || code === '23505';
+}
+
 /** Strips trailing semicolons and whitespace; the query becomes a subquery. */
 export function normalizeSourceQuery(query: string): string {
   return query.replace(/[\s;]+$/u, '');
@@ -259,24 +269,68 @@ ${normalizeSourceQuery(plan.sourceQuery)}
 /**
  * The streaming read for `COPY (…) TO STDOUT` on a PostgreSQL source: COPY takes no parameters, so the
  * cursor values are written as literals by `literal` (the driver's escapeLiteral) and the limit as a
- * number; each row is one `text[]` of the stream columns, in keyset order.
+ * number; each row is one `text[]` of the stream columns, in keyset order. `until`: a lane's last key,
+ * inclusive.
  */
 export function buildCopyReadSql(
   plan: BatchPlan,
   cursor: BatchCursor,
   limit: number,
   literal: (value: string) => string,
+  until?: readonly string[],
 ): string {
-  let predicate = '';
-  if (cursor && 'from' in cursor) {
-    predicate = `WHERE s.${quoteIdent(plan.incrementalKey!)} >= ${literal(cursor.from)}`;
-  } else if (cursor) {
-    predicate = `WHERE (${list('s.', plan.cursorColumns)}) > (${cursor.after.map(literal).join(', ')})`;
-  }
   const values = streamColumns(plan).map((c) => `r.${quoteIdent(c)}::text`);
-  return `SELECT ARRAY[${values.join(', ')}] FROM (
+  return copyReadSql(plan, cursor, limit, literal, `ARRAY[${values.join(', ')}]`, until);
+}
+
+/**
+ * The same batch as `buildCopyReadSql`, one column per stream column in the source's own types: the
+ * COPY text of the source server, copied as it comes into a target of the same columns (a full pass
+ * into an empty target, `copyIntoTarget`). `until`: a lane's last key, inclusive.
+ */
+export function buildCopyRowsSql(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+  literal: (value: string) => string,
+  until?: readonly string[],
+): string {
+  return copyReadSql(plan, cursor, limit, literal, list('r.', streamColumns(plan)), until);
+}
+
+function copyReadSql(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  limit: number,
+  literal: (value: string) => string,
+  projection: string,
+  until?: readonly string[],
+): string {
+  const conditions: string[] = [];
+  if (cursor && 'from' in cursor) {
+    conditions.push(`s.${quoteIdent(plan.incrementalKey!)} >= ${literal(cursor.from)}`);
+  } else if (cursor) {
+    conditions.push(`(${list('s.', plan.cursorColumns)}) > (${cursor.after.map(literal).join(', ')})`);
+  }
+  if (until) conditions.push(`(${list('s.', plan.cursorColumns)}) <= (${until.map(literal).join(', ')})`);
+  const predicate = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+  return `SELECT ${projection} FROM (
 ${readSql(plan, predicate, String(Math.trunc(limit)))}
 ) AS r ORDER BY ${list('r.', plan.cursorColumns)}`;
+}
+
+/** How many rows the source query yields (where a full pass is cut into lanes). */
+export function buildCountSql(plan: BatchPlan): string {
+  return `SELECT count(*)::bigint AS n FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+  ) AS s`;
+}
+
+/** The keyset position of the source's `$1`-th row (from 0), as text: where one lane ends. */
+export function buildKeyAtSql(plan: BatchPlan): string {
+  return `SELECT ARRAY[${plan.cursorColumns.map((c) => `s.${quoteIdent(c)}::text`).join(', ')}] AS key FROM (
+${normalizeSourceQuery(plan.sourceQuery)}
+  ) AS s ORDER BY ${list('s.', plan.cursorColumns)} OFFSET $1 LIMIT 1`;
 }
 
 /**

@@ -50,6 +50,8 @@ export async function withTransaction<T>(
   work: (client: pg.PoolClient) => Promise<T>,
   options: {
     readOnly?: boolean;
+    /** REPEATABLE READ (a snapshot exported or imported by the first statement of `work`). */
+    repeatableRead?: boolean;
     /** Roll back even when `work` succeeds: a probe that must leave nothing behind. */
     rollback?: boolean;
   } = {},
@@ -61,7 +63,8 @@ export async function withTransaction<T>(
   client.on('error', onError);
   let broken = false;
   try {
-    await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+    const isolation = options.repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : '';
+    await client.query(`BEGIN${isolation}${options.readOnly ? ' READ ONLY' : ''}`);
     const result = await work(client);
     await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
     return result;

@@ -3,9 +3,12 @@ import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
 import type { Executor, PoolClient } from '../db/pool.js';
 import {
   copyIntoStaging,
+  copyIntoTarget,
   mergeStaged,
   stageKeysFromStaging,
+  targetIsEmpty,
 } from '../db/repositories/remote-batch.repository.js';
+import { markPassIntoEmpty, readPassIntoEmpty } from '../db/repositories/state.repository.js';
 import type { BatchResult } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
 import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
@@ -63,8 +66,10 @@ export async function prepareRemotePlan(
 }
 
 /**
- * A batch by COPY (a PostgreSQL source): the source streams it into this transaction's staging table,
- * a full pass stages its keys from there, and one statement merges it into the target.
+ * A batch by COPY (a PostgreSQL source). A full pass that began on an empty target copies the source's
+ * rows straight into the target (no staging, no merge, no staged keys: its end deletes nothing, every
+ * row there is the pass's own). Otherwise the source streams the batch into this transaction's staging
+ * table, a full pass stages its keys from there, and one statement merges it into the target.
  */
 export async function copyRemoteBatch(
   tx: PoolClient,
@@ -74,12 +79,26 @@ export async function copyRemoteBatch(
   cursor: BatchCursor,
 ): Promise<BatchResult> {
   if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
-  await source.copyBatch(plan, cursor, claimed.batch_size, (rows) => copyIntoStaging(tx, rows));
-  if (claimed.mode === 'full') {
-    if (cursor === null) await clearSeenKeys(tx, claimed.id);
-    await stageKeysFromStaging(tx, claimed.id, plan);
+  const limit = claimed.batch_size;
+  const intoEmpty =
+    claimed.mode === 'full' &&
+    (cursor === null ? await beginFullPass(tx, claimed, plan) : await readPassIntoEmpty(tx, claimed.id));
+  if (intoEmpty && !plan.dedup) {
+    return source.copyBatch(plan, cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
+      form: 'columns',
+    });
   }
+  await source.copyBatch(plan, cursor, limit, (rows) => copyIntoStaging(tx, rows));
+  if (claimed.mode === 'full' && !intoEmpty) await stageKeysFromStaging(tx, claimed.id, plan);
   return mergeStaged(tx, plan);
+}
+
+/** A full pass's first batch: forget an earlier pass's keys, and note whether the target is empty. */
+async function beginFullPass(tx: PoolClient, claimed: ClaimedPipeline, plan: ResolvedPlan): Promise<boolean> {
+  await clearSeenKeys(tx, claimed.id);
+  const empty = await targetIsEmpty(tx, plan);
+  await markPassIntoEmpty(tx, claimed.id, empty);
+  return empty;
 }
 
 /**

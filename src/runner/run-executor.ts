@@ -9,7 +9,7 @@ import {
   SiphonError,
   truncateMessage,
 } from '../core/errors.js';
-import { DUPLICATE_KEY_IN_BATCH_SQLSTATE, type BatchCursor } from '../db/batch-sql.js';
+import { isDuplicateKeyInBatch, type BatchCursor } from '../db/batch-sql.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   fenceAndRenew,
@@ -37,9 +37,19 @@ import { inSpan, markSpanFailed, setSpanAttributes, traceLogFields } from '../ob
 import { assertSafePipeline } from '../pipelines/index.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { finish, pendingTasks } from './run-finish.js';
-import { LeaseLost, RETRY_BASE_MS, RETRY_CAP_MS, withRetries, type ExecutorDeps } from './run-support.js';
+import {
+  assertCursorNotNull,
+  batchTransaction,
+  handOff,
+  LeaseLost,
+  RETRY_BASE_MS,
+  RETRY_CAP_MS,
+  withRetries,
+  type ExecutorDeps,
+} from './run-support.js';
 import { readStreamed, StreamReader, type StreamedBatch } from './stream-reader.js';
 import { copyRemoteBatch, openRemoteSource, prepareRemotePlan, stageBatchKeys } from './remote-run.js';
+import { runInLanes } from './remote-lanes.js';
 import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
@@ -281,6 +291,14 @@ async function batchLoop(
 ): Promise<Outcome> {
   let plan = resolved;
   let cursor = await startCursor(deps, claimed, plan, true);
+  if (remote) {
+    // A full pass into an empty target may be read in parallel lanes instead (remote-lanes.ts).
+    const source = remote;
+    const laned = await withRetries(deps, () =>
+      runInLanes({ deps, claimed, plan, fence, run, log, source }, cursor),
+    );
+    if (laned) return laned;
+  }
   let batchNo = 0;
   let attempt = 0;
   // Streaming: the next batch is read while the current one is written (reader and writer are two
@@ -351,8 +369,9 @@ async function batchLoop(
       }
     } catch (error) {
       reads?.discard();
-      if (!plan.dedup && (error as { code?: unknown })?.code === DUPLICATE_KEY_IN_BATCH_SQLSTATE) {
-        // The source yields a key twice in this batch; the batch rolled back whole. De-duplicate
+      if (!plan.dedup && isDuplicateKeyInBatch(error)) {
+        // The source yields a key twice in this batch (an upsert's 21000, or 23505 from a batch copied
+        // straight into an empty target); the batch rolled back whole. De-duplicate
         // from now on (one sort per batch) and run it again: this is not a failed attempt.
         log.info({ batchNo: batchNo + 1 }, 'the source yields a key more than once; de-duplicating batches');
         plan = { ...plan, dedup: true };
@@ -431,13 +450,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
         }
       : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   if (plan.remote && streamed) await stageBatchKeys(tx, claimed, plan, cursor, streamed);
-  if (result.lastCursor?.some((v) => v === null)) {
-    throw new SiphonError(
-      'SIPHON_ERR_SOURCE_QUERY',
-      `a row has NULL in a cursor column (${plan.cursorColumns.join(', ')}); keys and incremental_key must be NOT NULL`,
-      { field: plan.incrementalKey ? 'incremental_key' : 'unique_key' },
-    );
-  }
+  assertCursorNotNull(plan, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
   if (result.rowsRead > 0) {
     const next = result.lastCursor!;
@@ -477,26 +490,6 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
     await releasePipeline(tx, fence, 'PAUSED');
   }
   return { result, durationMs, pause: pause && !done, done };
-}
-
-async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {
-  await withTransaction(deps.pool, async (tx) => {
-    const status = await fenceAndRenew(tx, fence, deps.leaseMs);
-    if (!status) throw new LeaseLost();
-    if (status === 'PAUSE_REQUESTED') {
-      // A person asked for a pause (or disabled the pipeline): shutting down must not undo that.
-      await finishRun(tx, run.id, { status: 'PAUSED' });
-      await releasePipeline(tx, fence, 'PAUSED');
-      return;
-    }
-    await interruptRun(
-      tx,
-      run.id,
-      'SIPHON_ERR_RUNNER_SHUTDOWN',
-      `runner ${deps.runnerId} shut down; the run resumes from its checkpoint`,
-    );
-    await releasePipeline(tx, fence, 'RUN_REQUESTED');
-  });
 }
 
 async function fail(
@@ -565,20 +558,4 @@ async function totalsOf(pool: Pool, runId: string) {
     rowsDeleted: row?.rows_deleted ?? 0,
     batches: row?.batches ?? 0,
   };
-}
-
-/** One batch's transaction inside a "siphon.batch" span, which its queries are children of. */
-function batchTransaction<
-  T extends { result: { rowsRead: number; rowsWritten: number; rowsDeleted: number } },
->(pool: Pool, batchNo: number, failedAttempts: number, work: (tx: PoolClient) => Promise<T>): Promise<T> {
-  const attributes = { 'siphon.batch.number': batchNo, 'siphon.batch.attempt': failedAttempts + 1 };
-  return inSpan('siphon.batch', attributes, async (span) => {
-    const step = await withTransaction(pool, work);
-    span.setAttributes({
-      'siphon.batch.rows_read': step.result.rowsRead,
-      'siphon.batch.rows_written': step.result.rowsWritten,
-      'siphon.batch.rows_deleted': step.result.rowsDeleted,
-    });
-    return step;
-  });
 }

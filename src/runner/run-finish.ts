@@ -11,7 +11,7 @@ import {
   type Fence,
 } from '../db/repositories/lease.repository.js';
 import { addRowsDeleted, finishRun, type RunRow } from '../db/repositories/run.repository.js';
-import { completeState, readState } from '../db/repositories/state.repository.js';
+import { completeState, readPassIntoEmpty, readState } from '../db/repositories/state.repository.js';
 import { deleteNotSeen } from '../db/repositories/target.repository.js';
 import { clearSeenKeys, deleteNotStaged } from '../db/repositories/seen-keys.repository.js';
 import { assertSafeInCatalog, assertSafeTaskSql } from '../sql-guard/index.js';
@@ -90,14 +90,16 @@ export async function finish(
 /**
  * Delete-not-seen: an anti-join against the source query in this database, or, for a source on
  * another server, against the keys the pass staged (kept until the final transaction, so a crash
- * between the two repeats the same delete).
+ * between the two repeats the same delete), or nothing after a pass that began on an empty target.
  */
-function deleteGone(
+async function deleteGone(
   tx: PoolClient,
   claimed: ClaimedPipeline,
   plan: BatchPlan & { readonly remote?: boolean },
-) {
+): Promise<number> {
   if (!plan.remote) return deleteNotSeen(tx, plan);
+  // A pass that began on an empty target wrote every row there itself: nothing to delete.
+  if (await readPassIntoEmpty(tx, claimed.id)) return 0;
   const keyTypes = plan.keys.map((k) => plan.targetTypes[k] ?? 'text');
   return deleteNotStaged(tx, claimed.id, plan.target, plan.keys, keyTypes);
 }

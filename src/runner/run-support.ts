@@ -2,8 +2,12 @@ import type { Clock } from '../core/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffMs } from '../core/duration.js';
-import { classifyFailure } from '../core/errors.js';
-import type { Pool } from '../db/pool.js';
+import { classifyFailure, SiphonError } from '../core/errors.js';
+import type { BatchPlan } from '../db/batch-sql.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { fenceAndRenew, releasePipeline, type Fence } from '../db/repositories/lease.repository.js';
+import { finishRun, interruptRun, type RunRow } from '../db/repositories/run.repository.js';
+import { inSpan } from '../observability/index.js';
 import type { SqlPolicy } from '../sql-guard/index.js';
 import type { TaskRegistry } from '../tasks/index.js';
 import type { RunnerEvents } from '../core/runner-events.js';
@@ -62,4 +66,52 @@ export async function withRetries<T>(deps: ExecutorDeps, work: () => Promise<T>)
       await sleep(backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS));
     }
   }
+}
+
+/** A batch whose last row has NULL in a cursor column cannot move its keyset on: refused. */
+export function assertCursorNotNull(plan: BatchPlan, lastCursor: readonly (string | null)[] | null): void {
+  if (lastCursor?.some((v) => v === null)) {
+    throw new SiphonError(
+      'SIPHON_ERR_SOURCE_QUERY',
+      `a row has NULL in a cursor column (${plan.cursorColumns.join(', ')}); keys and incremental_key must be NOT NULL`,
+      { field: plan.incrementalKey ? 'incremental_key' : 'unique_key' },
+    );
+  }
+}
+
+/** One batch's transaction inside a "siphon.batch" span, which its queries are children of. */
+export function batchTransaction<
+  T extends { result: { rowsRead: number; rowsWritten: number; rowsDeleted: number } },
+>(pool: Pool, batchNo: number, failedAttempts: number, work: (tx: PoolClient) => Promise<T>): Promise<T> {
+  const attributes = { 'siphon.batch.number': batchNo, 'siphon.batch.attempt': failedAttempts + 1 };
+  return inSpan('siphon.batch', attributes, async (span) => {
+    const step = await withTransaction(pool, work);
+    span.setAttributes({
+      'siphon.batch.rows_read': step.result.rowsRead,
+      'siphon.batch.rows_written': step.result.rowsWritten,
+      'siphon.batch.rows_deleted': step.result.rowsDeleted,
+    });
+    return step;
+  });
+}
+
+/** Stopping after a committed batch: the run is paused (a person asked for it) or handed to the next runner. */
+export async function handOff(deps: ExecutorDeps, fence: Fence, run: RunRow): Promise<void> {
+  await withTransaction(deps.pool, async (tx) => {
+    const status = await fenceAndRenew(tx, fence, deps.leaseMs);
+    if (!status) throw new LeaseLost();
+    if (status === 'PAUSE_REQUESTED') {
+      // A person asked for a pause (or disabled the pipeline): shutting down must not undo that.
+      await finishRun(tx, run.id, { status: 'PAUSED' });
+      await releasePipeline(tx, fence, 'PAUSED');
+      return;
+    }
+    await interruptRun(
+      tx,
+      run.id,
+      'SIPHON_ERR_RUNNER_SHUTDOWN',
+      `runner ${deps.runnerId} shut down; the run resumes from its checkpoint`,
+    );
+    await releasePipeline(tx, fence, 'RUN_REQUESTED');
+  });
 }

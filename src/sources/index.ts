@@ -6,8 +6,16 @@ export type {
   RemoteSource,
   SourceBatch,
   SourceKind,
+  SourceSnapshot,
 } from './source.js';
-export { SOURCE_KINDS, openSource, assertSafeRemoteQuery, withSource, type SourceDeps } from './registry.js';
+export {
+  DEFAULT_LANES,
+  SOURCE_KINDS,
+  openSource,
+  assertSafeRemoteQuery,
+  withSource,
+  type SourceDeps,
+} from './registry.js';
 export {
   createConnection,
   deleteConnection,

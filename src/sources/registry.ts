@@ -14,6 +14,9 @@ export const SOURCE_KINDS: Readonly<Record<ConnectionKind, SourceKind>> = {
 };
 
 /** What opening a connection needs: how to find its password, and the bounds of every remote read. */
+/** Lanes of a full pass into an empty target when SIPHON_REMOTE_LANES is not set. */
+export const DEFAULT_LANES = 1;
+
 export interface SourceDeps {
   readonly resolveSecret: SecretResolver;
   /** Statement timeout of every remote statement (SIPHON_STATEMENT_TIMEOUT). */
@@ -22,6 +25,12 @@ export interface SourceDeps {
   readonly applicationName?: string;
   /** A kind's COPY path when it has one. @default true */
   readonly copy?: boolean;
+  /**
+   * Parallel lanes a full pass into an empty target is read in, when the kind can (PostgreSQL:
+   * one exported snapshot) and the source has at least four batches per lane (SIPHON_REMOTE_LANES).
+   * @default 1
+   */
+  readonly lanes?: number;
 }
 
 /** Opens a connection's source (a small pool, nothing sent yet); the caller closes it. */
@@ -40,6 +49,7 @@ export function openSource(deps: SourceDeps, connection: ConnectionRow): RemoteS
       statementTimeoutMs: deps.statementTimeoutMs,
       applicationName: deps.applicationName ?? 'siphon',
       ...(deps.copy === undefined ? {} : { copy: deps.copy }),
+      lanes: deps.lanes ?? DEFAULT_LANES,
     },
   );
 }

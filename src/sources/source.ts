@@ -43,6 +43,21 @@ export interface SourceBatch {
   readonly lastCursor: string[] | null;
 }
 
+export interface CopyOptions {
+  /** `array` (default): one `text[]` per row; `columns`: the stream columns in the source's types. */
+  readonly form?: 'array' | 'columns';
+  /** Read in this exported snapshot (`exportSnapshot`). */
+  readonly snapshot?: string;
+  /** A lane's last key, inclusive. */
+  readonly until?: readonly string[];
+}
+
+/** A snapshot held open on the source for a pass's lanes. */
+export interface SourceSnapshot {
+  readonly id: string;
+  release(): Promise<void>;
+}
+
 /** What `connections test` reports (never a password). */
 export interface ConnectionProbe {
   readonly serverVersion: string;
@@ -58,16 +73,30 @@ export interface RemoteSource {
   /** The next `limit` rows after `cursor`, in keyset order, as text. */
   readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch>;
   /**
-   * Optional fast path (PostgreSQL): the same batch as `readBatch`, as `COPY (…) TO STDOUT` of one
-   * `text[]` per row handed to `into` (which copies it into the local batch transaction's staging
-   * table) while the source's READ ONLY transaction stays open. Rows are never parsed in Node.
+   * Optional fast path (PostgreSQL): the same batch as `readBatch`, as `COPY (…) TO STDOUT` text handed
+   * to `into` while the source's READ ONLY transaction stays open. Rows are never parsed in Node.
+   * `options.form` `array`: one `text[]` of the stream columns per row (copied into the batch
+   * transaction's staging table, then merged); `columns`: the stream columns themselves, in the
+   * source's types (copied straight into an empty target, `copyIntoTarget`).
    */
-  copyBatch?(
+  copyBatch?<T>(
     plan: BatchPlan,
     cursor: BatchCursor,
     limit: number,
-    into: (rows: Readable) => Promise<void>,
-  ): Promise<void>;
+    into: (rows: Readable) => Promise<T>,
+    options?: CopyOptions,
+  ): Promise<T>;
+  /**
+   * Optional (PostgreSQL), with `copyBatch`: a full pass read in parallel lanes. Opens a REPEATABLE
+   * READ transaction holding a snapshot the lanes' reads import (`pg_export_snapshot`), until
+   * `release`.
+   */
+  exportSnapshot?(): Promise<SourceSnapshot>;
+  /**
+   * Keys cutting the source's rows into `lanes` ranges of about equal size (each split is the last key
+   * of a lane), read in `snapshot`; none when the source has fewer than `minRows` rows.
+   */
+  splitPoints?(plan: BatchPlan, lanes: number, minRows: number, snapshot: string): Promise<string[][]>;
   /** Whether the source has rows whose incremental key is NULL (no keyset can reach them). */
   hasNullIncrementalKey(plan: BatchPlan): Promise<boolean>;
   /** Server version and whether the credential can write (the connection test). */
@@ -95,6 +124,8 @@ export interface OpenOptions {
   readonly connectTimeoutMs?: number;
   /** Use the kind's COPY path when it has one (off: read rows, as the benchmark compares). @default true */
   readonly copy?: boolean;
+  /** Parallel lanes a full pass may be read in (connections to keep beyond the usual two). @default 1 */
+  readonly lanes?: number;
 }
 
 /** One kind of source server. */

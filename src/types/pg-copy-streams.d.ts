@@ -4,6 +4,9 @@ declare module 'pg-copy-streams' {
 
   /** `COPY … TO STDOUT`: a readable stream of the server's COPY data, passed to `client.query`. */
   export function to(text: string): Submittable & Readable;
-  /** `COPY … FROM STDIN`: a writable stream into the server, passed to `client.query`. */
-  export function from(text: string): Submittable & Writable;
+  /**
+   * `COPY … FROM STDIN`: a writable stream into the server, passed to `client.query`; `rowCount` is
+   * the server's count of rows copied, set when the stream has finished.
+   */
+  export function from(text: string): Submittable & Writable & { readonly rowCount: number };
 }

@@ -89,6 +89,8 @@ const runnerEnv = () =>
   cliEnv(db.adminUrl, {
     SIPHON_RUNNER_LEASE: '3s',
     SIPHON_RUNNER_POLL_INTERVAL: '100ms',
+    // A full pass from PostgreSQL into an empty target is read in two lanes: killed in them too.
+    SIPHON_REMOTE_LANES: '2',
     [SECRET_VAR]: SECRET,
   });
 // ~1 ms per row read on the source server keeps a 100-row batch around 100 ms.
@@ -147,6 +149,8 @@ describe('kill -9 of a runner reading a source on another server', () => {
       }
       const final = await waitForStatus(db, pipeline.id, ['IDLE']);
       expect(final.lease_owner).toBeNull();
+      // The full pass from PostgreSQL was read in two parallel lanes, and resumed in them.
+      if (label === 'full_postgres') expect(logs.join('')).toContain('reading in parallel lanes');
 
       // Exactly the source: every row once, with its values.
       const source = mysqlSource

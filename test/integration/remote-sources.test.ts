@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
 import { requestStatus } from '../../src/pipelines/index.js';
 import type { Runner } from '../../src/runner/index.js';
@@ -45,6 +45,8 @@ const sources: SourceDeps = {
   }),
   statementTimeoutMs: 20_000,
   applicationName: APP_NAME,
+  // A full pass into an empty target with at least eight batches is read in two lanes.
+  lanes: 2,
 };
 
 beforeAll(async () => {
@@ -434,6 +436,160 @@ describe('a PostgreSQL source on another server', () => {
       code: 'SIPHON_ERR_CONNECTION_IN_USE',
       details: { pipelines: ['pg_items_full'] },
     });
+  });
+});
+
+describe('a full pass into an empty target', () => {
+  it('copies the source rows straight in, with text keys that need escapes; then merges into a full one', async () => {
+    await remotePg.pool.query('CREATE TABLE public.words (w text PRIMARY KEY, n int NOT NULL, note text)');
+    // Keys whose COPY text is escaped (tab, backslash, newline), non-ASCII, quotes, a NULL-looking word.
+    await remotePg.pool.query(
+      `INSERT INTO public.words VALUES (E'a\\tb', 1, NULL), (E'a\\\\b', 2, E'x\\ty'), (E'a\\nb', 3, ''),
+        ('ü', 4, 'ü'), ('"q"', 5, '\\N'), ('z', 6, NULL), ('NULL', 7, 'NULL'), ('b', 8, 'b')`,
+    );
+    const pipeline = await createRemotePipeline({
+      name: 'pg_words_full',
+      source_connection: 'remote_pg',
+      source_query: 'SELECT w, n, note FROM public.words',
+      target_table: 'analytics.pg_words',
+      unique_key: 'w',
+      mode: 'full',
+      batch_size: 2,
+    });
+    // After each committed batch: the pass's mark and the keys it staged for delete-not-seen.
+    const seen: { intoEmpty: boolean; staged: number }[] = [];
+    const onBatch = ({ pipelineId }: { pipelineId: string }) => {
+      if (pipelineId !== pipeline.id) return;
+      void db.admin
+        .query<{ into_empty: boolean; staged: number }>(
+          `SELECT s.full_pass_into_empty AS into_empty,
+                  (SELECT count(*)::int FROM etl.remote_seen_keys k WHERE k.pipeline_id = s.pipeline_id) AS staged
+             FROM etl.etl_state s WHERE s.pipeline_id = $1`,
+          [pipeline.id],
+        )
+        .then(({ rows }) => seen.push({ intoEmpty: rows[0]!.into_empty, staged: rows[0]!.staged }));
+    };
+    const remoteWords = async () => {
+      const { rows } = await remotePg.pool.query<{ r: string }>(
+        'SELECT row_to_json(x)::text AS r FROM (SELECT w, n, note FROM public.words) x',
+      );
+      return rows.map((r) => r.r).sort();
+    };
+    runner.events.on('batch:committed', onBatch);
+    try {
+      const first = await runToEnd(pipeline.id);
+      expect(first.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+      await vi.waitFor(() => expect(seen.length).toBe(4));
+      // Copied straight in: the pass was marked, and no key was staged.
+      expect(seen.every((s) => s.intoEmpty && s.staged === 0)).toBe(true);
+      expect(await localRows('SELECT w, n, note FROM analytics.pg_words')).toEqual(await remoteWords());
+
+      // The target has rows now: the next pass merges and stages keys, and deletes what the source lost.
+      await remotePg.pool.query("DELETE FROM public.words WHERE w IN ('ü', 'b')");
+      await remotePg.pool.query("UPDATE public.words SET n = 70 WHERE w = 'NULL'");
+      seen.length = 0;
+      const second = await runToEnd(pipeline.id);
+      expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+      await vi.waitFor(() => expect(seen.length).toBe(3));
+      expect(seen.every((s) => !s.intoEmpty && s.staged > 0)).toBe(true);
+      expect(await localRows('SELECT w, n, note FROM analytics.pg_words')).toEqual(await remoteWords());
+      const state = await db.admin.query<{ into_empty: boolean }>(
+        'SELECT full_pass_into_empty AS into_empty FROM etl.etl_state WHERE pipeline_id = $1',
+        [pipeline.id],
+      );
+      expect(state.rows[0]!.into_empty).toBe(false);
+    } finally {
+      runner.events.off('batch:committed', onBatch);
+    }
+  });
+
+  it('reads a large pass in two lanes from one snapshot: changes made meanwhile wait for the next pass', async () => {
+    await remotePg.pool.query('CREATE TABLE public.wide (id bigint PRIMARY KEY, v text NOT NULL)');
+    await remotePg.pool.query(
+      'INSERT INTO public.wide SELECT i, md5(i::text) FROM generate_series(1, 2000) i',
+    );
+    await remotePg.pool.query('ANALYZE public.wide');
+    const original = await remotePg.pool.query<{ v: string }>('SELECT v FROM public.wide WHERE id = 1500');
+    const pipeline = await createRemotePipeline({
+      name: 'pg_wide_full',
+      source_connection: 'remote_pg',
+      // About 55 ms a batch on the source: the second lane is far from its end when the change lands.
+      source_query: 'SELECT id, v FROM public.wide WHERE pg_sleep(0.0002) IS NOT NULL',
+      target_table: 'analytics.pg_wide',
+      unique_key: 'id',
+      mode: 'full',
+      batch_size: 50,
+    });
+    const lanesSeen: number[] = [];
+    let changed: Promise<{ rows: { at: Date }[] }> | undefined;
+    const onBatch = ({ pipelineId }: { pipelineId: string }) => {
+      if (pipelineId !== pipeline.id) return;
+      void db.admin
+        .query<{ n: number }>('SELECT count(*)::int AS n FROM etl.full_pass_lanes WHERE pipeline_id = $1', [
+          pipeline.id,
+        ])
+        .then(({ rows }) => lanesSeen.push(rows[0]!.n));
+      // After the first commit, the source changes in the second lane's range, not read yet.
+      changed ??= remotePg.pool.query<{ at: Date }>(
+        `WITH d AS (DELETE FROM public.wide WHERE id > 1990), u AS (UPDATE public.wide SET v = 'changed' WHERE id = 1500)
+         INSERT INTO public.wide VALUES (5000, 'new') RETURNING clock_timestamp() AS at`,
+      );
+    };
+    const counts = () =>
+      db.admin.query<{ n: number; max: string; v: string }>(
+        `SELECT count(*)::int AS n, max(id)::text AS max, (SELECT v FROM analytics.pg_wide WHERE id = 1500) AS v
+           FROM analytics.pg_wide`,
+      );
+    runner.events.on('batch:committed', onBatch);
+    try {
+      const first = await runToEnd(pipeline.id);
+      expect(first.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+      const changedAt = (await changed)!.rows[0]!.at;
+      // Two lanes while the pass ran, none after it.
+      await vi.waitFor(() => expect(lanesSeen.length).toBe(40));
+      expect(new Set(lanesSeen)).toEqual(new Set([2]));
+      expect((await db.admin.query('SELECT 1 FROM etl.full_pass_lanes')).rowCount).toBe(0);
+      // The source as it was when the pass began: every row once, the change not yet.
+      expect((await counts()).rows[0]).toEqual({ n: 2000, max: '2000', v: original.rows[0]!.v });
+      // The ledger: 40 batches numbered 1..40 whichever lane committed them, 2000 rows in all; the
+      // rows the source deleted meanwhile were read after the delete had committed (from the snapshot).
+      const ledger = await db.admin.query<{ numbers: number[]; rows: number; last: Date }>(
+        `SELECT array_agg(b.batch_no ORDER BY b.batch_no) AS numbers, sum(b.rows_read)::int AS rows,
+                max(b.committed_at) FILTER (WHERE b.cursor_to = '["2000"]') AS last
+           FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1`,
+        [pipeline.id],
+      );
+      expect(ledger.rows[0]).toMatchObject({
+        numbers: Array.from({ length: 40 }, (_, i) => i + 1),
+        rows: 2000,
+      });
+      expect(ledger.rows[0]!.last.getTime()).toBeGreaterThan(changedAt.getTime());
+    } finally {
+      runner.events.off('batch:committed', onBatch);
+    }
+    // The next pass (the target has rows: one sequence, merged) brings the change.
+    const second = await runToEnd(pipeline.id);
+    expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    expect((await counts()).rows[0]).toEqual({ n: 1991, max: '5000', v: 'changed' });
+  });
+
+  it('merges a batch instead when the source yields a key twice', async () => {
+    const pipeline = await createRemotePipeline({
+      name: 'pg_words_twice',
+      source_connection: 'remote_pg',
+      source_query: "SELECT w, n FROM public.words UNION ALL SELECT 'z', 60",
+      target_table: 'analytics.pg_words_twice',
+      unique_key: 'w',
+      mode: 'full',
+      batch_size: 100,
+    });
+    const run = await runToEnd(pipeline.id);
+    expect(run.run, JSON.stringify(run.run)).toMatchObject({ status: 'SUCCESS', error_code: null });
+    const { rows } = await db.admin.query<{ n: number; z: number }>(
+      "SELECT count(*)::int AS n, count(*) FILTER (WHERE w = 'z')::int AS z FROM analytics.pg_words_twice",
+    );
+    const source = await remotePg.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM public.words');
+    expect(rows[0]).toEqual({ n: source.rows[0]!.n, z: 1 });
   });
 });
 

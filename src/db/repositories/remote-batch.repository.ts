@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { quoteIdent, quoteQualified } from '../../core/identifiers.js';
 import { buildMergeStagedSql, streamColumns, type BatchPlan } from '../batch-sql.js';
+import { CopyTextTail } from '../copy-text.js';
 import type { PoolClient } from '../pool.js';
 import type { BatchResult } from './target.repository.js';
 
@@ -48,4 +50,35 @@ export async function stageKeysFromStaging(
     `INSERT INTO etl.remote_seen_keys (pipeline_id, key) SELECT $1, ARRAY[${key}] FROM ${STAGING}`,
     [pipelineId],
   );
+}
+
+/** Whether the target has no row at all (a full pass that begins on it may copy straight in). */
+export async function targetIsEmpty(tx: PoolClient, plan: BatchPlan): Promise<boolean> {
+  const { rows } = await tx.query<{ empty: boolean }>(
+    `SELECT NOT EXISTS (SELECT 1 FROM ${quoteQualified(plan.target)}) AS empty`,
+  );
+  return rows[0]!.empty;
+}
+
+/**
+ * A batch of a full pass into an empty target: the source's COPY text goes straight into the target
+ * (`COPY target (columns) FROM STDIN`), with no staging table, no cast and no merge. Safe because the
+ * pass began on an empty target and its keyset only moves forward: no row of this batch can be there
+ * yet (a key the source yields twice fails the COPY with 23505; the runner then merges instead).
+ */
+export async function copyIntoTarget(tx: PoolClient, plan: BatchPlan, rows: Readable): Promise<BatchResult> {
+  const order = streamColumns(plan);
+  const tail = new CopyTextTail();
+  const into = tx.query(
+    copyFrom(`COPY ${quoteQualified(plan.target)} (${order.map(quoteIdent).join(', ')}) FROM STDIN`),
+  );
+  await pipeline(rows, tail, into);
+  const last = tail.lastRow();
+  return {
+    rowsRead: into.rowCount,
+    rowsWritten: into.rowCount,
+    rowsDeleted: 0,
+    // A NULL in a cursor column is refused by the runner after the write, as for any batch.
+    lastCursor: last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null,
+  };
 }

@@ -6,6 +6,8 @@ export interface StateRow {
   last_processed_key: string[] | null;
   full_cursor: string[] | null;
   full_run_started_at: Date | null;
+  /** The running full pass began on an empty target (a remote source's direct COPY, migration 0027). */
+  full_pass_into_empty: boolean;
   completed_tasks: string[];
   last_run_id: string | null;
   updated_at: Date;
@@ -47,11 +49,33 @@ export async function saveCheckpoint(
   }
 }
 
+/**
+ * Records, in a full pass's first batch transaction, whether the pass began on an empty target; a
+ * later batch of the same pass (after a pause or a crash too) reads it back with `readPassIntoEmpty`.
+ */
+export async function markPassIntoEmpty(db: Executor, pipelineId: string, intoEmpty: boolean): Promise<void> {
+  await db.query(
+    `INSERT INTO etl.etl_state (pipeline_id, full_pass_into_empty) VALUES ($1, $2)
+     ON CONFLICT (pipeline_id) DO UPDATE SET full_pass_into_empty = EXCLUDED.full_pass_into_empty`,
+    [pipelineId, intoEmpty],
+  );
+}
+
+export async function readPassIntoEmpty(db: Executor, pipelineId: string): Promise<boolean> {
+  const { rows } = await db.query<{ into_empty: boolean }>(
+    'SELECT full_pass_into_empty AS into_empty FROM etl.etl_state WHERE pipeline_id = $1',
+    [pipelineId],
+  );
+  return rows[0]?.into_empty ?? false;
+}
+
 /** Clears the in-progress full-run position and the completed-task list when a run finishes. */
 export async function completeState(db: Executor, pipelineId: string, runId: string): Promise<void> {
   await db.query(
-    `INSERT INTO etl.etl_state (pipeline_id, last_run_id) VALUES ($1, $2)
+    `WITH lanes AS (DELETE FROM etl.full_pass_lanes WHERE pipeline_id = $1)
+     INSERT INTO etl.etl_state (pipeline_id, last_run_id) VALUES ($1, $2)
      ON CONFLICT (pipeline_id) DO UPDATE SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}',
+       full_pass_into_empty = false,
        last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
     [pipelineId, runId],
   );
@@ -60,12 +84,18 @@ export async function completeState(db: Executor, pipelineId: string, runId: str
 /** Forgets the position of an unfinished full pass (the next run reads everything again). */
 export async function restartFullPass(db: Executor, pipelineId: string): Promise<void> {
   await db.query(
-    `UPDATE etl.etl_state SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}', updated_at = now()
+    `WITH lanes AS (DELETE FROM etl.full_pass_lanes WHERE pipeline_id = $1)
+     UPDATE etl.etl_state SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}',
+       full_pass_into_empty = false, updated_at = now()
       WHERE pipeline_id = $1`,
     [pipelineId],
   );
 }
 
 export async function resetState(db: Executor, pipelineId: string): Promise<void> {
-  await db.query('DELETE FROM etl.etl_state WHERE pipeline_id = $1', [pipelineId]);
+  await db.query(
+    `WITH lanes AS (DELETE FROM etl.full_pass_lanes WHERE pipeline_id = $1)
+     DELETE FROM etl.etl_state WHERE pipeline_id = $1`,
+    [pipelineId],
+  );
 }

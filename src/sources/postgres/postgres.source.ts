@@ -3,6 +3,9 @@ import type { Readable } from 'node:stream';
 import { to as copyTo } from 'pg-copy-streams';
 import {
   buildCopyReadSql,
+  buildCopyRowsSql,
+  buildCountSql,
+  buildKeyAtSql,
   normalizeSourceQuery,
   type BatchCursor,
   type BatchPlan,
@@ -12,6 +15,8 @@ import { hasNullIncrementalKey, readBatchAsText } from '../../db/repositories/ta
 import { asSourceFailure } from '../source-errors.js';
 import type {
   ConnectionProbe,
+  CopyOptions,
+  SourceSnapshot,
   OpenOptions,
   RemoteColumn,
   RemoteEndpoint,
@@ -28,6 +33,18 @@ import { mapPostgresType } from './postgres.types.js';
  * Sessions open READ ONLY by default (`default_transaction_read_only`), in UTC (so `timestamptz` text
  * carries `+00`), with the statement timeout; each read is also its own `BEGIN READ ONLY` transaction.
  */
+/** A failure of the local half of a COPY (`into`), told apart from the source's own. */
+class LocalFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the local half of a copy failed');
+  }
+}
+
+/** A lane's read joins the pass's snapshot: the first statement of its REPEATABLE READ transaction. */
+async function importSnapshot(client: pg.PoolClient, id: string): Promise<void> {
+  await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(id)}`);
+}
+
 export class PostgresSource implements RemoteSource {
   readonly #pool: pg.Pool;
   readonly #name: string;
@@ -41,7 +58,8 @@ export class PostgresSource implements RemoteSource {
       user: endpoint.user,
       // A function, so the password is not an enumerable property of the pool's options.
       ...(endpoint.password === undefined ? {} : { password: () => endpoint.password! }),
-      max: 2,
+      // Reads and a prefetch, plus one per parallel lane and the lanes' snapshot.
+      max: 2 + Math.max(0, (options.lanes ?? 1) - 1) + (options.lanes && options.lanes > 1 ? 1 : 0),
       application_name: options.applicationName,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
@@ -56,10 +74,11 @@ export class PostgresSource implements RemoteSource {
     this.#pool.on('connect', (client) => client.on('error', () => {}));
   }
 
-  async #readOnly<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async #readOnly<T>(work: (client: pg.PoolClient) => Promise<T>, repeatableRead = false): Promise<T> {
     try {
-      return await withTransaction(this.#pool, work, { readOnly: true });
+      return await withTransaction(this.#pool, work, { readOnly: true, repeatableRead });
     } catch (error) {
+      if (error instanceof LocalFailure) throw error.cause;
       throw asSourceFailure(error, this.#name);
     }
   }
@@ -85,16 +104,73 @@ export class PostgresSource implements RemoteSource {
     return this.#readOnly((client) => readBatchAsText(client, plan, cursor, limit));
   }
 
-  copyBatch(
+  copyBatch<T>(
     plan: BatchPlan,
     cursor: BatchCursor,
     limit: number,
-    into: (rows: Readable) => Promise<void>,
-  ): Promise<void> {
+    into: (rows: Readable) => Promise<T>,
+    options: CopyOptions = {},
+  ): Promise<T> {
     return this.#readOnly(async (client) => {
-      const sql = buildCopyReadSql(plan, cursor, limit, (value) => client.escapeLiteral(value));
-      await into(client.query(copyTo(`COPY (${sql}) TO STDOUT`)));
-    });
+      if (options.snapshot) await importSnapshot(client, options.snapshot);
+      const literal = (value: string) => client.escapeLiteral(value);
+      const sql =
+        options.form === 'columns'
+          ? buildCopyRowsSql(plan, cursor, limit, literal, options.until)
+          : buildCopyReadSql(plan, cursor, limit, literal, options.until);
+      const rows = client.query(copyTo(`COPY (${sql}) TO STDOUT`));
+      let remoteFailed = false;
+      rows.once('error', () => (remoteFailed = true));
+      try {
+        return await into(rows);
+      } catch (error) {
+        // The local side's own failure (a key twice in a batch, a value the target refuses) is not
+        // the source's: it reaches the runner as it is.
+        throw remoteFailed ? error : new LocalFailure(error);
+      }
+    }, options.snapshot !== undefined);
+  }
+
+  async exportSnapshot(): Promise<SourceSnapshot> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      // The exporting transaction sits idle while the lanes read: only its end releases the snapshot.
+      await client.query("SET LOCAL idle_in_transaction_session_timeout = '0'");
+      const { rows } = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+      const held = client;
+      return {
+        id: rows[0]!.id,
+        release: async () => {
+          const broken = await held.query('ROLLBACK').then(
+            () => false,
+            () => true,
+          );
+          held.release(broken || undefined);
+        },
+      };
+    } catch (error) {
+      client?.release(true);
+      throw asSourceFailure(error, this.#name);
+    }
+  }
+
+  splitPoints(plan: BatchPlan, lanes: number, minRows: number, snapshot: string): Promise<string[][]> {
+    return this.#readOnly(async (client) => {
+      await importSnapshot(client, snapshot);
+      const { rows } = await client.query<{ n: string }>(oneStatement(buildCountSql(plan)));
+      const count = Number(rows[0]!.n);
+      if (count < minRows || lanes < 2) return [];
+      const splits: string[][] = [];
+      for (let lane = 1; lane < lanes; lane += 1) {
+        const at = await client.query<{ key: string[] }>(buildKeyAtSql(plan), [
+          Math.floor((count * lane) / lanes) - 1,
+        ]);
+        if (at.rows[0]) splits.push(at.rows[0].key);
+      }
+      return splits;
+    }, true);
   }
 
   hasNullIncrementalKey(plan: BatchPlan): Promise<boolean> {

@@ -1,0 +1,52 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describe, expect, it } from 'vitest';
+import { CopyTextTail, decodeCopyField, decodeCopyLine } from '../../src/db/copy-text.js';
+
+/** Streams `text` through a tail in chunks of `size` bytes; returns what came out and the last row. */
+async function through(text: string, size: number) {
+  const bytes = Buffer.from(text, 'utf8');
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  const tail = new CopyTextTail();
+  const out: Buffer[] = [];
+  await pipeline(
+    Readable.from(chunks),
+    tail,
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out.push(chunk);
+        done();
+      },
+    }),
+  );
+  return { passed: Buffer.concat(out).toString('utf8'), last: tail.lastRow() };
+}
+
+describe('COPY text format', () => {
+  it('decodes NULL, the escapes PostgreSQL writes, and leaves other text alone', () => {
+    expect(decodeCopyField('\\N')).toBeNull();
+    expect(decodeCopyField('N')).toBe('N');
+    expect(decodeCopyField('NULL')).toBe('NULL');
+    expect(decodeCopyField('a\\tb\\nc\\\\d\\re')).toBe('a\tb\nc\\d\re');
+    expect(decodeCopyField('\\b\\f\\v')).toBe('\b\f\v');
+    expect(decodeCopyField('ünïcødé ✓')).toBe('ünïcødé ✓');
+    expect(decodeCopyLine('7\t\\N\tx\\ty')).toEqual(['7', null, 'x\ty']);
+    expect(decodeCopyLine('')).toEqual(['']);
+  });
+
+  it.each([1, 2, 3, 7, 64, 1 << 16])(
+    'passes every byte through and finds the last row with chunks of %i bytes',
+    async (size) => {
+      const text = '1\tfirst\n2\tsecond \\\\ é\n3\tlast\\tone ✓\t\\N\n';
+      const { passed, last } = await through(text, size);
+      expect(passed).toBe(text);
+      expect(last).toEqual(['3', 'last\tone ✓', null]);
+    },
+  );
+
+  it('has no last row when no row went through, and finds a single row', async () => {
+    expect((await through('', 4)).last).toBeNull();
+    expect((await through('42\tonly\n', 3)).last).toEqual(['42', 'only']);
+  });
+});
