@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SESSION_COOKIE } from '../../src/api/console/index.js';
 import { createSecretResolver } from '../../src/config/index.js';
 import { getPipeline } from '../../src/pipelines/index.js';
 import { reconcilePipeline, type ReconcileOptions } from '../../src/reconcile/index.js';
@@ -284,6 +285,34 @@ describe('reconcile of a MariaDB source', () => {
       { name: expect.any(String), flag: null, price: '13.500' },
       { name: "new 'row'", flag: 1, price: '0.000' },
     ]);
+  });
+
+  it("the console's reconcile action compares the MariaDB source too", async () => {
+    const form = (fields: Record<string, string>, cookie?: string) => ({
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(cookie ? { cookie } : {}),
+      },
+      payload: new URLSearchParams(fields).toString(),
+    });
+    const signIn = await app.inject({ method: 'POST', url: '/ui/sign-in', ...form({ token: OPERATOR }) });
+    expect(signIn.statusCode).toBe(303);
+    const cookie = `${SESSION_COOKIE}=${/siphon_session=([^;]+)/.exec(String(signIn.headers['set-cookie']))![1]}`;
+    const page = await app.inject({ method: 'GET', url: '/ui', headers: { cookie } });
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const before = await db.admin.query('SELECT 1 FROM etl.etl_reconciliations');
+    const action = await app.inject({
+      method: 'POST',
+      url: '/ui/pipelines/rec_my_things/actions/reconcile',
+      ...form({ _csrf: csrf }, cookie),
+    });
+    expect(action.statusCode).toBe(303);
+    const shown = await app.inject({ method: 'GET', url: action.headers.location!, headers: { cookie } });
+    expect(shown.body).toMatch(
+      /Reconciled: CLEAN: source 1,?500 rows, target 1,?500; 0 missing, 0 extra, 0 changed/,
+    );
+    const after = await db.admin.query('SELECT 1 FROM etl.etl_reconciliations');
+    expect(after.rowCount).toBe(before.rowCount! + 1);
   });
 
   it('without the source secrets, or with a secret this process lacks: SIPHON_ERR_CONNECTION_SECRET_MISSING', async () => {
