@@ -1,7 +1,6 @@
 import { asSourceQueryFailure, SiphonError } from '../core/errors.js';
 import { assertSafePipeline } from '../pipelines/index.js';
-import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
-import type { Pool } from '../db/pool.js';
+import { DEFAULT_SQL_POLICY } from '../sql-guard/index.js';
 import { withTransaction } from '../db/pool.js';
 import type { PipelineRow } from '../db/repositories/pipeline.repository.js';
 import { resolvePlan } from '../runner/plan.js';
@@ -14,35 +13,20 @@ import {
   type ReconciliationRow,
   type Side,
 } from '../db/repositories/reconcile.repository.js';
+import type { ReconcileOptions, ReconcilePools } from './reconcile.types.js';
+import { reconcileRemote } from './remote-reconcile.js';
 
-export interface ReconcileOptions {
-  /** Hash buckets the key space is cut into before drilling down. @default 64 */
-  readonly buckets?: number;
-  /** Re-sync the differing keys (upsert from the source, delete what the source lacks). @default false */
-  readonly repair?: boolean;
-  /** Most differing keys listed per kind in the stored result. @default 1000 */
-  readonly maxKeys?: number;
-  readonly requestedBy: string;
-  /** What the source query may read and call. @default DEFAULT_SQL_POLICY */
-  readonly policy?: SqlPolicy;
-}
+export type { ReconcileOptions, ReconcilePools } from './reconcile.types.js';
 
 /**
  * Compares a pipeline's source query with its target (seed 003 §1.7, promise 8): row counts and key
  * ranges, then digests per hash bucket of the key; only differing buckets are compared row by row,
  * down to the keys missing from the target, extra in it, or changed. With `repair`, exactly those
  * keys are re-synced in one transaction. The result is stored in etl.etl_reconciliations.
- * Runs with the writer role: it reads the sources (through siphon_reader) and the target.
+ * Runs with the writer role: it reads the sources (through siphon_reader) and the target. A source on
+ * another server (`source_connection`) is compared by remote-reconcile.ts: each server digests its
+ * own side, and only the differing buckets' rows travel.
  */
-export interface ReconcilePools {
-  /** Reads the source query (siphon_reader in the API, siphon_writer in the CLI). */
-  readonly source: Pool;
-  /** Reads the target table. */
-  readonly target: Pool;
-  /** Writes repairs and the stored result (siphon_writer); the API stores through `target` (siphon_api). */
-  readonly writer?: Pool;
-}
-
 export async function reconcilePipeline(
   pools: ReconcilePools,
   pipeline: PipelineRow,
@@ -62,14 +46,6 @@ async function compare(
   const started = new Date();
   const buckets = options.buckets ?? 64;
   const maxKeys = options.maxKeys ?? 1000;
-  if (pipeline.source_connection) {
-    // Its source query runs on another server: comparing here would read the wrong database.
-    throw new SiphonError(
-      'SIPHON_ERR_PIPELINE_INVALID',
-      `reconcile reads the source in this database; ${pipeline.name} reads ${pipeline.source_connection}, and reconcile across servers is not built yet`,
-      { field: 'source_connection' },
-    );
-  }
   if (options.repair && !pools.writer) {
     throw new SiphonError(
       'SIPHON_ERR_REQUEST_INVALID',
@@ -78,6 +54,10 @@ async function compare(
         field: 'repair',
       },
     );
+  }
+  // Its source query runs on another server: each side is digested where it lives.
+  if (pipeline.source_connection && pipeline.kind !== 'social') {
+    return reconcileRemote(pools, pipeline, options);
   }
   if (pipeline.kind === 'social') {
     throw new SiphonError(

@@ -1,9 +1,11 @@
 export type {
   ConnectionProbe,
   OpenOptions,
+  ReconcileShape,
   RemoteColumn,
   RemoteEndpoint,
   RemoteSource,
+  RemoteSummary,
   SourceBatch,
   SourceKind,
   SourceSnapshot,

@@ -66,6 +66,24 @@ export interface ConnectionProbe {
   readonly warnings: string[];
 }
 
+/** Reconcile: row count and the range of the first key (and incremental key) as PostgreSQL text. */
+export interface RemoteSummary {
+  readonly rows: number | string;
+  readonly key_min: string | null;
+  readonly key_max: string | null;
+  readonly inc_min: string | null;
+  readonly inc_max: string | null;
+}
+
+/** What a reconcile compares: the source query, its key and compared columns, the bucket count. */
+export interface ReconcileShape {
+  readonly sourceQuery: string;
+  readonly keys: readonly string[];
+  /** The compared columns, keys among them, in this order on both sides. */
+  readonly columns: readonly string[];
+  readonly buckets: number;
+}
+
 /** An open source: one small pool on the remote server, closed by `close()`. */
 export interface RemoteSource {
   /** The result columns of a source query, without reading a row (LIMIT 0). */
@@ -99,6 +117,21 @@ export interface RemoteSource {
   splitPoints?(plan: BatchPlan, lanes: number, minRows: number, snapshot: string): Promise<string[][]>;
   /** Whether the source has rows whose incremental key is NULL (no keyset can reach them). */
   hasNullIncrementalKey(plan: BatchPlan): Promise<boolean>;
+  /**
+   * Reconcile across servers (docs/adr/0016, "Reconcile"). Each of these is computed by the source
+   * server, in a READ ONLY transaction, after `describe`. A value's text here is PostgreSQL's text of the
+   * mapped type (UTC, ISO dates, `\x` hex bytes) as far as the dialect can render it; a rendering the
+   * dialect cannot match only makes a bucket differ, and its rows are then compared locally.
+   */
+  summarize(sourceQuery: string, key: string, incrementalKey: string | null): Promise<RemoteSummary>;
+  /**
+   * Per bucket: `rows:sum1:sum2`. The bucket of a row is the first 32 bits of md5 of its framed key
+   * text modulo `buckets`; sum1 and sum2 add up two 60-bit pieces of md5 of its framed row text
+   * (`length:text` per value, `-` for NULL). Rows never leave the server.
+   */
+  bucketDigests(shape: ReconcileShape): Promise<Map<number, string>>;
+  /** The rows of the given buckets, each value as the text a run writes (`shape.columns` order). */
+  readBuckets(shape: ReconcileShape, buckets: readonly number[]): Promise<Array<Array<string | null>>>;
   /** Server version and whether the credential can write (the connection test). */
   probe(allowedSchemas: readonly string[]): Promise<ConnectionProbe>;
   close(): Promise<void>;

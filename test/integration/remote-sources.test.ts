@@ -418,12 +418,15 @@ describe('a PostgreSQL source on another server', () => {
     expect(rows[0]!.rows_deleted).toBe(43); // 41 multiples of 60 up to 2460 + 2461 + 2462
     expect((await db.admin.query('SELECT 1 FROM etl.remote_seen_keys')).rowCount).toBe(0);
 
-    // Reconcile reads sources in this database: for a remote one it says so instead of comparing wrongly.
+    // Reconcile compares the remote source with the target, each side digested on its own server.
     const reconcile = await post(`/pipelines/${pipeline.id}/reconcile`, {});
-    expect(reconcile.statusCode).toBe(422);
-    expect(reconcile.json().error).toMatchObject({
-      code: 'SIPHON_ERR_PIPELINE_INVALID',
-      field: 'source_connection',
+    expect(reconcile.statusCode, reconcile.body).toBe(200);
+    expect(reconcile.json()).toMatchObject({
+      status: 'CLEAN',
+      source_rows: 2500 - 43 + 5,
+      target_rows: 2500 - 43 + 5,
+      differing_buckets: 0,
+      summary: { source_connection: 'remote_pg' },
     });
 
     const inUse = await app.inject({

@@ -176,6 +176,7 @@ async function act(
       const result = await reconcilePipeline({ source: deps.readerPool, target: deps.pool }, pipeline, {
         requestedBy: by,
         ...(deps.sqlPolicy ? { policy: deps.sqlPolicy } : {}),
+        ...(deps.sources ? { sources: deps.sources } : {}),
       });
       return `Reconciled: ${reconciliationSummary(result)}.`;
     }

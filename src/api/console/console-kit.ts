@@ -18,7 +18,7 @@ declare module 'fastify' {
 /** What the console needs: the API's own deps, and optionally its session store and live-update pace. */
 export interface ConsoleDeps extends Pick<
   ApiDeps,
-  'pool' | 'readerPool' | 'sqlPolicy' | 'tokens' | 'runnerStaleMs' | 'incidentNotifier' | 'logger'
+  'pool' | 'readerPool' | 'sqlPolicy' | 'tokens' | 'runnerStaleMs' | 'incidentNotifier' | 'logger' | 'sources'
 > {
   /** @default a new in-memory store */
   readonly sessions?: SessionStore;

@@ -353,6 +353,7 @@ function pipelineCheckRoutes(app: FastifyInstance, deps: ApiDeps): void {
         requestedBy: by(request),
         ...(deps.sqlPolicy ? { policy: deps.sqlPolicy } : {}),
         ...(body.buckets ? { buckets: body.buckets } : {}),
+        ...(deps.sources ? { sources: deps.sources } : {}),
       });
     },
   );

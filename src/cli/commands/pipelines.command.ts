@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { presentPipeline } from '../../api/presenters.js';
 import { SiphonError } from '../../core/errors.js';
+import { createSecretResolver } from '../../config/index.js';
 import { listPipelines } from '../../db/repositories/pipeline.repository.js';
 import { findRun, listBatches, listRuns } from '../../db/repositories/run.repository.js';
 import { readState } from '../../db/repositories/state.repository.js';
@@ -143,6 +144,12 @@ function registerReconcileCommand(program: Command): void {
           repair: options.repair ?? false,
           policy: config.sqlPolicy,
           requestedBy: CLI_USER,
+          // A source on another server is opened with this process's secrets, as `connections test` does.
+          sources: {
+            resolveSecret: createSecretResolver(config),
+            statementTimeoutMs: config.runner.statementTimeoutMs,
+            applicationName: 'siphon-cli',
+          },
         });
         if (options.json) {
           printObject(result as unknown as Record<string, unknown>, options);

@@ -85,6 +85,139 @@ const keyIn = (keys: readonly string[]) =>
   `ARRAY[${keys.map((k) => `s.${quoteIdent(k)}::text`).join(', ')}] IN
      (SELECT ARRAY(SELECT jsonb_array_elements_text(e)) FROM jsonb_array_elements($1::jsonb) e)`;
 
+/**
+ * Reconcile across servers (docs/adr/0016): the digest both servers can compute. A value's text is
+ * framed by its length (`5:hello`, `-` for NULL) and a row is the concatenation of its framed values,
+ * so no two different rows share a text; its md5 is cut into two 60-bit numbers, summed per bucket
+ * (order-independent, exact). The bucket of a row is the first 32 bits of the md5 of its framed key
+ * text modulo the bucket count. A MySQL source computes the same with MD5, CONV and SUM
+ * (src/sources/mysql/mysql.source.ts); a PostgreSQL source runs these very statements.
+ * Values render as `::text` under canonicalText's settings.
+ */
+const framed = (value: string) => `COALESCE(length(${value})::text || ':' || ${value}, '-')`;
+const framedRow = (columns: readonly string[]) =>
+  columns.map((c) => framed(`s.${quoteIdent(c)}::text`)).join(' || ');
+const portableBucket = (keys: readonly string[], buckets: number) =>
+  `((('x' || substr(md5(${framedRow(keys)}), 1, 8))::bit(32)::bigint % ${Math.trunc(buckets)})::int)`;
+
+/** What a cross-server comparison reads: the compared columns (keys among them) and the bucket count. */
+export interface PortableShape {
+  readonly keys: readonly string[];
+  readonly columns: readonly string[];
+  readonly buckets: number;
+}
+
+/**
+ * In the caller's transaction: the settings under which every PostgreSQL server renders a value's text
+ * alike (UTC, ISO dates, hex bytea, shortest exact floats, the default interval style).
+ */
+export async function canonicalText(tx: Executor): Promise<void> {
+  await tx.query(
+    `SELECT set_config('TimeZone', 'UTC', true), set_config('DateStyle', 'ISO, MDY', true),
+            set_config('IntervalStyle', 'postgres', true), set_config('bytea_output', 'hex', true),
+            set_config('extra_float_digits', '1', true)`,
+  );
+}
+
+/** Per portable bucket: `rows:sum1:sum2` of the rows' digests (after canonicalText). */
+export async function portableBucketDigests(
+  tx: Executor,
+  side: Side,
+  shape: PortableShape,
+): Promise<Map<number, string>> {
+  const { rows } = await tx.query<{ bucket: number; n: string; a: string; b: string }>(
+    oneStatement(
+      `SELECT bucket, count(*)::text AS n, sum(('x' || substr(h, 1, 15))::bit(60)::bigint)::text AS a,
+              sum(('x' || substr(h, 16, 15))::bit(60)::bigint)::text AS b
+         FROM (SELECT ${portableBucket(shape.keys, shape.buckets)} AS bucket, md5(${framedRow(shape.columns)}) AS h
+                 FROM ${from(side)}) d
+        GROUP BY bucket`,
+    ),
+  );
+  return new Map(rows.map((r) => [r.bucket, `${r.n}:${r.a}:${r.b}`]));
+}
+
+/** The rows of the given portable buckets, each value as text (column order), as a run reads them. */
+export async function rowsInPortableBuckets(
+  tx: Executor,
+  side: Side,
+  shape: PortableShape,
+  which: readonly number[],
+): Promise<Array<Array<string | null>>> {
+  const { rows } = await tx.query<Array<string | null>>({
+    text: `SELECT ${shape.columns.map((c) => `s.${quoteIdent(c)}::text`).join(', ')}
+             FROM ${from(side)} WHERE ${portableBucket(shape.keys, shape.buckets)} = ANY($1::int[])`,
+    values: [which],
+    rowMode: 'array',
+  });
+  return rows;
+}
+
+export interface KeyedDigest {
+  readonly key: string[];
+  readonly digest: string;
+  /** The row's position in the rows given (textRowDigests only). */
+  readonly index: number;
+}
+
+/** The key and row digest of the target's rows in the given portable buckets, rendered here. */
+export async function targetRowsInPortableBuckets(
+  tx: Executor,
+  table: QualifiedName,
+  shape: PortableShape,
+  which: readonly number[],
+): Promise<Map<string, KeyedDigest>> {
+  const { rows } = await tx.query<{ k: string; key: string[]; digest: string }>(
+    `SELECT ${row(shape.keys)} AS k, ARRAY[${shape.keys.map((k) => `s.${quoteIdent(k)}::text`).join(', ')}] AS key,
+            md5(${row(shape.columns)}) AS digest
+       FROM ${from({ table })} WHERE ${portableBucket(shape.keys, shape.buckets)} = ANY($1::int[])`,
+    [which],
+  );
+  return new Map(rows.map((r) => [r.k, { key: r.key, digest: r.digest, index: -1 }]));
+}
+
+/**
+ * The same for rows read from another server as text: each value is cast here to the target column's
+ * type first, so both sides are rendered by this server from the same types and only a real
+ * difference of values can make two digests differ.
+ */
+export async function textRowDigests(
+  tx: Executor,
+  types: Readonly<Record<string, string>>,
+  shape: PortableShape,
+  rows: ReadonlyArray<ReadonlyArray<string | null>>,
+): Promise<Map<string, KeyedDigest>> {
+  if (rows.length === 0) return new Map();
+  const { columns, keys } = shape;
+  const params = columns.map((_, i) => rows.map((r) => r[i] ?? null));
+  const casts = columns
+    .map((c) => `u.${quoteIdent(c)}::${types[c] ?? 'text'} AS ${quoteIdent(c)}`)
+    .join(', ');
+  // The ordinality's name is one no result column is likely to have (`i` could be).
+  const { rows: found } = await tx.query<{ k: string; key: string[]; digest: string; i: string }>(
+    `SELECT ${row(keys)} AS k, ARRAY[${keys.map((k) => `s.${quoteIdent(k)}::text`).join(', ')}] AS key,
+            md5(${row(columns)}) AS digest, s."#siphon_row" AS i
+       FROM (SELECT ${casts}, u."#siphon_row" FROM unnest(${columns.map((_, i) => `$${i + 1}::text[]`).join(', ')})
+             WITH ORDINALITY AS u(${columns.map(quoteIdent).join(', ')}, "#siphon_row")) s`,
+    params,
+  );
+  return new Map(found.map((r) => [r.k, { key: r.key, digest: r.digest, index: Number(r.i) - 1 }]));
+}
+
+/** Deletes the target rows with the given keys (their text, as the comparison reported them). */
+export async function deleteKeys(
+  db: Executor,
+  target: QualifiedName,
+  keys: readonly string[],
+  remove: readonly string[][],
+): Promise<number> {
+  if (remove.length === 0) return 0;
+  const { rowCount } = await db.query(`DELETE FROM ${from({ table: target })} WHERE ${keyIn(keys)}`, [
+    JSON.stringify(remove),
+  ]);
+  return rowCount ?? 0;
+}
+
 /** Re-syncs the given keys: upsert them from the source, delete those the source lacks. */
 export async function repairKeys(
   db: Executor,
@@ -116,13 +249,7 @@ export async function repairKeys(
     );
     changed += rowCount ?? 0;
   }
-  if (remove.length > 0) {
-    const { rowCount } = await db.query(
-      `DELETE FROM ${from({ table: plan.target })} WHERE ${keyIn(plan.keys)}`,
-      [JSON.stringify(remove)],
-    );
-    changed += rowCount ?? 0;
-  }
+  changed += await deleteKeys(db, plan.target, plan.keys, remove);
   return changed;
 }
 

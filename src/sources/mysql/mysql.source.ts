@@ -5,9 +5,11 @@ import { asSourceFailure } from '../source-errors.js';
 import type {
   ConnectionProbe,
   OpenOptions,
+  ReconcileShape,
   RemoteColumn,
   RemoteEndpoint,
   RemoteSource,
+  RemoteSummary,
   SourceBatch,
 } from '../source.js';
 import { mapMysqlField, type MysqlColumnPlan, type MysqlField } from './mysql.types.js';
@@ -147,10 +149,20 @@ export class MysqlSource implements RemoteSource {
     };
   }
 
-  readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch> {
+  #assertDescribed(): void {
     if (this.#columns.size === 0) {
       throw new SiphonError('SIPHON_ERR_INTERNAL', 'a MySQL source is read before its query was described');
     }
+  }
+
+  /** Rows as read (typeCast), a UTC TIMESTAMP given its `+00`: the text a run writes. */
+  #asText(data: Array<Array<string | null>>, order: readonly string[]): Array<Array<string | null>> {
+    const utc = order.map((c) => this.#columns.get(c)?.utc === true);
+    return data.map((row) => row.map((value, c) => (value !== null && utc[c] ? `${value}+00` : value)));
+  }
+
+  readBatch(plan: BatchPlan, cursor: BatchCursor, limit: number): Promise<SourceBatch> {
+    this.#assertDescribed();
     const order = streamColumns(plan);
     let where = '';
     let values: string[] = [];
@@ -176,13 +188,8 @@ LIMIT ${Math.trunc(limit)}`;
         typeCast: this.#typeCast(),
       });
       const data = rows as unknown as Array<Array<string | null>>;
-      const utc = order.map((c) => this.#columns.get(c)?.utc === true);
-      const columns: string[][] = order.map((_, c) =>
-        data.map((row) => {
-          const value = row[c] ?? null;
-          return (value !== null && utc[c] ? `${value}+00` : value) as string;
-        }),
-      );
+      const text = this.#asText(data, order);
+      const columns: string[][] = order.map((_, c) => text.map((row) => row[c] as string));
       const last = data.at(-1);
       const lastCursor = last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null;
       return { columns, rows: data.length, lastCursor };
@@ -197,6 +204,95 @@ ${normalizeSourceQuery(plan.sourceQuery)}
 ) AS s WHERE s.${quote(plan.incrementalKey!)} IS NULL) AS found`,
       );
       return Number(rows[0]?.found ?? 0) === 1;
+    });
+  }
+
+  /**
+   * Reconcile: a column's value as PostgreSQL's text of its mapped type, as far as MySQL renders it
+   * alike — integers, decimals (their scale), dates, text and enums as they are; DATETIME and TIMESTAMP
+   * with their fraction's trailing zeros trimmed, a TIMESTAMP in UTC with `+00`; bytes as `\x` hex. A
+   * FLOAT, DOUBLE, JSON or TIME may render otherwise: its bucket then differs and its rows are compared
+   * on Siphon's server, after the cast into the target's type, so it never reports a false difference.
+   */
+  #canonical(column: string): string {
+    const plan = this.#columns.get(column);
+    const col = `s.${quote(column)}`;
+    let text = `CAST(${col} AS CHAR)`;
+    if (plan?.binary) {
+      text = `CONCAT(CHAR(92), 'x', LOWER(HEX(${col})))`;
+    } else if (plan?.sourceType === 'timestamp' || plan?.sourceType === 'datetime') {
+      text = `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM DATE_FORMAT(${col}, '%Y-%m-%d %H:%i:%s.%f')))`;
+      if (plan.utc) text = `CONCAT(${text}, '+00')`;
+    }
+    return `CONVERT(${text} USING utf8mb4)`;
+  }
+
+  /** Framed text of a row (`length:text` per value, `-` for NULL), as reconcile.repository frames it. */
+  #framed(columns: readonly string[]): string {
+    return `CONCAT(${columns
+      .map((c) => {
+        const text = this.#canonical(c);
+        return `COALESCE(CONCAT(CHAR_LENGTH(${text}), ':', ${text}), '-')`;
+      })
+      .join(', ')})`;
+  }
+
+  #bucket(shape: ReconcileShape): string {
+    return `(CAST(CONV(SUBSTR(MD5(${this.#framed(shape.keys)}), 1, 8), 16, 10) AS UNSIGNED) % ${Math.trunc(shape.buckets)})`;
+  }
+
+  summarize(sourceQuery: string, key: string, incrementalKey: string | null): Promise<RemoteSummary> {
+    this.#assertDescribed();
+    const source = `(\n${normalizeSourceQuery(sourceQuery)}\n) AS s`;
+    const edge = (column: string, direction: 'ASC' | 'DESC') =>
+      `(SELECT ${this.#canonical(column)} FROM ${source} WHERE s.${quote(column)} IS NOT NULL
+         ORDER BY s.${quote(column)} ${direction} LIMIT 1)`;
+    const inc = incrementalKey
+      ? `${edge(incrementalKey, 'ASC')} AS inc_min, ${edge(incrementalKey, 'DESC')} AS inc_max`
+      : 'NULL AS inc_min, NULL AS inc_max';
+    return this.#readOnly(async (connection) => {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(
+        `SELECT (SELECT COUNT(*) FROM ${source}) AS n, ${edge(key, 'ASC')} AS key_min, ${edge(key, 'DESC')} AS key_max, ${inc}`,
+      );
+      const row = rows[0]!;
+      const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+      return {
+        rows: String(row.n),
+        key_min: text(row.key_min),
+        key_max: text(row.key_max),
+        inc_min: text(row.inc_min),
+        inc_max: text(row.inc_max),
+      };
+    });
+  }
+
+  bucketDigests(shape: ReconcileShape): Promise<Map<number, string>> {
+    this.#assertDescribed();
+    const part = (from: number) => `SUM(CAST(CONV(SUBSTR(h, ${from}, 15), 16, 10) AS UNSIGNED))`;
+    return this.#readOnly(async (connection) => {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(
+        `SELECT bucket, COUNT(*) AS n, ${part(1)} AS a, ${part(16)} AS b
+           FROM (SELECT ${this.#bucket(shape)} AS bucket, MD5(${this.#framed(shape.columns)}) AS h
+                   FROM (\n${normalizeSourceQuery(shape.sourceQuery)}\n) AS s) AS d
+          GROUP BY bucket`,
+      );
+      return new Map(rows.map((r) => [Number(r.bucket), `${String(r.n)}:${String(r.a)}:${String(r.b)}`]));
+    });
+  }
+
+  readBuckets(shape: ReconcileShape, buckets: readonly number[]): Promise<Array<Array<string | null>>> {
+    this.#assertDescribed();
+    if (buckets.length === 0) return Promise.resolve([]);
+    const sql = `SELECT ${shape.columns.map((c) => `s.${quote(c)}`).join(', ')} FROM (
+${normalizeSourceQuery(shape.sourceQuery)}
+) AS s WHERE ${this.#bucket(shape)} IN (${buckets.map((b) => Math.trunc(b)).join(', ')})`;
+    return this.#readOnly(async (connection) => {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>({
+        sql,
+        rowsAsArray: true,
+        typeCast: this.#typeCast(),
+      });
+      return this.#asText(rows as unknown as Array<Array<string | null>>, shape.columns);
     });
   }
 

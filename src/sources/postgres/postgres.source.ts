@@ -12,15 +12,23 @@ import {
 } from '../../db/batch-sql.js';
 import { withTransaction, oneStatement } from '../../db/pool.js';
 import { hasNullIncrementalKey, readBatchAsText } from '../../db/repositories/target.repository.js';
+import {
+  canonicalText,
+  portableBucketDigests,
+  rowsInPortableBuckets,
+  summarize,
+} from '../../db/repositories/reconcile.repository.js';
 import { asSourceFailure } from '../source-errors.js';
 import type {
   ConnectionProbe,
   CopyOptions,
   SourceSnapshot,
   OpenOptions,
+  ReconcileShape,
   RemoteColumn,
   RemoteEndpoint,
   RemoteSource,
+  RemoteSummary,
   SourceBatch,
 } from '../source.js';
 import { mapPostgresType } from './postgres.types.js';
@@ -177,6 +185,31 @@ export class PostgresSource implements RemoteSource {
     return this.#readOnly((client) => hasNullIncrementalKey(client, plan));
   }
 
+  /**
+   * Reconcile reads: the very statements reconcile runs on the local target (reconcile.repository),
+   * run here under the same text settings, so a PostgreSQL source renders values exactly as the target.
+   */
+  summarize(sourceQuery: string, key: string, incrementalKey: string | null): Promise<RemoteSummary> {
+    return this.#readOnly(async (client) => {
+      await canonicalText(client);
+      return summarize(client, { query: sourceQuery }, key, incrementalKey);
+    });
+  }
+
+  bucketDigests(shape: ReconcileShape): Promise<Map<number, string>> {
+    return this.#readOnly(async (client) => {
+      await canonicalText(client);
+      return portableBucketDigests(client, { query: shape.sourceQuery }, shape);
+    });
+  }
+
+  readBuckets(shape: ReconcileShape, buckets: readonly number[]): Promise<Array<Array<string | null>>> {
+    return this.#readOnly(async (client) => {
+      await canonicalText(client);
+      return rowsInPortableBuckets(client, { query: shape.sourceQuery }, shape, buckets);
+    });
+  }
+
   probe(allowedSchemas: readonly string[]): Promise<ConnectionProbe> {
     return this.#readOnly(async (client) => {
       const { rows } = await client.query<{
@@ -225,6 +258,9 @@ export function openPostgresSource(endpoint: RemoteEndpoint, options: OpenOption
     describe: (query) => source.describe(query),
     readBatch: (plan, cursor, limit) => source.readBatch(plan, cursor, limit),
     hasNullIncrementalKey: (plan) => source.hasNullIncrementalKey(plan),
+    summarize: (query, key, incrementalKey) => source.summarize(query, key, incrementalKey),
+    bucketDigests: (shape) => source.bucketDigests(shape),
+    readBuckets: (shape, buckets) => source.readBuckets(shape, buckets),
     probe: (schemas) => source.probe(schemas),
     close: () => source.close(),
   };
