@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 
 /**
  * PostgreSQL's COPY text format, as much of it as a batch copied straight from a source server into
@@ -61,4 +61,28 @@ export class CopyTextTail extends Transform {
   lastRow(): (string | null)[] | null {
     return this.#last === null ? null : decodeCopyLine(this.#last.toString('utf8'));
   }
+}
+
+const ENCODE: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** One value as a COPY text field: `\N` for NULL, backslash, tab, newline and carriage return escaped. */
+export function encodeCopyField(value: string | null): string {
+  if (value === null) return '\\N';
+  return /[\\\t\n\r]/u.test(value) ? value.replace(/[\\\t\n\r]/gu, (c) => ENCODE[c]!) : value;
+}
+
+/** Rows of column-major text values (a streamed batch) as COPY text, a thousand rows a chunk. */
+export function copyTextOf(columns: readonly (readonly (string | null)[])[], rows: number): Readable {
+  const CHUNK = 1000;
+  return Readable.from(
+    (function* lines() {
+      for (let start = 0; start < rows; start += CHUNK) {
+        let text = '';
+        for (let r = start; r < Math.min(rows, start + CHUNK); r += 1) {
+          text += `${columns.map((c) => encodeCopyField(c[r] ?? null)).join('\t')}\n`;
+        }
+        yield text;
+      }
+    })(),
+  );
 }

@@ -1,7 +1,8 @@
 import { SiphonError } from '../core/errors.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
-import type { Executor, PoolClient } from '../db/pool.js';
+import type { PoolClient } from '../db/pool.js';
 import {
+  copyColumnsIntoTarget,
   copyIntoStaging,
   copyIntoTarget,
   mergeStaged,
@@ -9,7 +10,7 @@ import {
   targetIsEmpty,
 } from '../db/repositories/remote-batch.repository.js';
 import { markPassIntoEmpty, readPassIntoEmpty } from '../db/repositories/state.repository.js';
-import type { BatchResult } from '../db/repositories/target.repository.js';
+import { writeBatchFromText, type BatchResult } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
 import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
 import { assertAllowedTarget } from '../sql-guard/index.js';
@@ -80,9 +81,7 @@ export async function copyRemoteBatch(
 ): Promise<BatchResult> {
   if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
   const limit = claimed.batch_size;
-  const intoEmpty =
-    claimed.mode === 'full' &&
-    (cursor === null ? await beginFullPass(tx, claimed, plan) : await readPassIntoEmpty(tx, claimed.id));
+  const intoEmpty = await passIntoEmpty(tx, claimed, plan, cursor);
   if (intoEmpty && !plan.dedup) {
     return source.copyBatch(plan, cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
       form: 'columns',
@@ -93,32 +92,51 @@ export async function copyRemoteBatch(
   return mergeStaged(tx, plan);
 }
 
+/**
+ * A batch read through Node (a MySQL source, or PostgreSQL without COPY): copied straight in during a
+ * full pass into an empty target, else upserted, with its keys staged for a full pass's end.
+ */
+export async function writeStreamedRemoteBatch(
+  tx: PoolClient,
+  claimed: ClaimedPipeline,
+  plan: ResolvedPlan,
+  cursor: BatchCursor,
+  batch: StreamedBatch,
+): Promise<BatchResult> {
+  const intoEmpty = await passIntoEmpty(tx, claimed, plan, cursor);
+  let rowsWritten = 0;
+  if (batch.rows > 0) {
+    rowsWritten =
+      intoEmpty && !plan.dedup
+        ? await copyColumnsIntoTarget(tx, plan, batch.columns, batch.rows)
+        : await writeBatchFromText(tx, plan, batch.columns);
+    if (claimed.mode === 'full' && !intoEmpty) {
+      const order = streamColumns(plan);
+      await stageSeenKeys(
+        tx,
+        claimed.id,
+        plan.keys.map((k) => batch.columns[order.indexOf(k)]!),
+      );
+    }
+  }
+  return { rowsRead: batch.rows, rowsWritten, rowsDeleted: 0, lastCursor: batch.lastCursor };
+}
+
+/** Whether this batch's full pass began on an empty target (decided and recorded by its first batch). */
+async function passIntoEmpty(
+  tx: PoolClient,
+  claimed: ClaimedPipeline,
+  plan: ResolvedPlan,
+  cursor: BatchCursor,
+): Promise<boolean> {
+  if (claimed.mode !== 'full') return false;
+  return cursor === null ? beginFullPass(tx, claimed, plan) : readPassIntoEmpty(tx, claimed.id);
+}
+
 /** A full pass's first batch: forget an earlier pass's keys, and note whether the target is empty. */
 async function beginFullPass(tx: PoolClient, claimed: ClaimedPipeline, plan: ResolvedPlan): Promise<boolean> {
   await clearSeenKeys(tx, claimed.id);
   const empty = await targetIsEmpty(tx, plan);
   await markPassIntoEmpty(tx, claimed.id, empty);
   return empty;
-}
-
-/**
- * In a full pass's batch transaction: a pass that starts from nothing first forgets the keys of any
- * earlier pass; every batch stages the keys it read, committed with its rows and checkpoint.
- */
-export async function stageBatchKeys(
-  tx: Executor,
-  claimed: ClaimedPipeline,
-  plan: ResolvedPlan,
-  cursor: BatchCursor,
-  batch: StreamedBatch,
-): Promise<void> {
-  if (claimed.mode !== 'full') return;
-  if (cursor === null) await clearSeenKeys(tx, claimed.id);
-  if (batch.rows === 0) return;
-  const order = streamColumns(plan);
-  await stageSeenKeys(
-    tx,
-    claimed.id,
-    plan.keys.map((k) => batch.columns[order.indexOf(k)]!),
-  );
 }

@@ -48,7 +48,12 @@ import {
   type ExecutorDeps,
 } from './run-support.js';
 import { readStreamed, StreamReader, type StreamedBatch } from './stream-reader.js';
-import { copyRemoteBatch, openRemoteSource, prepareRemotePlan, stageBatchKeys } from './remote-run.js';
+import {
+  copyRemoteBatch,
+  openRemoteSource,
+  prepareRemotePlan,
+  writeStreamedRemoteBatch,
+} from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
 import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
@@ -438,18 +443,23 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
   const copy = !streamed && remote?.copyBatch ? remote : undefined;
   const result = copy
     ? await inSpan('siphon.target.write', {}, () => copyRemoteBatch(tx, copy, claimed, plan, cursor))
-    : streamed
-      ? {
-          rowsRead: streamed.rows,
-          rowsWritten:
-            streamed.rows > 0
-              ? await inSpan('siphon.target.write', {}, () => writeBatchFromText(tx, plan, streamed.columns))
-              : 0,
-          rowsDeleted: 0,
-          lastCursor: streamed.lastCursor,
-        }
-      : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
-  if (plan.remote && streamed) await stageBatchKeys(tx, claimed, plan, cursor, streamed);
+    : streamed && plan.remote
+      ? await inSpan('siphon.target.write', {}, () =>
+          writeStreamedRemoteBatch(tx, claimed, plan, cursor, streamed),
+        )
+      : streamed
+        ? {
+            rowsRead: streamed.rows,
+            rowsWritten:
+              streamed.rows > 0
+                ? await inSpan('siphon.target.write', {}, () =>
+                    writeBatchFromText(tx, plan, streamed.columns),
+                  )
+                : 0,
+            rowsDeleted: 0,
+            lastCursor: streamed.lastCursor,
+          }
+        : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   assertCursorNotNull(plan, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
   if (result.rowsRead > 0) {

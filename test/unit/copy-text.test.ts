@@ -1,7 +1,13 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { CopyTextTail, decodeCopyField, decodeCopyLine } from '../../src/db/copy-text.js';
+import {
+  copyTextOf,
+  CopyTextTail,
+  decodeCopyField,
+  decodeCopyLine,
+  encodeCopyField,
+} from '../../src/db/copy-text.js';
 
 /** Streams `text` through a tail in chunks of `size` bytes; returns what came out and the last row. */
 async function through(text: string, size: number) {
@@ -48,5 +54,35 @@ describe('COPY text format', () => {
   it('has no last row when no row went through, and finds a single row', async () => {
     expect((await through('', 4)).last).toBeNull();
     expect((await through('42\tonly\n', 3)).last).toEqual(['42', 'only']);
+  });
+});
+
+describe('COPY text written from streamed values', () => {
+  it('escapes what COPY reads specially and round-trips every value, NULL included', async () => {
+    expect(encodeCopyField(null)).toBe('\\N');
+    expect(encodeCopyField('\\N')).toBe('\\\\N');
+    expect(encodeCopyField('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
+    expect(encodeCopyField('plain ✓')).toBe('plain ✓');
+    const columns = [
+      ['1', '2', '3'],
+      ['tab\there', null, 'NULL'],
+      ['back\\slash', 'new\nline', ''],
+    ];
+    const chunks: string[] = [];
+    for await (const chunk of copyTextOf(columns, 3)) chunks.push(String(chunk));
+    const lines = chunks.join('').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.map(decodeCopyLine)).toEqual([
+      ['1', 'tab\there', 'back\\slash'],
+      ['2', null, 'new\nline'],
+      ['3', 'NULL', ''],
+    ]);
+  });
+
+  it('cuts a long batch into chunks of a thousand rows', async () => {
+    const ids = Array.from({ length: 2500 }, (_, i) => String(i));
+    const chunks: string[] = [];
+    for await (const chunk of copyTextOf([ids], ids.length)) chunks.push(String(chunk));
+    expect(chunks.map((c) => c.split('\n').length - 1)).toEqual([1000, 1000, 500]);
   });
 });

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { quoteIdent, quoteQualified } from '../../core/identifiers.js';
 import { buildMergeStagedSql, streamColumns, type BatchPlan } from '../batch-sql.js';
-import { CopyTextTail } from '../copy-text.js';
+import { copyTextOf, CopyTextTail } from '../copy-text.js';
 import type { PoolClient } from '../pool.js';
 import type { BatchResult } from './target.repository.js';
 
@@ -81,4 +81,23 @@ export async function copyIntoTarget(tx: PoolClient, plan: BatchPlan, rows: Read
     // A NULL in a cursor column is refused by the runner after the write, as for any batch.
     lastCursor: last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null,
   };
+}
+
+/**
+ * A streamed batch (a MySQL source: rows read through Node) of a full pass into an empty target,
+ * written as COPY text instead of an upsert, for the same reason as `copyIntoTarget`.
+ */
+export async function copyColumnsIntoTarget(
+  tx: PoolClient,
+  plan: BatchPlan,
+  columns: readonly (readonly (string | null)[])[],
+  rows: number,
+): Promise<number> {
+  const into = tx.query(
+    copyFrom(
+      `COPY ${quoteQualified(plan.target)} (${streamColumns(plan).map(quoteIdent).join(', ')}) FROM STDIN`,
+    ),
+  );
+  await pipeline(copyTextOf(columns, rows), into);
+  return into.rowCount;
 }
