@@ -176,6 +176,12 @@ async function readLane(
         merge = true;
         continue;
       }
+      if (snapshot !== undefined && snapshotGone(error)) {
+        // The session holding the snapshot is gone (the source restarted): read on without it.
+        snapshot = undefined;
+        reload = true;
+        continue;
+      }
       const stopping = deps.stopSignal.aborted || shared.stop.signal.aborted;
       if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || stopping) {
         if (!stopping || !(classifyFailure(error) === 'retryable')) shared.error ??= error;
@@ -255,4 +261,10 @@ async function laneBatch(
     });
   }
   return { result, batchNo, durationMs, done, pause: status === 'PAUSE_REQUESTED' && !done };
+}
+
+/** PostgreSQL's answer to importing a snapshot whose exporting transaction has ended (22023). */
+function snapshotGone(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  return cause?.code === '22023' && /snapshot/i.test(String(cause.message));
 }
