@@ -41,7 +41,7 @@ export function consoleActionRoutes(app: FastifyInstance, kit: ConsoleKit): void
     const intent = (request.body as Record<string, unknown>).intent === 'save' ? 'save' : 'validate';
     try {
       if (intent === 'validate') {
-        const report = await validatePipeline(deps.readerPool, deps.pool, spec, deps.sqlPolicy);
+        const report = await validatePipeline(deps.readerPool, deps.pool, spec, deps.sqlPolicy, deps.sources);
         return sendHtml(reply, pipelineFormPage(ctxOf(request), { values, report }));
       }
       const row = await savePipeline(deps.pool, spec, by(request), {
@@ -73,7 +73,7 @@ export function consoleActionRoutes(app: FastifyInstance, kit: ConsoleKit): void
     try {
       if (body.intent !== 'save') {
         const spec = { ...specOf(values), ...patchOf(values) };
-        const report = await validatePipeline(deps.readerPool, deps.pool, spec, deps.sqlPolicy);
+        const report = await validatePipeline(deps.readerPool, deps.pool, spec, deps.sqlPolicy, deps.sources);
         return sendHtml(reply, pipelineFormPage(ctxOf(request), { values, report, edit }));
       }
       const result = await patchPipeline(deps.pool, pipeline.id, patchOf(values), by(request), version, {

@@ -7,6 +7,7 @@ import { csrfField, page, type PageContext } from './layout.js';
 export const FORM_FIELDS = [
   'name',
   'description',
+  'source_connection',
   'source_query',
   'target_table',
   'unique_key',
@@ -35,6 +36,7 @@ export function formValues(body: unknown): FormValues {
 export function valuesOf(p: {
   name: string;
   description: string;
+  source_connection: string | null;
   source_query: string | null;
   target_table: string | null;
   unique_key: readonly string[] | null;
@@ -48,6 +50,7 @@ export function valuesOf(p: {
   return {
     name: p.name,
     description: p.description,
+    source_connection: p.source_connection ?? '',
     source_query: p.source_query ?? '',
     target_table: p.target_table ?? '',
     unique_key: (p.unique_key ?? []).join(', '),
@@ -66,7 +69,7 @@ export function valuesOf(p: {
  */
 export function patchOf(values: FormValues): Record<string, unknown> {
   const { kind: _kind, ...spec } = specOf(values);
-  for (const field of ['incremental_key', 'lookback', 'schedule', 'freshness'] as const)
+  for (const field of ['source_connection', 'incremental_key', 'lookback', 'schedule', 'freshness'] as const)
     if (!(field in spec)) spec[field] = null;
   if (!('description' in spec)) spec.description = '';
   return spec;
@@ -84,6 +87,7 @@ export function specOf(values: FormValues): Record<string, unknown> {
   const spec: Record<string, unknown> = { kind: 'sql' };
   for (const field of [
     'name',
+    'source_connection',
     'source_query',
     'target_table',
     'mode',
@@ -184,11 +188,18 @@ export function pipelineFormPage(ctx: PageContext, state: PipelineFormState): Ht
         }
         ${input('name', 'Name', 'a lower-case letter, then a-z, 0-9 and _', html`required maxlength="63"`)}
         ${input('description', 'Description')}
+        ${input(
+          'source_connection',
+          'Source connection',
+          'a connection to another server (siphon connections list); empty reads this database',
+        )}
         <label
           >Source query
           <textarea name="source_query" rows="6" ${described('source_query', true)}>
 ${values.source_query ?? ''}</textarea>
-          <span class="hint" id="hint-source_query">one SELECT over the source schemas (content, ugc)</span>
+          <span class="hint" id="hint-source_query"
+            >one SELECT over the source schemas (content, ugc), or over the connection's</span
+          >
           ${fieldError('source_query')}
         </label>
         ${input('target_table', 'Target table', 'in analytics; created from the columns when missing')}
