@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SESSION_COOKIE } from '../../src/api/console/index.js';
 import { createSecretResolver } from '../../src/config/index.js';
 import { getPipeline } from '../../src/pipelines/index.js';
 import { reconcilePipeline, type ReconcileOptions } from '../../src/reconcile/index.js';
 import type { Runner } from '../../src/runner/index.js';
 import type { SourceDeps } from '../../src/sources/index.js';
 import { as, buildTestApp, OPERATOR } from '../helpers/api.js';
+import { consoleSession } from '../helpers/console.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { cliEnv, runCli } from '../helpers/processes.js';
 import {
@@ -288,24 +288,10 @@ describe('reconcile of a MariaDB source', () => {
   });
 
   it("the console's reconcile action compares the MariaDB source too", async () => {
-    const form = (fields: Record<string, string>, cookie?: string) => ({
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(cookie ? { cookie } : {}),
-      },
-      payload: new URLSearchParams(fields).toString(),
-    });
-    const signIn = await app.inject({ method: 'POST', url: '/ui/sign-in', ...form({ token: OPERATOR }) });
-    expect(signIn.statusCode).toBe(303);
-    const cookie = `${SESSION_COOKIE}=${/siphon_session=([^;]+)/.exec(String(signIn.headers['set-cookie']))![1]}`;
-    const page = await app.inject({ method: 'GET', url: '/ui', headers: { cookie } });
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const session = await consoleSession(app, OPERATOR);
+    const { cookie } = session;
     const before = await db.admin.query('SELECT 1 FROM etl.etl_reconciliations');
-    const action = await app.inject({
-      method: 'POST',
-      url: '/ui/pipelines/rec_my_things/actions/reconcile',
-      ...form({ _csrf: csrf }, cookie),
-    });
+    const action = await session.post('/ui/pipelines/rec_my_things/actions/reconcile', {});
     expect(action.statusCode).toBe(303);
     const shown = await app.inject({ method: 'GET', url: action.headers.location!, headers: { cookie } });
     expect(shown.body).toMatch(

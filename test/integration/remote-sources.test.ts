@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { consoleSession } from '../helpers/console.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
-import { SESSION_COOKIE } from '../../src/api/console/index.js';
 import { createSecretResolver } from '../../src/config/index.js';
 import { requestStatus } from '../../src/pipelines/index.js';
 import type { Runner } from '../../src/runner/index.js';
@@ -449,18 +449,11 @@ describe("the console's pipeline form", () => {
     await remotePg.pool.query(
       'CREATE TABLE public.console_items (id int PRIMARY KEY, name text, price numeric(10,2))',
     );
-    const form = (fields: Record<string, string>, cookie?: string) => ({
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}) },
-      payload: new URLSearchParams(fields).toString(),
-    });
-    const signIn = await app.inject({ method: 'POST', url: '/ui/sign-in', ...form({ token: OPERATOR }) });
-    expect(signIn.statusCode).toBe(303);
-    const cookie = `${SESSION_COOKIE}=${/siphon_session=([^;]+)/.exec(String(signIn.headers['set-cookie']))![1]}`;
+    const session = await consoleSession(app, OPERATOR);
+    const { cookie } = session;
     const blank = await app.inject({ method: 'GET', url: '/ui/pipelines/new', headers: { cookie } });
     expect(blank.body).toContain('name="source_connection"');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(blank.body)![1]!;
     const fields = {
-      _csrf: csrf,
       name: 'console_remote_items',
       source_connection: 'remote_pg',
       // The table exists only on the remote server: read here, this query would not resolve.
@@ -470,19 +463,11 @@ describe("the console's pipeline form", () => {
       mode: 'full',
       batch_size: '500',
     };
-    const dryRun = await app.inject({
-      method: 'POST',
-      url: '/ui/pipelines/new',
-      ...form({ ...fields, intent: 'validate' }, cookie),
-    });
+    const dryRun = await session.post('/ui/pipelines/new', { ...fields, intent: 'validate' });
     expect(dryRun.statusCode, dryRun.body).toBe(200);
     expect(dryRun.body).toContain('Dry run: valid');
     expect(dryRun.body).toMatch(/<code>price<\/code> numeric\(10,2\)/);
-    const saved = await app.inject({
-      method: 'POST',
-      url: '/ui/pipelines/new',
-      ...form({ ...fields, intent: 'save' }, cookie),
-    });
+    const saved = await session.post('/ui/pipelines/new', { ...fields, intent: 'save' });
     expect(saved.statusCode, saved.body).toBe(303);
     const { rows } = await db.admin.query<{ id: string; source_connection: string }>(
       "SELECT id, source_connection FROM etl.etl_pipelines WHERE name = 'console_remote_items'",
@@ -495,10 +480,10 @@ describe("the console's pipeline form", () => {
     });
     expect(edit.body).toMatch(/name="source_connection"\s+value="remote_pg"/);
     // The edit form's dry run reads the connection too.
-    const editRun = await app.inject({
-      method: 'POST',
-      url: `/ui/pipelines/${rows[0]!.id}/edit`,
-      ...form({ ...fields, version: '1', intent: 'validate' }, cookie),
+    const editRun = await session.post(`/ui/pipelines/${rows[0]!.id}/edit`, {
+      ...fields,
+      version: '1',
+      intent: 'validate',
     });
     expect(editRun.body).toContain('Dry run: valid');
   });
