@@ -72,13 +72,18 @@ describe('siphon CLI on bad input', () => {
       [['sync', 'youtube'], /missing required argument 'account'/],
       [['accounts', 'list', 'extra'], /too many arguments/],
     ];
-    for (const [args, message] of cases) {
-      const res = await runCli(args, env);
+    // Each case is a process start (a few seconds under tsx on a busy machine): two at a time.
+    const results: Awaited<ReturnType<typeof runCli>>[] = [];
+    for (let i = 0; i < cases.length; i += 2) {
+      results.push(...(await Promise.all(cases.slice(i, i + 2).map(([args]) => runCli(args, env)))));
+    }
+    cases.forEach(([args, message], i) => {
+      const res = results[i]!;
       expect(res.code, args.join(' ')).toBe(2);
       expectOneLineError(res.stderr, 'SIPHON_ERR_CLI_USAGE');
       expect(res.stderr, args.join(' ')).toMatch(message);
-    }
-  });
+    });
+  }, 240_000);
 
   it('a malformed DATABASE_URL is one line naming the variable', async () => {
     const res = await runCli(['status'], cliEnv('mysql://nope'));
