@@ -623,6 +623,63 @@ describe('a full pass into an empty target', () => {
     expect((await counts()).rows[0]).toEqual({ n: 1991, max: '5000', v: 'changed' });
   });
 
+  it('pauses a pass in lanes after committed batches and resumes every lane where it stood', async () => {
+    await remotePg.pool.query('CREATE TABLE public.paused (id int PRIMARY KEY, v text NOT NULL)');
+    await remotePg.pool.query(
+      'INSERT INTO public.paused SELECT i, md5(i::text) FROM generate_series(1, 1000) i',
+    );
+    await remotePg.pool.query('ANALYZE public.paused');
+    const pipeline = await createRemotePipeline({
+      name: 'pg_paused_full',
+      source_connection: 'remote_pg',
+      source_query: 'SELECT id, v FROM public.paused WHERE pg_sleep(0.0002) IS NOT NULL',
+      target_table: 'analytics.pg_paused',
+      unique_key: 'id',
+      mode: 'full',
+      batch_size: 50,
+    });
+    let paused = false;
+    const onBatch = ({ pipelineId }: { pipelineId: string }) => {
+      if (pipelineId !== pipeline.id || paused) return;
+      paused = true;
+      void requestStatus(db.api, pipeline.id, 'pause', 'test', 'test');
+    };
+    runner.events.on('batch:committed', onBatch);
+    try {
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['PAUSED'], 30_000);
+    } finally {
+      runner.events.off('batch:committed', onBatch);
+    }
+    const lanes = await db.admin.query<{ lane: number; position: string[] | null; done: boolean }>(
+      'SELECT lane, position, done FROM etl.full_pass_lanes WHERE pipeline_id = $1 ORDER BY lane',
+      [pipeline.id],
+    );
+    expect(lanes.rows.map((l) => l.lane)).toEqual([0, 1]);
+    expect(lanes.rows.some((l) => l.position !== null && !l.done)).toBe(true);
+    const target = Number((await db.admin.query('SELECT count(*) FROM analytics.pg_paused')).rows[0].count);
+    expect(target).toBeGreaterThan(0);
+    expect(target).toBeLessThan(1000);
+    expect(target % 50).toBe(0);
+
+    const resumed = await runToEnd(pipeline.id);
+    expect(resumed.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    const { rows } = await db.admin.query<{ n: number; distinct_ids: number; max: number }>(
+      'SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct_ids, max(id) AS max FROM analytics.pg_paused',
+    );
+    expect(rows[0]).toEqual({ n: 1000, distinct_ids: 1000, max: 1000 });
+    const ledger = await db.admin.query<{ status: string; batches: number; rows: number }>(
+      `SELECT r.status, count(b.*)::int AS batches, coalesce(sum(b.rows_read), 0)::int AS rows
+         FROM etl.etl_runs r LEFT JOIN etl.etl_run_batches b ON b.run_id = r.id
+        WHERE r.pipeline_id = $1 GROUP BY r.id, r.status, r.started_at ORDER BY r.started_at`,
+      [pipeline.id],
+    );
+    expect(ledger.rows.map((r) => r.status)).toEqual(['PAUSED', 'SUCCESS']);
+    expect(ledger.rows[0]!.rows).toBe(target);
+    expect(ledger.rows[0]!.rows + ledger.rows[1]!.rows).toBe(1000);
+    expect((await db.admin.query('SELECT 1 FROM etl.full_pass_lanes')).rowCount).toBe(0);
+  });
+
   it('merges a batch instead when the source yields a key twice', async () => {
     const pipeline = await createRemotePipeline({
       name: 'pg_words_twice',
