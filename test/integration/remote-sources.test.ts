@@ -657,6 +657,16 @@ describe('a full pass into an empty target', () => {
     );
     expect(lanes.rows.map((l) => l.lane)).toEqual([0, 1]);
     expect(lanes.rows.some((l) => l.position !== null && !l.done)).toBe(true);
+    // The API shows where each lane stands.
+    const state = await app.inject({
+      method: 'GET',
+      url: `/pipelines/${pipeline.id}/state`,
+      headers: as(OPERATOR),
+    });
+    expect(state.json()).toMatchObject({
+      state: { full_pass_into_empty: true },
+      lanes: lanes.rows.map((l) => ({ lane: l.lane, position: l.position, done: l.done })),
+    });
     const target = Number((await db.admin.query('SELECT count(*) FROM analytics.pg_paused')).rows[0].count);
     expect(target).toBeGreaterThan(0);
     expect(target).toBeLessThan(1000);

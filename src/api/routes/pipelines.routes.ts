@@ -3,6 +3,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { parsePipelinePatch, PIPELINE_STATUSES } from '../../core/pipeline-spec.schema.js';
 import { listPipelines } from '../../db/repositories/pipeline.repository.js';
 import { listRuns } from '../../db/repositories/run.repository.js';
+import { readLanes } from '../../db/repositories/lanes.repository.js';
 import { readState } from '../../db/repositories/state.repository.js';
 import {
   changeEnabled,
@@ -128,7 +129,9 @@ function pipelineReadRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const row = await getPipeline(deps.pool, (request.params as { id: string }).id);
       const state = await readState(deps.pool, row.id);
-      return { pipeline_id: row.id, state: state ?? null };
+      // A full pass read in parallel lanes keeps each lane's position there, not in full_cursor.
+      const lanes = await readLanes(deps.pool, row.id);
+      return { pipeline_id: row.id, state: state ?? null, lanes };
     },
   );
 
