@@ -336,7 +336,10 @@ export function classifyFailure(error: unknown): 'retryable' | 'fatal' {
   }
   const message = error instanceof Error ? error.message : String(error);
   if (
-    /Connection terminated|connection.*(closed|ended)|Client has encountered a connection error|closed state/i.test(
+    // `Query read timeout`: node-postgres gave up on a server that sent nothing for the statement
+    // timeout and 5 s more (a session killed mid-COPY whose end never reached the client): the
+    // connection is dropped and the idempotent read or the rolled-back batch is tried again.
+    /Connection terminated|connection.*(closed|ended)|Client has encountered a connection error|closed state|Query read timeout/i.test(
       message,
     )
   ) {

@@ -182,7 +182,10 @@ describe('kill -9 of a runner reading a source on another server', () => {
       const ends = new Set(ledger.map((b) => b.to));
       const starts = ledger.filter((b) => b.from !== null && b.from !== 'null' && !ends.has(b.from));
       expect(starts, `seed ${seed}`).toEqual([]);
-      expect((await db.admin.query('SELECT 1 FROM etl.remote_seen_keys')).rowCount).toBe(0);
+      expect(
+        (await db.admin.query('SELECT 1 FROM etl.remote_seen_keys WHERE pipeline_id = $1', [pipeline.id]))
+          .rowCount,
+      ).toBe(0);
       expect(logs.join('')).toContain('batch committed');
       expect(logs.join('')).not.toContain(SECRET);
     },

@@ -408,7 +408,7 @@ describe('a PostgreSQL source on another server', () => {
     };
     runner.events.on('batch:committed', onBatch);
     const second = await runToEnd(pipeline.id).finally(() => runner.events.off('batch:committed', onBatch));
-    expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    expect(second.run, JSON.stringify(second.run)).toMatchObject({ status: 'SUCCESS', error_code: null });
     expect(terminated).toBeGreaterThan(0);
     expect(await localRows('SELECT id, name, price, tags, updated, note FROM analytics.pg_items')).toEqual(
       await remoteRows(),
@@ -418,7 +418,10 @@ describe('a PostgreSQL source on another server', () => {
       [pipeline.id],
     );
     expect(rows[0]!.rows_deleted).toBe(43); // 41 multiples of 60 up to 2460 + 2461 + 2462
-    expect((await db.admin.query('SELECT 1 FROM etl.remote_seen_keys')).rowCount).toBe(0);
+    expect(
+      (await db.admin.query('SELECT 1 FROM etl.remote_seen_keys WHERE pipeline_id = $1', [pipeline.id]))
+        .rowCount,
+    ).toBe(0);
 
     // Reconcile compares the remote source with the target, each side digested on its own server.
     const reconcile = await post(`/pipelines/${pipeline.id}/reconcile`, {});
@@ -598,7 +601,10 @@ describe('a full pass into an empty target', () => {
       // Two lanes while the pass ran, none after it.
       await vi.waitFor(() => expect(lanesSeen.length).toBe(40));
       expect(new Set(lanesSeen)).toEqual(new Set([2]));
-      expect((await db.admin.query('SELECT 1 FROM etl.full_pass_lanes')).rowCount).toBe(0);
+      expect(
+        (await db.admin.query('SELECT 1 FROM etl.full_pass_lanes WHERE pipeline_id = $1', [pipeline.id]))
+          .rowCount,
+      ).toBe(0);
       // The source as it was when the pass began: every row once, the change not yet.
       expect((await counts()).rows[0]).toEqual({ n: 2000, max: '2000', v: original.rows[0]!.v });
       // The ledger: 40 batches numbered 1..40 whichever lane committed them, 2000 rows in all; the
@@ -687,7 +693,10 @@ describe('a full pass into an empty target', () => {
     expect(ledger.rows.map((r) => r.status)).toEqual(['PAUSED', 'SUCCESS']);
     expect(ledger.rows[0]!.rows).toBe(target);
     expect(ledger.rows[0]!.rows + ledger.rows[1]!.rows).toBe(1000);
-    expect((await db.admin.query('SELECT 1 FROM etl.full_pass_lanes')).rowCount).toBe(0);
+    expect(
+      (await db.admin.query('SELECT 1 FROM etl.full_pass_lanes WHERE pipeline_id = $1', [pipeline.id]))
+        .rowCount,
+    ).toBe(0);
   });
 
   it('merges a batch instead when the source yields a key twice', async () => {
@@ -965,7 +974,10 @@ describe('a MariaDB source', () => {
         .map((r) => r.id)
         .sort();
     expect(await ids()).toEqual(['1', '2']);
-    expect((await db.admin.query('SELECT 1 FROM etl.remote_seen_keys')).rowCount).toBe(0);
+    expect(
+      (await db.admin.query('SELECT 1 FROM etl.remote_seen_keys WHERE pipeline_id = $1', [pipeline.id]))
+        .rowCount,
+    ).toBe(0);
     const again = await runToEnd(pipeline.id);
     expect(again.run).toMatchObject({ status: 'SUCCESS', error_code: null });
     expect(await ids()).toEqual([]);
