@@ -103,6 +103,23 @@ async function runToEnd(id: string) {
   return { pipeline: row, run: rows[0]! };
 }
 
+/** Starts a run, asks for a pause as soon as its first batch commits, and waits until it is PAUSED. */
+async function runAndPauseAfterFirstBatch(id: string): Promise<void> {
+  let paused = false;
+  const onBatch = ({ pipelineId }: { pipelineId: string }) => {
+    if (pipelineId !== id || paused) return;
+    paused = true;
+    void requestStatus(db.api, id, 'pause', 'test', 'test');
+  };
+  runner.events.on('batch:committed', onBatch);
+  try {
+    await requestRun(db, id);
+    await waitForStatus(db, id, ['PAUSED'], 30_000);
+  } finally {
+    runner.events.off('batch:committed', onBatch);
+  }
+}
+
 /** Both sides as sorted JSON lines of text values, for an exact comparison. */
 async function localRows(sql: string): Promise<string[]> {
   const { rows } = await db.admin.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM (${sql}) x`);
@@ -644,19 +661,7 @@ describe('a full pass into an empty target', () => {
       mode: 'full',
       batch_size: 50,
     });
-    let paused = false;
-    const onBatch = ({ pipelineId }: { pipelineId: string }) => {
-      if (pipelineId !== pipeline.id || paused) return;
-      paused = true;
-      void requestStatus(db.api, pipeline.id, 'pause', 'test', 'test');
-    };
-    runner.events.on('batch:committed', onBatch);
-    try {
-      await requestRun(db, pipeline.id);
-      await waitForStatus(db, pipeline.id, ['PAUSED'], 30_000);
-    } finally {
-      runner.events.off('batch:committed', onBatch);
-    }
+    await runAndPauseAfterFirstBatch(pipeline.id);
     const lanes = await db.admin.query<{ lane: number; position: string[] | null; done: boolean }>(
       'SELECT lane, position, done FROM etl.full_pass_lanes WHERE pipeline_id = $1 ORDER BY lane',
       [pipeline.id],
@@ -927,16 +932,7 @@ describe('a MariaDB source', () => {
       mode: 'full',
       batch_size: 40,
     });
-    let paused = false;
-    const onBatch = ({ pipelineId }: { pipelineId: string }) => {
-      if (pipelineId !== pipeline.id || paused) return;
-      paused = true;
-      void requestStatus(db.api, pipeline.id, 'pause', 'test', 'test');
-    };
-    runner.events.on('batch:committed', onBatch);
-    await requestRun(db, pipeline.id);
-    await waitForStatus(db, pipeline.id, ['PAUSED'], 30_000);
-    runner.events.off('batch:committed', onBatch);
+    await runAndPauseAfterFirstBatch(pipeline.id);
     const { rows: state } = await db.admin.query<{ full_cursor: string[] | null; into_empty: boolean }>(
       'SELECT full_cursor, full_pass_into_empty AS into_empty FROM etl.etl_state WHERE pipeline_id = $1',
       [pipeline.id],

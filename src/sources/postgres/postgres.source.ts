@@ -67,7 +67,7 @@ export class PostgresSource implements RemoteSource {
       // A function, so the password is not an enumerable property of the pool's options.
       ...(endpoint.password === undefined ? {} : { password: () => endpoint.password! }),
       // Reads and a prefetch, plus one per parallel lane and the lanes' snapshot.
-      max: 2 + Math.max(0, (options.lanes ?? 1) - 1) + (options.lanes && options.lanes > 1 ? 1 : 0),
+      max: (options.lanes ?? 1) > 1 ? 2 + options.lanes! : 2,
       application_name: options.applicationName,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
