@@ -123,6 +123,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
       pools: buildCredentialPools(config),
       concurrency: config.runner.syncConcurrency,
       ml: buildMlClient(config),
+      tierReserve: config.runner.tierReserve,
       ...(notifier ? { notifier } : {}),
     },
   });

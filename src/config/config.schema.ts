@@ -198,6 +198,12 @@ export const configSchema = z.object({
    * @default 1
    */
   SIPHON_REMOTE_LANES: z.coerce.number().int().min(1).max(16).default(1),
+  /**
+   * `on`: a tracked account's regular sync starts only when its platform's credentials have enough
+   * left of their quota day for it and for what the faster tiers still need today (docs/errors.md
+   * SIPHON_ERR_QUOTA_RESERVED); `off`: quota is spent first come, first served. @default on
+   */
+  SIPHON_QUOTA_TIER_RESERVE: z.enum(['on', 'off']).default('on'),
   /** Longest a single statement (a batch) may take. @default 60s */
   SIPHON_STATEMENT_TIMEOUT: duration('60s'),
   /**

@@ -28,6 +28,8 @@ export interface Config {
     readonly statementTimeoutMs: number;
     readonly maxAttempts: number;
     readonly transfer: 'pushdown' | 'stream';
+    /** Regular syncs of slower tiers leave what the faster tiers still need of the day's quota. */
+    readonly tierReserve: boolean;
     /** Lanes of a full pass from a PostgreSQL source connection into an empty target. */
     readonly remoteLanes: number;
     /** Port of the runner's /metrics listener; 0 = no listener. */
@@ -117,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxAttempts: raw.SIPHON_RUNNER_MAX_ATTEMPTS,
       transfer: raw.SIPHON_RUNNER_TRANSFER,
       remoteLanes: raw.SIPHON_REMOTE_LANES,
+      tierReserve: raw.SIPHON_QUOTA_TIER_RESERVE === 'on',
       metricsPort: raw.SIPHON_RUNNER_METRICS_PORT,
     }),
     retention: Object.freeze({

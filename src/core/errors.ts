@@ -142,6 +142,11 @@ export const ERROR_CATALOGUE = {
     kind: 'not-found',
     title: 'The platform does not show this account (not found, private, personal or suspended)',
   },
+  SIPHON_ERR_QUOTA_RESERVED: {
+    status: 429,
+    kind: 'retryable',
+    title: "A tier's sync waits: the rest of the day's quota is kept for faster tiers",
+  },
   SIPHON_ERR_SYNC_FAILED: {
     status: 502,
     kind: 'fatal',

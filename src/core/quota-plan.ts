@@ -40,6 +40,11 @@ export interface TierPlan {
   readonly effective_interval_seconds: number | null;
   /** The interval at which this tier would fit in what the faster tiers leave (null when it fits). */
   readonly interval_that_fits_seconds: number | null;
+  /**
+   * What the tiers of a shorter interval need a day: the engine keeps their share of each day's rest
+   * from this tier's regular syncs (SIPHON_QUOTA_TIER_RESERVE, {@link admitsSync}).
+   */
+  readonly kept_for_faster_per_day: number;
 }
 
 export interface PlatformPlan {
@@ -77,7 +82,7 @@ export function planPlatform(
   let left = capacity;
   const planned = [...tiers]
     .sort((a, b) => a.intervalSeconds - b.intervalSeconds || a.tier.localeCompare(b.tier))
-    .map((t): TierPlan => {
+    .map((t): Omit<TierPlan, 'kept_for_faster_per_day'> => {
       const measured = t.measuredCostPerSync !== null && t.measuredSyncs > 0;
       const cost = measured ? t.measuredCostPerSync! : (DEFAULT_COST_PER_SYNC[platform] ?? 1);
       const need = t.accounts * (DAY / t.intervalSeconds) * cost;
@@ -101,6 +106,14 @@ export function planPlatform(
           fits || allocated <= 0 ? null : Math.ceil((t.accounts * DAY * cost) / allocated),
       };
     });
+  const tiersPlanned = planned.map((t) => ({
+    ...t,
+    kept_for_faster_per_day: round(
+      planned
+        .filter((f) => f.interval_seconds < t.interval_seconds)
+        .reduce((sum, f) => sum + f.need_per_day, 0),
+    ),
+  }));
   const need = planned.reduce((sum, t) => sum + t.need_per_day, 0);
   const perCredential = usable.length > 0 ? capacity / usable.length : 0;
   return {
@@ -110,6 +123,40 @@ export function planPlatform(
     need_per_day: round(need),
     fits: need <= capacity + 1e-9,
     credentials_needed: perCredential > 0 ? Math.ceil(need / perCredential) : null,
-    tiers: planned,
+    tiers: tiersPlanned,
   };
+}
+
+/**
+ * What a regular sync of one tier must leave for the faster tiers (those of a shorter interval): the
+ * calls (units) a day they need, at the plan's costs. The engine spends quota the way the plan
+ * allocates it — shorter intervals first — by holding that back (see {@link admitsSync}).
+ */
+export interface TierReserve {
+  /** Calls (units) a day the tiers of a shorter interval need, over the whole pool. */
+  readonly fasterNeedPerDay: number;
+  /** One regular sync of this tier (measured, else the platform's default). */
+  readonly costPerSync: number;
+}
+
+export function tierReserves(plan: PlatformPlan): ReadonlyMap<string, TierReserve> {
+  return new Map(
+    plan.tiers.map((t) => [
+      t.tier,
+      { fasterNeedPerDay: t.kept_for_faster_per_day, costPerSync: t.cost_per_sync },
+    ]),
+  );
+}
+
+/**
+ * Whether a regular sync of a tier may start now: what the pool has left of its day, less the sync's
+ * own cost, must cover what the faster tiers still need today — their daily need times the share of
+ * the platform's day still to come (their accounts are spread over their interval, so they spend
+ * evenly). The need, not the plan's allocation, is held back: when the faster tiers alone need more
+ * than the pool gives, nothing is left for this one, as in the plan. Always true for the fastest tier.
+ */
+export function admitsSync(left: number, reserve: TierReserve, dayLeftFraction: number): boolean {
+  if (reserve.fasterNeedPerDay <= 0) return true;
+  const fraction = Math.min(Math.max(dayLeftFraction, 0), 1);
+  return left - reserve.costPerSync >= reserve.fasterNeedPerDay * fraction;
 }

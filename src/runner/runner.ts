@@ -19,6 +19,7 @@ import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 import { startSyncWorkers, type SyncWorkers } from '../sync/sync-workers.js';
 import { scheduleRetention, type RetentionPolicy } from '../sync/retention.js';
+import { TierReservation } from '../sync/tier-reserve.js';
 import type { CredentialPools } from '../sync/credential-pool.js';
 import type { PlatformAdapter } from '../connectors/connector.js';
 import type { IncidentNotifier } from '../incidents/index.js';
@@ -70,6 +71,11 @@ export interface RunnerOptions {
     readonly enrichment?: Partial<EnrichmentPolicy>;
     /** First backoff after a transient platform failure (doubling up to a minute). @default 1000 */
     readonly retryBaseMs?: number;
+    /**
+     * Regular syncs of a tier start only while the day's quota left also covers the faster tiers
+     * (src/sync/tier-reserve.ts; SIPHON_QUOTA_TIER_RESERVE). @default false
+     */
+    readonly tierReserve?: boolean;
   };
 }
 
@@ -128,6 +134,9 @@ export class Runner {
         ...(sync.ml ? { ml: sync.ml, enrichment: sync.enrichment } : {}),
         ...(sync.retryBaseMs ? { retryBaseMs: sync.retryBaseMs } : {}),
         ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+        ...(sync.tierReserve
+          ? { tierReservation: new TierReservation(pool, { clock: this.#options.clock }) }
+          : {}),
       });
     }
     if (this.#options.retention) this.#retention = scheduleRetention(pool, this.#options.retention, logger);

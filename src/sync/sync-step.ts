@@ -22,6 +22,7 @@ import {
   REJECTED_FOR_MS,
   type CredentialPools,
 } from './credential-pool.js';
+import type { TierReservation } from './tier-reserve.js';
 
 /** What the sync workers of one runner share. */
 export interface SyncStepDeps {
@@ -41,6 +42,11 @@ export interface SyncStepDeps {
   readonly ml?: EnrichmentClient;
   /** First backoff after a transient failure, doubling per attempt up to a minute. @default 1000 */
   readonly retryBaseMs?: number;
+  /**
+   * Holds a tier's regular syncs back while the pool's rest of the day is what the faster tiers still
+   * need (SIPHON_QUOTA_TIER_RESERVE). Unset: quota is spent first come, first served.
+   */
+  readonly tierReservation?: TierReservation | undefined;
   /** Reschedules, backoff and quota days are computed from it. @default systemClock */
   readonly clock?: Clock;
 }
@@ -110,6 +116,7 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
     });
     return;
   }
+  if (await heldForFasterTiers(deps, step, spec.credentials, log)) return;
   let calls = 0;
   const historySince =
     step.since?.getTime() ?? (spec.history ? clockOf(deps).now() - parseDuration(spec.history) : undefined);
@@ -158,6 +165,40 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
       await jobs.addTaskCalls(tx, step.task_id, calls);
     });
   }
+}
+
+/**
+ * A tracked account's regular sync starts (its profile step) only if the pool's rest of the day also
+ * covers what the faster tiers still need today; otherwise its job is SKIPPED with
+ * SIPHON_ERR_QUOTA_RESERVED and the account stays due for a later run. Backfills, which a person
+ * starts, and accounts only a pipeline's list names are never held back.
+ */
+async function heldForFasterTiers(
+  deps: SyncStepDeps,
+  step: jobs.StepRow,
+  only: readonly string[] | undefined,
+  log: Logger,
+): Promise<boolean> {
+  if (!deps.tierReservation || step.kind !== 'profile' || step.job_kind !== 'sync' || !step.account_tier) {
+    return false;
+  }
+  const credentials = credentialsFor(deps, step.platform, only).map((c) => c.adapter.credentialId);
+  const held = await deps.tierReservation.check(
+    step.platform,
+    step.account_tier,
+    credentials,
+    quotaDayEnd(step.platform, clockOf(deps).now()),
+  );
+  if (!held) return false;
+  const reason = {
+    code: 'SIPHON_ERR_QUOTA_RESERVED',
+    message:
+      `tier ${held.tier}: what the ${step.platform} credentials have left today (${held.left} calls/units) ` +
+      `is kept for faster tiers (${held.reserved} still needed today); the account stays due`,
+  };
+  await withTransaction(deps.pool, (tx) => jobs.skipJob(tx, step.job_id, reason));
+  log.info({ tier: held.tier, left: held.left, reserved: held.reserved }, 'sync held back for faster tiers');
+  return true;
 }
 
 function isRunnable(step: jobs.StepRow): boolean {

@@ -260,6 +260,7 @@ function registerQuotaCommand(program: Command): void {
               'cost_source',
               'need_per_day',
               'allocated_per_day',
+              'kept_for_faster_per_day',
               'fits',
               'really_every',
               'fits_at',

@@ -187,6 +187,27 @@ export async function pickCredential(
 }
 
 /**
+ * The daily units the credentials have left today (each in its own day), over those the platform does
+ * not refuse now; null when one of them has no daily budget (its calls are only paced).
+ */
+export async function unitsLeftToday(
+  db: Executor,
+  platform: string,
+  credentials: readonly string[],
+): Promise<number | null> {
+  const { rows } = await db.query<{ left: number | null }>(
+    `SELECT CASE WHEN bool_or(l.daily_units IS NULL) THEN NULL
+                 ELSE coalesce(sum(greatest(l.daily_units - ${unitsTodaySql('l')}, 0)), 0) END::float AS left
+       FROM unnest($2::text[]) AS u(credential)
+       LEFT JOIN etl.quota_limits l ON l.platform = $1 AND l.credential = u.credential
+      WHERE l.rejected_until IS NULL OR l.rejected_until <= now()`,
+    [platform, credentials],
+  );
+  const left = rows[0]?.left;
+  return left === null || left === undefined ? null : Number(left);
+}
+
+/**
  * The platform refused the credential (revoked, wrong secret): it leaves its pool until `until`.
  * Returns how many credentials of `pool` are still usable (not rejected) after it.
  */

@@ -119,6 +119,8 @@ export interface StepRow {
   readonly account_external_id: string;
   readonly account_handle: string | null;
   readonly last_synced_at: Date | null;
+  /** The account's tier when it is tracked (null for an account only a pipeline's list names). */
+  readonly account_tier: string | null;
   readonly platform: string;
   readonly pipeline_id: string | null;
   readonly pipeline_status: string | null;
@@ -136,7 +138,7 @@ export async function loadStep(db: Executor, taskId: number): Promise<StepRow | 
     `SELECT t.id AS task_id, t.kind, t.external_id, t.cursor, t.status, t.attempts, t.detail,
             j.id AS job_id, j.status AS job_status, j.job_kind, j.started_at AS job_started_at, j.since, j.until,
             j.run_id, a.id AS account_id, a.external_id AS account_external_id, a.handle AS account_handle,
-            a.last_synced_at, a.platform, p.id AS pipeline_id, p.status AS pipeline_status, p.current_run_id,
+            a.last_synced_at, CASE WHEN a.tracked THEN a.tier END AS account_tier, a.platform, p.id AS pipeline_id, p.status AS pipeline_status, p.current_run_id,
             (p.social - 'select') || jsonb_build_object('accounts', jsonb_build_array(a.external_id)) AS social
        FROM etl.sync_tasks t
        JOIN etl.sync_jobs j ON j.id = t.job_id
@@ -210,6 +212,15 @@ export async function deferTask(
       WHERE id = $1`,
     [taskId, notBefore, failure.code, failure.message, countsAsAttempt],
   );
+}
+
+/** A job not started in this run (its account stays due): SKIPPED with its open tasks. */
+export function skipJob(
+  db: Executor,
+  jobId: string,
+  reason: { code: string; message: string },
+): Promise<void> {
+  return closeJob(db, jobId, 'SKIPPED', reason);
 }
 
 /** A job whose credential or account cannot be read: FAILED, its open tasks SKIPPED. */
