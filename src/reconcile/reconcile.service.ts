@@ -13,7 +13,7 @@ import {
   type ReconciliationRow,
   type Side,
 } from '../db/repositories/reconcile.repository.js';
-import type { ReconcileOptions, ReconcilePools } from './reconcile.types.js';
+import { RECONCILE_DEFAULTS, type ReconcileOptions, type ReconcilePools } from './reconcile.types.js';
 import { reconcileRemote } from './remote-reconcile.js';
 
 export type { ReconcileOptions, ReconcilePools } from './reconcile.types.js';
@@ -44,8 +44,8 @@ async function compare(
   options: ReconcileOptions,
 ): Promise<ReconciliationRow> {
   const started = new Date();
-  const buckets = options.buckets ?? 64;
-  const maxKeys = options.maxKeys ?? 1000;
+  const buckets = options.buckets ?? RECONCILE_DEFAULTS.buckets;
+  const maxKeys = options.maxKeys ?? RECONCILE_DEFAULTS.maxKeys;
   if (options.repair && !pools.writer) {
     throw new SiphonError(
       'SIPHON_ERR_REQUEST_INVALID',

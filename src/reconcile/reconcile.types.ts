@@ -2,6 +2,9 @@ import type { Pool } from '../db/pool.js';
 import type { SqlPolicy } from '../sql-guard/index.js';
 import type { SourceDeps } from '../sources/index.js';
 
+/** The defaults of {@link ReconcileOptions}, the same for a local and a cross-server reconcile. */
+export const RECONCILE_DEFAULTS = { buckets: 64, maxKeys: 1000 } as const;
+
 export interface ReconcileOptions {
   /** Hash buckets the key space is cut into before drilling down. @default 64 */
   readonly buckets?: number;

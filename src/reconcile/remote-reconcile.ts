@@ -21,7 +21,7 @@ import {
   withSource,
   type ReconcileShape,
 } from '../sources/index.js';
-import type { ReconcileOptions, ReconcilePools } from './reconcile.types.js';
+import { RECONCILE_DEFAULTS, type ReconcileOptions, type ReconcilePools } from './reconcile.types.js';
 
 /**
  * Reconcile of a pipeline whose source is on another server (`source_connection`, docs/adr/0016).
@@ -50,8 +50,8 @@ export async function reconcileRemote(
   options: ReconcileOptions,
 ): Promise<ReconciliationRow> {
   const started = new Date();
-  const buckets = options.buckets ?? 64;
-  const maxKeys = options.maxKeys ?? 1000;
+  const buckets = options.buckets ?? RECONCILE_DEFAULTS.buckets;
+  const maxKeys = options.maxKeys ?? RECONCILE_DEFAULTS.maxKeys;
   const connectionName = pipeline.source_connection!;
   const policy = options.policy ?? DEFAULT_SQL_POLICY;
   // Same guard as a run: the stored row may have been written behind the API's back.
