@@ -104,9 +104,14 @@ export async function coordinateSocialRun(
 
   const pollMs = deps.pollMs ?? 500;
   let lastUnlock = 0;
+  let lastPollMs = 0;
   for (;;) {
     if (deps.stopSignal.aborted) return 'handed-off';
-    await sleep(pollMs);
+    // A stop wakes it at once: the run is handed off without waiting out a long interval.
+    await sleep(pollInterval(pollMs, lastPollMs, deps.leaseMs), undefined, { signal: deps.stopSignal }).catch(
+      () => {},
+    );
+    if (deps.stopSignal.aborted) return 'handed-off';
     const now = clockOf(deps).now();
     if (now - lastUnlock > Math.max(deps.leaseMs, 2000)) {
       lastUnlock = now;
@@ -126,6 +131,7 @@ export async function coordinateSocialRun(
       await jobs.closeFinishedJobs(tx, run.id);
       return jobs.runProgress(tx, run.id);
     });
+    lastPollMs = clockOf(deps).now() - now;
     if (state === 'paused') return 'paused';
     if (state.running_jobs > 0) continue;
     if (state.failed_jobs > 0) {
@@ -143,6 +149,16 @@ export async function coordinateSocialRun(
     }
     return 'succeeded';
   }
+}
+
+/**
+ * The wait before the coordinator's next look at its run: `pollMs`, or three times what the last look
+ * took when that is longer, so that the look (which reads every running job of the run: about 0.7 s
+ * at 100,000 accounts on an idle server, several seconds on a busy one) takes at most a quarter of a
+ * server core away from the steps; never more than a third of the lease, which the look renews.
+ */
+export function pollInterval(pollMs: number, lastPollMs: number, leaseMs: number): number {
+  return Math.max(pollMs, Math.min(3 * lastPollMs, Math.floor(leaseMs / 3)));
 }
 
 /** Closes a successful social run and returns the pipeline to IDLE (fenced). */

@@ -391,6 +391,18 @@ export async function runProgress(db: Executor, runId: string): Promise<RunProgr
  */
 export async function closeFinishedJobs(db: Executor, runId: string): Promise<number> {
   await db.query('SET LOCAL jit = off');
+  // Which running jobs have no open task: one hash anti-join of the run's running jobs with the open
+  // tasks. The planner's choice, a nested loop probing the open tasks once per running job, took
+  // 544 ms at 100,000 jobs against 164 ms (PostgreSQL 15, EXPLAIN ANALYZE) and grew with every job.
+  await db.query('SET LOCAL enable_nestloop = off');
+  const finished = await db.query<{ id: string }>(
+    `SELECT j.id FROM etl.sync_jobs j
+      WHERE j.run_id = $1 AND j.status = 'RUNNING'
+        AND NOT EXISTS (SELECT 1 FROM etl.sync_tasks t WHERE t.job_id = j.id AND t.status IN ('PENDING', 'WAITING'))`,
+    [runId],
+  );
+  await db.query('SET LOCAL enable_nestloop TO DEFAULT');
+  if (finished.rows.length === 0) return 0;
   const { rows } = await db.query<{ id: string }>(
     `WITH done AS (
        SELECT j.id, j.account_id, j.job_kind, j.since, j.until, j.started_at, f.code, f.error
@@ -399,7 +411,8 @@ export async function closeFinishedJobs(db: Executor, runId: string): Promise<nu
            SELECT t.error_code AS code, t.error FROM etl.sync_tasks t
             WHERE t.job_id = j.id AND t.status = 'FAILED' ORDER BY t.id LIMIT 1
          ) f ON true
-        WHERE j.run_id = $1 AND j.status = 'RUNNING'
+        WHERE j.id = ANY($2::uuid[]) AND j.run_id = $1 AND j.status = 'RUNNING'
+          -- Checked again under the lock: a step may have opened a task since.
           AND NOT EXISTS (SELECT 1 FROM etl.sync_tasks t WHERE t.job_id = j.id AND t.status IN ('PENDING', 'WAITING'))
         FOR UPDATE OF j
      ), closed AS (
@@ -423,7 +436,7 @@ export async function closeFinishedJobs(db: Executor, runId: string): Promise<nu
           AND (done.job_kind = 'sync' OR (done.since IS NULL AND done.until IS NULL))
      )
      SELECT id FROM closed`,
-    [runId],
+    [runId, finished.rows.map((r) => r.id)],
   );
   return rows.length;
 }
