@@ -35,6 +35,9 @@ export interface SocialRunDeps {
   readonly clock?: Clock;
 }
 
+/** Steps queued at a run's start from which the queue table's statistics are refreshed at once. */
+const ANALYZE_QUEUE_AFTER = 5_000;
+
 export type SocialOutcome = 'succeeded' | 'paused' | 'handed-off';
 
 /** Thrown inside a transaction when the fence no longer holds. */
@@ -101,6 +104,11 @@ export async function coordinateSocialRun(
     return { ...counts, queued };
   });
   log.info(opened, 'social run: jobs opened and queued');
+  if (opened.queued >= ANALYZE_QUEUE_AFTER) {
+    await queue.analyzeQueue(deps.pool).catch((error: unknown) => {
+      log.warn({ err: (error as Error).message }, 'could not analyze the step queue');
+    });
+  }
 
   const pollMs = deps.pollMs ?? 500;
   let lastUnlock = 0;

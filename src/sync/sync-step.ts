@@ -95,7 +95,7 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
     platform: step.platform,
     kind: step.kind,
   });
-  const spec = socialSpecSchema.parse(step.social ?? { platform: step.platform, accounts: ['-'] });
+  const spec = await socialSpecOf(deps, step);
   const adapter = await chooseCredential(deps.pool, credentialsFor(deps, step.platform, spec.credentials));
   if (!adapter) {
     // Another runner may hold this platform's credential: leave the step to it (checked again in a
@@ -199,6 +199,28 @@ async function heldForFasterTiers(
   await withTransaction(deps.pool, (tx) => jobs.skipJob(tx, step.job_id, reason));
   log.info({ tier: held.tier, left: held.left, reserved: held.reserved }, 'sync held back for faster tiers');
   return true;
+}
+
+/**
+ * The pipeline's social spec, parsed once per version and runner: the steps of one deps object (one
+ * runner's workers) share a cache. Its account list is left out; a step syncs its own account.
+ */
+const specCaches = new WeakMap<
+  SyncStepDeps,
+  Map<string, { readonly version: number; readonly spec: SocialSpec }>
+>();
+
+async function socialSpecOf(deps: SyncStepDeps, step: jobs.StepRow): Promise<SocialSpec> {
+  const withoutPipeline = { platform: step.platform, accounts: ['-'] };
+  if (step.pipeline_id === null) return socialSpecSchema.parse(withoutPipeline);
+  let cache = specCaches.get(deps);
+  if (!cache) specCaches.set(deps, (cache = new Map()));
+  const hit = cache.get(step.pipeline_id);
+  if (hit && hit.version === step.pipeline_version) return hit.spec;
+  const row = await jobs.loadSocialSpec(deps.pool, step.pipeline_id);
+  const spec = socialSpecSchema.parse(row?.social ? { ...row.social, accounts: ['-'] } : withoutPipeline);
+  if (row) cache.set(step.pipeline_id, { version: row.version, spec });
+  return spec;
 }
 
 function isRunnable(step: jobs.StepRow): boolean {

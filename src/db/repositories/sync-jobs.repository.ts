@@ -124,28 +124,44 @@ export interface StepRow {
   readonly platform: string;
   readonly pipeline_id: string | null;
   readonly pipeline_status: string | null;
+  readonly pipeline_version: number | null;
   readonly current_run_id: string | null;
-  readonly social: unknown;
 }
 
 /**
- * Everything one step needs to know about its task, job, account and pipeline. The pipeline's `social`
- * spec comes with its account list cut down to this step's account: the list is the same for every
- * step, and with 10,000 accounts (270 kB) fetching and validating it cost each step more than its page.
+ * Everything one step needs to know about its task, job, account and pipeline, except the pipeline's
+ * `social` spec: a step reads the spec's `version` and takes the spec from its runner's cache
+ * ({@link loadSocialSpec} once per version). Reading the spec here cost each step the whole of it: with
+ * 100,000 accounts listed (2.8 MB of jsonb) PostgreSQL took 218 ms a step to unpack it.
  */
 export async function loadStep(db: Executor, taskId: number): Promise<StepRow | undefined> {
   const { rows } = await db.query<StepRow>(
     `SELECT t.id AS task_id, t.kind, t.external_id, t.cursor, t.status, t.attempts, t.detail,
             j.id AS job_id, j.status AS job_status, j.job_kind, j.started_at AS job_started_at, j.since, j.until,
             j.run_id, a.id AS account_id, a.external_id AS account_external_id, a.handle AS account_handle,
-            a.last_synced_at, CASE WHEN a.tracked THEN a.tier END AS account_tier, a.platform, p.id AS pipeline_id, p.status AS pipeline_status, p.current_run_id,
-            (p.social - 'select') || jsonb_build_object('accounts', jsonb_build_array(a.external_id)) AS social
+            a.last_synced_at, CASE WHEN a.tracked THEN a.tier END AS account_tier, a.platform, p.id AS pipeline_id,
+            p.status AS pipeline_status, p.version AS pipeline_version, p.current_run_id
        FROM etl.sync_tasks t
        JOIN etl.sync_jobs j ON j.id = t.job_id
        JOIN social.accounts a ON a.id = j.account_id
        LEFT JOIN etl.etl_pipelines p ON p.id = j.pipeline_id
       WHERE t.id = $1`,
     [taskId],
+  );
+  return rows[0];
+}
+
+/**
+ * A social pipeline's spec without its list or selection of accounts (a step syncs one account; the
+ * list is what makes the spec large), at its current version.
+ */
+export async function loadSocialSpec(
+  db: Executor,
+  pipelineId: string,
+): Promise<{ version: number; social: Record<string, unknown> | null } | undefined> {
+  const { rows } = await db.query<{ version: number; social: Record<string, unknown> | null }>(
+    `SELECT version, social - 'accounts' - 'select' AS social FROM etl.etl_pipelines WHERE id = $1`,
+    [pipelineId],
   );
   return rows[0];
 }
