@@ -46,11 +46,20 @@ export async function runSocialPipeline(
   social: SocialSpecInput,
 ): Promise<{ id: string; status: string; error: string | null }> {
   const pipeline = await createPipeline(db, { name, kind: 'social', mode: 'incremental', social });
-  await requestRun(db, pipeline.id);
-  await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 120_000);
+  return runToEnd(db, pipeline.id);
+}
+
+/** Requests a run of the pipeline, waits for its end and returns its latest run. */
+export async function runToEnd(
+  db: TestDatabase,
+  pipelineId: string,
+  timeoutMs = 120_000,
+): Promise<{ id: string; status: string; error: string | null }> {
+  await requestRun(db, pipelineId);
+  await waitForStatus(db, pipelineId, ['IDLE', 'FAILED'], timeoutMs);
   const { rows } = await db.admin.query<{ id: string; status: string; error: string | null }>(
     'SELECT id, status, error FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
-    [pipeline.id],
+    [pipelineId],
   );
   return rows[0]!;
 }

@@ -5,7 +5,7 @@ import { YouTubeAdapter, YouTubeClient } from '../../src/connectors/youtube/inde
 import { startYouTubeSimulator } from '../../src/simulators/youtube/index.js';
 import type { Runner } from '../../src/runner/index.js';
 import { createTestDatabase } from '../helpers/db.js';
-import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { createPipeline, runToEnd, startTestRunner } from '../helpers/runner.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -86,15 +86,7 @@ describe('quota spent the way the planner allocates it: shorter intervals first'
       mode: 'incremental',
       social: { platform: 'youtube', select: { tier: 'nightly' } },
     });
-    const runOnce = async () => {
-      await requestRun(db, pipeline.id);
-      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 30_000);
-      const { rows } = await db.admin.query<{ id: string; status: string; error: string | null }>(
-        'SELECT id, status, error FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
-        [pipeline.id],
-      );
-      return rows[0]!;
-    };
+    const runOnce = () => runToEnd(db, pipeline.id, 30_000);
 
     const reserving = await runnerWith(true);
     const held = await runOnce();
