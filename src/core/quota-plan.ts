@@ -157,6 +157,10 @@ export function tierReserves(plan: PlatformPlan): ReadonlyMap<string, TierReserv
  */
 export function admitsSync(left: number, reserve: TierReserve, dayLeftFraction: number): boolean {
   if (reserve.fasterNeedPerDay <= 0) return true;
-  const fraction = Math.min(Math.max(dayLeftFraction, 0), 1);
-  return left - reserve.costPerSync >= reserve.fasterNeedPerDay * fraction;
+  return left - reserve.costPerSync >= fasterNeedLeftToday(reserve, dayLeftFraction);
+}
+
+/** What the faster tiers still need today: their daily need times the share of the day to come (0–1). */
+export function fasterNeedLeftToday(reserve: TierReserve, dayLeftFraction: number): number {
+  return reserve.fasterNeedPerDay * Math.min(Math.max(dayLeftFraction, 0), 1);
 }

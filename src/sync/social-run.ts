@@ -114,7 +114,6 @@ export async function coordinateSocialRun(
   let lastUnlock = 0;
   let lastPollMs = 0;
   for (;;) {
-    if (deps.stopSignal.aborted) return 'handed-off';
     // A stop wakes it at once: the run is handed off without waiting out a long interval.
     await sleep(pollInterval(pollMs, lastPollMs, deps.leaseMs), undefined, { signal: deps.stopSignal }).catch(
       () => {},

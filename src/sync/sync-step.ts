@@ -21,6 +21,7 @@ import {
   credentialsFor,
   REJECTED_FOR_MS,
   type CredentialPools,
+  type PooledCredential,
 } from './credential-pool.js';
 import type { TierReservation } from './tier-reserve.js';
 
@@ -96,7 +97,8 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
     kind: step.kind,
   });
   const spec = await socialSpecOf(deps, step);
-  const adapter = await chooseCredential(deps.pool, credentialsFor(deps, step.platform, spec.credentials));
+  const credentials = credentialsFor(deps, step.platform, spec.credentials);
+  const adapter = await chooseCredential(deps.pool, credentials);
   if (!adapter) {
     // Another runner may hold this platform's credential: leave the step to it (checked again in a
     // minute) rather than failing an account this runner merely cannot read.
@@ -116,7 +118,7 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
     });
     return;
   }
-  if (await heldForFasterTiers(deps, step, spec.credentials, log)) return;
+  if (await heldForFasterTiers(deps, step, credentials, log)) return;
   let calls = 0;
   const historySince =
     step.since?.getTime() ?? (spec.history ? clockOf(deps).now() - parseDuration(spec.history) : undefined);
@@ -176,17 +178,16 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
 async function heldForFasterTiers(
   deps: SyncStepDeps,
   step: jobs.StepRow,
-  only: readonly string[] | undefined,
+  credentials: readonly PooledCredential[],
   log: Logger,
 ): Promise<boolean> {
   if (!deps.tierReservation || step.kind !== 'profile' || step.job_kind !== 'sync' || !step.account_tier) {
     return false;
   }
-  const credentials = credentialsFor(deps, step.platform, only).map((c) => c.adapter.credentialId);
   const held = await deps.tierReservation.check(
     step.platform,
     step.account_tier,
-    credentials,
+    credentials.map((c) => c.adapter.credentialId),
     quotaDayEnd(step.platform, clockOf(deps).now()),
   );
   if (!held) return false;

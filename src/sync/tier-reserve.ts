@@ -1,5 +1,5 @@
 import { clockOf, type Clock } from '../core/clock.js';
-import { admitsSync, tierReserves, type TierReserve } from '../core/quota-plan.js';
+import { admitsSync, fasterNeedLeftToday, tierReserves, type TierReserve } from '../core/quota-plan.js';
 import type { Executor } from '../db/pool.js';
 import { unitsLeftToday } from '../db/repositories/quota.repository.js';
 import { planQuotas } from './quota-plan.js';
@@ -48,7 +48,7 @@ export class TierReservation {
     if (left === null) return undefined;
     const dayLeft = (dayEnd.getTime() - clockOf(this.options).now()) / DAY_MS;
     if (admitsSync(left, reserve, dayLeft)) return undefined;
-    return { tier, left, reserved: Math.ceil(reserve.fasterNeedPerDay * Math.min(Math.max(dayLeft, 0), 1)) };
+    return { tier, left, reserved: Math.ceil(fasterNeedLeftToday(reserve, dayLeft)) };
   }
 
   private reserves(): Promise<ReadonlyMap<string, ReadonlyMap<string, TierReserve>>> {
