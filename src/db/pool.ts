@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 export type Pool = pg.Pool;
@@ -12,6 +13,27 @@ export interface PoolOptions {
   readonly statementTimeoutMs?: number;
   /** Server-side kill switch for a session stuck inside a transaction (a frozen process). */
   readonly idleInTransactionTimeoutMs?: number;
+}
+
+const preparedNames = new Map<string, string>();
+
+/**
+ * A statement PostgreSQL parses and plans once per connection instead of on every call: a named
+ * prepared statement, named after a hash of its text (so one text is one name on every connection,
+ * and two texts never share one). For the fixed-text statements a sync step runs on every page —
+ * measured with pgbench, the per-page statements took 0.62 ms prepared against 1.0 ms parsed and
+ * planned each time (ADR 0018). Only for texts drawn from a bounded set: every distinct text stays
+ * prepared on each connection for the connection's life. A pooler in transaction mode (PgBouncer
+ * before 1.21) cannot carry named statements; Siphon's runners connect to PostgreSQL directly, as
+ * graphile-worker, which prepares its own statements, already requires.
+ */
+export function prepared(text: string, values: readonly unknown[]): pg.QueryConfig<unknown[]> {
+  let name = preparedNames.get(text);
+  if (name === undefined) {
+    name = `siphon_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    preparedNames.set(text, name);
+  }
+  return { name, text, values: values as unknown[] };
 }
 
 // bigint (int8) and numeric stay strings by default in pg; counters here fit a JS number.

@@ -1,4 +1,4 @@
-import type { Executor } from '../pool.js';
+import { prepared, type Executor } from '../pool.js';
 
 /** SQL of the shared per-(platform, credential) limiter (etl.quota_limits); executor first. */
 
@@ -79,7 +79,8 @@ export async function reserveSlot(
     paused_until: Date | null;
     exhausted: boolean;
   }>(
-    `WITH cur AS (
+    prepared(
+      `WITH cur AS (
        SELECT platform, credential, clock_timestamp() AS now,
               greatest(next_slot_at, clock_timestamp()) AS slot,
               (clock_timestamp() AT TIME ZONE day_zone)::date AS today,
@@ -109,7 +110,8 @@ export async function reserveSlot(
                     ELSE extract(epoch FROM d.slot - d.now) * 1000 END AS wait_ms,
                CASE WHEN d.exhausted THEN $4::timestamptz ELSE d.paused_until END AS paused_until,
                d.exhausted`,
-    [platform, credential, units, resetAt],
+      [platform, credential, units, resetAt],
+    ),
   );
   const row = rows[0];
   if (!row) return undefined;
@@ -173,7 +175,8 @@ export async function pickCredential(
   credentials: readonly string[],
 ): Promise<string | undefined> {
   const { rows } = await db.query<{ credential: string }>(
-    `SELECT u.credential
+    prepared(
+      `SELECT u.credential
        FROM unnest($2::text[]) AS u(credential)
        LEFT JOIN etl.quota_limits l ON l.platform = $1 AND l.credential = u.credential
       WHERE l.rejected_until IS NULL OR l.rejected_until <= now()
@@ -181,7 +184,8 @@ export async function pickCredential(
                         OR (l.daily_units IS NOT NULL AND ${unitsTodaySql('l')} >= l.daily_units), false),
                -ln(1 - random()) / greatest(coalesce(l.daily_units - ${unitsTodaySql('l')}, 1000000), 1)
       LIMIT 1`,
-    [platform, credentials],
+      [platform, credentials],
+    ),
   );
   return rows[0]?.credential;
 }

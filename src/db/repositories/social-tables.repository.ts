@@ -8,7 +8,7 @@ import type {
   QuarantineInsert,
   RawKind,
 } from '../../connectors/connector.js';
-import type { Executor } from '../pool.js';
+import { prepared, type Executor } from '../pool.js';
 
 /**
  * The unified social tables (`social.profiles`, `posts`, `comments`, `media`, `follows`), the raw zone,
@@ -88,7 +88,7 @@ export async function upsertUnified<R>(
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const values = [...spec.key, ...spec.columns].map((c) => rows.map((r) => r[c.name] ?? null));
-  const result = await db.query(upsertSql(spec, options), [platform, ...values]);
+  const result = await db.query(prepared(upsertSql(spec, options), [platform, ...values]));
   return result.rowCount ?? 0;
 }
 
@@ -101,17 +101,19 @@ export function payloadHash(payload: unknown): string {
 
 export async function insertRawResponse(db: Executor, raw: RawResponseInsert): Promise<number> {
   const { rows } = await db.query<{ id: number }>(
-    `INSERT INTO social.raw_responses (platform, kind, external_id, request, payload, payload_hash, sync_task_id)
+    prepared(
+      `INSERT INTO social.raw_responses (platform, kind, external_id, request, payload, payload_hash, sync_task_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-    [
-      raw.platform,
-      raw.kind,
-      raw.externalId,
-      JSON.stringify(raw.request),
-      JSON.stringify(raw.payload),
-      raw.payloadHash,
-      raw.syncTaskId,
-    ],
+      [
+        raw.platform,
+        raw.kind,
+        raw.externalId,
+        JSON.stringify(raw.request),
+        JSON.stringify(raw.payload),
+        raw.payloadHash,
+        raw.syncTaskId,
+      ],
+    ),
   );
   return rows[0]!.id;
 }
@@ -119,15 +121,17 @@ export async function insertRawResponse(db: Executor, raw: RawResponseInsert): P
 export async function insertQuarantine(db: Executor, entries: readonly QuarantineInsert[]): Promise<void> {
   if (entries.length === 0) return;
   await db.query(
-    `INSERT INTO social.quarantine (platform, kind, external_id, reason, payload)
+    prepared(
+      `INSERT INTO social.quarantine (platform, kind, external_id, reason, payload)
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
-    [
-      entries.map((e) => e.platform),
-      entries.map((e) => e.kind),
-      entries.map((e) => e.externalId),
-      entries.map((e) => e.reason),
-      entries.map((e) => JSON.stringify(e.payload ?? null)),
-    ],
+      [
+        entries.map((e) => e.platform),
+        entries.map((e) => e.kind),
+        entries.map((e) => e.externalId),
+        entries.map((e) => e.reason),
+        entries.map((e) => JSON.stringify(e.payload ?? null)),
+      ],
+    ),
   );
 }
 
@@ -268,8 +272,10 @@ export async function recordSeen(
 ): Promise<void> {
   if (externalIds.length === 0) return;
   await db.query(
-    `INSERT INTO etl.sync_seen (task_id, external_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
-    [taskId, externalIds],
+    prepared(
+      `INSERT INTO etl.sync_seen (task_id, external_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+      [taskId, externalIds],
+    ),
   );
 }
 
@@ -280,9 +286,11 @@ export async function findProfileId(
   name: string,
 ): Promise<string | undefined> {
   const { rows } = await db.query<{ external_id: string }>(
-    `SELECT external_id FROM social.profiles
+    prepared(
+      `SELECT external_id FROM social.profiles
       WHERE platform = $1 AND (external_id = $2 OR handle = $2 OR '@' || handle = $2) LIMIT 1`,
-    [platform, name],
+      [platform, name],
+    ),
   );
   return rows[0]?.external_id;
 }
@@ -304,9 +312,11 @@ export async function markCommentsOfPostsDeleted(
 ): Promise<number> {
   if (posts.length === 0) return 0;
   const { rowCount } = await db.query(
-    `UPDATE social.comments SET deleted_at = now(), updated_at = now()
+    prepared(
+      `UPDATE social.comments SET deleted_at = now(), updated_at = now()
       WHERE platform = $1 AND post_external_id = ANY($2::text[]) AND deleted_at IS NULL`,
-    [platform, posts],
+      [platform, posts],
+    ),
   );
   return rowCount ?? 0;
 }
@@ -362,7 +372,7 @@ export async function markUnseenDeleted(
     scope.table === 'comments' ? scope.post : scope.profile,
   ];
   if (scope.table === 'follows') params.push(scope.relation);
-  const { rowCount } = await db.query(query, params);
-  if (!wholePass) await db.query('DELETE FROM etl.sync_seen WHERE task_id = $1', [taskId]);
+  const { rowCount } = await db.query(prepared(query, params));
+  if (!wholePass) await db.query(prepared('DELETE FROM etl.sync_seen WHERE task_id = $1', [taskId]));
   return rowCount ?? 0;
 }

@@ -1,4 +1,4 @@
-import type { Executor } from '../pool.js';
+import { prepared, type Executor } from '../pool.js';
 
 /**
  * The social engine's durable work: per-account jobs of a run, their tasks (one per page stream, with
@@ -136,7 +136,8 @@ export interface StepRow {
  */
 export async function loadStep(db: Executor, taskId: number): Promise<StepRow | undefined> {
   const { rows } = await db.query<StepRow>(
-    `SELECT t.id AS task_id, t.kind, t.external_id, t.cursor, t.status, t.attempts, t.detail,
+    prepared(
+      `SELECT t.id AS task_id, t.kind, t.external_id, t.cursor, t.status, t.attempts, t.detail,
             j.id AS job_id, j.status AS job_status, j.job_kind, j.started_at AS job_started_at, j.since, j.until,
             j.run_id, a.id AS account_id, a.external_id AS account_external_id, a.handle AS account_handle,
             a.last_synced_at, CASE WHEN a.tracked THEN a.tier END AS account_tier, a.platform, p.id AS pipeline_id,
@@ -146,7 +147,8 @@ export async function loadStep(db: Executor, taskId: number): Promise<StepRow | 
        JOIN social.accounts a ON a.id = j.account_id
        LEFT JOIN etl.etl_pipelines p ON p.id = j.pipeline_id
       WHERE t.id = $1`,
-    [taskId],
+      [taskId],
+    ),
   );
   return rows[0];
 }
@@ -172,11 +174,13 @@ export async function loadSocialSpec(
  */
 export async function claimPageCommit(db: Executor, taskId: number, cursor: string | null): Promise<boolean> {
   const { rows } = await db.query(
-    `SELECT 1 FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
+    prepared(
+      `SELECT 1 FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
       WHERE t.id = $1 AND t.cursor IS NOT DISTINCT FROM $2 AND t.status IN ('PENDING', 'WAITING')
         AND j.status = 'RUNNING'
       FOR UPDATE OF t`,
-    [taskId, cursor],
+      [taskId, cursor],
+    ),
   );
   return rows.length === 1;
 }
@@ -188,14 +192,16 @@ export async function savePage(
   page: { cursor: string | null; items: number; written: number; calls: number; done: boolean },
 ): Promise<void> {
   await db.query(
-    `UPDATE etl.sync_tasks
+    prepared(
+      `UPDATE etl.sync_tasks
         SET cursor = $2, pages = pages + 1, items = items + $3, written = written + $5, calls = calls + $6,
             attempts = 0, not_before = NULL,
             status = CASE WHEN $4::boolean THEN 'DONE' ELSE 'PENDING' END,
             finished_at = CASE WHEN $4::boolean THEN now() END,
             started_at = coalesce(started_at, now()), error_code = NULL, error = NULL, updated_at = now()
       WHERE id = $1`,
-    [taskId, page.cursor, page.items, page.done, page.written, page.calls],
+      [taskId, page.cursor, page.items, page.done, page.written, page.calls],
+    ),
   );
 }
 
@@ -207,9 +213,11 @@ export async function endTask(
   failure: { code: string; message: string },
 ): Promise<void> {
   await db.query(
-    `UPDATE etl.sync_tasks SET status = $2, error_code = $3, error = $4, finished_at = now(), updated_at = now()
+    prepared(
+      `UPDATE etl.sync_tasks SET status = $2, error_code = $3, error = $4, finished_at = now(), updated_at = now()
       WHERE id = $1`,
-    [taskId, status, failure.code, failure.message],
+      [taskId, status, failure.code, failure.message],
+    ),
   );
 }
 
@@ -222,11 +230,13 @@ export async function deferTask(
   countsAsAttempt: boolean,
 ): Promise<void> {
   await db.query(
-    `UPDATE etl.sync_tasks
+    prepared(
+      `UPDATE etl.sync_tasks
         SET status = 'WAITING', not_before = $2, error_code = $3, error = $4, updated_at = now(),
             attempts = attempts + CASE WHEN $5::boolean THEN 1 ELSE 0 END
       WHERE id = $1`,
-    [taskId, notBefore, failure.code, failure.message, countsAsAttempt],
+      [taskId, notBefore, failure.code, failure.message, countsAsAttempt],
+    ),
   );
 }
 
@@ -296,11 +306,13 @@ export async function skipUnreachableAccount(
 /** The platform served the account's profile: it is reachable (again). */
 export async function markAccountReachable(db: Executor, accountId: string): Promise<void> {
   await db.query(
-    `UPDATE social.accounts
+    prepared(
+      `UPDATE social.accounts
         SET status = 'active', unreachable_code = NULL, unreachable_reason = NULL, unreachable_since = NULL,
             unreachable_checks = 0, next_check_at = NULL, last_checked_at = now()
       WHERE id = $1 AND status <> 'active'`,
-    [accountId],
+      [accountId],
+    ),
   );
 }
 
@@ -313,11 +325,13 @@ export async function openChildTasks(
 ): Promise<number[]> {
   if (children.length === 0) return [];
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO etl.sync_tasks (job_id, kind, external_id, detail)
+    prepared(
+      `INSERT INTO etl.sync_tasks (job_id, kind, external_id, detail)
      SELECT $1, $2, e, d FROM unnest($3::text[], $4::text[]) AS c(e, d)
      ON CONFLICT (job_id, kind, external_id) DO UPDATE SET detail = EXCLUDED.detail
      RETURNING id, status`,
-    [jobId, kind, children.map((c) => c.externalId), children.map((c) => c.detail)],
+      [jobId, kind, children.map((c) => c.externalId), children.map((c) => c.detail)],
+    ),
   );
   return rows.map((r) => Number(r.id));
 }
@@ -325,7 +339,7 @@ export async function openChildTasks(
 /** Calls a step made that did not end in a page (a failure, a wait): counted on its own task row. */
 export async function addTaskCalls(db: Executor, taskId: number, calls: number): Promise<void> {
   if (calls > 0)
-    await db.query('UPDATE etl.sync_tasks SET calls = calls + $2 WHERE id = $1', [taskId, calls]);
+    await db.query(prepared('UPDATE etl.sync_tasks SET calls = calls + $2 WHERE id = $1', [taskId, calls]));
 }
 
 /**

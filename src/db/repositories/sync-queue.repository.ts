@@ -1,4 +1,4 @@
-import type { Executor } from '../pool.js';
+import { prepared, type Executor } from '../pool.js';
 
 /**
  * The social engine on graphile-worker's queue (ADR 0010): queueing sync steps, freeing the steps of
@@ -99,14 +99,16 @@ export async function enqueueTasks(
 ): Promise<void> {
   if (taskIds.length === 0) return;
   await db.query(
-    addStepJobs(
-      'coalesce($2, now())',
-      '$3',
-      `FROM unnest($1::bigint[]) AS u(id)
+    prepared(
+      addStepJobs(
+        'coalesce($2, now())',
+        '$3',
+        `FROM unnest($1::bigint[]) AS u(id)
        JOIN etl.sync_tasks t ON t.id = u.id JOIN etl.sync_jobs j ON j.id = t.job_id
       ORDER BY t.id`,
+      ),
+      [[...new Set(taskIds)], runAt, JSON.stringify(trace)],
     ),
-    [[...new Set(taskIds)], runAt, JSON.stringify(trace)],
   );
 }
 
