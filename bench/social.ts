@@ -155,6 +155,8 @@ async function main(): Promise<void> {
         );
         log(row(result));
         results.push(result);
+        // Written after each run as well: a long bench stopped halfway keeps what it measured.
+        writeReport(args.out!, { date: new Date().toISOString(), partial: true, postgres: version, results });
       } finally {
         await root.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       }
@@ -242,14 +244,18 @@ async function main(): Promise<void> {
       policies,
       day,
     };
-    mkdirSync(dirname(args.out!), { recursive: true });
-    writeFileSync(args.out!, `${JSON.stringify(report, null, 2)}\n`);
+    writeReport(args.out!, report);
     log(`\nwritten to ${args.out}`);
   } finally {
     await root.query(`DROP DATABASE IF EXISTS ${TEMPLATE}`).catch(() => {});
     await root.end();
     await server.close();
   }
+}
+
+function writeReport(path: string, report: object): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
 }
 
 async function scenario(
