@@ -52,30 +52,38 @@ export interface UnifiedTable<R> {
   readonly onRevive?: string;
 }
 
-const statements = new Map<string, string>();
+/** An upsert's text, and whether it revives the children of a row (then it is not prepared). */
+interface UpsertStatement {
+  readonly text: string;
+  readonly revives: boolean;
+}
+
+const statements = new Map<string, UpsertStatement>();
 
 /**
  * The upsert of a unified table (built once per table and option): every row as one unnest per
  * column, an unchanged row is not rewritten (its updated_at stays), and a sync brings back a row
  * marked deleted while a replay (`keepDeleted`) leaves the mark.
  */
-function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions): string {
+function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions): UpsertStatement {
   const cacheKey = `${spec.table}|${options.keepDeleted === true}`;
   const cached = statements.get(cacheKey);
   if (cached) return cached;
   const all = [...spec.key, ...spec.columns];
   const names = (prefix: string) => spec.columns.map((c) => `${prefix}${c.name}`).join(', ');
   const keep = options.keepDeleted === true;
-  const revive = !keep && spec.onRevive ? `WITH ${spec.onRevive}\n     ` : '';
-  const sql = `${revive}INSERT INTO ${spec.table} AS t (platform, ${all.map((c) => c.name).join(', ')})
+  const revives = !keep && spec.onRevive !== undefined;
+  const revive = revives ? `WITH ${spec.onRevive}\n     ` : '';
+  const text = `${revive}INSERT INTO ${spec.table} AS t (platform, ${all.map((c) => c.name).join(', ')})
      SELECT $1, * FROM unnest(${all.map((c, i) => `$${i + 2}::${c.type}[]`).join(', ')})
      ON CONFLICT (platform, ${spec.key.map((c) => c.name).join(', ')}) DO UPDATE SET
        ${spec.columns.map((c) => `${c.name} = EXCLUDED.${c.name}`).join(', ')},
        updated_at = now()${keep ? '' : ', deleted_at = NULL'}
      WHERE (${names('t.')}${keep ? '' : ', t.deleted_at'})
        IS DISTINCT FROM (${names('EXCLUDED.')}${keep ? '' : ', NULL::timestamptz'})`;
-  statements.set(cacheKey, sql);
-  return sql;
+  const statement = { text, revives };
+  statements.set(cacheKey, statement);
+  return statement;
 }
 
 /** Upserts rows into a unified table; returns how many were inserted or changed. Keys must be unique. */
@@ -88,12 +96,11 @@ export async function upsertUnified<R>(
 ): Promise<number> {
   if (rows.length === 0) return 0;
   const values = [...spec.key, ...spec.columns].map((c) => rows.map((r) => r[c.name] ?? null));
-  const sql = upsertSql(spec, options);
+  const { text, revives } = upsertSql(spec, options);
   const params = [platform, ...values];
   // Not prepared when it revives children (posts): PostgreSQL's generic plan for the join of the
   // revived posts to their comments and media took 11.1 ms a call against 3.5 parsed each time (ADR 0018).
-  const revives = spec.onRevive !== undefined && options.keepDeleted !== true;
-  const result = await db.query(revives ? { text: sql, values: params } : prepared(sql, params));
+  const result = await db.query(revives ? { text, values: params } : prepared(text, params));
   return result.rowCount ?? 0;
 }
 
