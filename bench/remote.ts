@@ -6,16 +6,21 @@
  *     in two parallel lanes from one snapshot and in one sequence;
  *   - `pg_dump -t … | psql` and `psql \copy … | psql \copy` (PostgreSQL 15 → 18);
  *   - Siphon from the system MariaDB;
- *   - pgloader (Debian's package) from both sources, when it is installed (reported as null when not).
+ *   - pgloader (Debian's package) from both sources, when it is installed (reported as null when not);
+ *   - psql alone loading the same rows from a file, in one COPY and in one transaction per batch: what
+ *     PostgreSQL itself charges for committing every batch (`floor`).
  *
- *   npm run bench -- --remote --rows 1000000 --batch 10000 --out bench/results/remote.json
+ *   npm run bench -- --remote --rows 1000000 --batch 10000 --repeat 3 --out bench/results/remote.json
+ *
+ * Siphon's sequential load, `pg_dump | psql`, `psql \copy | psql \copy` and the two psql loads from a
+ * file run `--repeat` rounds, one after the other in each round; each reports the median round.
  *
  * `vsPgDump` and `vsPsqlCopy` are the tool's time divided by Siphon's: above 1 Siphon is faster.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
@@ -35,11 +40,13 @@ const { values: args } = parseArgs({
     remote: { type: 'boolean', default: true },
     rows: { type: 'string', default: '1000000' },
     batch: { type: 'string', default: '10000' },
+    repeat: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results/remote.json' },
   },
 });
 const ROWS = Number(args.rows);
 const BATCH = Number(args.batch);
+const REPEAT = Number(args.repeat);
 const DB = `siphon_bench_${process.pid}`;
 const SOURCE_PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 const SOURCE_MY = { host: '127.0.0.1', port: 3306, user: 'root' };
@@ -49,20 +56,35 @@ const SIPHON_SEQUENTIAL = 'siphon: PostgreSQL 15 → 18 (COPY, sequential)';
 const SIPHON_MYSQL = 'siphon: MariaDB → PostgreSQL 18';
 const PGLOADER_PG = 'pgloader: PostgreSQL 15 → 18';
 const PGLOADER_MY = 'pgloader: MariaDB → PostgreSQL 18';
+const PG_DUMP = 'pg_dump -t | psql';
+const PSQL_COPY = 'psql \\copy | psql \\copy';
+const FLOOR_ONE = 'psql \\copy from a file, one statement';
+const FLOOR_BATCHES = 'psql \\copy from a file, one transaction per batch';
+const FILMS_DDL =
+  'CREATE TABLE films (id int PRIMARY KEY, title text NOT NULL, rating numeric(4,2), kind text, modified timestamptz NOT NULL)';
 
 interface Scenario {
   name: string;
   seconds: number | null;
   rowsPerSecond: number | null;
   rssMiB?: { baseline: number; peak: number };
+  /** Every round's seconds, when the scenario ran in rounds (`seconds` is their median). */
+  runs?: number[];
   note?: string;
 }
 
+interface Measured {
+  seconds: number;
+  rssMiB?: { baseline: number; peak: number };
+}
+
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
-const scenario = (name: string, s: number, extra: Partial<Scenario> = {}): Scenario => ({
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const scenario = (name: string, m: Measured, extra: Partial<Scenario> = {}): Scenario => ({
   name,
-  seconds: Math.round(s * 100) / 100,
-  rowsPerSecond: Math.round(ROWS / s),
+  seconds: round2(m.seconds),
+  rowsPerSecond: Math.round(ROWS / m.seconds),
+  ...(m.rssMiB ? { rssMiB: m.rssMiB } : {}),
   ...extra,
 });
 
@@ -139,7 +161,7 @@ async function main(): Promise<void> {
       );
     }
     const mib = (b: number) => Math.round(b / 2 ** 20);
-    const load = async (pipeline: string, label: string, copy: boolean, lanes = 1) => {
+    const load = async (pipeline: string, copy: boolean, lanes = 1): Promise<Measured> => {
       const runner = new Runner({
         pool: target,
         listenUrl: server.url,
@@ -179,40 +201,89 @@ async function main(): Promise<void> {
         const table = `analytics.${pipeline.replace(/_full$/, '')}_films`;
         const { rows } = await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
         if (rows[0]!.n !== ROWS) throw new Error(`${pipeline}: ${rows[0]!.n} rows of ${ROWS}`);
-        results.push(scenario(label, elapsed, { rssMiB: { baseline: mib(baseline), peak: mib(peak) } }));
+        return { seconds: elapsed, rssMiB: { baseline: mib(baseline), peak: mib(peak) } };
       } finally {
         await runner.stop();
       }
     };
-    // Each into an empty target (TRUNCATE before a later load of the same pipeline).
-    await load('bench_pg_full', SIPHON_PARALLEL, true, 2);
-    await load('bench_pg_full', SIPHON_SEQUENTIAL, true);
-    await load('bench_pg_full', 'siphon: PostgreSQL 15 → 18 (rows)', false);
-    await load('bench_my_full', SIPHON_MYSQL, true);
-
     // The tools, PostgreSQL 15 → 18, each into a database of its own on the target server.
     const targetUrl = (database: string) => {
       const url = new URL(server.url);
       url.pathname = `/${database}`;
       return url.toString();
     };
-    for (const database of ['bench_dump', 'bench_copy']) await target.query(`CREATE DATABASE ${database}`);
-    let began = process.hrtime.bigint();
+    const fresh = async (database: string) => {
+      await target.query(`DROP DATABASE IF EXISTS ${database}`);
+      await target.query(`CREATE DATABASE ${database}`);
+      return targetUrl(database);
+    };
+    const timed = (command: string): Measured => {
+      const began = process.hrtime.bigint();
+      shell(command);
+      return { seconds: seconds(began) };
+    };
+    // The rows as psql would load them from a file: whole, and cut into files of one batch each.
+    const parts = mkdtempSync(join(tmpdir(), 'siphon-bench-remote-parts-'));
     shell(
-      `pg_dump -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -t public.films --no-owner --no-privileges ${DB} | psql -q -v ON_ERROR_STOP=1 "${targetUrl('bench_dump')}"`,
+      `psql -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -d ${DB} -c "\\copy (SELECT * FROM public.films ORDER BY id) TO '${parts}/all'" && cd ${parts} && split -l ${BATCH} -d -a 6 all part_`,
     );
-    results.push(scenario('pg_dump -t | psql', seconds(began)));
-    execFileSync('psql', [
-      '-q',
-      targetUrl('bench_copy'),
-      '-c',
-      'CREATE TABLE films (id int PRIMARY KEY, title text NOT NULL, rating numeric(4,2), kind text, modified timestamptz NOT NULL)',
-    ]);
-    began = process.hrtime.bigint();
-    shell(
-      `psql -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -d ${DB} -c "\\copy (SELECT * FROM public.films) TO STDOUT" | psql -q -v ON_ERROR_STOP=1 "${targetUrl('bench_copy')}" -c "\\copy films FROM STDIN"`,
+    const script = (name: string, lines: string[]) => {
+      writeFileSync(join(parts, name), `${lines.join('\n')}\n`);
+      return join(parts, name);
+    };
+    const oneCopy = script('one.sql', [`\\copy films FROM '${parts}/all'`]);
+    const perBatch = script(
+      'batches.sql',
+      readdirSync(parts)
+        .filter((f) => f.startsWith('part_'))
+        .sort()
+        .flatMap((f) => ['BEGIN;', `\\copy films FROM '${parts}/${f}'`, 'COMMIT;']),
     );
-    results.push(scenario('psql \\copy | psql \\copy', seconds(began)));
+    const psqlInto = async (database: string, file: string) => {
+      const url = await fresh(database);
+      execFileSync('psql', ['-q', url, '-c', FILMS_DDL]);
+      return timed(`psql -q -v ON_ERROR_STOP=1 "${url}" -f ${file}`);
+    };
+    const copyFromSource = async () => {
+      const url = await fresh('bench_copy');
+      execFileSync('psql', ['-q', url, '-c', FILMS_DDL]);
+      return timed(
+        `psql -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -d ${DB} -c "\\copy (SELECT * FROM public.films) TO STDOUT" | psql -q -v ON_ERROR_STOP=1 "${url}" -c "\\copy films FROM STDIN"`,
+      );
+    };
+
+    // Each Siphon load into an empty target (TRUNCATE before a later load of the same pipeline).
+    results.push(scenario(SIPHON_PARALLEL, await load('bench_pg_full', true, 2)));
+    // The loads the ratios divide, in rounds (each round runs them one after the other), reported as
+    // the median of the rounds: single runs of the same command moved by 15-50 % on this machine.
+    const rounds = new Map<string, Measured[]>();
+    const round = async (name: string, run: () => Promise<Measured>) => {
+      rounds.set(name, [...(rounds.get(name) ?? []), await run()]);
+    };
+    try {
+      for (let r = 0; r < REPEAT; r += 1) {
+        await round(SIPHON_SEQUENTIAL, () => load('bench_pg_full', true));
+        await round(PG_DUMP, async () => {
+          const url = await fresh('bench_dump');
+          return timed(
+            `pg_dump -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -t public.films --no-owner --no-privileges ${DB} | psql -q -v ON_ERROR_STOP=1 "${url}"`,
+          );
+        });
+        await round(PSQL_COPY, copyFromSource);
+        await round(FLOOR_ONE, () => psqlInto('bench_floor_one', oneCopy));
+        await round(FLOOR_BATCHES, () => psqlInto('bench_floor_batches', perBatch));
+      }
+    } finally {
+      rmSync(parts, { recursive: true, force: true });
+    }
+    for (const [name, runs] of rounds) {
+      const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+      const median = sorted[Math.floor(sorted.length / 2)]!;
+      results.push(scenario(name, median, { runs: runs.map((m) => round2(m.seconds)) }));
+    }
+    results.push(scenario('siphon: PostgreSQL 15 → 18 (rows)', await load('bench_pg_full', false)));
+    results.push(scenario(SIPHON_MYSQL, await load('bench_my_full', true)));
+
     // pgloader (Debian's package): the whole source database (only the films table) into a database
     // of its own, indexes built after the data as it does by default.
     const pgloader = spawnSync('pgloader', ['--version']).status === 0;
@@ -232,28 +303,34 @@ async function main(): Promise<void> {
         results.push({ name, seconds: null, rowsPerSecond: null, note: 'not installed on this machine' });
         continue;
       }
-      await target.query(`CREATE DATABASE ${database}`);
-      began = process.hrtime.bigint();
-      shell(`pgloader --quiet '${from}' '${targetUrl(database).replace(/^postgres(ql)?:/, 'pgsql:')}'`);
-      results.push(scenario(name, seconds(began)));
+      const url = await fresh(database);
+      results.push(
+        scenario(name, timed(`pgloader --quiet '${from}' '${url.replace(/^postgres(ql)?:/, 'pgsql:')}'`)),
+      );
     }
 
     const time = (name: string) => results.find((r) => r.name === name)?.seconds ?? null;
     const ratio = (other: number | null, siphon: string) =>
-      other === null ? null : Math.round((other / time(siphon)!) * 100) / 100;
+      other === null ? null : round2(other / time(siphon)!);
     const report = {
       rows: ROWS,
       batch: BATCH,
       machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
       scenarios: results,
-      vsPgDump: ratio(time('pg_dump -t | psql'), SIPHON_SEQUENTIAL),
-      vsPsqlCopy: ratio(time('psql \\copy | psql \\copy'), SIPHON_SEQUENTIAL),
+      repeat: REPEAT,
+      vsPgDump: ratio(time(PG_DUMP), SIPHON_SEQUENTIAL),
+      vsPsqlCopy: ratio(time(PSQL_COPY), SIPHON_SEQUENTIAL),
       vsPgloader: ratio(time(PGLOADER_PG), SIPHON_SEQUENTIAL),
       parallel: {
-        vsPgDump: ratio(time('pg_dump -t | psql'), SIPHON_PARALLEL),
+        vsPgDump: ratio(time(PG_DUMP), SIPHON_PARALLEL),
         vsPgloader: ratio(time(PGLOADER_PG), SIPHON_PARALLEL),
       },
       mysql: { vsPgloader: ratio(time(PGLOADER_MY), SIPHON_MYSQL) },
+      // PostgreSQL's own price for a commit every batch: psql alone, one COPY against one per batch.
+      floor: {
+        batchesOverOne: round2(time(FLOOR_BATCHES)! / time(FLOOR_ONE)!),
+        vsSiphon: ratio(time(FLOOR_BATCHES), SIPHON_SEQUENTIAL),
+      },
       note: "vs*: the tool's time divided by Siphon's (PostgreSQL 15 → 18 in one sequence, the default, unless named): above 1 Siphon is faster",
     };
     mkdirSync(dirname(args.out!), { recursive: true });
