@@ -453,13 +453,14 @@ const STATEMENTS: readonly [string, string][] = [
   ['FROM unnest($1::bigint[]) AS u(id)', 'enqueueTasks'],
   ['WITH cur AS', 'quota.reserveSlot'],
   ['AS account_handle', 'loadStep'],
-  ['t.cursor IS NOT DISTINCT FROM $2', 'claimPageCommit'],
-  ['INSERT INTO social.raw_responses', 'insertRawResponse'],
+  ['t.cursor IS NOT DISTINCT FROM $2', 'claimPageCommit (+ raw responses)'],
   ['INSERT INTO etl.sync_seen', 'recordSeen'],
   ['SET cursor = $2, pages = pages + 1', 'savePage'],
   ['UPDATE etl.sync_tasks SET calls = calls +', 'addTaskCalls'],
-  ['get_job', 'graphile-worker get_job'],
-  ['complete_job', 'graphile-worker complete_job'],
+  ['select jobs.job_queue_id, jobs.priority', 'graphile-worker getJobs'],
+  ['_private_jobs as jobs\nwhere id = $1', 'graphile-worker completeJob (one)'],
+  ['using unnest($1::bigint[]) n(n)', 'graphile-worker completeJobs (batch)'],
+  ['update "graphile_worker"._private_jobs as jobs', 'graphile-worker returnJobs'],
 ];
 
 function statementName(text: string): string {

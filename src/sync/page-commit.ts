@@ -55,8 +55,8 @@ export interface PageCommit {
 /** Returns false when another worker committed this page first (nothing is written then). */
 export async function commitPageInTransaction(tx: Executor, c: PageCommit): Promise<boolean> {
   const { step, page } = c;
-  if (!(await jobs.claimPageCommit(tx, step.task_id, step.cursor))) return false;
-  await storeRaw(tx, step.platform, step.task_id, page.value.raw);
+  const raws = rawResponses(step.platform, step.task_id, page.value.raw);
+  if (!(await jobs.claimPageCommit(tx, step.task_id, step.cursor, raws))) return false;
   const effect = await commitByKind(tx, c);
   if (page.value.quarantined.length > 0) await tables.insertQuarantine(tx, page.value.quarantined);
   if (c.ml) {
@@ -272,16 +272,19 @@ async function profileIdOf(tx: Executor, step: jobs.StepRow): Promise<string> {
   );
 }
 
-async function storeRaw(tx: Executor, platform: string, taskId: number, pages: readonly RawPage[]) {
-  for (const page of pages) {
-    await tables.insertRawResponse(tx, {
-      platform,
-      kind: page.kind as RawKind,
-      externalId: page.externalId,
-      request: page.request,
-      payload: page.payload,
-      payloadHash: tables.payloadHash(page.payload),
-      syncTaskId: taskId,
-    });
-  }
+/** The page's raw responses as the raw zone stores them (with the claim, in one statement). */
+function rawResponses(
+  platform: string,
+  taskId: number,
+  pages: readonly RawPage[],
+): tables.RawResponseInsert[] {
+  return pages.map((page) => ({
+    platform,
+    kind: page.kind as RawKind,
+    externalId: page.externalId,
+    request: page.request,
+    payload: page.payload,
+    payloadHash: tables.payloadHash(page.payload),
+    syncTaskId: taskId,
+  }));
 }

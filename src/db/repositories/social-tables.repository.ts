@@ -111,23 +111,22 @@ export function payloadHash(payload: unknown): string {
   return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 }
 
-export async function insertRawResponse(db: Executor, raw: RawResponseInsert): Promise<number> {
-  const { rows } = await db.query<{ id: number }>(
-    prepared(
-      `INSERT INTO social.raw_responses (platform, kind, external_id, request, payload, payload_hash, sync_task_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-      [
-        raw.platform,
-        raw.kind,
-        raw.externalId,
-        JSON.stringify(raw.request),
-        JSON.stringify(raw.payload),
-        raw.payloadHash,
-        raw.syncTaskId,
-      ],
-    ),
+/**
+ * Raw responses as one JSON array, the rows of `jsonb_to_recordset` (one parameter for any number of
+ * them; the statement that stores them is the page claim, sync-jobs.repository.ts).
+ */
+export function rawResponsesJson(raws: readonly RawResponseInsert[]): string {
+  return JSON.stringify(
+    raws.map((raw) => ({
+      platform: raw.platform,
+      kind: raw.kind,
+      external_id: raw.externalId,
+      request: raw.request,
+      payload: raw.payload,
+      payload_hash: raw.payloadHash,
+      sync_task_id: raw.syncTaskId,
+    })),
   );
-  return rows[0]!.id;
 }
 
 export async function insertQuarantine(db: Executor, entries: readonly QuarantineInsert[]): Promise<void> {

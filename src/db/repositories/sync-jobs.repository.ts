@@ -1,4 +1,5 @@
 import { prepared, type Executor } from '../pool.js';
+import { rawResponsesJson, type RawResponseInsert } from './social-tables.repository.js';
 
 /**
  * The social engine's durable work: per-account jobs of a run, their tasks (one per page stream, with
@@ -170,19 +171,36 @@ export async function loadSocialSpec(
 
 /**
  * Locks the task for its page commit and checks nobody committed this page meanwhile (the cursor and
- * status are what the step started from). False: drop the page, another worker got there first.
+ * status are what the step started from); when it holds, the page's raw responses are stored by the
+ * same statement. False: nothing was stored, drop the page, another worker got there first.
+ *
+ * One statement instead of a claim and an insert per raw response: each statement is a round trip
+ * and a wake-up of the server, and on a busy machine those, not the work, are a page's price.
  */
-export async function claimPageCommit(db: Executor, taskId: number, cursor: string | null): Promise<boolean> {
-  const { rows } = await db.query(
+export async function claimPageCommit(
+  db: Executor,
+  taskId: number,
+  cursor: string | null,
+  raws: readonly RawResponseInsert[],
+): Promise<boolean> {
+  const { rows } = await db.query<{ claimed: number }>(
     prepared(
-      `SELECT 1 FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
-      WHERE t.id = $1 AND t.cursor IS NOT DISTINCT FROM $2 AND t.status IN ('PENDING', 'WAITING')
-        AND j.status = 'RUNNING'
-      FOR UPDATE OF t`,
-      [taskId, cursor],
+      `WITH claim AS (
+         SELECT t.id FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
+          WHERE t.id = $1 AND t.cursor IS NOT DISTINCT FROM $2 AND t.status IN ('PENDING', 'WAITING')
+            AND j.status = 'RUNNING'
+          FOR UPDATE OF t
+       ), raw AS (
+         INSERT INTO social.raw_responses (platform, kind, external_id, request, payload, payload_hash, sync_task_id)
+         SELECT r.platform, r.kind, r.external_id, r.request, r.payload, r.payload_hash, r.sync_task_id
+           FROM claim, jsonb_to_recordset($3::jsonb) AS r(platform text, kind text, external_id text,
+                request jsonb, payload jsonb, payload_hash text, sync_task_id bigint)
+       )
+       SELECT count(*)::int AS claimed FROM claim`,
+      [taskId, cursor, rawResponsesJson(raws)],
     ),
   );
-  return rows.length === 1;
+  return rows[0]!.claimed === 1;
 }
 
 /** Stores a page's progress: next cursor (or DONE), counters, timings. */
