@@ -186,6 +186,11 @@ async function commitStories(tx: Executor, c: PageCommit, value: PostsPage): Pro
 async function commitComments(tx: Executor, c: PageCommit, value: CommentsPage): Promise<PageEffect> {
   const { step } = c;
   const { comments, nextCursor } = value;
+  if (nextCursor === null && step.cursor === null) {
+    // The pass is this one page: rows and deletion marks in one statement.
+    const written = await tables.upsertCommentsOfWholePass(tx, step.platform, step.external_id, comments);
+    return { read: comments.length, written, next: null, children: [], enrich: { comments } };
+  }
   const written = await tables.upsertComments(tx, step.platform, comments);
   await seeAndSweep(
     tx,

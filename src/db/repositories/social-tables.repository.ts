@@ -233,6 +233,41 @@ export const upsertComments = (
   options: UpsertOptions = {},
 ): Promise<number> => upsertUnified(db, COMMENTS, platform, rows, options);
 
+/**
+ * A comments pass of one page (a post's comments fit one page: the usual case): the page's comments
+ * upserted and the post's stored comments it did not serve marked deleted, in one statement. The
+ * same as upsertComments then markUnseenDeleted's comments scope with the page's ids, one round trip
+ * fewer; the two touch different rows (those served, those not), so one statement may do both.
+ * Returns how many comments were inserted or changed.
+ */
+export async function upsertCommentsOfWholePass(
+  db: Executor,
+  platform: string,
+  post: string,
+  rows: readonly CommentRow[],
+): Promise<number> {
+  if (rows.length === 0) {
+    return markUnseenDeleted(db, platform, 0, { table: 'comments', post }, []).then(() => 0);
+  }
+  const values = [...COMMENTS.key, ...COMMENTS.columns].map((c) => rows.map((r) => r[c.name] ?? null));
+  const result = await db.query(prepared(wholeCommentsPassSql(), [platform, ...values, post]));
+  return result.rowCount ?? 0;
+}
+
+let wholeCommentsPass: string | undefined;
+
+/** upsertSql's comments upsert behind the sweep of the post's other comments (the post is the last parameter). */
+function wholeCommentsPassSql(): string {
+  const post = `$${COMMENTS.key.length + COMMENTS.columns.length + 2}`;
+  wholeCommentsPass ??= `WITH swept AS (
+       UPDATE social.comments c SET deleted_at = now(), updated_at = now()
+        WHERE c.platform = $1 AND c.post_external_id = ${post}::text AND c.deleted_at IS NULL
+          AND NOT (c.external_id = ANY($2::text[]))
+     )
+     ${upsertSql(COMMENTS, {}).text}`;
+  return wholeCommentsPass;
+}
+
 // ---- unified tables beyond profiles/posts/comments ------------------------------------------------
 
 const MEDIA: UnifiedTable<MediaRow> = {
