@@ -446,6 +446,7 @@ async function scenario(
 
 /** The engine's statements by name (the rest by their first words), timed at the pool's clients. */
 const STATEMENTS: readonly [string, string][] = [
+  ['WHERE id = (SELECT id FROM claim)', 'commitWholeCommentsPage'],
   ['count(DISTINCT j.id)', 'runProgress'],
   ['WITH done AS', 'closeFinishedJobs'],
   ['INSERT INTO etl.sync_jobs', 'openRunJobs (jobs + profile tasks)'],

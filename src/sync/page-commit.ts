@@ -1,7 +1,7 @@
 import { parseDuration } from '../core/duration.js';
 import { assertNever } from '../core/assert-never.js';
 import { refreshOf, type SocialSpec } from '../core/social-spec.schema.js';
-import type { Executor } from '../db/pool.js';
+import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { enqueueEnrichment, enrichmentItems, type EnrichmentSource } from '../enrichment/index.js';
 import { injectTraceContext } from '../observability/index.js';
 import type {
@@ -52,8 +52,35 @@ export interface PageCommit {
   readonly ml: boolean;
 }
 
+/**
+ * Commits a fetched page; false when another worker committed it first (nothing is written then). A
+ * post's comments that are its whole pass (most pages of a sync) take one statement; the rest a
+ * transaction (commitPageInTransaction).
+ */
+export async function commitPage(pool: Pool, c: PageCommit): Promise<boolean> {
+  const { step, page } = c;
+  if (
+    page.kind === 'comments' &&
+    step.cursor === null &&
+    page.value.nextCursor === null &&
+    page.value.quarantined.length === 0 &&
+    !c.ml
+  ) {
+    const { claimed } = await jobs.commitWholeCommentsPage(pool, {
+      taskId: step.task_id,
+      platform: step.platform,
+      post: step.external_id,
+      rows: page.value.comments,
+      raws: rawResponses(step.platform, step.task_id, page.value.raw),
+      calls: c.calls,
+    });
+    return claimed;
+  }
+  return withTransaction(pool, (tx) => commitPageInTransaction(tx, c));
+}
+
 /** Returns false when another worker committed this page first (nothing is written then). */
-export async function commitPageInTransaction(tx: Executor, c: PageCommit): Promise<boolean> {
+async function commitPageInTransaction(tx: Executor, c: PageCommit): Promise<boolean> {
   const { step, page } = c;
   const raws = rawResponses(step.platform, step.task_id, page.value.raw);
   if (!(await jobs.claimPageCommit(tx, step.task_id, step.cursor, raws))) return false;

@@ -15,7 +15,7 @@ import * as quota from '../db/repositories/quota.repository.js';
 import * as jobs from '../db/repositories/sync-jobs.repository.js';
 import * as queue from '../db/repositories/sync-queue.repository.js';
 import * as tables from '../db/repositories/social-tables.repository.js';
-import { commitPageInTransaction, type Page } from './page-commit.js';
+import { commitPage, type Page } from './page-commit.js';
 import {
   chooseCredential,
   credentialsFor,
@@ -143,7 +143,14 @@ export async function runSyncStep(deps: SyncStepDeps, taskId: number, signal?: A
       await handleFailure(deps, step, adapter, outcome.error, calls, log, spec.credentials);
       return;
     }
-    const committed = await commitPage(deps, step, spec, outcome.value, calls);
+    const committed = await commitPage(deps.pool, {
+      step,
+      spec,
+      page: outcome.value,
+      calls,
+      adapter: credentialsFor(deps, step.platform)[0]?.adapter,
+      ml: deps.ml !== undefined,
+    });
     log.debug(
       { committed, calls },
       committed ? 'sync step committed' : 'sync step lost its page to another worker',
@@ -312,26 +319,6 @@ function unsupported(adapter: PlatformAdapter, stream: 'follows' | 'stories'): S
       method: stream,
     },
   };
-}
-
-/** One transaction: claim the page, store its raw responses, then the rows of its kind (page-commit.ts). */
-async function commitPage(
-  deps: SyncStepDeps,
-  step: jobs.StepRow,
-  spec: SocialSpec,
-  page: Page,
-  calls: number,
-): Promise<boolean> {
-  return withTransaction(deps.pool, (tx) =>
-    commitPageInTransaction(tx, {
-      step,
-      spec,
-      page,
-      calls,
-      adapter: credentialsFor(deps, step.platform)[0]?.adapter,
-      ml: deps.ml !== undefined,
-    }),
-  );
 }
 
 // One case per failure kind (an exhaustive switch): splitting it would scatter the policy table.

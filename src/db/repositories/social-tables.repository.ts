@@ -63,10 +63,11 @@ const statements = new Map<string, UpsertStatement>();
 /**
  * The upsert of a unified table (built once per table and option): every row as one unnest per
  * column, an unchanged row is not rewritten (its updated_at stays), and a sync brings back a row
- * marked deleted while a replay (`keepDeleted`) leaves the mark.
+ * marked deleted while a replay (`keepDeleted`) leaves the mark. `guard`: a condition the rows are
+ * written under (the upsert as part of a larger statement).
  */
-function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions): UpsertStatement {
-  const cacheKey = `${spec.table}|${options.keepDeleted === true}`;
+function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions, guard?: string): UpsertStatement {
+  const cacheKey = `${spec.table}|${options.keepDeleted === true}|${guard ?? ''}`;
   const cached = statements.get(cacheKey);
   if (cached) return cached;
   const all = [...spec.key, ...spec.columns];
@@ -75,7 +76,7 @@ function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions): UpsertStat
   const revives = !keep && spec.onRevive !== undefined;
   const revive = revives ? `WITH ${spec.onRevive}\n     ` : '';
   const text = `${revive}INSERT INTO ${spec.table} AS t (platform, ${all.map((c) => c.name).join(', ')})
-     SELECT $1, * FROM unnest(${all.map((c, i) => `$${i + 2}::${c.type}[]`).join(', ')})
+     SELECT $1, * FROM unnest(${all.map((c, i) => `$${i + 2}::${c.type}[]`).join(', ')})${guard ? ` WHERE ${guard}` : ''}
      ON CONFLICT (platform, ${spec.key.map((c) => c.name).join(', ')}) DO UPDATE SET
        ${spec.columns.map((c) => `${c.name} = EXCLUDED.${c.name}`).join(', ')},
        updated_at = now()${keep ? '' : ', deleted_at = NULL'}
@@ -246,26 +247,41 @@ export async function upsertCommentsOfWholePass(
   post: string,
   rows: readonly CommentRow[],
 ): Promise<number> {
-  if (rows.length === 0) {
-    return markUnseenDeleted(db, platform, 0, { table: 'comments', post }, []).then(() => 0);
-  }
-  const values = [...COMMENTS.key, ...COMMENTS.columns].map((c) => rows.map((r) => r[c.name] ?? null));
-  const result = await db.query(prepared(wholeCommentsPassSql(), [platform, ...values, post]));
-  return result.rowCount ?? 0;
+  wholeCommentsPass ??= `WITH ${wholeCommentsPassCtes()}
+     SELECT count(*)::int AS written FROM up`;
+  const { rows: out } = await db.query<{ written: number }>(
+    prepared(wholeCommentsPass, wholeCommentsPassParams(platform, post, rows)),
+  );
+  return out[0]!.written;
 }
 
 let wholeCommentsPass: string | undefined;
 
-/** upsertSql's comments upsert behind the sweep of the post's other comments (the post is the last parameter). */
-function wholeCommentsPassSql(): string {
+/**
+ * The CTEs `swept` (the post's stored comments the page did not serve, marked deleted) and `up` (the
+ * page's comments upserted, RETURNING a row per one inserted or changed), written only when `guard`
+ * holds. Parameters: wholeCommentsPassParams, `$1` to `$10`.
+ */
+export function wholeCommentsPassCtes(guard?: string): string {
   const post = `$${COMMENTS.key.length + COMMENTS.columns.length + 2}`;
-  wholeCommentsPass ??= `WITH swept AS (
+  return `swept AS (
        UPDATE social.comments c SET deleted_at = now(), updated_at = now()
         WHERE c.platform = $1 AND c.post_external_id = ${post}::text AND c.deleted_at IS NULL
-          AND NOT (c.external_id = ANY($2::text[]))
-     )
-     ${upsertSql(COMMENTS, {}).text}`;
-  return wholeCommentsPass;
+          AND NOT (c.external_id = ANY($2::text[]))${guard ? ` AND ${guard}` : ''}
+     ), up AS (
+       ${upsertSql(COMMENTS, {}, guard).text}
+       RETURNING 1
+     )`;
+}
+
+/** The platform, the comments' columns and the post: the parameters of wholeCommentsPassCtes. */
+export function wholeCommentsPassParams(
+  platform: string,
+  post: string,
+  rows: readonly CommentRow[],
+): unknown[] {
+  const values = [...COMMENTS.key, ...COMMENTS.columns].map((c) => rows.map((r) => r[c.name] ?? null));
+  return [platform, ...values, post];
 }
 
 // ---- unified tables beyond profiles/posts/comments ------------------------------------------------

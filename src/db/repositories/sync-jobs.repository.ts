@@ -1,5 +1,11 @@
 import { prepared, type Executor } from '../pool.js';
-import { rawResponsesJson, type RawResponseInsert } from './social-tables.repository.js';
+import type { CommentRow } from '../../connectors/connector.js';
+import {
+  rawResponsesJson,
+  wholeCommentsPassCtes,
+  wholeCommentsPassParams,
+  type RawResponseInsert,
+} from './social-tables.repository.js';
 
 /**
  * The social engine's durable work: per-account jobs of a run, their tasks (one per page stream, with
@@ -170,9 +176,34 @@ export async function loadSocialSpec(
 }
 
 /**
- * Locks the task for its page commit and checks nobody committed this page meanwhile (the cursor and
- * status are what the step started from); when it holds, the page's raw responses are stored by the
- * same statement. False: nothing was stored, drop the page, another worker got there first.
+ * The page claim as CTEs: `claim` locks the task and checks nobody committed this page meanwhile (the
+ * cursor and status are what the step started from): one row, the task's id, or none; `raw` stores
+ * the page's raw responses when it holds. `$task`, `$cursor`, `$raws` are the parameters' numbers.
+ */
+const claimCtes = (task: number, cursor: number, raws: number): string =>
+  `claim AS (
+     SELECT t.id FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
+      WHERE t.id = $${task} AND t.cursor IS NOT DISTINCT FROM $${cursor}::text
+        AND t.status IN ('PENDING', 'WAITING') AND j.status = 'RUNNING'
+      FOR UPDATE OF t
+   ), raw AS (
+     INSERT INTO social.raw_responses (platform, kind, external_id, request, payload, payload_hash, sync_task_id)
+     SELECT r.platform, r.kind, r.external_id, r.request, r.payload, r.payload_hash, r.sync_task_id
+       FROM claim, jsonb_to_recordset($${raws}::jsonb) AS r(platform text, kind text, external_id text,
+            request jsonb, payload jsonb, payload_hash text, sync_task_id bigint)
+   )`;
+
+/** A page's progress on its task row: the next cursor (or DONE), counters, timings. */
+const pageProgress = (p: { cursor: string; items: string; written: string; calls: string; done: string }) =>
+  `cursor = ${p.cursor}, pages = pages + 1, items = items + ${p.items}, written = written + ${p.written},
+   calls = calls + ${p.calls}, attempts = 0, not_before = NULL,
+   status = CASE WHEN ${p.done} THEN 'DONE' ELSE 'PENDING' END,
+   finished_at = CASE WHEN ${p.done} THEN now() END,
+   started_at = coalesce(started_at, now()), error_code = NULL, error = NULL, updated_at = now()`;
+
+/**
+ * Claims the page for its commit (claimCtes) and stores its raw responses in the same statement.
+ * False: nothing was stored, drop the page, another worker got there first.
  *
  * One statement instead of a claim and an insert per raw response: each statement is a round trip
  * and a wake-up of the server, and on a busy machine those, not the work, are a page's price.
@@ -185,18 +216,8 @@ export async function claimPageCommit(
 ): Promise<boolean> {
   const { rows } = await db.query<{ claimed: number }>(
     prepared(
-      `WITH claim AS (
-         SELECT t.id FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
-          WHERE t.id = $1 AND t.cursor IS NOT DISTINCT FROM $2 AND t.status IN ('PENDING', 'WAITING')
-            AND j.status = 'RUNNING'
-          FOR UPDATE OF t
-       ), raw AS (
-         INSERT INTO social.raw_responses (platform, kind, external_id, request, payload, payload_hash, sync_task_id)
-         SELECT r.platform, r.kind, r.external_id, r.request, r.payload, r.payload_hash, r.sync_task_id
-           FROM claim, jsonb_to_recordset($3::jsonb) AS r(platform text, kind text, external_id text,
-                request jsonb, payload jsonb, payload_hash text, sync_task_id bigint)
-       )
-       SELECT count(*)::int AS claimed FROM claim`,
+      `WITH ${claimCtes(1, 2, 3)}
+ SELECT count(*)::int AS claimed FROM claim`,
       [taskId, cursor, rawResponsesJson(raws)],
     ),
   );
@@ -211,16 +232,56 @@ export async function savePage(
 ): Promise<void> {
   await db.query(
     prepared(
-      `UPDATE etl.sync_tasks
-        SET cursor = $2, pages = pages + 1, items = items + $3, written = written + $5, calls = calls + $6,
-            attempts = 0, not_before = NULL,
-            status = CASE WHEN $4::boolean THEN 'DONE' ELSE 'PENDING' END,
-            finished_at = CASE WHEN $4::boolean THEN now() END,
-            started_at = coalesce(started_at, now()), error_code = NULL, error = NULL, updated_at = now()
+      `UPDATE etl.sync_tasks SET ${pageProgress({ cursor: '$2', items: '$3', written: '$5', calls: '$6', done: '$4::boolean' })}
       WHERE id = $1`,
       [taskId, page.cursor, page.items, page.done, page.written, page.calls],
     ),
   );
+}
+
+/**
+ * A post's comments that are the whole pass (one page, no cursor before or after), committed by one
+ * statement outside any transaction: the claim and raw responses, the comments and the deletion
+ * marks of the post's others (social-tables' wholeCommentsPassCtes), and the task DONE. What
+ * claimPageCommit, upsertCommentsOfWholePass and savePage do in a transaction, without the BEGIN,
+ * the progress update and the COMMIT as round trips of their own: most of a sync's pages are these.
+ * `claimed` false: nothing was written.
+ */
+export async function commitWholeCommentsPage(
+  db: Executor,
+  page: {
+    readonly taskId: number;
+    readonly platform: string;
+    readonly post: string;
+    readonly rows: readonly CommentRow[];
+    readonly raws: readonly RawResponseInsert[];
+    readonly calls: number;
+  },
+): Promise<{ claimed: boolean; written: number }> {
+  const { rows } = await db.query<{ claimed: number; written: number }>(
+    prepared(
+      `WITH ${claimCtes(11, 12, 13)}, ${wholeCommentsPassCtes('EXISTS (SELECT 1 FROM claim)')}, saved AS (
+         UPDATE etl.sync_tasks SET ${pageProgress({
+           cursor: 'NULL',
+           items: '$14',
+           written: '(SELECT count(*) FROM up)',
+           calls: '$15',
+           done: 'true',
+         })}
+          WHERE id = (SELECT id FROM claim)
+       )
+       SELECT (SELECT count(*) FROM claim)::int AS claimed, (SELECT count(*) FROM up)::int AS written`,
+      [
+        ...wholeCommentsPassParams(page.platform, page.post, page.rows),
+        page.taskId,
+        null,
+        rawResponsesJson(page.raws),
+        page.rows.length,
+        page.calls,
+      ],
+    ),
+  );
+  return { claimed: rows[0]!.claimed === 1, written: rows[0]!.written };
 }
 
 /** Ends a task without more pages: SKIPPED (nothing to read) or FAILED. */

@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CommentRow } from '../../src/connectors/connector.js';
+import { withTransaction } from '../../src/db/pool.js';
+import { claimPageCommit, commitWholeCommentsPage } from '../../src/db/repositories/sync-jobs.repository.js';
+import {
+  payloadHash,
+  upsertCommentsOfWholePass,
+  type RawResponseInsert,
+} from '../../src/db/repositories/social-tables.repository.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+// The page commits that write in one statement what used to take several: the claim with the raw
+// responses, and a post's comments that are the whole pass (claim, raw, comments, deletion marks and
+// the task's progress). Each must write everything when the claim holds and nothing when it does not.
+
+let db: TestDatabase;
+let jobId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const { rows } = await db.admin.query<{ id: string }>(
+    `WITH a AS (INSERT INTO social.accounts (platform, external_id) VALUES ('youtube', 'UC1') RETURNING id)
+     INSERT INTO etl.sync_jobs (account_id, platform, status) SELECT id, 'youtube', 'RUNNING' FROM a RETURNING id`,
+  );
+  jobId = rows[0]!.id;
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+async function commentsTask(post: string, cursor: string | null = null): Promise<number> {
+  const { rows } = await db.admin.query<{ id: number }>(
+    `INSERT INTO etl.sync_tasks (job_id, kind, external_id, cursor) VALUES ($1, 'comments', $2, $3) RETURNING id`,
+    [jobId, post, cursor],
+  );
+  return Number(rows[0]!.id);
+}
+
+function comment(id: string, post: string, text: string): CommentRow {
+  return {
+    external_id: id,
+    post_external_id: post,
+    parent_external_id: null,
+    author: 'someone',
+    text,
+    like_count: 1,
+    published_at: '2026-01-02T03:04:05.000Z',
+    edited_at: null,
+  };
+}
+
+function raw(taskId: number, post: string, payload: unknown): RawResponseInsert {
+  return {
+    platform: 'youtube',
+    kind: 'comments_page',
+    externalId: post,
+    request: { path: '/commentThreads', videoId: post },
+    payload,
+    payloadHash: payloadHash(payload),
+    syncTaskId: taskId,
+  };
+}
+
+async function comments(post: string) {
+  const { rows } = await db.admin.query<{ external_id: string; text: string; deleted: boolean }>(
+    `SELECT external_id, text, deleted_at IS NOT NULL AS deleted FROM social.comments
+      WHERE platform = 'youtube' AND post_external_id = $1 ORDER BY external_id`,
+    [post],
+  );
+  return rows;
+}
+
+async function rawsOf(taskId: number) {
+  const { rows } = await db.admin.query(
+    `SELECT kind, external_id, request, payload, payload_hash FROM social.raw_responses
+      WHERE sync_task_id = $1 ORDER BY id`,
+    [taskId],
+  );
+  return rows;
+}
+
+async function task(taskId: number) {
+  const { rows } = await db.admin.query(
+    `SELECT status, cursor, pages, items, written, calls, finished_at IS NOT NULL AS finished
+       FROM etl.sync_tasks WHERE id = $1`,
+    [taskId],
+  );
+  return rows[0];
+}
+
+describe('page commits in one statement', () => {
+  it('a whole comments pass: comments, deletion marks of the others, raw response and progress, once', async () => {
+    // Stored before: c1 (changed now), c2 (gone from the platform), c3 (unchanged).
+    await upsertCommentsOfWholePass(db.writer, 'youtube', 'v1', [
+      comment('c1', 'v1', 'old'),
+      comment('c2', 'v1', 'gone soon'),
+      comment('c3', 'v1', 'same'),
+    ]);
+    const taskId = await commentsTask('v1');
+    const payload = { kind: 'youtube#commentThreadListResponse', items: [{ id: 'c1' }, { id: 'c3' }] };
+    const page = {
+      taskId,
+      platform: 'youtube',
+      post: 'v1',
+      rows: [comment('c1', 'v1', 'new'), comment('c3', 'v1', 'same'), comment('c4', 'v1', 'first')],
+      raws: [raw(taskId, 'v1', payload)],
+      calls: 1,
+    };
+    expect(await commitWholeCommentsPage(db.writer, page)).toEqual({ claimed: true, written: 2 });
+    expect(await comments('v1')).toEqual([
+      { external_id: 'c1', text: 'new', deleted: false },
+      { external_id: 'c2', text: 'gone soon', deleted: true },
+      { external_id: 'c3', text: 'same', deleted: false },
+      { external_id: 'c4', text: 'first', deleted: false },
+    ]);
+    expect(await rawsOf(taskId)).toEqual([
+      {
+        kind: 'comments_page',
+        external_id: 'v1',
+        request: { path: '/commentThreads', videoId: 'v1' },
+        payload,
+        payload_hash: payloadHash(payload),
+      },
+    ]);
+    expect(await task(taskId)).toEqual({
+      status: 'DONE',
+      cursor: null,
+      pages: 1,
+      items: 3,
+      written: 2,
+      calls: 1,
+      finished: true,
+    });
+
+    // The same page again (a second worker, or the step run again after a crash): the claim fails
+    // and nothing changes, not even the rows the page would now rewrite.
+    const again = { ...page, rows: [comment('c1', 'v1', 'newer')], calls: 5 };
+    expect(await commitWholeCommentsPage(db.writer, again)).toEqual({ claimed: false, written: 0 });
+    expect((await comments('v1')).map((c) => [c.external_id, c.text, c.deleted])).toEqual([
+      ['c1', 'new', false],
+      ['c2', 'gone soon', true],
+      ['c3', 'same', false],
+      ['c4', 'first', false],
+    ]);
+    expect(await rawsOf(taskId)).toHaveLength(1);
+    expect(await task(taskId)).toMatchObject({ pages: 1, items: 3, written: 2, calls: 1 });
+  });
+
+  it('a pass with no comments marks every stored comment of the post deleted', async () => {
+    await upsertCommentsOfWholePass(db.writer, 'youtube', 'v2', [comment('d1', 'v2', 'x')]);
+    const taskId = await commentsTask('v2');
+    const result = await commitWholeCommentsPage(db.writer, {
+      taskId,
+      platform: 'youtube',
+      post: 'v2',
+      rows: [],
+      raws: [raw(taskId, 'v2', { items: [] })],
+      calls: 1,
+    });
+    expect(result).toEqual({ claimed: true, written: 0 });
+    expect(await comments('v2')).toEqual([{ external_id: 'd1', text: 'x', deleted: true }]);
+    expect(await task(taskId)).toMatchObject({ status: 'DONE', items: 0, written: 0 });
+  });
+
+  it('a task whose job ended, or that moved past the page, is not claimed', async () => {
+    const moved = await commentsTask('v3', 'page-2');
+    // The step started from the first page (cursor null) but the task is already at page 2.
+    expect(
+      await commitWholeCommentsPage(db.writer, {
+        taskId: moved,
+        platform: 'youtube',
+        post: 'v3',
+        rows: [comment('e1', 'v3', 'x')],
+        raws: [raw(moved, 'v3', { items: [{ id: 'e1' }] })],
+        calls: 1,
+      }),
+    ).toEqual({ claimed: false, written: 0 });
+    expect(await comments('v3')).toEqual([]);
+    expect(await rawsOf(moved)).toEqual([]);
+
+    // claimPageCommit (the transaction path) stores several raw responses with its claim, or none.
+    const open = await commentsTask('v4', 'page-2');
+    const raws = [raw(open, 'v4', { page: 2 }), raw(open, 'v4', { replies: true })];
+    expect(await withTransaction(db.writer, (tx) => claimPageCommit(tx, open, null, raws))).toBe(false);
+    expect(await rawsOf(open)).toEqual([]);
+    expect(await withTransaction(db.writer, (tx) => claimPageCommit(tx, open, 'page-2', raws))).toBe(true);
+    expect((await rawsOf(open)).map((r) => r.payload)).toEqual([{ page: 2 }, { replies: true }]);
+
+    await db.admin.query(`UPDATE etl.sync_jobs SET status = 'FAILED' WHERE id = $1`, [jobId]);
+    const late = await commentsTask('v5');
+    expect(
+      await commitWholeCommentsPage(db.writer, {
+        taskId: late,
+        platform: 'youtube',
+        post: 'v5',
+        rows: [comment('f1', 'v5', 'x')],
+        raws: [raw(late, 'v5', {})],
+        calls: 1,
+      }),
+    ).toEqual({ claimed: false, written: 0 });
+    expect(await comments('v5')).toEqual([]);
+  });
+});
