@@ -452,6 +452,7 @@ const STATEMENTS: readonly [string, string][] = [
   ['INSERT INTO etl.sync_jobs', 'openRunJobs (jobs + profile tasks)'],
   ["WHERE j.run_id = $1 AND j.status = 'RUNNING' AND t.status IN", 'enqueueOpenTasks'],
   ['FROM unnest($1::bigint[]) AS u(id)', 'enqueueTasks'],
+  ['WITH opened AS', 'openChildTasks (+ queued)'],
   ['WITH cur AS', 'quota.reserveSlot'],
   ['AS account_handle', 'loadStep'],
   ['t.cursor IS NOT DISTINCT FROM $2', 'claimPageCommit (+ raw responses)'],

@@ -36,7 +36,6 @@ interface PageEffect {
   readonly written: number;
   /** The task's next cursor; null: its stream is done. */
   readonly next: string | null;
-  readonly children: readonly number[];
   readonly enrich: EnrichmentSource;
 }
 
@@ -100,8 +99,8 @@ async function commitPageInTransaction(tx: Executor, c: PageCommit): Promise<boo
     calls: c.calls,
     done: effect.next === null,
   });
-  const toQueue = effect.next !== null ? [...effect.children, step.task_id] : effect.children;
-  await queue.enqueueTasks(tx, toQueue, null, injectTraceContext());
+  // The next page of this task (its children were queued when they were opened).
+  if (effect.next !== null) await queue.enqueueTasks(tx, [step.task_id], null, injectTraceContext());
   return true;
 }
 
@@ -128,26 +127,19 @@ async function commitProfile(tx: Executor, c: PageCommit, value: ProfileStep): P
   const { step, spec, adapter } = c;
   const { profile, postsSource } = value;
   const written = profile ? await tables.upsertProfiles(tx, step.platform, [profile]) : 0;
-  await jobs.markAccountReachable(tx, step.account_id);
-  const children: number[] = [];
-  if (postsSource !== null) {
-    children.push(
-      ...(await jobs.openChildTasks(tx, step.job_id, 'posts', [{ externalId: postsSource, detail: null }])),
-    );
-  }
+  // As the step read it: an account marked unreachable meanwhile keeps its mark until its next sync.
+  if (step.account_status !== 'active') await jobs.markAccountReachable(tx, step.account_id);
+  const streams: { kind: jobs.SyncTaskKind; externalId: string; detail: string | null }[] = [];
+  if (postsSource !== null) streams.push({ kind: 'posts', externalId: postsSource, detail: null });
   const storiesSource = value.storiesSource ?? null;
   if (spec.stories !== false && storiesSource !== null && adapter?.fetchStoriesPage) {
-    children.push(
-      ...(await jobs.openChildTasks(tx, step.job_id, 'stories', [
-        { externalId: storiesSource, detail: null },
-      ])),
-    );
+    streams.push({ kind: 'stories', externalId: storiesSource, detail: null });
   }
   if (spec.relations && adapter && adapter.relations.length > 0) {
-    const relations = adapter.relations.map((r) => ({ externalId: r, detail: r }));
-    children.push(...(await jobs.openChildTasks(tx, step.job_id, 'follows', relations)));
+    streams.push(...adapter.relations.map((r) => ({ kind: 'follows' as const, externalId: r, detail: r })));
   }
-  return { read: profile ? 1 : 0, written, next: null, children, enrich: { profile } };
+  await queue.openChildTasks(tx, step.job_id, streams, injectTraceContext());
+  return { read: profile ? 1 : 0, written, next: null, enrich: { profile } };
 }
 
 /**
@@ -175,11 +167,11 @@ async function commitPosts(tx: Executor, c: PageCommit, value: PostsPage): Promi
           if (!withinUntil(at ?? null, step.until)) return false;
           return cut.commentsFrom === null || Number.isNaN(time) || time >= cut.commentsFrom;
         });
-  const children = await jobs.openChildTasks(
+  await queue.openChildTasks(
     tx,
     step.job_id,
-    'comments',
-    wanted.map((id) => ({ externalId: id, detail: null })),
+    wanted.map((id) => ({ kind: 'comments' as const, externalId: id, detail: null })),
+    injectTraceContext(),
   );
   const reachedCutoff =
     cut.stopBefore !== null && oldestPublishedAt !== null && oldestPublishedAt < cut.stopBefore;
@@ -196,7 +188,7 @@ async function commitPosts(tx: Executor, c: PageCommit, value: PostsPage): Promi
       }),
     );
   }
-  return { read: posts.length, written, next, children, enrich: { posts: inRange, media } };
+  return { read: posts.length, written, next, enrich: { posts: inRange, media } };
 }
 
 /** Stories are kept after they expire, never marked deleted; the platform gives no comments on them. */
@@ -206,7 +198,7 @@ async function commitStories(tx: Executor, c: PageCommit, value: PostsPage): Pro
   const inRange = posts.filter((p) => withinUntil(p.published_at, step.until));
   let written = await tables.upsertPosts(tx, step.platform, inRange);
   written += await tables.upsertMedia(tx, step.platform, media);
-  return { read: posts.length, written, next: nextCursor, children: [], enrich: { posts: inRange, media } };
+  return { read: posts.length, written, next: nextCursor, enrich: { posts: inRange, media } };
 }
 
 /** A comments page of one post; its last page marks the post's unseen comments deleted. */
@@ -216,7 +208,7 @@ async function commitComments(tx: Executor, c: PageCommit, value: CommentsPage):
   if (nextCursor === null && step.cursor === null) {
     // The pass is this one page: rows and deletion marks in one statement.
     const written = await tables.upsertCommentsOfWholePass(tx, step.platform, step.external_id, comments);
-    return { read: comments.length, written, next: null, children: [], enrich: { comments } };
+    return { read: comments.length, written, next: null, enrich: { comments } };
   }
   const written = await tables.upsertComments(tx, step.platform, comments);
   await seeAndSweep(
@@ -226,7 +218,7 @@ async function commitComments(tx: Executor, c: PageCommit, value: CommentsPage):
     nextCursor === null,
     async () => ({ table: 'comments', post: step.external_id }),
   );
-  return { read: comments.length, written, next: nextCursor, children: [], enrich: { comments } };
+  return { read: comments.length, written, next: nextCursor, enrich: { comments } };
 }
 
 /** A page of one relation stream; its last page marks the relations not seen as ended. */
@@ -241,7 +233,7 @@ async function commitFollows(tx: Executor, c: PageCommit, value: FollowsPage): P
     nextCursor === null,
     async () => ({ table: 'follows', profile: await profileIdOf(tx, step), relation: step.external_id }),
   );
-  return { read: follows.length, written, next: nextCursor, children: [], enrich: {} };
+  return { read: follows.length, written, next: nextCursor, enrich: {} };
 }
 
 /**

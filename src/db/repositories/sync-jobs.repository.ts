@@ -125,6 +125,8 @@ export interface StepRow {
   readonly account_id: string;
   readonly account_external_id: string;
   readonly account_handle: string | null;
+  /** 'active', or why the account is not (markAccountReachable). */
+  readonly account_status: string;
   readonly last_synced_at: Date | null;
   /** The account's tier when it is tracked (null for an account only a pipeline's list names). */
   readonly account_tier: string | null;
@@ -147,7 +149,7 @@ export async function loadStep(db: Executor, taskId: number): Promise<StepRow | 
       `SELECT t.id AS task_id, t.kind, t.external_id, t.cursor, t.status, t.attempts, t.detail,
             j.id AS job_id, j.status AS job_status, j.job_kind, j.started_at AS job_started_at, j.since, j.until,
             j.run_id, a.id AS account_id, a.external_id AS account_external_id, a.handle AS account_handle,
-            a.last_synced_at, CASE WHEN a.tracked THEN a.tier END AS account_tier, a.platform, p.id AS pipeline_id,
+            a.status AS account_status, a.last_synced_at, CASE WHEN a.tracked THEN a.tier END AS account_tier, a.platform, p.id AS pipeline_id,
             p.status AS pipeline_status, p.version AS pipeline_version, p.current_run_id
        FROM etl.sync_tasks t
        JOIN etl.sync_jobs j ON j.id = t.job_id
@@ -395,25 +397,17 @@ export async function markAccountReachable(db: Executor, accountId: string): Pro
   );
 }
 
-/** Creates child tasks (idempotent) and returns the ids of those still open, to be queued. */
-export async function openChildTasks(
-  db: Executor,
-  jobId: string,
-  kind: SyncTaskKind,
-  children: readonly { externalId: string; detail: string | null }[],
-): Promise<number[]> {
-  if (children.length === 0) return [];
-  const { rows } = await db.query<{ id: string }>(
-    prepared(
-      `INSERT INTO etl.sync_tasks (job_id, kind, external_id, detail)
-     SELECT $1, $2, e, d FROM unnest($3::text[], $4::text[]) AS c(e, d)
+/**
+ * A CTE named `opened` that creates child tasks of job `$1` (kinds `$2`, external ids `$3`, details
+ * `$4`, one array element per child), idempotently, returning their `id` and `job_id`
+ * (sync-queue.repository.ts queues them in the same statement).
+ */
+export const OPEN_CHILD_TASKS_CTE = `opened AS (
+     INSERT INTO etl.sync_tasks (job_id, kind, external_id, detail)
+     SELECT $1, k, e, d FROM unnest($2::text[], $3::text[], $4::text[]) AS c(k, e, d)
      ON CONFLICT (job_id, kind, external_id) DO UPDATE SET detail = EXCLUDED.detail
-     RETURNING id, status`,
-      [jobId, kind, children.map((c) => c.externalId), children.map((c) => c.detail)],
-    ),
-  );
-  return rows.map((r) => Number(r.id));
-}
+     RETURNING id, job_id
+   )`;
 
 /** Calls a step made that did not end in a page (a failure, a wait): counted on its own task row. */
 export async function addTaskCalls(db: Executor, taskId: number, calls: number): Promise<void> {

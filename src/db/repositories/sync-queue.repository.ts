@@ -1,4 +1,5 @@
 import { prepared, type Executor } from '../pool.js';
+import { OPEN_CHILD_TASKS_CTE, type SyncTaskKind } from './sync-jobs.repository.js';
 
 /**
  * The social engine on graphile-worker's queue (ADR 0010): queueing sync steps, freeing the steps of
@@ -31,10 +32,10 @@ export const SYNC_STEP_TASK = 'siphon_sync_step';
  * waiting copy; the same semantics as `add_job`, which calls `add_jobs` with one spec), a backfill's
  * behind regular syncs. One call instead of one `add_job` per task: opening a run of 10,000 accounts
  * made 10,000 calls (and as many NOTIFYs) in one transaction, a posts page one per comment task.
- * The statement returns `n`, the number of tasks queued.
+ * The statement returns `n`, the number of tasks queued. `before`: CTEs the statement starts with.
  */
-const addStepJobs = (runAt: string, trace: string, from: string): string =>
-  `WITH specs AS (
+const addStepJobs = (runAt: string, trace: string, from: string, before?: string): string =>
+  `WITH ${before ? `${before}, ` : ''}specs AS (
      SELECT ARRAY(
        SELECT ROW('${SYNC_STEP_TASK}', json_build_object('taskId', t.id, 'trace', ${trace}::json), NULL,
                   ${runAt}, 25, 'sync-task:' || t.id,
@@ -110,6 +111,38 @@ export async function enqueueTasks(
       [[...new Set(taskIds)], runAt, JSON.stringify(trace)],
     ),
   );
+}
+
+/**
+ * Creates child tasks of a job (idempotent: a child that exists is found again) and queues them, in
+ * one statement, in the caller's transaction: a profile page's streams, a posts page's comments.
+ * Returns how many were queued. One statement instead of an insert and then a queueing of its ids.
+ */
+export async function openChildTasks(
+  db: Executor,
+  jobId: string,
+  children: readonly { kind: SyncTaskKind; externalId: string; detail: string | null }[],
+  trace: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  if (children.length === 0) return 0;
+  const { rows } = await db.query<{ n: number }>(
+    prepared(
+      addStepJobs(
+        'now()',
+        '$5',
+        `FROM opened t JOIN etl.sync_jobs j ON j.id = t.job_id ORDER BY t.id`,
+        OPEN_CHILD_TASKS_CTE,
+      ),
+      [
+        jobId,
+        children.map((c) => c.kind),
+        children.map((c) => c.externalId),
+        children.map((c) => c.detail),
+        JSON.stringify(trace),
+      ],
+    ),
+  );
+  return rows[0]!.n;
 }
 
 /**
