@@ -9,7 +9,12 @@ import {
   type EnrichmentPolicy,
 } from '../enrichment/index.js';
 import { withExtractedContext } from '../observability/index.js';
-import { enqueueTasks, setQueueWorkerId, SYNC_STEP_TASK } from '../db/repositories/sync-queue.repository.js';
+import {
+  enqueueTasks,
+  purgeReturnedSteps,
+  setQueueWorkerId,
+  SYNC_STEP_TASK,
+} from '../db/repositories/sync-queue.repository.js';
 import { runSyncStep, type SyncStepDeps } from './sync-step.js';
 
 export interface SyncWorkerOptions extends SyncStepDeps {
@@ -42,6 +47,11 @@ export async function startSyncWorkers(options: SyncWorkerOptions): Promise<Sync
   const events = new EventEmitter() as WorkerEvents;
   events.on('pool:create', ({ workerPool }) => {
     void setQueueWorkerId(options.pool, options.runnerId, workerPool.id).catch(() => {});
+  });
+  // Steps the local queue hands back when the pool stops (purged below if their task is finished).
+  const returned: string[] = [];
+  events.on('localQueue:returnJobs', ({ jobs }) => {
+    for (const job of jobs) if (job.task_identifier === SYNC_STEP_TASK) returned.push(job.id);
   });
   const ml = options.ml;
   // Items whose poll job was lost while no worker with an ML client ran get one again.
@@ -97,6 +107,10 @@ export async function startSyncWorkers(options: SyncWorkerOptions): Promise<Sync
       // graphile-worker returns the steps still in the local queue (unlocks them) and writes the
       // pending completion batch before this resolves.
       await runner.stop();
+      // A step fetched into the local queue may belong to a task another worker finished meanwhile
+      // (a copy queued again after a takeover); handed back, it would stay queued until a runner ran
+      // it as a no-op. Best effort: the run's end purges such steps too, when no local queue holds them.
+      await purgeReturnedSteps(options.pool, returned).catch(() => {});
     },
   };
 }

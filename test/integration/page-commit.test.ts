@@ -7,6 +7,7 @@ import {
   upsertCommentsOfWholePass,
   type RawResponseInsert,
 } from '../../src/db/repositories/social-tables.repository.js';
+import { enqueueTasks, purgeReturnedSteps } from '../../src/db/repositories/sync-queue.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 // The page commits that write in one statement what used to take several: the claim with the raw
@@ -199,5 +200,38 @@ describe('page commits in one statement', () => {
       }),
     ).toEqual({ claimed: false, written: 0 });
     expect(await comments('v5')).toEqual([]);
+  });
+});
+
+describe('steps a stopping runner hands back', () => {
+  it('are removed when their task is finished, kept when it is open or another runner holds them', async () => {
+    await db.admin.query(`UPDATE etl.sync_jobs SET status = 'RUNNING' WHERE id = $1`, [jobId]);
+    const done = await commentsTask('w1');
+    const open = await commentsTask('w2');
+    const taken = await commentsTask('w3');
+    await enqueueTasks(db.writer, [done, open, taken]);
+    await db.admin.query(`UPDATE etl.sync_tasks SET status = 'DONE' WHERE id = ANY($1::bigint[])`, [
+      [done, taken],
+    ]);
+    await db.admin.query(
+      `UPDATE graphile_worker._private_jobs SET locked_at = now(), locked_by = 'another-pool'
+        WHERE key = $1`,
+      [`sync-task:${taken}`],
+    );
+    const { rows } = await db.admin.query<{ id: string; key: string }>(
+      'SELECT id::text, key FROM graphile_worker.jobs ORDER BY id',
+    );
+    expect(rows.map((r) => r.key)).toEqual([`sync-task:${done}`, `sync-task:${open}`, `sync-task:${taken}`]);
+    expect(
+      await purgeReturnedSteps(
+        db.writer,
+        rows.map((r) => r.id),
+      ),
+    ).toBe(1);
+    const { rows: left } = await db.admin.query<{ key: string }>(
+      'SELECT key FROM graphile_worker.jobs ORDER BY id',
+    );
+    expect(left.map((r) => r.key)).toEqual([`sync-task:${open}`, `sync-task:${taken}`]);
+    expect(await purgeReturnedSteps(db.writer, [])).toBe(0);
   });
 });

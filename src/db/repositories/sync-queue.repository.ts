@@ -181,6 +181,24 @@ export async function setQueueWorkerId(db: Executor, runnerId: string, workerId:
 }
 
 /**
+ * Deletes those of the given steps that are unlocked and whose task is no longer open: the steps a
+ * stopping runner's local queue handed back when their task had been finished meanwhile (a step
+ * queued again after a takeover, run by another worker). Left in the queue they would wait for a
+ * runner to run them as no-ops. Steps of open tasks, and steps another runner has taken, stay.
+ */
+export async function purgeReturnedSteps(db: Executor, jobIds: readonly string[]): Promise<number> {
+  if (jobIds.length === 0) return 0;
+  const { rowCount } = await db.query(
+    `DELETE FROM graphile_worker._private_jobs j
+      WHERE j.id = ANY($1::bigint[]) AND j.locked_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM etl.sync_tasks s
+                         WHERE s.id = (j.payload ->> 'taskId')::bigint AND s.status IN ('PENDING', 'WAITING'))`,
+    [jobIds],
+  );
+  return rowCount ?? 0;
+}
+
+/**
  * Removes sync steps that will never do anything: those graphile-worker retired (a step queued again
  * while a dead runner still held it leaves its old copy behind at max attempts; so does a step that
  * failed 25 times), and unlocked steps of a task already finished — a runner killed after committing
