@@ -445,8 +445,9 @@ async function scenario(
 }
 
 /** The engine's statements by name (the rest by their first words), timed at the pool's clients. */
-const STATEMENTS: readonly [string, string][] = [
-  ['WHERE id = (SELECT id FROM claim)', 'commitWholeCommentsPage'],
+const STATEMENTS: readonly [string | readonly string[], string][] = [
+  [['WHERE id = (SELECT id FROM claim)', 'UPDATE social.comments c'], 'commitWholeCommentsPage'],
+  [['WHERE id = (SELECT id FROM claim)', 'INSERT INTO social.profiles'], 'commitProfilePage'],
   ['count(DISTINCT j.id)', 'runProgress'],
   ['WITH done AS', 'closeFinishedJobs'],
   ['INSERT INTO etl.sync_jobs', 'openRunJobs (jobs + profile tasks)'],
@@ -466,7 +467,9 @@ const STATEMENTS: readonly [string, string][] = [
 ];
 
 function statementName(text: string): string {
-  for (const [needle, name] of STATEMENTS) if (text.includes(needle)) return name;
+  for (const [needles, name] of STATEMENTS) {
+    if ((typeof needles === 'string' ? [needles] : needles).every((n) => text.includes(n))) return name;
+  }
   return text.replace(/\s+/g, ' ').trim().slice(0, 60);
 }
 

@@ -53,8 +53,9 @@ export interface PageCommit {
 
 /**
  * Commits a fetched page; false when another worker committed it first (nothing is written then). A
- * post's comments that are its whole pass (most pages of a sync) take one statement; the rest a
- * transaction (commitPageInTransaction).
+ * post's comments that are its whole pass (most pages of a sync) and a profile take one statement
+ * each (ADR 0019); the rest, and pages with quarantined items or enrichment, a transaction
+ * (commitPageInTransaction).
  */
 export async function commitPage(pool: Pool, c: PageCommit): Promise<boolean> {
   const { step, page } = c;
@@ -72,6 +73,24 @@ export async function commitPage(pool: Pool, c: PageCommit): Promise<boolean> {
       rows: page.value.comments,
       raws: rawResponses(step.platform, step.task_id, page.value.raw),
       calls: c.calls,
+    });
+    return claimed;
+  }
+  if (
+    page.kind === 'profile' &&
+    step.account_status === 'active' &&
+    page.value.quarantined.length === 0 &&
+    !c.ml
+  ) {
+    const { claimed } = await queue.commitProfilePage(pool, {
+      taskId: step.task_id,
+      jobId: step.job_id,
+      platform: step.platform,
+      profile: page.value.profile,
+      raws: rawResponses(step.platform, step.task_id, page.value.raw),
+      children: accountStreams(c, page.value),
+      calls: c.calls,
+      trace: injectTraceContext(),
     });
     return claimed;
   }
@@ -124,13 +143,24 @@ function commitByKind(tx: Executor, c: PageCommit): Promise<PageEffect> {
 
 /** The profile row, then the account's streams: posts, stories (where shown), relations (if asked). */
 async function commitProfile(tx: Executor, c: PageCommit, value: ProfileStep): Promise<PageEffect> {
-  const { step, spec, adapter } = c;
-  const { profile, postsSource } = value;
+  const { step } = c;
+  const { profile } = value;
   const written = profile ? await tables.upsertProfiles(tx, step.platform, [profile]) : 0;
   // As the step read it: an account marked unreachable meanwhile keeps its mark until its next sync.
   if (step.account_status !== 'active') await jobs.markAccountReachable(tx, step.account_id);
+  await queue.openChildTasks(tx, step.job_id, accountStreams(c, value), injectTraceContext());
+  return { read: profile ? 1 : 0, written, next: null, enrich: { profile } };
+}
+
+/** The account's streams a profile page opens: posts, stories (where shown), relations (if asked). */
+function accountStreams(
+  c: PageCommit,
+  value: ProfileStep,
+): { kind: jobs.SyncTaskKind; externalId: string; detail: string | null }[] {
+  const { spec, adapter } = c;
   const streams: { kind: jobs.SyncTaskKind; externalId: string; detail: string | null }[] = [];
-  if (postsSource !== null) streams.push({ kind: 'posts', externalId: postsSource, detail: null });
+  if (value.postsSource !== null)
+    streams.push({ kind: 'posts', externalId: value.postsSource, detail: null });
   const storiesSource = value.storiesSource ?? null;
   if (spec.stories !== false && storiesSource !== null && adapter?.fetchStoriesPage) {
     streams.push({ kind: 'stories', externalId: storiesSource, detail: null });
@@ -138,8 +168,7 @@ async function commitProfile(tx: Executor, c: PageCommit, value: ProfileStep): P
   if (spec.relations && adapter && adapter.relations.length > 0) {
     streams.push(...adapter.relations.map((r) => ({ kind: 'follows' as const, externalId: r, detail: r })));
   }
-  await queue.openChildTasks(tx, step.job_id, streams, injectTraceContext());
-  return { read: profile ? 1 : 0, written, next: null, enrich: { profile } };
+  return streams;
 }
 
 /**

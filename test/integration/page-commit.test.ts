@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommentRow } from '../../src/connectors/connector.js';
+import type { CommentRow, ProfileRow } from '../../src/connectors/connector.js';
 import { withTransaction } from '../../src/db/pool.js';
 import { claimPageCommit, commitWholeCommentsPage } from '../../src/db/repositories/sync-jobs.repository.js';
 import {
@@ -7,7 +7,11 @@ import {
   upsertCommentsOfWholePass,
   type RawResponseInsert,
 } from '../../src/db/repositories/social-tables.repository.js';
-import { enqueueTasks, purgeReturnedSteps } from '../../src/db/repositories/sync-queue.repository.js';
+import {
+  commitProfilePage,
+  enqueueTasks,
+  purgeReturnedSteps,
+} from '../../src/db/repositories/sync-queue.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 // The page commits that write in one statement what used to take several: the claim with the raw
@@ -235,3 +239,79 @@ describe('steps a stopping runner hands back', () => {
     expect(await purgeReturnedSteps(db.writer, [])).toBe(0);
   });
 });
+
+describe('a profile page in one statement', () => {
+  it('writes the profile, opens and queues its streams, ends the task; a second commit writes nothing', async () => {
+    await db.admin.query(`UPDATE etl.sync_jobs SET status = 'RUNNING' WHERE id = $1`, [jobId]);
+    const { rows: created } = await db.admin.query<{ id: string }>(
+      `INSERT INTO etl.sync_tasks (job_id, kind, external_id) VALUES ($1, 'profile', 'UC1') RETURNING id`,
+      [jobId],
+    );
+    const taskId = Number(created[0]!.id);
+    const profile: ProfileRow = {
+      external_id: 'UC1',
+      handle: '@one',
+      title: 'Channel one',
+      description: null,
+      country: 'FR',
+      published_at: '2020-01-01T00:00:00.000Z',
+      subscriber_count: 10,
+      view_count: 100,
+      post_count: 3,
+    };
+    const page = {
+      taskId,
+      jobId,
+      platform: 'youtube',
+      profile,
+      raws: [raw(taskId, 'UC1', { items: [{ id: 'UC1' }] })],
+      children: [
+        { kind: 'posts' as const, externalId: 'UU1', detail: null },
+        { kind: 'follows' as const, externalId: 'subscription', detail: 'subscription' },
+      ],
+      calls: 1,
+      trace: {},
+    };
+    expect(await commitProfilePage(db.writer, page)).toEqual({ claimed: true, written: 1 });
+    const { rows: stored } = await db.admin.query(
+      `SELECT handle, title, subscriber_count::int FROM social.profiles WHERE platform = 'youtube' AND external_id = 'UC1'`,
+    );
+    expect(stored).toEqual([{ handle: '@one', title: 'Channel one', subscriber_count: 10 }]);
+    const { rows: children } = await db.admin.query<{ id: string; kind: string; external_id: string }>(
+      `SELECT id::text, kind, external_id FROM etl.sync_tasks WHERE job_id = $1 AND kind IN ('posts', 'follows') ORDER BY id`,
+      [jobId],
+    );
+    expect(children.map((t) => [t.kind, t.external_id])).toEqual([
+      ['posts', 'UU1'],
+      ['follows', 'subscription'],
+    ]);
+    const { rows: queued } = await db.admin.query<{ key: string }>(
+      `SELECT key FROM graphile_worker.jobs WHERE key = ANY($1::text[]) ORDER BY id`,
+      [children.map((t) => `sync-task:${t.id}`)],
+    );
+    expect(queued.map((q) => q.key)).toEqual(children.map((t) => `sync-task:${t.id}`));
+    expect(await rawsOf(taskId)).toHaveLength(1);
+    expect(await task(taskId)).toEqual({
+      status: 'DONE',
+      cursor: null,
+      pages: 1,
+      items: 1,
+      written: 1,
+      calls: 1,
+      finished: true,
+    });
+
+    await db.admin.query('DELETE FROM graphile_worker._private_jobs');
+    const changed = { ...page, profile: { ...profile, title: 'Renamed' }, calls: 3 };
+    expect(await commitProfilePage(db.writer, changed)).toEqual({ claimed: false, written: 0 });
+    expect(await count('SELECT count(*) FROM graphile_worker.jobs')).toBe(0);
+    expect(await count(`SELECT count(*) FROM social.profiles WHERE title = 'Renamed'`)).toBe(0);
+    expect(await rawsOf(taskId)).toHaveLength(1);
+    expect(await task(taskId)).toMatchObject({ pages: 1, calls: 1 });
+  });
+});
+
+async function count(sql: string): Promise<number> {
+  const { rows } = await db.admin.query<{ count: string }>(sql);
+  return Number(rows[0]!.count);
+}

@@ -235,6 +235,23 @@ export const upsertComments = (
 ): Promise<number> => upsertUnified(db, COMMENTS, platform, rows, options);
 
 /**
+ * The CTE `up`: the profile upserted when `guard` holds, RETURNING a row when it was inserted or
+ * changed. Parameters: profileUpsertParams, `$1` to `$10`.
+ */
+export function profileUpsertCte(guard: string): string {
+  return `up AS (
+       ${upsertSql(PROFILES, {}, guard).text}
+       RETURNING 1
+     )`;
+}
+
+/** The platform and the profile's columns (no row for no profile): the parameters of profileUpsertCte. */
+export function profileUpsertParams(platform: string, profile: ProfileRow | null): unknown[] {
+  const rows = profile ? [profile] : [];
+  return [platform, ...[...PROFILES.key, ...PROFILES.columns].map((c) => rows.map((r) => r[c.name] ?? null))];
+}
+
+/**
  * A comments pass of one page (a post's comments fit one page: the usual case): the page's comments
  * upserted and the post's stored comments it did not serve marked deleted, in one statement. The
  * same as upsertComments then markUnseenDeleted's comments scope with the page's ids, one round trip

@@ -182,7 +182,7 @@ export async function loadSocialSpec(
  * cursor and status are what the step started from): one row, the task's id, or none; `raw` stores
  * the page's raw responses when it holds. `$task`, `$cursor`, `$raws` are the parameters' numbers.
  */
-const claimCtes = (task: number, cursor: number, raws: number): string =>
+export const claimCtes = (task: number, cursor: number, raws: number): string =>
   `claim AS (
      SELECT t.id FROM etl.sync_tasks t JOIN etl.sync_jobs j ON j.id = t.job_id
       WHERE t.id = $${task} AND t.cursor IS NOT DISTINCT FROM $${cursor}::text
@@ -196,7 +196,13 @@ const claimCtes = (task: number, cursor: number, raws: number): string =>
    )`;
 
 /** A page's progress on its task row: the next cursor (or DONE), counters, timings. */
-const pageProgress = (p: { cursor: string; items: string; written: string; calls: string; done: string }) =>
+export const pageProgress = (p: {
+  cursor: string;
+  items: string;
+  written: string;
+  calls: string;
+  done: string;
+}) =>
   `cursor = ${p.cursor}, pages = pages + 1, items = items + ${p.items}, written = written + ${p.written},
    calls = calls + ${p.calls}, attempts = 0, not_before = NULL,
    status = CASE WHEN ${p.done} THEN 'DONE' ELSE 'PENDING' END,
@@ -398,16 +404,31 @@ export async function markAccountReachable(db: Executor, accountId: string): Pro
 }
 
 /**
- * A CTE named `opened` that creates child tasks of job `$1` (kinds `$2`, external ids `$3`, details
- * `$4`, one array element per child), idempotently, returning their `id` and `job_id`
- * (sync-queue.repository.ts queues them in the same statement).
+ * A CTE named `opened` that creates child tasks (idempotently: one that exists is found again) and
+ * returns their `id` and `job_id`, to be queued by the same statement (sync-queue.repository.ts).
+ * Parameters from `$first`: the job, then the children's kinds, external ids and details (arrays).
+ * `guard`: a condition the children are created under.
  */
-export const OPEN_CHILD_TASKS_CTE = `opened AS (
+export const openChildTasksCte = (first: number, guard?: string): string =>
+  `opened AS (
      INSERT INTO etl.sync_tasks (job_id, kind, external_id, detail)
-     SELECT $1, k, e, d FROM unnest($2::text[], $3::text[], $4::text[]) AS c(k, e, d)
+     SELECT $${first}::uuid, k, e, d FROM unnest($${first + 1}::text[], $${first + 2}::text[], $${first + 3}::text[]) AS c(k, e, d)${
+       guard ? ` WHERE ${guard}` : ''
+     }
      ON CONFLICT (job_id, kind, external_id) DO UPDATE SET detail = EXCLUDED.detail
      RETURNING id, job_id
    )`;
+
+/** The parameters of openChildTasksCte, in its order. */
+export const childTasksParams = (
+  jobId: string,
+  children: readonly { kind: SyncTaskKind; externalId: string; detail: string | null }[],
+): unknown[] => [
+  jobId,
+  children.map((c) => c.kind),
+  children.map((c) => c.externalId),
+  children.map((c) => c.detail),
+];
 
 /** Calls a step made that did not end in a page (a failure, a wait): counted on its own task row. */
 export async function addTaskCalls(db: Executor, taskId: number, calls: number): Promise<void> {

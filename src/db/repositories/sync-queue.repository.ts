@@ -1,5 +1,18 @@
 import { prepared, type Executor } from '../pool.js';
-import { OPEN_CHILD_TASKS_CTE, type SyncTaskKind } from './sync-jobs.repository.js';
+import type { ProfileRow } from '../../connectors/connector.js';
+import {
+  profileUpsertCte,
+  profileUpsertParams,
+  type RawResponseInsert,
+  rawResponsesJson,
+} from './social-tables.repository.js';
+import {
+  childTasksParams,
+  claimCtes,
+  openChildTasksCte,
+  pageProgress,
+  type SyncTaskKind,
+} from './sync-jobs.repository.js';
 
 /**
  * The social engine on graphile-worker's queue (ADR 0010): queueing sync steps, freeing the steps of
@@ -35,17 +48,26 @@ export const SYNC_STEP_TASK = 'siphon_sync_step';
  * The statement returns `n`, the number of tasks queued. `before`: CTEs the statement starts with.
  */
 const addStepJobs = (runAt: string, trace: string, from: string, before?: string): string =>
-  `WITH ${before ? `${before}, ` : ''}specs AS (
+  `WITH ${before ? `${before}, ` : ''}${stepJobsCtes(runAt, trace, from)}
+   SELECT n FROM queued`;
+
+/** addStepJobs as the CTEs `specs` and `queued` (`n`: how many were queued), for a larger statement. */
+const stepJobsCtes = (runAt: string, trace: string, from: string): string =>
+  `specs AS (
      SELECT ARRAY(
        SELECT ROW('${SYNC_STEP_TASK}', json_build_object('taskId', t.id, 'trace', ${trace}::json), NULL,
                   ${runAt}, 25, 'sync-task:' || t.id,
                   CASE WHEN j.job_kind = 'backfill' THEN ${BACKFILL_PRIORITY} ELSE 0 END, NULL
               )::graphile_worker.job_spec
        ${from}) AS a
-   )
-   SELECT CASE WHEN cardinality(a) > 0
-               THEN (SELECT count(*) FROM graphile_worker.add_jobs(a)) ELSE 0 END::int AS n
-     FROM specs`;
+   ), queued AS (
+     SELECT CASE WHEN cardinality(a) > 0
+                 THEN (SELECT count(*) FROM graphile_worker.add_jobs(a)) ELSE 0 END::int AS n
+       FROM specs
+   )`;
+
+/** The tasks `opened` (openChildTasksCte) with their jobs, as stepJobsCtes' `from`. */
+const OPENED = 'FROM opened t JOIN etl.sync_jobs j ON j.id = t.job_id ORDER BY t.id';
 
 /** Queues the open tasks of the run (all, or those without a live job); returns how many. */
 async function enqueueRunTasks(
@@ -126,23 +148,63 @@ export async function openChildTasks(
 ): Promise<number> {
   if (children.length === 0) return 0;
   const { rows } = await db.query<{ n: number }>(
+    prepared(addStepJobs('now()', '$5', OPENED, openChildTasksCte(1)), [
+      ...childTasksParams(jobId, children),
+      JSON.stringify(trace),
+    ]),
+  );
+  return rows[0]!.n;
+}
+
+/**
+ * A profile page committed by one statement outside any transaction: the claim and raw responses
+ * (claimCtes), the profile upserted, the account's streams opened and queued, and the task DONE with
+ * its counters. What the page transaction does for a profile (page-commit.ts) without the BEGIN, the
+ * progress update and the COMMIT as round trips of their own; every write is guarded by the claim.
+ * `claimed` false: nothing was written.
+ */
+export async function commitProfilePage(
+  db: Executor,
+  page: {
+    readonly taskId: number;
+    readonly jobId: string;
+    readonly platform: string;
+    readonly profile: ProfileRow | null;
+    readonly raws: readonly RawResponseInsert[];
+    readonly children: readonly { kind: SyncTaskKind; externalId: string; detail: string | null }[];
+    readonly calls: number;
+    readonly trace: Readonly<Record<string, string>>;
+  },
+): Promise<{ claimed: boolean; written: number }> {
+  const guard = 'EXISTS (SELECT 1 FROM claim)';
+  const { rows } = await db.query<{ claimed: number; written: number }>(
     prepared(
-      addStepJobs(
-        'now()',
-        '$5',
-        `FROM opened t JOIN etl.sync_jobs j ON j.id = t.job_id ORDER BY t.id`,
-        OPEN_CHILD_TASKS_CTE,
-      ),
+      `WITH ${claimCtes(11, 12, 13)}, ${profileUpsertCte(guard)}, ${openChildTasksCte(14, guard)},
+       ${stepJobsCtes('now()', '$18', OPENED)}, saved AS (
+         UPDATE etl.sync_tasks SET ${pageProgress({
+           cursor: 'NULL',
+           items: '$19',
+           written: '(SELECT count(*) FROM up)',
+           calls: '$20',
+           done: 'true',
+         })}
+          WHERE id = (SELECT id FROM claim)
+       )
+       SELECT (SELECT count(*) FROM claim)::int AS claimed, (SELECT count(*) FROM up)::int AS written,
+              (SELECT n FROM queued) AS queued`,
       [
-        jobId,
-        children.map((c) => c.kind),
-        children.map((c) => c.externalId),
-        children.map((c) => c.detail),
-        JSON.stringify(trace),
+        ...profileUpsertParams(page.platform, page.profile),
+        page.taskId,
+        null,
+        rawResponsesJson(page.raws),
+        ...childTasksParams(page.jobId, page.children),
+        JSON.stringify(page.trace),
+        page.profile ? 1 : 0,
+        page.calls,
       ],
     ),
   );
-  return rows[0]!.n;
+  return { claimed: rows[0]!.claimed === 1, written: rows[0]!.written };
 }
 
 /**
