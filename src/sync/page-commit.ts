@@ -59,40 +59,35 @@ export interface PageCommit {
  */
 export async function commitPage(pool: Pool, c: PageCommit): Promise<boolean> {
   const { step, page } = c;
-  if (
-    page.kind === 'comments' &&
-    step.cursor === null &&
-    page.value.nextCursor === null &&
-    page.value.quarantined.length === 0 &&
-    !c.ml
-  ) {
-    const { claimed } = await jobs.commitWholeCommentsPage(pool, {
-      taskId: step.task_id,
-      platform: step.platform,
-      post: step.external_id,
-      rows: page.value.comments,
-      raws: rawResponses(step.platform, step.task_id, page.value.raw),
-      calls: c.calls,
-    });
-    return claimed;
-  }
-  if (
-    page.kind === 'profile' &&
-    step.account_status === 'active' &&
-    page.value.quarantined.length === 0 &&
-    !c.ml
-  ) {
-    const { claimed } = await queue.commitProfilePage(pool, {
-      taskId: step.task_id,
-      jobId: step.job_id,
-      platform: step.platform,
-      profile: page.value.profile,
-      raws: rawResponses(step.platform, step.task_id, page.value.raw),
-      children: accountStreams(c, page.value),
-      calls: c.calls,
-      trace: injectTraceContext(),
-    });
-    return claimed;
+  // Quarantined items and enrichment add writes of their own: those pages take the transaction.
+  if (page.value.quarantined.length === 0 && !c.ml) {
+    const raws = () => rawResponses(step.platform, step.task_id, page.value.raw);
+    if (page.kind === 'comments' && step.cursor === null && page.value.nextCursor === null) {
+      return (
+        await jobs.commitWholeCommentsPage(pool, {
+          taskId: step.task_id,
+          platform: step.platform,
+          post: step.external_id,
+          rows: page.value.comments,
+          raws: raws(),
+          calls: c.calls,
+        })
+      ).claimed;
+    }
+    if (page.kind === 'profile' && step.account_status === 'active') {
+      return (
+        await queue.commitProfilePage(pool, {
+          taskId: step.task_id,
+          jobId: step.job_id,
+          platform: step.platform,
+          profile: page.value.profile,
+          raws: raws(),
+          children: accountStreams(c, page.value),
+          calls: c.calls,
+          trace: injectTraceContext(),
+        })
+      ).claimed;
+    }
   }
   return withTransaction(pool, (tx) => commitPageInTransaction(tx, c));
 }

@@ -66,6 +66,18 @@ function raw(taskId: number, post: string, payload: unknown): RawResponseInsert 
   };
 }
 
+/** A whole comments pass of one comment, as commitWholeCommentsPage takes it. */
+function onePostPage(taskId: number, post: string, commentId: string) {
+  return {
+    taskId,
+    platform: 'youtube',
+    post,
+    rows: [comment(commentId, post, 'x')],
+    raws: [raw(taskId, post, { items: [{ id: commentId }] })],
+    calls: 1,
+  };
+}
+
 async function comments(post: string) {
   const { rows } = await db.admin.query<{ external_id: string; text: string; deleted: boolean }>(
     `SELECT external_id, text, deleted_at IS NOT NULL AS deleted FROM social.comments
@@ -170,16 +182,10 @@ describe('page commits in one statement', () => {
   it('a task whose job ended, or that moved past the page, is not claimed', async () => {
     const moved = await commentsTask('v3', 'page-2');
     // The step started from the first page (cursor null) but the task is already at page 2.
-    expect(
-      await commitWholeCommentsPage(db.writer, {
-        taskId: moved,
-        platform: 'youtube',
-        post: 'v3',
-        rows: [comment('e1', 'v3', 'x')],
-        raws: [raw(moved, 'v3', { items: [{ id: 'e1' }] })],
-        calls: 1,
-      }),
-    ).toEqual({ claimed: false, written: 0 });
+    expect(await commitWholeCommentsPage(db.writer, onePostPage(moved, 'v3', 'e1'))).toEqual({
+      claimed: false,
+      written: 0,
+    });
     expect(await comments('v3')).toEqual([]);
     expect(await rawsOf(moved)).toEqual([]);
 
@@ -193,16 +199,10 @@ describe('page commits in one statement', () => {
 
     await db.admin.query(`UPDATE etl.sync_jobs SET status = 'FAILED' WHERE id = $1`, [jobId]);
     const late = await commentsTask('v5');
-    expect(
-      await commitWholeCommentsPage(db.writer, {
-        taskId: late,
-        platform: 'youtube',
-        post: 'v5',
-        rows: [comment('f1', 'v5', 'x')],
-        raws: [raw(late, 'v5', {})],
-        calls: 1,
-      }),
-    ).toEqual({ claimed: false, written: 0 });
+    expect(await commitWholeCommentsPage(db.writer, onePostPage(late, 'v5', 'f1'))).toEqual({
+      claimed: false,
+      written: 0,
+    });
     expect(await comments('v5')).toEqual([]);
   });
 });
