@@ -27,7 +27,8 @@ import {
  *   running job's successor, and `WorkerUtils` offers no lookup by key;
  * - "delete the retired copies of our task" (`_private_jobs` joined to `_private_tasks` by
  *   identifier, at max attempts, unlocked): `remove_job(key)` takes one key and keeps locked jobs,
- *   and retired copies have lost theirs.
+ *   and retired copies have lost theirs; likewise the steps a stopping runner's local queue handed
+ *   back after their task was finished (`purgeReturnedSteps`, by job id).
  */
 
 /**
