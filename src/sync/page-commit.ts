@@ -148,12 +148,9 @@ async function commitProfile(tx: Executor, c: PageCommit, value: ProfileStep): P
 }
 
 /** The account's streams a profile page opens: posts, stories (where shown), relations (if asked). */
-function accountStreams(
-  c: PageCommit,
-  value: ProfileStep,
-): { kind: jobs.SyncTaskKind; externalId: string; detail: string | null }[] {
+function accountStreams(c: PageCommit, value: ProfileStep): jobs.ChildTask[] {
   const { spec, adapter } = c;
-  const streams: { kind: jobs.SyncTaskKind; externalId: string; detail: string | null }[] = [];
+  const streams: jobs.ChildTask[] = [];
   if (value.postsSource !== null)
     streams.push({ kind: 'posts', externalId: value.postsSource, detail: null });
   const storiesSource = value.storiesSource ?? null;

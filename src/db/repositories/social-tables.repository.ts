@@ -87,6 +87,19 @@ function upsertSql<R>(spec: UnifiedTable<R>, options: UpsertOptions, guard?: str
   return statement;
 }
 
+/** An upsert's parameters: the platform, then one array per key and column. */
+function upsertParams<R>(spec: UnifiedTable<R>, platform: string, rows: readonly R[]): unknown[] {
+  return [platform, ...[...spec.key, ...spec.columns].map((c) => rows.map((r) => r[c.name] ?? null))];
+}
+
+/** The upsert as the CTE `up`, written when `guard` holds, RETURNING a row per one inserted or changed. */
+function upsertCte<R>(spec: UnifiedTable<R>, guard?: string): string {
+  return `up AS (
+       ${upsertSql(spec, {}, guard).text}
+       RETURNING 1
+     )`;
+}
+
 /** Upserts rows into a unified table; returns how many were inserted or changed. Keys must be unique. */
 export async function upsertUnified<R>(
   db: Executor,
@@ -96,9 +109,8 @@ export async function upsertUnified<R>(
   options: UpsertOptions = {},
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const values = [...spec.key, ...spec.columns].map((c) => rows.map((r) => r[c.name] ?? null));
   const { text, revives } = upsertSql(spec, options);
-  const params = [platform, ...values];
+  const params = upsertParams(spec, platform, rows);
   // Not prepared when it revives children (posts): PostgreSQL's generic plan for the join of the
   // revived posts to their comments and media took 11.1 ms a call against 3.5 parsed each time (ADR 0018).
   const result = await db.query(revives ? { text, values: params } : prepared(text, params));
@@ -238,17 +250,11 @@ export const upsertComments = (
  * The CTE `up`: the profile upserted when `guard` holds, RETURNING a row when it was inserted or
  * changed. Parameters: profileUpsertParams, `$1` to `$10`.
  */
-export function profileUpsertCte(guard: string): string {
-  return `up AS (
-       ${upsertSql(PROFILES, {}, guard).text}
-       RETURNING 1
-     )`;
-}
+export const profileUpsertCte = (guard: string): string => upsertCte(PROFILES, guard);
 
 /** The platform and the profile's columns (no row for no profile): the parameters of profileUpsertCte. */
 export function profileUpsertParams(platform: string, profile: ProfileRow | null): unknown[] {
-  const rows = profile ? [profile] : [];
-  return [platform, ...[...PROFILES.key, ...PROFILES.columns].map((c) => rows.map((r) => r[c.name] ?? null))];
+  return upsertParams(PROFILES, platform, profile ? [profile] : []);
 }
 
 /**
@@ -285,10 +291,7 @@ export function wholeCommentsPassCtes(guard?: string): string {
        UPDATE social.comments c SET deleted_at = now(), updated_at = now()
         WHERE c.platform = $1 AND c.post_external_id = ${post}::text AND c.deleted_at IS NULL
           AND NOT (c.external_id = ANY($2::text[]))${guard ? ` AND ${guard}` : ''}
-     ), up AS (
-       ${upsertSql(COMMENTS, {}, guard).text}
-       RETURNING 1
-     )`;
+     ), ${upsertCte(COMMENTS, guard)}`;
 }
 
 /** The platform, the comments' columns and the post: the parameters of wholeCommentsPassCtes. */
@@ -297,8 +300,7 @@ export function wholeCommentsPassParams(
   post: string,
   rows: readonly CommentRow[],
 ): unknown[] {
-  const values = [...COMMENTS.key, ...COMMENTS.columns].map((c) => rows.map((r) => r[c.name] ?? null));
-  return [platform, ...values, post];
+  return [...upsertParams(COMMENTS, platform, rows), post];
 }
 
 // ---- unified tables beyond profiles/posts/comments ------------------------------------------------

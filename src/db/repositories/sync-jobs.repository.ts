@@ -16,6 +16,12 @@ import {
 /** SKIPPED: the account is unreachable (not found, private, personal, suspended); not a failure. */
 export type SyncJobStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'SKIPPED';
 export type SyncTaskKind = 'profile' | 'posts' | 'stories' | 'comments' | 'follows';
+/** A task a page opens under its job: a profile's streams, a posts page's comments. */
+export interface ChildTask {
+  readonly kind: SyncTaskKind;
+  readonly externalId: string;
+  readonly detail: string | null;
+}
 export type SyncTaskStatus = 'PENDING' | 'WAITING' | 'DONE' | 'FAILED' | 'SKIPPED';
 
 export interface JobsForRun {
@@ -420,10 +426,7 @@ export const openChildTasksCte = (first: number, guard?: string): string =>
    )`;
 
 /** The parameters of openChildTasksCte, in its order. */
-export const childTasksParams = (
-  jobId: string,
-  children: readonly { kind: SyncTaskKind; externalId: string; detail: string | null }[],
-): unknown[] => [
+export const childTasksParams = (jobId: string, children: readonly ChildTask[]): unknown[] => [
   jobId,
   children.map((c) => c.kind),
   children.map((c) => c.externalId),

@@ -11,7 +11,7 @@ import {
   claimCtes,
   openChildTasksCte,
   pageProgress,
-  type SyncTaskKind,
+  type ChildTask,
 } from './sync-jobs.repository.js';
 
 /**
@@ -144,7 +144,7 @@ export async function enqueueTasks(
 export async function openChildTasks(
   db: Executor,
   jobId: string,
-  children: readonly { kind: SyncTaskKind; externalId: string; detail: string | null }[],
+  children: readonly ChildTask[],
   trace: Readonly<Record<string, string>> = {},
 ): Promise<number> {
   if (children.length === 0) return 0;
@@ -172,7 +172,7 @@ export async function commitProfilePage(
     readonly platform: string;
     readonly profile: ProfileRow | null;
     readonly raws: readonly RawResponseInsert[];
-    readonly children: readonly { kind: SyncTaskKind; externalId: string; detail: string | null }[];
+    readonly children: readonly ChildTask[];
     readonly calls: number;
     readonly trace: Readonly<Record<string, string>>;
   },
