@@ -3,7 +3,9 @@
  * PostgreSQL 18, measured in one run against the usual tools doing the same copy:
  *
  *   - Siphon, from the system PostgreSQL 15 (a source connection, batches read there, committed here),
- *     in two parallel lanes from one snapshot and in one sequence;
+ *     in two parallel lanes from one snapshot and in one sequence; the sequence again without reading
+ *     ahead, and into a target whose indexes it must keep (a foreign key points at it), to show
+ *     what each part of the fast path gives (`fastPath`);
  *   - `pg_dump -t … | psql` and `psql \copy … | psql \copy` (PostgreSQL 15 → 18);
  *   - Siphon from the system MariaDB;
  *   - pgloader (Debian's package) from both sources, when it is installed (reported as null when not);
@@ -53,6 +55,9 @@ const SOURCE_MY = { host: '127.0.0.1', port: 3306, user: 'root' };
 const logger = pino({ level: 'silent' });
 const SIPHON_PARALLEL = 'siphon: PostgreSQL 15 → 18 (COPY, 2 lanes)';
 const SIPHON_SEQUENTIAL = 'siphon: PostgreSQL 15 → 18 (COPY, sequential)';
+const SIPHON_NO_READ_AHEAD = 'siphon: PostgreSQL 15 → 18 (COPY, sequential, no read-ahead)';
+const SIPHON_INDEXES_KEPT =
+  'siphon: PostgreSQL 15 → 18 (COPY, sequential, indexes kept: a foreign key points at the target)';
 const SIPHON_MYSQL = 'siphon: MariaDB → PostgreSQL 18';
 const PGLOADER_PG = 'pgloader: PostgreSQL 15 → 18';
 const PGLOADER_MY = 'pgloader: MariaDB → PostgreSQL 18';
@@ -135,23 +140,27 @@ async function main(): Promise<void> {
     for (const [name, kind, query] of [
       ['bench_pg', 'postgres', 'SELECT id, title, rating, kind, modified FROM public.films'],
       ['bench_my', 'mysql', 'SELECT id, title, rating, kind, modified FROM films'],
+      ['bench_pg_kept', 'postgres', 'SELECT id, title, rating, kind, modified FROM public.films'],
     ] as const) {
-      await createConnection(
-        target,
-        {
-          name,
-          kind,
-          host: kind === 'postgres' ? SOURCE_PG.host : SOURCE_MY.host,
-          database: DB,
-          user: kind === 'postgres' ? SOURCE_PG.user : SOURCE_MY.user,
-        },
-        'bench',
-      );
+      const connection = name === 'bench_pg_kept' ? 'bench_pg' : name;
+      if (connection === name) {
+        await createConnection(
+          target,
+          {
+            name,
+            kind,
+            host: kind === 'postgres' ? SOURCE_PG.host : SOURCE_MY.host,
+            database: DB,
+            user: kind === 'postgres' ? SOURCE_PG.user : SOURCE_MY.user,
+          },
+          'bench',
+        );
+      }
       await savePipeline(
         target,
         {
           name: `${name}_full`,
-          source_connection: name,
+          source_connection: connection,
           source_query: query,
           target_table: `analytics.${name}_films`,
           unique_key: 'id',
@@ -161,7 +170,7 @@ async function main(): Promise<void> {
       );
     }
     const mib = (b: number) => Math.round(b / 2 ** 20);
-    const load = async (pipeline: string, copy: boolean, lanes = 1): Promise<Measured> => {
+    const load = async (pipeline: string, copy: boolean, lanes = 1, readAhead = true): Promise<Measured> => {
       const runner = new Runner({
         pool: target,
         listenUrl: server.url,
@@ -177,11 +186,15 @@ async function main(): Promise<void> {
           applicationName: 'siphon-bench',
           copy,
           lanes,
+          readAhead,
         },
       });
       await runner.start();
       try {
-        await target.query(`TRUNCATE analytics.${pipeline.replace(/_full$/, '')}_films`).catch(() => {});
+        // CASCADE: the kept-indexes target has a foreign key pointing at it (from an empty table).
+        await target
+          .query(`TRUNCATE analytics.${pipeline.replace(/_full$/, '')}_films CASCADE`)
+          .catch(() => {});
         const baseline = process.memoryUsage().rss;
         let peak = baseline;
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
@@ -254,6 +267,12 @@ async function main(): Promise<void> {
 
     // Each Siphon load into an empty target (TRUNCATE before a later load of the same pipeline).
     results.push(scenario(SIPHON_PARALLEL, await load('bench_pg_full', true, 2)));
+    // A target a foreign key points at keeps its indexes through a first load (ADR 0020): loaded
+    // once to create it, then given an (empty) referencing table.
+    await load('bench_pg_kept_full', true);
+    await target.query(
+      'CREATE TABLE analytics.bench_pg_kept_child (film_id int REFERENCES analytics.bench_pg_kept_films (id))',
+    );
     // The loads the ratios divide, in rounds (each round runs them one after the other), reported as
     // the median of the rounds: single runs of the same command moved by 15-50 % on this machine.
     const rounds = new Map<string, Measured[]>();
@@ -263,6 +282,8 @@ async function main(): Promise<void> {
     try {
       for (let r = 0; r < REPEAT; r += 1) {
         await round(SIPHON_SEQUENTIAL, () => load('bench_pg_full', true));
+        await round(SIPHON_NO_READ_AHEAD, () => load('bench_pg_full', true, 1, false));
+        await round(SIPHON_INDEXES_KEPT, () => load('bench_pg_kept_full', true));
         await round(PG_DUMP, async () => {
           const url = await fresh('bench_dump');
           return timed(
@@ -326,6 +347,11 @@ async function main(): Promise<void> {
         vsPgloader: ratio(time(PGLOADER_PG), SIPHON_PARALLEL),
       },
       mysql: { vsPgloader: ratio(time(PGLOADER_MY), SIPHON_MYSQL) },
+      // What each part of a first load's fast path gives (ADR 0020): the same load without it ÷ with it.
+      fastPath: {
+        readAhead: ratio(time(SIPHON_NO_READ_AHEAD), SIPHON_SEQUENTIAL),
+        heldIndexes: ratio(time(SIPHON_INDEXES_KEPT), SIPHON_SEQUENTIAL),
+      },
       // PostgreSQL's own price for a commit every batch: psql alone, one COPY against one per batch.
       floor: {
         batchesOverOne: round2(time(FLOOR_BATCHES)! / time(FLOOR_ONE)!),

@@ -21,6 +21,7 @@ import {
 import { findRun, recordBatch, type RunRow } from '../db/repositories/run.repository.js';
 import { clearSeenKeys } from '../db/repositories/seen-keys.repository.js';
 import { markPassIntoEmpty } from '../db/repositories/state.repository.js';
+import { holdIndexes } from '../db/repositories/held-indexes.repository.js';
 import { DEFAULT_LANES, type RemoteSource, type SourceSnapshot } from '../sources/index.js';
 import type { ResolvedPlan } from './plan.js';
 import {
@@ -84,6 +85,7 @@ export async function runInLanes(r: LanesRun, cursor: BatchCursor): Promise<Lane
         if (!(await targetIsEmpty(tx, plan))) return false;
         await clearSeenKeys(tx, claimed.id);
         await markPassIntoEmpty(tx, claimed.id, true);
+        await holdIndexes(tx, claimed.id, plan.target);
         await createLanes(tx, claimed.id, splits);
         return true;
       });

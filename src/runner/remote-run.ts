@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { SiphonError } from '../core/errors.js';
+import type { QualifiedName } from '../core/identifiers.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
 import type { PoolClient } from '../db/pool.js';
 import {
@@ -9,10 +11,12 @@ import {
   stageKeysFromStaging,
   targetIsEmpty,
 } from '../db/repositories/remote-batch.repository.js';
-import { markPassIntoEmpty, readPassIntoEmpty } from '../db/repositories/state.repository.js';
+import { buildHeldIndexes, holdIndexes, indexesHeldBy } from '../db/repositories/held-indexes.repository.js';
+import { markPassIntoEmpty, readPassIntoEmpty, readState } from '../db/repositories/state.repository.js';
 import { writeBatchFromText, type BatchResult } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
 import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
+import { targetNameOf } from '../db/plan-checks.js';
 import { assertAllowedTarget } from '../sql-guard/index.js';
 import {
   assertSafeRemoteQuery,
@@ -21,6 +25,7 @@ import {
   resolveRemotePlan,
   type RemoteSource,
 } from '../sources/index.js';
+import { collectCopyText, CopyReadAhead } from './copy-read-ahead.js';
 import type { ResolvedPlan } from './plan.js';
 import type { StreamedBatch } from './stream-reader.js';
 import type { ExecutorDeps } from './run-support.js';
@@ -51,18 +56,25 @@ export async function openRemoteSource(
 
 /**
  * The guard again (the row may have been written behind the API's back), then the plan from the
- * remote description; a missing target is created through `createTarget` (fenced by the caller).
+ * remote description; a missing target is created, and indexes another pass held are built, behind
+ * the fence.
  */
 export async function prepareRemotePlan(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
   source: RemoteSource,
-  onMissingTarget: Parameters<typeof resolveRemotePlan>[3],
+  behindFence: {
+    /** Creates the missing target in a transaction behind the fence. */
+    readonly createTarget: NonNullable<Parameters<typeof resolveRemotePlan>[3]>;
+    /** Runs its work in a transaction behind the fence. */
+    readonly fenced: (work: (tx: PoolClient) => Promise<void>) => Promise<void>;
+  },
 ): Promise<ResolvedPlan> {
   const connection = await getConnectionRow(deps.pool, claimed.source_connection!);
   assertAllowedTarget(claimed.target_table.split('.')[0]!, deps.sqlPolicy);
   await assertSafeRemoteQuery(connection, claimed.source_query, deps.sqlPolicy);
-  const plan = await resolveRemotePlan(source, deps.pool, claimed, onMissingTarget);
+  await buildIndexesHeldByAnotherPass(deps, claimed, targetNameOf(claimed), behindFence.fenced);
+  const plan = await resolveRemotePlan(source, deps.pool, claimed, behindFence.createTarget);
   return { ...plan, remote: true };
 }
 
@@ -78,18 +90,42 @@ export async function copyRemoteBatch(
   claimed: ClaimedPipeline,
   plan: ResolvedPlan,
   cursor: BatchCursor,
+  /** The pass's next batch read while this one is written (a pass into an empty target). */
+  readAhead: CopyReadAhead | undefined,
 ): Promise<BatchResult> {
   if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
   const limit = claimed.batch_size;
   const intoEmpty = await passIntoEmpty(tx, claimed, plan, cursor);
   if (intoEmpty && !plan.dedup) {
-    return source.copyBatch(plan, cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
+    const ahead = readAhead?.take(cursor);
+    if (ahead) {
+      const text = await ahead;
+      // The next batch is read while this one is written.
+      readAhead!.follow(text.rows, text.lastRow && cursorOfRow(plan, text.lastRow));
+      return copyIntoTarget(tx, plan, Readable.from([text.text], { objectMode: false }));
+    }
+    const result = await source.copyBatch(plan, cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
       form: 'columns',
     });
+    readAhead?.follow(result.rowsRead, result.lastCursor);
+    return result;
   }
   await source.copyBatch(plan, cursor, limit, (rows) => copyIntoStaging(tx, rows));
   if (claimed.mode === 'full' && !intoEmpty) await stageKeysFromStaging(tx, claimed.id, plan);
   return mergeStaged(tx, plan);
+}
+
+/** The keyset cursor a row in stream column order leaves (a NULL is refused by the runner later). */
+function cursorOfRow(plan: ResolvedPlan, row: readonly (string | null)[]): string[] {
+  const order = streamColumns(plan);
+  return plan.cursorColumns.map((c) => row[order.indexOf(c)] as string);
+}
+
+/** Reads a pass's batches ahead as COPY text (`copyRemoteBatch`), for a source that has COPY. */
+export function copyReadAhead(source: RemoteSource, plan: () => ResolvedPlan, limit: number) {
+  const copy = source.copyBatch?.bind(source);
+  if (!copy) return undefined;
+  return new CopyReadAhead((at) => copy(plan(), at, limit, collectCopyText, { form: 'columns' }), limit);
 }
 
 /**
@@ -133,10 +169,39 @@ async function passIntoEmpty(
   return cursor === null ? beginFullPass(tx, claimed, plan) : readPassIntoEmpty(tx, claimed.id);
 }
 
-/** A full pass's first batch: forget an earlier pass's keys, and note whether the target is empty. */
+/**
+ * A full pass's first batch: forget an earlier pass's keys, and note whether the target is empty. An
+ * empty target's indexes are held back until the pass ends (docs/adr/0020): its batches are COPYs
+ * into a table without indexes, and the pass's end builds each index once.
+ */
 async function beginFullPass(tx: PoolClient, claimed: ClaimedPipeline, plan: ResolvedPlan): Promise<boolean> {
   await clearSeenKeys(tx, claimed.id);
   const empty = await targetIsEmpty(tx, plan);
   await markPassIntoEmpty(tx, claimed.id, empty);
+  if (empty && !plan.dedup) await holdIndexes(tx, claimed.id, plan.target);
   return empty;
+}
+
+/**
+ * Indexes held back by a pass that this run does not go on with (a reset, a restarted pass, the
+ * mode changed, another pipeline's pass) are built before anything is read, behind the fence.
+ */
+async function buildIndexesHeldByAnotherPass(
+  deps: ExecutorDeps,
+  claimed: ClaimedPipeline,
+  target: QualifiedName,
+  fenced: (work: (tx: PoolClient) => Promise<void>) => Promise<void>,
+): Promise<void> {
+  const heldBy = await indexesHeldBy(deps.pool, target);
+  if (heldBy === undefined) return;
+  if (
+    heldBy === claimed.id &&
+    claimed.mode === 'full' &&
+    (await readState(deps.pool, claimed.id))?.full_pass_into_empty
+  ) {
+    return; // this run goes on with the pass that holds them
+  }
+  await fenced(async (tx) => {
+    await buildHeldIndexes(tx, target);
+  });
 }

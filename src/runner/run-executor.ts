@@ -49,12 +49,14 @@ import {
 } from './run-support.js';
 import { readStreamed, StreamReader, type StreamedBatch } from './stream-reader.js';
 import {
+  copyReadAhead,
   copyRemoteBatch,
   openRemoteSource,
   prepareRemotePlan,
   writeStreamedRemoteBatch,
 } from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
+import type { CopyReadAhead } from './copy-read-ahead.js';
 import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
@@ -229,18 +231,21 @@ async function preparePlan(
   fence: Fence,
   remote: RemoteSource | undefined,
 ): Promise<ResolvedPlan> {
-  const createTarget = async (create: (tx: PoolClient) => Promise<void>) => {
+  const fenced = async (work: (tx: PoolClient) => Promise<void>) => {
     await withTransaction(deps.pool, async (tx) => {
       if (!(await fenceAndRenew(tx, fence, deps.leaseMs))) throw new LeaseLost();
-      await create(tx);
+      await work(tx);
     });
+  };
+  const createTarget = async (create: (tx: PoolClient) => Promise<void>) => {
+    await fenced(create);
     deps.logger.info(
       { pipelineId: claimed.id, target: claimed.target_table },
       'target table created from the source columns',
     );
   };
   // A source on another server: its dialect's guard, its description, its types (remote-run.ts).
-  if (remote) return prepareRemotePlan(deps, claimed, remote, createTarget);
+  if (remote) return prepareRemotePlan(deps, claimed, remote, { createTarget, fenced });
   // The parser guard and PostgreSQL's own resolution again: the row may have been written behind the
   // API's back, and operators, casts or views may have changed since it was saved.
   await assertSafePipeline(claimed, deps.sqlPolicy, { target: { pool: deps.pool }, unresolved: 'refuse' });
@@ -318,6 +323,8 @@ async function batchLoop(
     : deps.transfer === 'stream'
       ? new StreamReader((at) => readStreamed(deps, plan, at, limit), limit)
       : undefined;
+  const readAhead =
+    remote && deps.sources?.readAhead !== false ? copyReadAhead(remote, () => plan, limit) : undefined;
   let needsReload = false;
   for (;;) {
     if (deps.stopSignal.aborted) {
@@ -334,7 +341,19 @@ async function batchLoop(
       }
       const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
       const step = await batchTransaction(deps.pool, batchNo + 1, attempt, (tx) =>
-        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote }),
+        commitBatch(tx, {
+          deps,
+          claimed,
+          plan,
+          fence,
+          run,
+          cursor,
+          batchNo,
+          began,
+          streamed,
+          remote,
+          readAhead,
+        }),
       );
       attempt = 0;
       if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
@@ -374,6 +393,7 @@ async function batchLoop(
       }
     } catch (error) {
       reads?.discard();
+      readAhead?.discard();
       if (!plan.dedup && isDuplicateKeyInBatch(error)) {
         // The source yields a key twice in this batch (an upsert's 21000, or 23505 from a batch copied
         // straight into an empty target); the batch rolled back whole. De-duplicate
@@ -430,6 +450,8 @@ interface BatchContext {
   readonly streamed: StreamedBatch | undefined;
   /** A source on another server: its COPY path, when it has one, is used inside this transaction. */
   readonly remote: RemoteSource | undefined;
+  /** Its next batch, read while this one is written. */
+  readonly readAhead: CopyReadAhead | undefined;
 }
 
 /**
@@ -437,12 +459,14 @@ interface BatchContext {
  * the ledger, a renewal before COMMIT when the batch was long, and a pause that ends the run here.
  */
 async function commitBatch(tx: PoolClient, b: BatchContext) {
-  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote } = b;
+  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote, readAhead } = b;
   const status = await fenceAndRenew(tx, fence, deps.leaseMs);
   if (!status) throw new LeaseLost();
   const copy = !streamed && remote?.copyBatch ? remote : undefined;
   const result = copy
-    ? await inSpan('siphon.target.write', {}, () => copyRemoteBatch(tx, copy, claimed, plan, cursor))
+    ? await inSpan('siphon.target.write', {}, () =>
+        copyRemoteBatch(tx, copy, claimed, plan, cursor, readAhead),
+      )
     : streamed && plan.remote
       ? await inSpan('siphon.target.write', {}, () =>
           writeStreamedRemoteBatch(tx, claimed, plan, cursor, streamed),

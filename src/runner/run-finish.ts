@@ -14,6 +14,7 @@ import { addRowsDeleted, finishRun, type RunRow } from '../db/repositories/run.r
 import { completeState, readPassIntoEmpty, readState } from '../db/repositories/state.repository.js';
 import { deleteNotSeen } from '../db/repositories/target.repository.js';
 import { clearSeenKeys, deleteNotStaged } from '../db/repositories/seen-keys.repository.js';
+import { buildHeldIndexes } from '../db/repositories/held-indexes.repository.js';
 import { assertSafeInCatalog, assertSafeTaskSql } from '../sql-guard/index.js';
 import { inSpan } from '../observability/index.js';
 import { listTasks, type TaskRow } from '../tasks/index.js';
@@ -98,8 +99,12 @@ async function deleteGone(
   plan: BatchPlan & { readonly remote?: boolean },
 ): Promise<number> {
   if (!plan.remote) return deleteNotSeen(tx, plan);
-  // A pass that began on an empty target wrote every row there itself: nothing to delete.
-  if (await readPassIntoEmpty(tx, claimed.id)) return 0;
+  // A pass that began on an empty target wrote every row there itself: nothing to delete; the indexes
+  // it held back are built now (docs/adr/0020).
+  if (await readPassIntoEmpty(tx, claimed.id)) {
+    await buildHeldIndexes(tx, plan.target);
+    return 0;
+  }
   const keyTypes = plan.keys.map((k) => plan.targetTypes[k] ?? 'text');
   return deleteNotStaged(tx, claimed.id, plan.target, plan.keys, keyTypes);
 }

@@ -138,6 +138,15 @@ describe('kill -9 of a runner reading a source on another server', () => {
         (await db.admin.query(`SELECT count(*) FROM analytics.remote_crash_${label}`)).rows[0].count,
       );
       expect(before, `seed ${seed}`).toBeLessThan(mysqlSource ? MY_ROWS : ROWS);
+      // A full pass into the empty target holds its primary key back until the pass ends.
+      const held = async () =>
+        (
+          await db.admin.query(
+            "SELECT 1 FROM etl.held_indexes WHERE target_schema = 'analytics' AND target_table = $1",
+            [`remote_crash_${label}`],
+          )
+        ).rowCount;
+      expect(await held(), `seed ${seed}`).toBe(mode.mode === 'full' ? 1 : 0);
 
       const survivor = spawnCli(['runner'], runnerEnv());
       survivor.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
@@ -164,6 +173,13 @@ describe('kill -9 of a runner reading a source on another server', () => {
         `SELECT id, v FROM analytics.remote_crash_${label} ORDER BY id`,
       );
       expect(target, `seed ${seed}`).toEqual(source);
+      // ... and the pass's end built it again.
+      expect(await held()).toBe(0);
+      const { rows: keys } = await db.admin.query<{ contype: string }>(
+        'SELECT contype FROM pg_constraint WHERE conrelid = $1::regclass',
+        [`analytics.remote_crash_${label}`],
+      );
+      expect(keys.map((k) => k.contype)).toContain('p');
 
       const { rows } = await db.admin.query<{ status: string; n: number }>(
         'SELECT status, count(*)::int AS n FROM etl.etl_runs WHERE pipeline_id = $1 GROUP BY 1 ORDER BY 1',

@@ -679,6 +679,10 @@ describe('a full pass into an empty target', () => {
       lanes: lanes.rows.map((l) => ({ lane: l.lane, position: l.position, done: l.done })),
     });
     const target = Number((await db.admin.query('SELECT count(*) FROM analytics.pg_paused')).rows[0].count);
+    const midPass = await db.admin.query(
+      "SELECT 1 FROM pg_indexes WHERE schemaname = 'analytics' AND tablename = 'pg_paused'",
+    );
+    expect(midPass.rowCount).toBe(0);
     expect(target).toBeGreaterThan(0);
     expect(target).toBeLessThan(1000);
     expect(target % 50).toBe(0);
@@ -702,6 +706,13 @@ describe('a full pass into an empty target', () => {
       (await db.admin.query('SELECT 1 FROM etl.full_pass_lanes WHERE pipeline_id = $1', [pipeline.id]))
         .rowCount,
     ).toBe(0);
+    // The lanes copied into a table without its primary key, built again at the pass's end.
+    const { rows: indexes } = await db.admin.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = 'analytics' AND tablename = 'pg_paused'",
+    );
+    expect(indexes.map((i) => i.indexdef)).toEqual([
+      'CREATE UNIQUE INDEX pg_paused_pkey ON analytics.pg_paused USING btree (id)',
+    ]);
   });
 
   it('merges a batch instead when the source yields a key twice', async () => {

@@ -58,7 +58,10 @@ export interface TargetShape {
   readonly keyCollatable: boolean;
 }
 
-/** Columns of the target and whether a unique index matches `keys` exactly; undefined if absent. */
+/**
+ * Columns of the target and whether a unique index matches `keys` exactly (or is held back while a
+ * full pass fills it, docs/adr/0020); undefined if absent.
+ */
 export async function describeTarget(
   db: Executor,
   target: QualifiedName,
@@ -79,7 +82,12 @@ export async function describeTarget(
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL
                       AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
                             WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey))
-                          = (SELECT array_agg(k ORDER BY k) FROM unnest($3::text[]) k)) AS has_key
+                          = (SELECT array_agg(k ORDER BY k) FROM unnest($3::text[]) k))
+            -- or held back by a full pass filling the empty target (held-indexes.repository)
+            OR EXISTS (SELECT 1 FROM etl.held_indexes h, jsonb_array_elements(h.indexes) x
+                        WHERE h.target_schema = $1 AND h.target_table = $2
+                          AND x->'unique' = (SELECT to_jsonb(array_agg(k ORDER BY k)) FROM unnest($3::text[]) k))
+              AS has_key
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
     [target.schema, target.table, keys],
