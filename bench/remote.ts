@@ -3,9 +3,9 @@
  * PostgreSQL 18, measured in one run against the usual tools doing the same copy:
  *
  *   - Siphon, from the system PostgreSQL 15 (a source connection, batches read there, committed here),
- *     in two parallel lanes from one snapshot and in one sequence; the sequence again without reading
- *     ahead, and into a target whose indexes it must keep (a foreign key points at it), to show
- *     what each part of the fast path gives (`fastPath`);
+ *     in two parallel lanes from one snapshot and in one sequence; the sequence again into a target
+ *     whose indexes it must keep (a foreign key points at it), to show what holding them gives
+ *     (`fastPath.heldIndexes`);
  *   - `pg_dump -t … | psql` and `psql \copy … | psql \copy` (PostgreSQL 15 → 18);
  *   - Siphon from the system MariaDB;
  *   - pgloader (Debian's package) from both sources, when it is installed (reported as null when not);
@@ -55,7 +55,6 @@ const SOURCE_MY = { host: '127.0.0.1', port: 3306, user: 'root' };
 const logger = pino({ level: 'silent' });
 const SIPHON_PARALLEL = 'siphon: PostgreSQL 15 → 18 (COPY, 2 lanes)';
 const SIPHON_SEQUENTIAL = 'siphon: PostgreSQL 15 → 18 (COPY, sequential)';
-const SIPHON_NO_READ_AHEAD = 'siphon: PostgreSQL 15 → 18 (COPY, sequential, no read-ahead)';
 const SIPHON_INDEXES_KEPT =
   'siphon: PostgreSQL 15 → 18 (COPY, sequential, indexes kept: a foreign key points at the target)';
 const SIPHON_MYSQL = 'siphon: MariaDB → PostgreSQL 18';
@@ -170,7 +169,7 @@ async function main(): Promise<void> {
       );
     }
     const mib = (b: number) => Math.round(b / 2 ** 20);
-    const load = async (pipeline: string, copy: boolean, lanes = 1, readAhead = true): Promise<Measured> => {
+    const load = async (pipeline: string, copy: boolean, lanes = 1): Promise<Measured> => {
       const runner = new Runner({
         pool: target,
         listenUrl: server.url,
@@ -186,7 +185,6 @@ async function main(): Promise<void> {
           applicationName: 'siphon-bench',
           copy,
           lanes,
-          readAhead,
         },
       });
       await runner.start();
@@ -282,7 +280,6 @@ async function main(): Promise<void> {
     try {
       for (let r = 0; r < REPEAT; r += 1) {
         await round(SIPHON_SEQUENTIAL, () => load('bench_pg_full', true));
-        await round(SIPHON_NO_READ_AHEAD, () => load('bench_pg_full', true, 1, false));
         await round(SIPHON_INDEXES_KEPT, () => load('bench_pg_kept_full', true));
         await round(PG_DUMP, async () => {
           const url = await fresh('bench_dump');
@@ -349,7 +346,6 @@ async function main(): Promise<void> {
       mysql: { vsPgloader: ratio(time(PGLOADER_MY), SIPHON_MYSQL) },
       // What each part of a first load's fast path gives (ADR 0020): the same load without it ÷ with it.
       fastPath: {
-        readAhead: ratio(time(SIPHON_NO_READ_AHEAD), SIPHON_SEQUENTIAL),
         heldIndexes: ratio(time(SIPHON_INDEXES_KEPT), SIPHON_SEQUENTIAL),
       },
       // PostgreSQL's own price for a commit every batch: psql alone, one COPY against one per batch.

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { SiphonError } from '../core/errors.js';
 import type { QualifiedName } from '../core/identifiers.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
@@ -25,7 +24,6 @@ import {
   resolveRemotePlan,
   type RemoteSource,
 } from '../sources/index.js';
-import { collectCopyText, CopyReadAhead } from './copy-read-ahead.js';
 import type { ResolvedPlan } from './plan.js';
 import type { StreamedBatch } from './stream-reader.js';
 import type { ExecutorDeps } from './run-support.js';
@@ -90,42 +88,18 @@ export async function copyRemoteBatch(
   claimed: ClaimedPipeline,
   plan: ResolvedPlan,
   cursor: BatchCursor,
-  /** The pass's next batch read while this one is written (a pass into an empty target). */
-  readAhead: CopyReadAhead | undefined,
 ): Promise<BatchResult> {
   if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
   const limit = claimed.batch_size;
   const intoEmpty = await passIntoEmpty(tx, claimed, plan, cursor);
   if (intoEmpty && !plan.dedup) {
-    const ahead = readAhead?.take(cursor);
-    if (ahead) {
-      const text = await ahead;
-      // The next batch is read while this one is written.
-      readAhead!.follow(text.rows, text.lastRow && cursorOfRow(plan, text.lastRow));
-      return copyIntoTarget(tx, plan, Readable.from([text.text], { objectMode: false }));
-    }
-    const result = await source.copyBatch(plan, cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
+    return source.copyBatch(plan, cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
       form: 'columns',
     });
-    readAhead?.follow(result.rowsRead, result.lastCursor);
-    return result;
   }
   await source.copyBatch(plan, cursor, limit, (rows) => copyIntoStaging(tx, rows));
   if (claimed.mode === 'full' && !intoEmpty) await stageKeysFromStaging(tx, claimed.id, plan);
   return mergeStaged(tx, plan);
-}
-
-/** The keyset cursor a row in stream column order leaves (a NULL is refused by the runner later). */
-function cursorOfRow(plan: ResolvedPlan, row: readonly (string | null)[]): string[] {
-  const order = streamColumns(plan);
-  return plan.cursorColumns.map((c) => row[order.indexOf(c)] as string);
-}
-
-/** Reads a pass's batches ahead as COPY text (`copyRemoteBatch`), for a source that has COPY. */
-export function copyReadAhead(source: RemoteSource, plan: () => ResolvedPlan, limit: number) {
-  const copy = source.copyBatch?.bind(source);
-  if (!copy) return undefined;
-  return new CopyReadAhead((at) => copy(plan(), at, limit, collectCopyText, { form: 'columns' }), limit);
 }
 
 /**

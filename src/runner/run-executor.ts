@@ -49,14 +49,12 @@ import {
 } from './run-support.js';
 import { readStreamed, StreamReader, type StreamedBatch } from './stream-reader.js';
 import {
-  copyReadAhead,
   copyRemoteBatch,
   openRemoteSource,
   prepareRemotePlan,
   writeStreamedRemoteBatch,
 } from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
-import type { CopyReadAhead } from './copy-read-ahead.js';
 import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
@@ -323,8 +321,6 @@ async function batchLoop(
     : deps.transfer === 'stream'
       ? new StreamReader((at) => readStreamed(deps, plan, at, limit), limit)
       : undefined;
-  const readAhead =
-    remote && deps.sources?.readAhead !== false ? copyReadAhead(remote, () => plan, limit) : undefined;
   let needsReload = false;
   for (;;) {
     if (deps.stopSignal.aborted) {
@@ -352,7 +348,6 @@ async function batchLoop(
           began,
           streamed,
           remote,
-          readAhead,
         }),
       );
       attempt = 0;
@@ -393,7 +388,6 @@ async function batchLoop(
       }
     } catch (error) {
       reads?.discard();
-      readAhead?.discard();
       if (!plan.dedup && isDuplicateKeyInBatch(error)) {
         // The source yields a key twice in this batch (an upsert's 21000, or 23505 from a batch copied
         // straight into an empty target); the batch rolled back whole. De-duplicate
@@ -450,8 +444,6 @@ interface BatchContext {
   readonly streamed: StreamedBatch | undefined;
   /** A source on another server: its COPY path, when it has one, is used inside this transaction. */
   readonly remote: RemoteSource | undefined;
-  /** Its next batch, read while this one is written. */
-  readonly readAhead: CopyReadAhead | undefined;
 }
 
 /**
@@ -459,14 +451,12 @@ interface BatchContext {
  * the ledger, a renewal before COMMIT when the batch was long, and a pause that ends the run here.
  */
 async function commitBatch(tx: PoolClient, b: BatchContext) {
-  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote, readAhead } = b;
+  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote } = b;
   const status = await fenceAndRenew(tx, fence, deps.leaseMs);
   if (!status) throw new LeaseLost();
   const copy = !streamed && remote?.copyBatch ? remote : undefined;
   const result = copy
-    ? await inSpan('siphon.target.write', {}, () =>
-        copyRemoteBatch(tx, copy, claimed, plan, cursor, readAhead),
-      )
+    ? await inSpan('siphon.target.write', {}, () => copyRemoteBatch(tx, copy, claimed, plan, cursor))
     : streamed && plan.remote
       ? await inSpan('siphon.target.write', {}, () =>
           writeStreamedRemoteBatch(tx, claimed, plan, cursor, streamed),

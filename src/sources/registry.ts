@@ -31,11 +31,6 @@ export interface SourceDeps {
    * @default 1
    */
   readonly lanes?: number;
-  /**
-   * A full pass into an empty target reads its next batch while the current one is written
-   * (docs/adr/0020). Off only to measure it (`npm run bench -- --remote`). @default true
-   */
-  readonly readAhead?: boolean;
 }
 
 /** Opens a connection's source (a small pool, nothing sent yet); the caller closes it. */

@@ -91,8 +91,8 @@ export async function indexesHeldBy(db: Executor, target: QualifiedName): Promis
  * Builds the target's held indexes again and forgets them, in the caller's (fenced) transaction.
  * A unique index refused for a key the source yielded twice (23505) keeps the key's last row written
  * (the highest ctid: the table was only appended to since it was empty) and is built again, as a
- * batch's merge keeps one row per key. Any other refusal fails with the index's name and leaves them
- * held, so the next run tries again. Returns the rows removed as duplicates.
+ * batch's merge keeps one row per key. Any other refusal fails (`SIPHON_ERR_TARGET_WRITE`, naming
+ * the index) and leaves them held, so the next run tries again. Returns the rows removed as duplicates.
  */
 export async function buildHeldIndexes(tx: PoolClient, target: QualifiedName): Promise<number> {
   const { rows } = await tx.query<{ indexes: HeldIndex[] }>(
@@ -151,11 +151,18 @@ async function keepLastRowPerKey(
   return removed;
 }
 
-function refused(error: unknown, target: QualifiedName): SiphonError {
+/**
+ * A row the index refuses (class 23: a NULL in a key column, a key twice after the de-duplication) is
+ * the target's refusal, named after the index; anything else (a lost connection) goes on as it is, to
+ * be retried like any transient failure.
+ */
+function refused(error: unknown, target: QualifiedName): unknown {
+  const sqlstate = (error as { code?: unknown }).code;
+  if (typeof sqlstate !== 'string' || !sqlstate.startsWith('23')) return error;
   const index = (error as { siphonIndex?: string }).siphonIndex ?? 'an index';
   return new SiphonError(
-    'SIPHON_ERR_TARGET_SCHEMA',
-    `building ${index} of ${target.schema}.${target.table} again after its load failed: ${(error as Error).message}`,
-    { field: 'target_table', cause: error },
+    'SIPHON_ERR_TARGET_WRITE',
+    `building ${index} of ${target.schema}.${target.table} again after its first load: ${(error as Error).message}`,
+    { field: 'target_table', cause: error, details: { sqlstate, index } },
   );
 }
