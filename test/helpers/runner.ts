@@ -107,3 +107,24 @@ export async function count(db: TestDatabase, sql: string, params: unknown[] = [
   const { rows } = await db.admin.query<{ n: number }>(`SELECT (${sql})::int AS n`, params);
   return rows[0]!.n;
 }
+
+/** Starts a run, asks for a pause as soon as its first batch commits, and waits until it is PAUSED. */
+export async function runAndPauseAfterFirstBatch(
+  db: TestDatabase,
+  runner: Runner,
+  id: string,
+): Promise<void> {
+  let paused = false;
+  const onBatch = ({ pipelineId }: { pipelineId: string }) => {
+    if (pipelineId !== id || paused) return;
+    paused = true;
+    void requestStatus(db.api, id, 'pause', 'test', 'test');
+  };
+  runner.events.on('batch:committed', onBatch);
+  try {
+    await requestRun(db, id);
+    await waitForStatus(db, id, ['PAUSED'], 30_000);
+  } finally {
+    runner.events.off('batch:committed', onBatch);
+  }
+}

@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
-import { requestStatus } from '../../src/pipelines/index.js';
 import type { Runner } from '../../src/runner/index.js';
 import type { SourceDeps } from '../../src/sources/index.js';
 import { as, buildTestApp, OPERATOR } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createRemotePostgres, REMOTE_PG, type RemotePostgres } from '../helpers/remote-servers.js';
-import { requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { requestRun, runAndPauseAfterFirstBatch, startTestRunner, waitForStatus } from '../helpers/runner.js';
 
 /**
  * A full pass from another server into an empty target holds the target's indexes back and builds
@@ -93,22 +92,6 @@ async function runToEnd(id: string) {
   return rows[0]!;
 }
 
-async function runAndPauseAfterFirstBatch(id: string): Promise<void> {
-  let paused = false;
-  const onBatch = ({ pipelineId }: { pipelineId: string }) => {
-    if (pipelineId !== id || paused) return;
-    paused = true;
-    void requestStatus(db.api, id, 'pause', 'test', 'test');
-  };
-  runner.events.on('batch:committed', onBatch);
-  try {
-    await requestRun(db, id);
-    await waitForStatus(db, id, ['PAUSED'], 30_000);
-  } finally {
-    runner.events.off('batch:committed', onBatch);
-  }
-}
-
 /** The target's indexes as the catalog writes them, sorted. */
 async function indexesOf(table: string): Promise<string[]> {
   const { rows } = await db.admin.query<{ indexdef: string }>(
@@ -149,7 +132,7 @@ async function loadedThenEmptied(name: string): Promise<{ id: string; indexes: s
 describe('a full pass into an empty target from another server', () => {
   it('holds every index of the target while it copies, and builds them again at its end', async () => {
     const { id, indexes } = await loadedThenEmptied('held_films');
-    await runAndPauseAfterFirstBatch(id);
+    await runAndPauseAfterFirstBatch(db, runner, id);
     // Mid-pass: the rows of the committed batches, no index, and the record of how to build them.
     expect(await indexesOf('held_films')).toEqual([]);
     expect(await heldFor('held_films')).toEqual([
@@ -202,7 +185,7 @@ describe('a full pass into an empty target from another server', () => {
 
   it('builds the held indexes before reading when the pass is not resumed (a reset checkpoint)', async () => {
     const { id, indexes } = await loadedThenEmptied('held_reset');
-    await runAndPauseAfterFirstBatch(id);
+    await runAndPauseAfterFirstBatch(db, runner, id);
     expect(await heldFor('held_reset')).toHaveLength(3);
     const reset = await app.inject({
       method: 'POST',
@@ -225,7 +208,7 @@ describe('a full pass into an empty target from another server', () => {
     );
     await db.admin.query('TRUNCATE analytics.held_parent CASCADE');
     const indexes = await indexesOf('held_parent');
-    await runAndPauseAfterFirstBatch(id);
+    await runAndPauseAfterFirstBatch(db, runner, id);
     expect(await indexesOf('held_parent')).toEqual(indexes);
     expect(await heldFor('held_parent')).toEqual([]);
     expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });

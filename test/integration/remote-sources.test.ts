@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { consoleSession } from '../helpers/console.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { createSecretResolver } from '../../src/config/index.js';
-import { requestStatus } from '../../src/pipelines/index.js';
 import type { Runner } from '../../src/runner/index.js';
 import { testConnection, type SourceDeps } from '../../src/sources/index.js';
 import { as, buildTestApp, OPERATOR, VIEWER } from '../helpers/api.js';
@@ -22,7 +21,7 @@ import {
   type RemoteMysql,
   type RemotePostgres,
 } from '../helpers/remote-servers.js';
-import { requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { requestRun, runAndPauseAfterFirstBatch, startTestRunner, waitForStatus } from '../helpers/runner.js';
 import { cliEnv, runCli } from '../helpers/processes.js';
 import { testTempDir } from '../helpers/tmp.js';
 
@@ -101,23 +100,6 @@ async function runToEnd(id: string) {
     [id],
   );
   return { pipeline: row, run: rows[0]! };
-}
-
-/** Starts a run, asks for a pause as soon as its first batch commits, and waits until it is PAUSED. */
-async function runAndPauseAfterFirstBatch(id: string): Promise<void> {
-  let paused = false;
-  const onBatch = ({ pipelineId }: { pipelineId: string }) => {
-    if (pipelineId !== id || paused) return;
-    paused = true;
-    void requestStatus(db.api, id, 'pause', 'test', 'test');
-  };
-  runner.events.on('batch:committed', onBatch);
-  try {
-    await requestRun(db, id);
-    await waitForStatus(db, id, ['PAUSED'], 30_000);
-  } finally {
-    runner.events.off('batch:committed', onBatch);
-  }
 }
 
 /** Both sides as sorted JSON lines of text values, for an exact comparison. */
@@ -661,7 +643,7 @@ describe('a full pass into an empty target', () => {
       mode: 'full',
       batch_size: 50,
     });
-    await runAndPauseAfterFirstBatch(pipeline.id);
+    await runAndPauseAfterFirstBatch(db, runner, pipeline.id);
     const lanes = await db.admin.query<{ lane: number; position: string[] | null; done: boolean }>(
       'SELECT lane, position, done FROM etl.full_pass_lanes WHERE pipeline_id = $1 ORDER BY lane',
       [pipeline.id],
@@ -943,7 +925,7 @@ describe('a MariaDB source', () => {
       mode: 'full',
       batch_size: 40,
     });
-    await runAndPauseAfterFirstBatch(pipeline.id);
+    await runAndPauseAfterFirstBatch(db, runner, pipeline.id);
     const { rows: state } = await db.admin.query<{ full_cursor: string[] | null; into_empty: boolean }>(
       'SELECT full_cursor, full_pass_into_empty AS into_empty FROM etl.etl_state WHERE pipeline_id = $1',
       [pipeline.id],
