@@ -82,12 +82,7 @@ export async function describeTarget(
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL
                       AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
                             WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey))
-                          = (SELECT array_agg(k ORDER BY k) FROM unnest($3::text[]) k))
-            -- or held back by a full pass filling the empty target (held-indexes.repository)
-            OR EXISTS (SELECT 1 FROM etl.held_indexes h, jsonb_array_elements(h.indexes) x
-                        WHERE h.target_schema = $1 AND h.target_table = $2
-                          AND x->'unique' = (SELECT to_jsonb(array_agg(k ORDER BY k)) FROM unnest($3::text[]) k))
-              AS has_key
+                          = (SELECT array_agg(k ORDER BY k) FROM unnest($3::text[]) k)) AS has_key
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
     [target.schema, target.table, keys],
@@ -96,7 +91,31 @@ export async function describeTarget(
   if (!row) return undefined;
   const columns = row.columns ?? [];
   const types = Object.fromEntries(columns.map((c, i) => [c, row.types?.[i] ?? 'text']));
-  return { columns, types, hasUniqueKey: row.has_key, keyCollatable: row.collatable };
+  const hasUniqueKey = row.has_key || (await holdsUniqueKey(db, target, keys));
+  return { columns, types, hasUniqueKey, keyCollatable: row.collatable };
+}
+
+/**
+ * Whether a full pass filling the empty target holds back a unique index on exactly `keys`
+ * (held-indexes.repository). Asked only when the target has none; a role that cannot read the etl
+ * schema (the reader, for reconcile) sees the target as it is.
+ */
+async function holdsUniqueKey(
+  db: Executor,
+  target: QualifiedName,
+  keys: readonly string[],
+): Promise<boolean> {
+  const { rows: can } = await db.query<{ can: boolean }>(
+    "SELECT CASE WHEN has_schema_privilege('etl', 'USAGE') THEN has_table_privilege('etl.held_indexes', 'SELECT') ELSE false END AS can",
+  );
+  if (!can[0]?.can) return false;
+  const { rows } = await db.query(
+    `SELECT 1 FROM etl.held_indexes h, jsonb_array_elements(h.indexes) x
+      WHERE h.target_schema = $1 AND h.target_table = $2
+        AND x->'unique' = (SELECT to_jsonb(array_agg(k ORDER BY k)) FROM unnest($3::text[]) k)`,
+    [target.schema, target.table, keys],
+  );
+  return rows.length > 0;
 }
 
 /**
