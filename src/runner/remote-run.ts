@@ -15,7 +15,6 @@ import { markPassIntoEmpty, readPassIntoEmpty, readState } from '../db/repositor
 import { writeBatchFromText, type BatchResult } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
 import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
-import { targetNameOf } from '../db/plan-checks.js';
 import { assertAllowedTarget } from '../sql-guard/index.js';
 import {
   assertSafeRemoteQuery,
@@ -54,25 +53,18 @@ export async function openRemoteSource(
 
 /**
  * The guard again (the row may have been written behind the API's back), then the plan from the
- * remote description; a missing target is created, and indexes another pass held are built, behind
- * the fence.
+ * remote description; a missing target is created through `onMissingTarget` (fenced by the caller).
  */
 export async function prepareRemotePlan(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
   source: RemoteSource,
-  behindFence: {
-    /** Creates the missing target in a transaction behind the fence. */
-    readonly createTarget: NonNullable<Parameters<typeof resolveRemotePlan>[3]>;
-    /** Runs its work in a transaction behind the fence. */
-    readonly fenced: (work: (tx: PoolClient) => Promise<void>) => Promise<void>;
-  },
+  onMissingTarget: Parameters<typeof resolveRemotePlan>[3],
 ): Promise<ResolvedPlan> {
   const connection = await getConnectionRow(deps.pool, claimed.source_connection!);
   assertAllowedTarget(claimed.target_table.split('.')[0]!, deps.sqlPolicy);
   await assertSafeRemoteQuery(connection, claimed.source_query, deps.sqlPolicy);
-  await buildIndexesHeldByAnotherPass(deps, claimed, targetNameOf(claimed), behindFence.fenced);
-  const plan = await resolveRemotePlan(source, deps.pool, claimed, behindFence.createTarget);
+  const plan = await resolveRemotePlan(source, deps.pool, claimed, onMissingTarget);
   return { ...plan, remote: true };
 }
 
@@ -157,10 +149,11 @@ async function beginFullPass(tx: PoolClient, claimed: ClaimedPipeline, plan: Res
 }
 
 /**
- * Indexes held back by a pass that this run does not go on with (a reset, a restarted pass, the
- * mode changed, another pipeline's pass) are built before anything is read, behind the fence.
+ * Indexes a first load from another server held back (docs/adr/0020), when this run does not go on
+ * with that pass (a reset, a restarted pass, the mode or the source changed, another pipeline into
+ * the same table, local or remote), are built before anything is read, behind the fence.
  */
-async function buildIndexesHeldByAnotherPass(
+export async function buildIndexesHeldByAnotherPass(
   deps: ExecutorDeps,
   claimed: ClaimedPipeline,
   target: QualifiedName,
@@ -171,6 +164,7 @@ async function buildIndexesHeldByAnotherPass(
   if (
     heldBy === claimed.id &&
     claimed.mode === 'full' &&
+    claimed.source_connection &&
     (await readState(deps.pool, claimed.id))?.full_pass_into_empty
   ) {
     return; // this run goes on with the pass that holds them

@@ -47,8 +47,10 @@ import {
   withRetries,
   type ExecutorDeps,
 } from './run-support.js';
+import { targetNameOf } from '../db/plan-checks.js';
 import { readStreamed, StreamReader, type StreamedBatch } from './stream-reader.js';
 import {
+  buildIndexesHeldByAnotherPass,
   copyRemoteBatch,
   openRemoteSource,
   prepareRemotePlan,
@@ -242,8 +244,9 @@ async function preparePlan(
       'target table created from the source columns',
     );
   };
+  await buildIndexesHeldByAnotherPass(deps, claimed, targetNameOf(claimed), fenced);
   // A source on another server: its dialect's guard, its description, its types (remote-run.ts).
-  if (remote) return prepareRemotePlan(deps, claimed, remote, { createTarget, fenced });
+  if (remote) return prepareRemotePlan(deps, claimed, remote, createTarget);
   // The parser guard and PostgreSQL's own resolution again: the row may have been written behind the
   // API's back, and operators, casts or views may have changed since it was saved.
   await assertSafePipeline(claimed, deps.sqlPolicy, { target: { pool: deps.pool }, unresolved: 'refuse' });

@@ -200,6 +200,36 @@ describe('a full pass into an empty target from another server', () => {
     expect(await heldFor('held_reset')).toEqual([]);
   });
 
+  it('builds them before another pipeline writes into the same target, here one reading this database', async () => {
+    const remoteId = await createPipeline('held_shared');
+    await runAndPauseAfterFirstBatch(db, runner, remoteId);
+    expect(await heldFor('held_shared')).toEqual(['held_shared_pkey']);
+    const response = await app.inject({
+      method: 'POST',
+      url: '/pipelines',
+      payload: {
+        name: 'held_shared_local',
+        source_query: "SELECT 1 AS id, 'from here' AS title, 'c1' AS code",
+        target_table: 'analytics.held_shared',
+        unique_key: 'id',
+        mode: 'incremental',
+        incremental_key: 'id',
+      },
+      headers: as(OPERATOR),
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    const localId = (response.json() as { id: string }).id;
+    // Its upsert needs the unique index: the run builds the held ones first.
+    expect(await runToEnd(localId)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await heldFor('held_shared')).toEqual([]);
+    expect(await indexesOf('held_shared')).toEqual([
+      'CREATE UNIQUE INDEX held_shared_pkey ON analytics.held_shared USING btree (id)',
+    ]);
+    // The paused pass goes on, through the index now, and ends with every source row once.
+    expect(await runToEnd(remoteId)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await count('held_shared')).toEqual({ n: ROWS, distinct_ids: ROWS });
+  });
+
   it('keeps the indexes of a target that a foreign key points at', async () => {
     const id = await createPipeline('held_parent');
     expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });
