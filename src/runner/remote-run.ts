@@ -169,7 +169,5 @@ export async function buildIndexesHeldByAnotherPass(
   ) {
     return; // this run goes on with the pass that holds them
   }
-  await fenced(async (tx) => {
-    await buildHeldIndexes(tx, target);
-  });
+  await fenced((tx) => buildHeldIndexes(tx, target));
 }

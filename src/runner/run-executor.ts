@@ -340,18 +340,7 @@ async function batchLoop(
       }
       const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
       const step = await batchTransaction(deps.pool, batchNo + 1, attempt, (tx) =>
-        commitBatch(tx, {
-          deps,
-          claimed,
-          plan,
-          fence,
-          run,
-          cursor,
-          batchNo,
-          began,
-          streamed,
-          remote,
-        }),
+        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote }),
       );
       attempt = 0;
       if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {

@@ -6,7 +6,7 @@ import type { SourceDeps } from '../../src/sources/index.js';
 import { as, buildTestApp, OPERATOR } from '../helpers/api.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { createRemotePostgres, REMOTE_PG, type RemotePostgres } from '../helpers/remote-servers.js';
-import { requestRun, runAndPauseAfterFirstBatch, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { runAndPauseAfterFirstBatch, runToEnd, startTestRunner } from '../helpers/runner.js';
 
 /**
  * A full pass from another server into an empty target holds the target's indexes back and builds
@@ -82,16 +82,6 @@ async function createPipeline(name: string): Promise<string> {
   return (response.json() as { id: string }).id;
 }
 
-async function runToEnd(id: string) {
-  await requestRun(db, id);
-  await waitForStatus(db, id, ['IDLE', 'FAILED'], 60_000);
-  const { rows } = await db.admin.query<{ status: string; error: string | null }>(
-    'SELECT status, error FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
-    [id],
-  );
-  return rows[0]!;
-}
-
 /** The target's indexes as the catalog writes them, sorted. */
 async function indexesOf(table: string): Promise<string[]> {
   const { rows } = await db.admin.query<{ indexdef: string }>(
@@ -120,7 +110,7 @@ async function count(table: string): Promise<{ n: number; distinct_ids: number }
 /** A target loaded once, given an index and a unique constraint of its own, then emptied. */
 async function loadedThenEmptied(name: string): Promise<{ id: string; indexes: string[] }> {
   const id = await createPipeline(name);
-  expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });
+  expect(await runToEnd(db, id)).toMatchObject({ status: 'SUCCESS', error: null });
   await db.admin.query(`CREATE INDEX ${name}_title_idx ON analytics.${name} (title)`);
   await db.admin.query(`ALTER TABLE analytics.${name} ADD CONSTRAINT ${name}_code_key UNIQUE (code)`);
   const indexes = await indexesOf(name);
@@ -161,7 +151,7 @@ describe('a full pass into an empty target from another server', () => {
     expect(validated.json().target.problems).toEqual([]);
 
     // Resumed: the rest is copied, then every index is built as it was, and the record is gone.
-    expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await runToEnd(db, id)).toMatchObject({ status: 'SUCCESS', error: null });
     expect(await count('held_films')).toEqual({ n: ROWS, distinct_ids: ROWS });
     expect(await indexesOf('held_films')).toEqual(indexes);
     expect(await heldFor('held_films')).toEqual([]);
@@ -194,7 +184,7 @@ describe('a full pass into an empty target from another server', () => {
     });
     expect(reset.statusCode, reset.body).toBe(200);
     // The new pass finds rows there: it merges (an upsert needs the unique index back) and ends exact.
-    expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await runToEnd(db, id)).toMatchObject({ status: 'SUCCESS', error: null });
     expect(await count('held_reset')).toEqual({ n: ROWS, distinct_ids: ROWS });
     expect(await indexesOf('held_reset')).toEqual(indexes);
     expect(await heldFor('held_reset')).toEqual([]);
@@ -220,19 +210,19 @@ describe('a full pass into an empty target from another server', () => {
     expect(response.statusCode, response.body).toBe(201);
     const localId = (response.json() as { id: string }).id;
     // Its upsert needs the unique index: the run builds the held ones first.
-    expect(await runToEnd(localId)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await runToEnd(db, localId)).toMatchObject({ status: 'SUCCESS', error: null });
     expect(await heldFor('held_shared')).toEqual([]);
     expect(await indexesOf('held_shared')).toEqual([
       'CREATE UNIQUE INDEX held_shared_pkey ON analytics.held_shared USING btree (id)',
     ]);
     // The paused pass goes on, through the index now, and ends with every source row once.
-    expect(await runToEnd(remoteId)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await runToEnd(db, remoteId)).toMatchObject({ status: 'SUCCESS', error: null });
     expect(await count('held_shared')).toEqual({ n: ROWS, distinct_ids: ROWS });
   });
 
   it('keeps the indexes of a target that a foreign key points at', async () => {
     const id = await createPipeline('held_parent');
-    expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await runToEnd(db, id)).toMatchObject({ status: 'SUCCESS', error: null });
     await db.admin.query(
       'CREATE TABLE analytics.held_child (film_id int REFERENCES analytics.held_parent (id))',
     );
@@ -241,7 +231,7 @@ describe('a full pass into an empty target from another server', () => {
     await runAndPauseAfterFirstBatch(db, runner, id);
     expect(await indexesOf('held_parent')).toEqual(indexes);
     expect(await heldFor('held_parent')).toEqual([]);
-    expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await runToEnd(db, id)).toMatchObject({ status: 'SUCCESS', error: null });
     expect(await count('held_parent')).toEqual({ n: ROWS, distinct_ids: ROWS });
   });
 
@@ -263,7 +253,7 @@ describe('a full pass into an empty target from another server', () => {
     });
     expect(response.statusCode, response.body).toBe(201);
     const id = (response.json() as { id: string }).id;
-    expect(await runToEnd(id)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await runToEnd(db, id)).toMatchObject({ status: 'SUCCESS', error: null });
     expect(await count('held_twice')).toEqual({ n: ROWS, distinct_ids: ROWS });
     const { rows } = await db.admin.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM analytics.held_twice WHERE id = 7 AND title IN ('film 7', 'film 7 again')",

@@ -23,13 +23,9 @@ interface HeldIndex {
  * Records and drops the target's indexes, inside a full pass's first batch transaction, when it is
  * safe to: a plain table this role owns, no foreign key pointing at it, no exclusion constraint, no
  * index serving as replica identity (else nothing is held and the batches write through the indexes,
- * as before). Returns how many indexes are now held.
+ * as before).
  */
-export async function holdIndexes(
-  tx: PoolClient,
-  pipelineId: string,
-  target: QualifiedName,
-): Promise<number> {
+export async function holdIndexes(tx: PoolClient, pipelineId: string, target: QualifiedName): Promise<void> {
   // The statements are written with every name qualified (an empty search_path for the catalog's
   // deparser), so building them again cannot land on another schema's table.
   const { rows: was } = await tx.query<{ path: string }>(
@@ -66,7 +62,7 @@ export async function holdIndexes(
   } finally {
     await tx.query("SELECT set_config('search_path', $1, true)", [was[0]!.path]);
   }
-  if (indexes.length === 0) return 0;
+  if (indexes.length === 0) return;
   for (const index of indexes) await tx.query(index.drop);
   const held = indexes.map(({ name, create, unique }) => ({ name, create, unique }));
   await tx.query(
@@ -75,7 +71,6 @@ export async function holdIndexes(
      DO UPDATE SET indexes = etl.held_indexes.indexes || EXCLUDED.indexes, pipeline_id = EXCLUDED.pipeline_id`,
     [target.schema, target.table, pipelineId, JSON.stringify(held)],
   );
-  return indexes.length;
 }
 
 /** The pipeline whose pass holds the target's indexes, if any (read before taking a transaction). */
@@ -92,23 +87,22 @@ export async function indexesHeldBy(db: Executor, target: QualifiedName): Promis
  * A unique index refused for a key the source yielded twice (23505) keeps the key's last row written
  * (the highest ctid: the table was only appended to since it was empty) and is built again, as a
  * batch's merge keeps one row per key. Any other refusal fails (`SIPHON_ERR_TARGET_WRITE`, naming
- * the index) and leaves them held, so the next run tries again. Returns the rows removed as duplicates.
+ * the index) and leaves them held, so the next run tries again.
  */
-export async function buildHeldIndexes(tx: PoolClient, target: QualifiedName): Promise<number> {
+export async function buildHeldIndexes(tx: PoolClient, target: QualifiedName): Promise<void> {
   const { rows } = await tx.query<{ indexes: HeldIndex[] }>(
     'SELECT indexes FROM etl.held_indexes WHERE target_schema = $1 AND target_table = $2 FOR UPDATE',
     [target.schema, target.table],
   );
   const indexes = rows[0]?.indexes;
-  if (!indexes) return 0;
+  if (!indexes) return;
   await tx.query('SAVEPOINT siphon_build_held_indexes');
-  let removed = 0;
   try {
     await createAll(tx, indexes);
   } catch (error) {
     if ((error as { code?: string }).code !== '23505') throw refused(error, target);
     await tx.query('ROLLBACK TO SAVEPOINT siphon_build_held_indexes');
-    removed = await keepLastRowPerKey(tx, target, indexes);
+    await keepLastRowPerKey(tx, target, indexes);
     await createAll(tx, indexes).catch((again: unknown) => {
       throw refused(again, target);
     });
@@ -118,7 +112,6 @@ export async function buildHeldIndexes(tx: PoolClient, target: QualifiedName): P
     target.schema,
     target.table,
   ]);
-  return removed;
 }
 
 async function createAll(tx: PoolClient, indexes: readonly HeldIndex[]): Promise<void> {
@@ -137,18 +130,15 @@ async function keepLastRowPerKey(
   tx: PoolClient,
   target: QualifiedName,
   indexes: readonly HeldIndex[],
-): Promise<number> {
-  let removed = 0;
+): Promise<void> {
   for (const index of indexes) {
     if (!index.unique) continue;
     const same = index.unique.map((c) => `a.${quoteIdent(c)} = b.${quoteIdent(c)}`).join(' AND ');
-    const result = await tx.query(
+    await tx.query(
       `DELETE FROM ${quoteQualified(target)} AS a USING ${quoteQualified(target)} AS b
         WHERE ${same} AND a.ctid < b.ctid`,
     );
-    removed += result.rowCount ?? 0;
   }
-  return removed;
 }
 
 /**
