@@ -1,7 +1,7 @@
 import { SiphonError } from '../core/errors.js';
-import type { QualifiedName } from '../core/identifiers.js';
+import { parseQualifiedName, type QualifiedName } from '../core/identifiers.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
-import type { PoolClient } from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   copyColumnsIntoTarget,
   copyIntoStaging,
@@ -10,7 +10,13 @@ import {
   stageKeysFromStaging,
   targetIsEmpty,
 } from '../db/repositories/remote-batch.repository.js';
-import { buildHeldIndexes, holdIndexes, indexesHeldBy } from '../db/repositories/held-indexes.repository.js';
+import {
+  buildHeldIndexes,
+  heldIndexTargets,
+  holdIndexes,
+  indexesHeldBy,
+  lockHeldIndexHolder,
+} from '../db/repositories/held-indexes.repository.js';
 import { markPassIntoEmpty, readPassIntoEmpty, readState } from '../db/repositories/state.repository.js';
 import { writeBatchFromText, type BatchResult } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
@@ -170,4 +176,39 @@ export async function buildIndexesHeldByAnotherPass(
     return; // this run goes on with the pass that holds them
   }
   await fenced((tx) => buildHeldIndexes(tx, target));
+}
+
+/**
+ * Indexes held by a pass that can never end: its pipeline was deleted (the API's role that deletes it
+ * cannot build indexes on the runner's tables) or now writes into another table. Each runner looks
+ * for them at start and then every minute, and builds each target's in a transaction of its own; a
+ * target whose pipeline still writes into it is left to that pipeline's next run. Returns the targets
+ * built; a refusal (`SIPHON_ERR_TARGET_WRITE`) or a lost connection is the caller's to log, and the
+ * record stays for the next look.
+ */
+export async function buildOrphanedHeldIndexes(
+  pool: Pool,
+  onFailure: (target: QualifiedName, error: unknown) => void,
+): Promise<QualifiedName[]> {
+  const built: QualifiedName[] = [];
+  for (const target of await heldIndexTargets(pool)) {
+    try {
+      const orphaned = await withTransaction(pool, async (tx) => {
+        const holder = await lockHeldIndexHolder(tx, target);
+        if (!holder || writesInto(holder.holderTarget, target)) return false;
+        await buildHeldIndexes(tx, target);
+        return true;
+      });
+      if (orphaned) built.push(target);
+    } catch (error) {
+      onFailure(target, error);
+    }
+  }
+  return built;
+}
+
+function writesInto(pipelineTarget: string | null, target: QualifiedName): boolean {
+  if (pipelineTarget === null) return false;
+  const name = parseQualifiedName(pipelineTarget, 'analytics');
+  return name?.schema === target.schema && name.table === target.table;
 }

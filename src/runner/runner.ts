@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock.js';
+import { clockOf, type Clock } from '../core/clock.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -15,6 +15,7 @@ import {
 import { withTransaction, type Pool } from '../db/pool.js';
 import { RunnerEvents } from '../core/runner-events.js';
 import { executeClaim } from './run-executor.js';
+import { buildOrphanedHeldIndexes } from './remote-run.js';
 import { defaultTaskRegistry, type TaskRegistry } from '../tasks/index.js';
 import { DEFAULT_SQL_POLICY, type SqlPolicy } from '../sql-guard/index.js';
 import { startSyncWorkers, type SyncWorkers } from '../sync/sync-workers.js';
@@ -25,6 +26,9 @@ import type { PlatformAdapter } from '../connectors/connector.js';
 import type { IncidentNotifier } from '../incidents/index.js';
 import type { SourceDeps } from '../sources/index.js';
 import type { EnrichmentClient, EnrichmentPolicy } from '../enrichment/index.js';
+
+/** How often a runner looks for indexes held by a first load that can no longer end. */
+const HELD_INDEX_SWEEP_MS = 60_000;
 
 export interface RunnerOptions {
   readonly pool: Pool;
@@ -97,6 +101,8 @@ export class Runner {
   #listener: pg.Client | undefined;
   #syncWorkers: SyncWorkers | undefined;
   #retention: { stop(): Promise<void> } | undefined;
+  #sweeping: Promise<void> | undefined;
+  #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: RunnerOptions) {
     this.#options = options;
@@ -119,6 +125,7 @@ export class Runner {
     });
     const beatEvery = Math.max(250, Math.floor(this.#options.leaseMs / 3));
     this.#heartbeat = setInterval(() => void this.#beat(), beatEvery);
+    this.#sweepHeldIndexes();
     await this.#listen();
     const sync = this.#options.sync;
     if (sync && (sync.concurrency ?? 4) > 0) {
@@ -154,6 +161,7 @@ export class Runner {
     await this.#syncWorkers?.stop().catch(() => {});
     await this.#retention?.stop();
     clearInterval(this.#heartbeat);
+    await this.#sweeping;
     await this.#listener?.end().catch(() => {});
     // /health and `siphon status` list a runner as live until this is recorded.
     await markRunnerStopped(this.#options.pool, this.id).catch((error: unknown) =>
@@ -236,6 +244,33 @@ export class Runner {
     } catch (error) {
       logger.warn({ err: (error as Error).message }, 'heartbeat failed');
     }
+    this.#sweepHeldIndexes();
+  }
+
+  /**
+   * Builds the indexes a first load held back when its pipeline was deleted or now writes elsewhere
+   * (remote-run.ts, docs/adr/0020): at start, then at the first heartbeat a minute after the last look.
+   */
+  #sweepHeldIndexes(): void {
+    const now = clockOf(this.#options).now();
+    if (this.#sweeping || this.#stop.signal.aborted || now - this.#sweptAt < HELD_INDEX_SWEEP_MS) return;
+    this.#sweptAt = now;
+    const { pool, logger } = this.#options;
+    const failed = (err: string, target?: string) =>
+      logger.warn({ err, target }, 'could not build the indexes a first load held back; trying again later');
+    this.#sweeping = buildOrphanedHeldIndexes(pool, (target, error) =>
+      failed((error as Error).message, `${target.schema}.${target.table}`),
+    )
+      .then((built) => {
+        for (const target of built) {
+          logger.info(
+            { target: `${target.schema}.${target.table}` },
+            'built the indexes held back by a first load whose pipeline was deleted or retargeted',
+          );
+        }
+      })
+      .catch((error: unknown) => failed((error as Error).message))
+      .finally(() => (this.#sweeping = undefined));
   }
 
   async #listen(): Promise<void> {

@@ -263,4 +263,52 @@ describe('a full pass into an empty target from another server', () => {
       'CREATE UNIQUE INDEX held_twice_pkey ON analytics.held_twice USING btree (id)',
     ]);
   });
+
+  it('builds, at a runner start, the indexes a first load held when its pipeline was deleted or moved', async () => {
+    const goneId = await createPipeline('held_gone');
+    const movedId = await createPipeline('held_moved');
+    const pausedId = await createPipeline('held_paused');
+    for (const id of [goneId, movedId, pausedId]) await runAndPauseAfterFirstBatch(db, runner, id);
+    for (const table of ['held_gone', 'held_moved', 'held_paused']) {
+      expect(await indexesOf(table)).toEqual([]);
+      expect(await heldFor(table)).toEqual([`${table}_pkey`]);
+    }
+    const deleted = await app.inject({
+      method: 'DELETE',
+      url: `/pipelines/${goneId}`,
+      headers: as(OPERATOR),
+    });
+    expect(deleted.statusCode, deleted.body).toBe(200);
+    const current = await app.inject({ method: 'GET', url: `/pipelines/${movedId}`, headers: as(OPERATOR) });
+    const moved = await app.inject({
+      method: 'PATCH',
+      url: `/pipelines/${movedId}`,
+      payload: { target_table: 'analytics.held_moved_elsewhere' },
+      headers: { ...as(OPERATOR), 'if-match': current.headers.etag as string },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+
+    // No pipeline will end those two passes: a runner that starts builds their indexes.
+    const second = await startTestRunner(db, { sources });
+    try {
+      for (const table of ['held_gone', 'held_moved']) {
+        await expect.poll(() => heldFor(table), { timeout: 10_000, interval: 100 }).toEqual([]);
+      }
+    } finally {
+      await second.stop();
+    }
+    for (const table of ['held_gone', 'held_moved']) {
+      expect(await indexesOf(table)).toEqual([
+        `CREATE UNIQUE INDEX ${table}_pkey ON analytics.${table} USING btree (id)`,
+      ]);
+    }
+    // A paused pass still owns its target: its indexes stay held, and its resume ends it exact.
+    expect(await heldFor('held_paused')).toEqual(['held_paused_pkey']);
+    expect(await indexesOf('held_paused')).toEqual([]);
+    expect(await runToEnd(db, pausedId)).toMatchObject({ status: 'SUCCESS', error: null });
+    expect(await count('held_paused')).toEqual({ n: ROWS, distinct_ids: ROWS });
+    expect(await indexesOf('held_paused')).toEqual([
+      'CREATE UNIQUE INDEX held_paused_pkey ON analytics.held_paused USING btree (id)',
+    ]);
+  });
 });

@@ -82,6 +82,33 @@ export async function indexesHeldBy(db: Executor, target: QualifiedName): Promis
   return rows[0] ? rows[0].pipeline_id : undefined;
 }
 
+/** Every target whose indexes are held back. */
+export async function heldIndexTargets(db: Executor): Promise<QualifiedName[]> {
+  const { rows } = await db.query<{ schema: string; table: string }>(
+    'SELECT target_schema AS schema, target_table AS table FROM etl.held_indexes ORDER BY 1, 2',
+  );
+  return rows;
+}
+
+/**
+ * Locks the target's held-index record (SKIP LOCKED: a run building it already has it) and returns
+ * the holding pipeline's `target_table` now: null when that pipeline was deleted, undefined when
+ * nothing is held any more or another transaction has the record.
+ */
+export async function lockHeldIndexHolder(
+  tx: PoolClient,
+  target: QualifiedName,
+): Promise<{ readonly holderTarget: string | null } | undefined> {
+  const { rows } = await tx.query<{ holder_target: string | null }>(
+    `SELECT p.target_table AS holder_target
+       FROM etl.held_indexes h LEFT JOIN etl.etl_pipelines p ON p.id = h.pipeline_id
+      WHERE h.target_schema = $1 AND h.target_table = $2
+        FOR UPDATE OF h SKIP LOCKED`,
+    [target.schema, target.table],
+  );
+  return rows[0] ? { holderTarget: rows[0].holder_target } : undefined;
+}
+
 /**
  * Builds the target's held indexes again and forgets them, in the caller's (fenced) transaction.
  * A unique index refused for a key the source yielded twice (23505) keeps the key's last row written
