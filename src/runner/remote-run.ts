@@ -182,26 +182,30 @@ export async function buildIndexesHeldByAnotherPass(
  * Indexes held by a pass that can never end: its pipeline was deleted (the API's role that deletes it
  * cannot build indexes on the runner's tables) or now writes into another table. Each runner looks
  * for them at start and then every minute, and builds each target's in a transaction of its own; a
- * target whose pipeline still writes into it is left to that pipeline's next run. Returns the targets
- * built; a refusal (`SIPHON_ERR_TARGET_WRITE`) or a lost connection is the caller's to log, and the
- * record stays for the next look.
+ * target whose pipeline still writes into it is left to that pipeline's next run. No pipeline owns
+ * such a target any more, so a key found twice is refused rather than de-duplicated. Returns the
+ * targets built; a refusal (`SIPHON_ERR_TARGET_WRITE`), a lock wait over 5 s or a lost connection is
+ * the caller's to log, and the record stays for the next look. Stops between targets once `signal`
+ * is aborted (the runner stopping).
  */
 export async function buildOrphanedHeldIndexes(
   pool: Pool,
-  onFailure: (target: QualifiedName, error: unknown) => void,
+  signal: AbortSignal,
+  onFailure: (error: unknown, target: QualifiedName) => void,
 ): Promise<QualifiedName[]> {
   const built: QualifiedName[] = [];
   for (const target of await heldIndexTargets(pool)) {
+    if (signal.aborted) break;
     try {
       const orphaned = await withTransaction(pool, async (tx) => {
         const holder = await lockHeldIndexHolder(tx, target);
         if (!holder || writesInto(holder.holderTarget, target)) return false;
-        await buildHeldIndexes(tx, target);
+        await buildHeldIndexes(tx, target, { dedupe: false });
         return true;
       });
       if (orphaned) built.push(target);
     } catch (error) {
-      onFailure(target, error);
+      onFailure(error, target);
     }
   }
   return built;

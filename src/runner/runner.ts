@@ -1,4 +1,5 @@
 import { clockOf, type Clock } from '../core/clock.js';
+import type { QualifiedName } from '../core/identifiers.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -256,11 +257,16 @@ export class Runner {
     if (this.#sweeping || this.#stop.signal.aborted || now - this.#sweptAt < HELD_INDEX_SWEEP_MS) return;
     this.#sweptAt = now;
     const { pool, logger } = this.#options;
-    const failed = (err: string, target?: string) =>
-      logger.warn({ err, target }, 'could not build the indexes a first load held back; trying again later');
-    this.#sweeping = buildOrphanedHeldIndexes(pool, (target, error) =>
-      failed((error as Error).message, `${target.schema}.${target.table}`),
-    )
+    const failed = (error: unknown, target?: QualifiedName) =>
+      logger.warn(
+        {
+          err: (error as Error).message,
+          code: (error as { code?: unknown }).code,
+          target: target && `${target.schema}.${target.table}`,
+        },
+        'could not build the indexes a first load held back; trying again later',
+      );
+    this.#sweeping = buildOrphanedHeldIndexes(pool, this.#stop.signal, failed)
       .then((built) => {
         for (const target of built) {
           logger.info(
@@ -269,7 +275,7 @@ export class Runner {
           );
         }
       })
-      .catch((error: unknown) => failed((error as Error).message))
+      .catch((error: unknown) => failed(error))
       .finally(() => (this.#sweeping = undefined));
   }
 

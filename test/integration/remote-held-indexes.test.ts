@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
 import type { Runner } from '../../src/runner/index.js';
@@ -309,6 +310,61 @@ describe('a full pass into an empty target from another server', () => {
     expect(await count('held_paused')).toEqual({ n: ROWS, distinct_ids: ROWS });
     expect(await indexesOf('held_paused')).toEqual([
       'CREATE UNIQUE INDEX held_paused_pkey ON analytics.held_paused USING btree (id)',
+    ]);
+  });
+
+  it('refuses, rather than de-duplicates, a key found twice in the target of a deleted first load', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/pipelines',
+      payload: {
+        name: 'held_orphan_twice',
+        source_connection: 'held_pg',
+        // id 7 twice, both in the first batch (ids 1-49 and the second 7).
+        source_query:
+          "SELECT id, title, code FROM public.films WHERE pg_sleep(0.0002) IS NOT NULL UNION ALL SELECT 7, 'film 7 again', 'c7'",
+        target_table: 'analytics.held_orphan_twice',
+        unique_key: 'id',
+        mode: 'full',
+        batch_size: BATCH,
+      },
+      headers: as(OPERATOR),
+    });
+    expect(response.statusCode, response.body).toBe(201);
+    const id = (response.json() as { id: string }).id;
+    await runAndPauseAfterFirstBatch(db, runner, id);
+    const twice = () =>
+      db.admin
+        .query<{ n: number }>('SELECT count(*)::int AS n FROM analytics.held_orphan_twice WHERE id = 7')
+        .then((r) => r.rows[0]!.n);
+    expect(await twice()).toBe(2);
+    const deleted = await app.inject({ method: 'DELETE', url: `/pipelines/${id}`, headers: as(OPERATOR) });
+    expect(deleted.statusCode, deleted.body).toBe(200);
+
+    // The look at start finds the orphan and tries; no pipeline owns the rows now, so none is deleted.
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    const second = await startTestRunner(db, { sources, logger });
+    try {
+      await expect
+        .poll(() => lines.find((l) => l.includes('held_orphan_twice')), { timeout: 10_000, interval: 100 })
+        .toContain('SIPHON_ERR_TARGET_WRITE');
+    } finally {
+      await second.stop();
+    }
+    expect(await twice()).toBe(2);
+    expect(await indexesOf('held_orphan_twice')).toEqual([]);
+    expect(await heldFor('held_orphan_twice')).toEqual(['held_orphan_twice_pkey']);
+    // Once someone removes the extra row, the next look builds the key.
+    await db.admin.query("DELETE FROM analytics.held_orphan_twice WHERE id = 7 AND title = 'film 7 again'");
+    const third = await startTestRunner(db, { sources });
+    try {
+      await expect.poll(() => heldFor('held_orphan_twice'), { timeout: 10_000, interval: 100 }).toEqual([]);
+    } finally {
+      await third.stop();
+    }
+    expect(await indexesOf('held_orphan_twice')).toEqual([
+      'CREATE UNIQUE INDEX held_orphan_twice_pkey ON analytics.held_orphan_twice USING btree (id)',
     ]);
   });
 });

@@ -93,12 +93,15 @@ export async function heldIndexTargets(db: Executor): Promise<QualifiedName[]> {
 /**
  * Locks the target's held-index record (SKIP LOCKED: a run building it already has it) and returns
  * the holding pipeline's `target_table` now: null when that pipeline was deleted, undefined when
- * nothing is held any more or another transaction has the record.
+ * nothing is held any more or another transaction has the record. The rest of this transaction waits
+ * at most 5 s for a lock (a build queued behind a long write would hold up that table's writers and a
+ * runner's stop); a timeout leaves the record for the next look.
  */
 export async function lockHeldIndexHolder(
   tx: PoolClient,
   target: QualifiedName,
 ): Promise<{ readonly holderTarget: string | null } | undefined> {
+  await tx.query("SET LOCAL lock_timeout = '5s'");
   const { rows } = await tx.query<{ holder_target: string | null }>(
     `SELECT p.target_table AS holder_target
        FROM etl.held_indexes h LEFT JOIN etl.etl_pipelines p ON p.id = h.pipeline_id
@@ -114,9 +117,15 @@ export async function lockHeldIndexHolder(
  * A unique index refused for a key the source yielded twice (23505) keeps the key's last row written
  * (the highest ctid: the table was only appended to since it was empty) and is built again, as a
  * batch's merge keeps one row per key. Any other refusal fails (`SIPHON_ERR_TARGET_WRITE`, naming
- * the index) and leaves them held, so the next run tries again.
+ * the index) and leaves them held, so the next run tries again. `dedupe: false` (a target no
+ * pipeline writes any more, where anyone may have written since) refuses a 23505 the same way
+ * instead of deleting rows.
  */
-export async function buildHeldIndexes(tx: PoolClient, target: QualifiedName): Promise<void> {
+export async function buildHeldIndexes(
+  tx: PoolClient,
+  target: QualifiedName,
+  { dedupe = true }: { readonly dedupe?: boolean } = {},
+): Promise<void> {
   const { rows } = await tx.query<{ indexes: HeldIndex[] }>(
     'SELECT indexes FROM etl.held_indexes WHERE target_schema = $1 AND target_table = $2 FOR UPDATE',
     [target.schema, target.table],
@@ -127,7 +136,7 @@ export async function buildHeldIndexes(tx: PoolClient, target: QualifiedName): P
   try {
     await createAll(tx, indexes);
   } catch (error) {
-    if ((error as { code?: string }).code !== '23505') throw refused(error, target);
+    if (!dedupe || (error as { code?: string }).code !== '23505') throw refused(error, target);
     await tx.query('ROLLBACK TO SAVEPOINT siphon_build_held_indexes');
     await keepLastRowPerKey(tx, target, indexes);
     await createAll(tx, indexes).catch((again: unknown) => {
