@@ -63,15 +63,18 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function createPipeline(name: string): Promise<string> {
+async function createPipeline(
+  name: string,
+  // ~0.2 ms a row on the source keeps the pass going long enough to pause it.
+  sourceQuery = 'SELECT id, title, code FROM public.films WHERE pg_sleep(0.0002) IS NOT NULL',
+): Promise<string> {
   const response = await app.inject({
     method: 'POST',
     url: '/pipelines',
     payload: {
       name,
       source_connection: 'held_pg',
-      // ~0.2 ms a row on the source keeps the pass going long enough to pause it.
-      source_query: 'SELECT id, title, code FROM public.films WHERE pg_sleep(0.0002) IS NOT NULL',
+      source_query: sourceQuery,
       target_table: `analytics.${name}`,
       unique_key: 'id',
       mode: 'full',
@@ -237,23 +240,11 @@ describe('a full pass into an empty target from another server', () => {
   });
 
   it('keeps one row of a key the source yields twice, then builds the unique index', async () => {
-    const response = await app.inject({
-      method: 'POST',
-      url: '/pipelines',
-      payload: {
-        name: 'held_twice',
-        source_connection: 'held_pg',
-        // id 7 twice: the COPY into a table without indexes takes both; the index build keeps one.
-        source_query: "SELECT id, title, code FROM public.films UNION ALL SELECT 7, 'film 7 again', 'c7'",
-        target_table: 'analytics.held_twice',
-        unique_key: 'id',
-        mode: 'full',
-        batch_size: BATCH,
-      },
-      headers: as(OPERATOR),
-    });
-    expect(response.statusCode, response.body).toBe(201);
-    const id = (response.json() as { id: string }).id;
+    // id 7 twice: the COPY into a table without indexes takes both; the index build keeps one.
+    const id = await createPipeline(
+      'held_twice',
+      "SELECT id, title, code FROM public.films UNION ALL SELECT 7, 'film 7 again', 'c7'",
+    );
     expect(await runToEnd(db, id)).toMatchObject({ status: 'SUCCESS', error: null });
     expect(await count('held_twice')).toEqual({ n: ROWS, distinct_ids: ROWS });
     const { rows } = await db.admin.query<{ n: number }>(
@@ -314,24 +305,11 @@ describe('a full pass into an empty target from another server', () => {
   });
 
   it('refuses, rather than de-duplicates, a key found twice in the target of a deleted first load', async () => {
-    const response = await app.inject({
-      method: 'POST',
-      url: '/pipelines',
-      payload: {
-        name: 'held_orphan_twice',
-        source_connection: 'held_pg',
-        // id 7 twice, both in the first batch (ids 1-49 and the second 7).
-        source_query:
-          "SELECT id, title, code FROM public.films WHERE pg_sleep(0.0002) IS NOT NULL UNION ALL SELECT 7, 'film 7 again', 'c7'",
-        target_table: 'analytics.held_orphan_twice',
-        unique_key: 'id',
-        mode: 'full',
-        batch_size: BATCH,
-      },
-      headers: as(OPERATOR),
-    });
-    expect(response.statusCode, response.body).toBe(201);
-    const id = (response.json() as { id: string }).id;
+    // id 7 twice, both in the first batch (ids 1-49 and the second 7).
+    const id = await createPipeline(
+      'held_orphan_twice',
+      "SELECT id, title, code FROM public.films WHERE pg_sleep(0.0002) IS NOT NULL UNION ALL SELECT 7, 'film 7 again', 'c7'",
+    );
     await runAndPauseAfterFirstBatch(db, runner, id);
     const twice = () =>
       db.admin
