@@ -76,6 +76,12 @@ export async function withTransaction<T>(
     repeatableRead?: boolean;
     /** Roll back even when `work` succeeds: a probe that must leave nothing behind. */
     rollback?: boolean;
+    /**
+     * COMMIT without waiting for the WAL to reach the disk (`synchronous_commit = off`, set with the
+     * BEGIN in one round trip). Only for a transaction whose every effect may be lost together by a
+     * server crash and done again (docs/adr/0021); `work` can ask to wait after all (`commitDurably`).
+     */
+    asyncCommit?: boolean;
   } = {},
 ): Promise<T> {
   const client = await pool.connect();
@@ -86,7 +92,8 @@ export async function withTransaction<T>(
   let broken = false;
   try {
     const isolation = options.repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : '';
-    await client.query(`BEGIN${isolation}${options.readOnly ? ' READ ONLY' : ''}`);
+    const local = options.asyncCommit ? '; SET LOCAL synchronous_commit = off' : '';
+    await client.query(`BEGIN${isolation}${options.readOnly ? ' READ ONLY' : ''}${local}`);
     const result = await work(client);
     await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
     return result;
@@ -101,6 +108,11 @@ export async function withTransaction<T>(
     client.off('error', onError);
     client.release(broken ? true : undefined);
   }
+}
+
+/** Makes this transaction's COMMIT wait as the server is configured to again, after `asyncCommit`. */
+export async function commitDurably(tx: pg.PoolClient): Promise<void> {
+  await tx.query('SET LOCAL synchronous_commit TO DEFAULT');
 }
 
 /** Returns a copy of `url` that logs in as `user` with `password`. */

@@ -31,6 +31,7 @@ import {
 } from '../sources/index.js';
 import type { ResolvedPlan } from './plan.js';
 import type { StreamedBatch } from './stream-reader.js';
+import type { CopyWindow } from './copy-window.js';
 import type { ExecutorDeps } from './run-support.js';
 
 /**
@@ -86,14 +87,16 @@ export async function copyRemoteBatch(
   claimed: ClaimedPipeline,
   plan: ResolvedPlan,
   cursor: BatchCursor,
+  window: CopyWindow,
 ): Promise<BatchResult> {
   if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
   const limit = claimed.batch_size;
-  const intoEmpty = await passIntoEmpty(tx, claimed, plan, cursor);
+  // The window's next batch belongs to the pass whose earlier batch it followed: into an empty target.
+  const intoEmpty = window.continues(cursor) || (await passIntoEmpty(tx, claimed, plan, cursor));
   if (intoEmpty && !plan.dedup) {
-    return source.copyBatch(plan, cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
-      form: 'columns',
-    });
+    const result = await copyIntoTarget(tx, plan, window.batchAt(cursor));
+    window.wrote(result.lastCursor);
+    return result;
   }
   await source.copyBatch(plan, cursor, limit, (rows) => copyIntoStaging(tx, rows));
   if (claimed.mode === 'full' && !intoEmpty) await stageKeysFromStaging(tx, claimed.id, plan);

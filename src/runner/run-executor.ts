@@ -10,7 +10,7 @@ import {
   truncateMessage,
 } from '../core/errors.js';
 import { isDuplicateKeyInBatch, type BatchCursor } from '../db/batch-sql.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import { commitDurably, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   fenceAndRenew,
   releasePipeline,
@@ -26,7 +26,7 @@ import {
   recordBatch,
   type RunRow,
 } from '../db/repositories/run.repository.js';
-import { readState, saveCheckpoint } from '../db/repositories/state.repository.js';
+import { advanceFullCheckpoint, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
 import {
   hasNullIncrementalKey,
   runBatch,
@@ -57,6 +57,7 @@ import {
   writeStreamedRemoteBatch,
 } from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
+import { CopyWindow } from './copy-window.js';
 import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
@@ -324,100 +325,140 @@ async function batchLoop(
     : deps.transfer === 'stream'
       ? new StreamReader((at) => readStreamed(deps, plan, at, limit), limit)
       : undefined;
+  // A full pass copied straight into an empty target reads several batches per source COPY.
+  const window = remote?.copyBatch
+    ? new CopyWindow(remote, plan, {
+        limit,
+        // A remote source is only opened with `deps.sources` (openRemoteSource).
+        statementTimeoutMs: deps.sources?.statementTimeoutMs ?? 0,
+        now: () => clockOf(deps).now(),
+        onOpen: (rows) =>
+          log.info({ rows, batches: rows / limit }, 'reading the next batches in one source COPY'),
+      })
+    : undefined;
   let needsReload = false;
-  for (;;) {
-    if (deps.stopSignal.aborted) {
-      await handOff(deps, fence, run);
-      return 'handed-off';
-    }
-    const began = clockOf(deps).now();
-    try {
-      if (needsReload) {
-        batchNo = (await totalsOf(deps.pool, run.id)).batches;
-        // Before this run's first commit, the retry starts again from the lookback window.
-        cursor = await startCursor(deps, claimed, plan, batchNo === 0);
-        needsReload = false;
+  try {
+    for (;;) {
+      if (deps.stopSignal.aborted) {
+        await handOff(deps, fence, run);
+        return 'handed-off';
       }
-      const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
-      const step = await batchTransaction(deps.pool, batchNo + 1, attempt, (tx) =>
-        commitBatch(tx, { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote }),
-      );
-      attempt = 0;
-      if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
-        batchNo += 1;
-        if (step.result.lastCursor) cursor = { after: step.result.lastCursor };
-        log.info(
-          {
+      const began = clockOf(deps).now();
+      try {
+        if (needsReload) {
+          batchNo = (await totalsOf(deps.pool, run.id)).batches;
+          // Before this run's first commit, the retry starts again from the lookback window.
+          cursor = await startCursor(deps, claimed, plan, batchNo === 0);
+          needsReload = false;
+        }
+        const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
+        // The next batch of a first load's window commits without waiting for the WAL flush: its rows,
+        // checkpoint and ledger row are lost together or not at all (docs/adr/0021).
+        const continuing = window?.continues(cursor) === true;
+        const step = await batchTransaction(
+          deps.pool,
+          batchNo + 1,
+          attempt,
+          (tx) =>
+            commitBatch(tx, {
+              deps,
+              claimed,
+              plan,
+              fence,
+              run,
+              cursor,
+              batchNo,
+              began,
+              streamed,
+              remote,
+              window,
+              continuing,
+            }),
+          { asyncCommit: continuing },
+        );
+        attempt = 0;
+        if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
+          batchNo += 1;
+          if (step.result.lastCursor) cursor = { after: step.result.lastCursor };
+          log.info(
+            {
+              batchNo,
+              rowsRead: step.result.rowsRead,
+              rowsWritten: step.result.rowsWritten,
+              durationMs: step.durationMs,
+            },
+            'batch committed',
+          );
+          deps.events.emit('batch:committed', {
+            pipelineId: claimed.id,
+            runId: run.id,
             batchNo,
             rowsRead: step.result.rowsRead,
             rowsWritten: step.result.rowsWritten,
             durationMs: step.durationMs,
-          },
-          'batch committed',
-        );
-        deps.events.emit('batch:committed', {
-          pipelineId: claimed.id,
-          runId: run.id,
-          batchNo,
-          rowsRead: step.result.rowsRead,
-          rowsWritten: step.result.rowsWritten,
-          durationMs: step.durationMs,
-        });
-      }
-      if (step.pause) return 'paused';
-      if (step.done) {
-        const nullKey = plan.incrementalKey
-          ? await (remote ? remote.hasNullIncrementalKey(plan) : hasNullIncrementalKey(deps.pool, plan))
-          : false;
-        if (nullKey) {
+          });
+        }
+        if (step.pause) return 'paused';
+        if (step.done) {
+          const nullKey = plan.incrementalKey
+            ? await (remote ? remote.hasNullIncrementalKey(plan) : hasNullIncrementalKey(deps.pool, plan))
+            : false;
+          if (nullKey) {
+            throw new SiphonError(
+              'SIPHON_ERR_SOURCE_QUERY',
+              `source_query yields rows whose incremental_key "${plan.incrementalKey}" is NULL; incremental reads cannot reach them (filter them out or COALESCE the key)`,
+              { field: 'incremental_key' },
+            );
+          }
+          return 'succeeded';
+        }
+      } catch (error) {
+        reads?.discard();
+        await window?.close();
+        if (!plan.dedup && isDuplicateKeyInBatch(error)) {
+          // The source yields a key twice in this batch (an upsert's 21000, or 23505 from a batch copied
+          // straight into an empty target); the batch rolled back whole. De-duplicate
+          // from now on (one sort per batch) and run it again: this is not a failed attempt.
+          log.info(
+            { batchNo: batchNo + 1 },
+            'the source yields a key more than once; de-duplicating batches',
+          );
+          plan = { ...plan, dedup: true };
+          continue;
+        }
+        if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted) {
+          failure.batchNo = batchNo + 1;
+          throw error;
+        }
+        attempt += 1;
+        if (attempt >= deps.maxAttempts) {
+          failure.batchNo = batchNo + 1;
           throw new SiphonError(
-            'SIPHON_ERR_SOURCE_QUERY',
-            `source_query yields rows whose incremental_key "${plan.incrementalKey}" is NULL; incremental reads cannot reach them (filter them out or COALESCE the key)`,
-            { field: 'incremental_key' },
+            'SIPHON_ERR_RUNNER_TRANSIENT',
+            `batch ${batchNo + 1} failed ${attempt} times: ${(error as Error).message}`,
+            { cause: error, details: { batchNo: batchNo + 1, attempts: attempt } },
           );
         }
-        return 'succeeded';
-      }
-    } catch (error) {
-      reads?.discard();
-      if (!plan.dedup && isDuplicateKeyInBatch(error)) {
-        // The source yields a key twice in this batch (an upsert's 21000, or 23505 from a batch copied
-        // straight into an empty target); the batch rolled back whole. De-duplicate
-        // from now on (one sort per batch) and run it again: this is not a failed attempt.
-        log.info({ batchNo: batchNo + 1 }, 'the source yields a key more than once; de-duplicating batches');
-        plan = { ...plan, dedup: true };
-        continue;
-      }
-      if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted) {
-        failure.batchNo = batchNo + 1;
-        throw error;
-      }
-      attempt += 1;
-      if (attempt >= deps.maxAttempts) {
-        failure.batchNo = batchNo + 1;
-        throw new SiphonError(
-          'SIPHON_ERR_RUNNER_TRANSIENT',
-          `batch ${batchNo + 1} failed ${attempt} times: ${(error as Error).message}`,
-          { cause: error, details: { batchNo: batchNo + 1, attempts: attempt } },
+        const delayMs = backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS);
+        log.warn(
+          { batchNo: batchNo + 1, attempt, delayMs, err: (error as Error).message },
+          'transient failure; retrying batch',
         );
+        deps.events.emit('batch:retry', {
+          pipelineId: claimed.id,
+          runId: run.id,
+          attempt,
+          delayMs,
+          message: (error as Error).message,
+        });
+        await sleep(delayMs);
+        // The commit may have happened before the connection dropped: the next attempt first reloads
+        // the stored checkpoint and batch count (a failed reload is itself a failed attempt).
+        needsReload = true;
       }
-      const delayMs = backoffMs(attempt, RETRY_BASE_MS, RETRY_CAP_MS);
-      log.warn(
-        { batchNo: batchNo + 1, attempt, delayMs, err: (error as Error).message },
-        'transient failure; retrying batch',
-      );
-      deps.events.emit('batch:retry', {
-        pipelineId: claimed.id,
-        runId: run.id,
-        attempt,
-        delayMs,
-        message: (error as Error).message,
-      });
-      await sleep(delayMs);
-      // The commit may have happened before the connection dropped: the next attempt first reloads
-      // the stored checkpoint and batch count (a failed reload is itself a failed attempt).
-      needsReload = true;
     }
+  } finally {
+    await window?.close();
   }
 }
 
@@ -436,6 +477,10 @@ interface BatchContext {
   readonly streamed: StreamedBatch | undefined;
   /** A source on another server: its COPY path, when it has one, is used inside this transaction. */
   readonly remote: RemoteSource | undefined;
+  /** With the COPY path: the source read a first load's batches come from. */
+  readonly window: CopyWindow | undefined;
+  /** The window's next batch after its last one: committed without waiting for the WAL flush. */
+  readonly continuing: boolean;
 }
 
 /**
@@ -443,12 +488,14 @@ interface BatchContext {
  * the ledger, a renewal before COMMIT when the batch was long, and a pause that ends the run here.
  */
 async function commitBatch(tx: PoolClient, b: BatchContext) {
-  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote } = b;
+  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote, window, continuing } = b;
   const status = await fenceAndRenew(tx, fence, deps.leaseMs);
   if (!status) throw new LeaseLost();
-  const copy = !streamed && remote?.copyBatch ? remote : undefined;
+  const copy = !streamed && remote?.copyBatch ? { source: remote, window: window! } : undefined;
   const result = copy
-    ? await inSpan('siphon.target.write', {}, () => copyRemoteBatch(tx, copy, claimed, plan, cursor))
+    ? await inSpan('siphon.target.write', {}, () =>
+        copyRemoteBatch(tx, copy.source, claimed, plan, cursor, copy.window),
+      )
     : streamed && plan.remote
       ? await inSpan('siphon.target.write', {}, () =>
           writeStreamedRemoteBatch(tx, claimed, plan, cursor, streamed),
@@ -468,7 +515,18 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
         : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   assertCursorNotNull(plan, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
-  if (result.rowsRead > 0) {
+  if (continuing) {
+    // The batch before committed without waiting for the WAL flush: a server crash since may have
+    // lost it, with its checkpoint. Go on only from what is stored (an empty last batch too).
+    const from = (cursor as { after: string[] }).after;
+    const to = result.rowsRead > 0 ? result.lastCursor! : from;
+    if (!(await advanceFullCheckpoint(tx, claimed.id, run.id, from, to))) {
+      throw new SiphonError(
+        'SIPHON_ERR_RUNNER_TRANSIENT',
+        'the stored checkpoint is not where this batch began (a batch committed without waiting for the WAL flush was lost); reading again from it',
+      );
+    }
+  } else if (result.rowsRead > 0) {
     const next = result.lastCursor!;
     if (claimed.mode === 'full') {
       await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
@@ -501,6 +559,9 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
   }
   const pause = status === 'PAUSE_REQUESTED';
   const done = result.rowsRead < claimed.batch_size;
+  // The pass's last batch, or one that pauses, commits durably, and so do the async ones before it
+  // (the WAL is flushed in order): the run's end and its pause build on them.
+  if (continuing && (done || pause)) await commitDurably(tx);
   if (pause && !done) {
     await finishRun(tx, run.id, { status: 'PAUSED' });
     await releasePipeline(tx, fence, 'PAUSED');

@@ -82,10 +82,16 @@ export function assertCursorNotNull(plan: BatchPlan, lastCursor: readonly (strin
 /** One batch's transaction inside a "siphon.batch" span, which its queries are children of. */
 export function batchTransaction<
   T extends { result: { rowsRead: number; rowsWritten: number; rowsDeleted: number } },
->(pool: Pool, batchNo: number, failedAttempts: number, work: (tx: PoolClient) => Promise<T>): Promise<T> {
+>(
+  pool: Pool,
+  batchNo: number,
+  failedAttempts: number,
+  work: (tx: PoolClient) => Promise<T>,
+  options: { asyncCommit?: boolean } = {},
+): Promise<T> {
   const attributes = { 'siphon.batch.number': batchNo, 'siphon.batch.attempt': failedAttempts + 1 };
   return inSpan('siphon.batch', attributes, async (span) => {
-    const step = await withTransaction(pool, work);
+    const step = await withTransaction(pool, work, options);
     span.setAttributes({
       'siphon.batch.rows_read': step.result.rowsRead,
       'siphon.batch.rows_written': step.result.rowsWritten,

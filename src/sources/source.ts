@@ -50,6 +50,11 @@ export interface CopyOptions {
   readonly snapshot?: string;
   /** A lane's last key, inclusive. */
   readonly until?: readonly string[];
+  /**
+   * Ends the read where it stands: its connection to the source is closed (a COPY that streams cannot
+   * be stopped otherwise), and the read rejects. For a read left unfinished on purpose (`CopyWindow`).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A snapshot held open on the source for a pass's lanes. */

@@ -85,12 +85,13 @@ afterAll(async () => {
   await remoteMy?.drop();
 });
 
-const runnerEnv = () =>
+const runnerEnv = (lanes: number) =>
   cliEnv(db.adminUrl, {
     SIPHON_RUNNER_LEASE: '3s',
     SIPHON_RUNNER_POLL_INTERVAL: '100ms',
-    // A full pass from PostgreSQL into an empty target is read in two lanes: killed in them too.
-    SIPHON_REMOTE_LANES: '2',
+    // A full pass from PostgreSQL into an empty target is read in two lanes (killed in them too), or
+    // in one sequence of windows: several batches per source COPY, each committed on its own.
+    SIPHON_REMOTE_LANES: String(lanes),
     [SECRET_VAR]: SECRET,
   });
 // ~1 ms per row read on the source server keeps a 100-row batch around 100 ms.
@@ -98,14 +99,22 @@ const SLOW = 'WHERE pg_sleep(0.001) IS NOT NULL';
 
 describe('kill -9 of a runner reading a source on another server', () => {
   it.each([
-    ['full', 'postgres', { mode: 'full' as const }],
-    ['incremental', 'postgres', { mode: 'incremental' as const, incremental_key: 'modified' }],
-    ['full', 'mysql', { mode: 'full' as const }],
-    ['incremental', 'mysql', { mode: 'incremental' as const, incremental_key: 'modified' }],
+    ['full', 'postgres', 'in two lanes', { mode: 'full' as const }],
+    ['full', 'postgres', 'in windows', { mode: 'full' as const }],
+    [
+      'incremental',
+      'postgres',
+      'batch by batch',
+      { mode: 'incremental' as const, incremental_key: 'modified' },
+    ],
+    ['full', 'mysql', 'batch by batch', { mode: 'full' as const }],
+    ['incremental', 'mysql', 'batch by batch', { mode: 'incremental' as const, incremental_key: 'modified' }],
   ])(
-    '%s from %s: killed again and again, the runners that take over converge exactly',
-    async (mode_, kind, mode) => {
-      const label = `${mode_}_${kind}`;
+    '%s from %s, %s: killed again and again, the runners that take over converge exactly',
+    async (mode_, kind, how, mode) => {
+      const windows = how === 'in windows';
+      const label = `${mode_}_${kind}${windows ? '_windows' : ''}`;
+      const lanes = how === 'in two lanes' ? 2 : 1;
       const mysqlSource = kind === 'mysql';
       const seed = Number(process.env.SIPHON_CRASH_SEED ?? Date.now() % 100_000);
       const random = seededRandom(seed);
@@ -124,7 +133,7 @@ describe('kill -9 of a runner reading a source on another server', () => {
       const logs: string[] = [];
       const kills = 4;
       for (let i = 0; i < kills; i += 1) {
-        const child = spawnCli(['runner'], runnerEnv());
+        const child = spawnCli(['runner'], runnerEnv(lanes));
         child.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
         try {
           await waitForOutput(child, 'batch committed', 60_000);
@@ -148,7 +157,7 @@ describe('kill -9 of a runner reading a source on another server', () => {
         ).rowCount;
       expect(await held(), `seed ${seed}`).toBe(mode.mode === 'full' ? 1 : 0);
 
-      const survivor = spawnCli(['runner'], runnerEnv());
+      const survivor = spawnCli(['runner'], runnerEnv(lanes));
       survivor.stderr!.on('data', (c: Buffer) => logs.push(c.toString()));
       try {
         await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 120_000);
@@ -158,8 +167,16 @@ describe('kill -9 of a runner reading a source on another server', () => {
       }
       const final = await waitForStatus(db, pipeline.id, ['IDLE']);
       expect(final.lease_owner).toBeNull();
-      // The full pass from PostgreSQL was read in two parallel lanes, and resumed in them.
-      if (label === 'full_postgres') expect(logs.join('')).toContain('reading in parallel lanes');
+      // The full pass from PostgreSQL was read in two parallel lanes, and resumed in them; or in one
+      // sequence, whose batches each committed with sync or async commit (the latter: inside a window).
+      if (lanes === 2) expect(logs.join('')).toContain('reading in parallel lanes');
+      else expect(logs.join('')).not.toContain('reading in parallel lanes');
+      // In windows: after a first read of one batch, reads of several batches each.
+      const windowSizes = [
+        ...logs.join('').matchAll(/"batches":(\d+)[^\n]*reading the next batches in one source COPY/g),
+      ].map((m) => Number(m[1]));
+      if (windows) expect(Math.max(...windowSizes), `seed ${seed}`).toBeGreaterThan(1);
+      else expect(windowSizes).toEqual([]);
 
       // Exactly the source: every row once, with its values.
       const source = mysqlSource

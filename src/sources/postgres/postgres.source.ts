@@ -119,7 +119,12 @@ export class PostgresSource implements RemoteSource {
     into: (rows: Readable) => Promise<T>,
     options: CopyOptions = {},
   ): Promise<T> {
-    return this.#readOnly(async (client) => {
+    // pg's client has no way to stop a COPY TO mid-stream: its socket is closed, the stream fails, and
+    // the client is released as broken (no ROLLBACK can pass a COPY that has not ended).
+    let end: (() => void) | undefined;
+    const abort = () => end?.();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    const read = this.#readOnly(async (client) => {
       if (options.snapshot) await importSnapshot(client, options.snapshot);
       const literal = (value: string) => client.escapeLiteral(value);
       const sql =
@@ -127,16 +132,20 @@ export class PostgresSource implements RemoteSource {
           ? buildCopyRowsSql(plan, cursor, limit, literal, options.until)
           : buildCopyReadSql(plan, cursor, limit, literal, options.until);
       const rows = client.query(copyTo(`COPY (${sql}) TO STDOUT`));
+      end = () => (client as unknown as pg.Client).connection.stream.destroy();
+      if (options.signal?.aborted) end();
       let remoteFailed = false;
       rows.once('error', () => (remoteFailed = true));
       try {
         return await into(rows);
       } catch (error) {
+        if (!rows.readableEnded) end();
         // The local side's own failure (a key twice in a batch, a value the target refuses) is not
         // the source's: it reaches the runner as it is.
         throw remoteFailed ? error : new LocalFailure(error);
       }
     }, options.snapshot !== undefined);
+    return read.finally(() => options.signal?.removeEventListener('abort', abort));
   }
 
   async exportSnapshot(): Promise<SourceSnapshot> {

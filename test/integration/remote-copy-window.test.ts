@@ -1,0 +1,247 @@
+import { randomBytes } from 'node:crypto';
+import { Writable, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSecretResolver } from '../../src/config/index.js';
+import { decodeCopyLine } from '../../src/db/copy-text.js';
+import type { BatchCursor, BatchPlan } from '../../src/db/batch-sql.js';
+import { CopyWindow } from '../../src/runner/copy-window.js';
+import { createConnection, SOURCE_KINDS, type RemoteSource } from '../../src/sources/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createRemotePostgres, REMOTE_PG, type RemotePostgres } from '../helpers/remote-servers.js';
+import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
+
+/**
+ * The windows a first load from PostgreSQL reads (docs/adr/0021), against the system PostgreSQL 15:
+ * one source COPY cut into batches at row boundaries, whatever the values hold.
+ */
+let remote: RemotePostgres;
+let source: RemoteSource;
+let db: TestDatabase;
+const APP = `siphon-window-${randomBytes(4).toString('hex')}`;
+const ROWS = 2_503;
+/** The COPY calls the windows made, and the rows each asked for. */
+const reads: number[] = [];
+
+const plan: BatchPlan = {
+  sourceQuery: 'SELECT id, v FROM public.w',
+  target: { schema: 'analytics', table: 'w' },
+  columns: ['id', 'v'],
+  keys: ['id'],
+  cursorColumns: ['id'],
+  incrementalKey: null,
+  touchUpdatedAt: false,
+  targetTypes: { id: 'integer', v: 'text' },
+};
+
+beforeAll(async () => {
+  remote = await createRemotePostgres();
+  await remote.pool.query('CREATE TABLE public.w (id int PRIMARY KEY, v text)');
+  // Values COPY text must escape (newline, tab, backslash, carriage return), NULLs, non-ASCII, and
+  // every 97th row 100 kB long: rows that span the socket's chunks.
+  await remote.pool.query(
+    `INSERT INTO public.w
+     SELECT i, CASE WHEN i % 13 = 0 THEN NULL
+                    WHEN i % 97 = 0 THEN repeat('x', 100000)
+                    ELSE E'line\\n' || i || E'\\ttab\\\\back\\rcr ü' END
+       FROM generate_series(1, ${ROWS}) i`,
+  );
+  const real = SOURCE_KINDS.postgres.open(
+    { name: 'window', ...REMOTE_PG, database: remote.database, password: undefined },
+    { statementTimeoutMs: 20_000, applicationName: APP },
+  );
+  // The real source, with its COPY calls counted (a window calls nothing else).
+  const counted: Pick<RemoteSource, 'copyBatch' | 'close'> = {
+    copyBatch: (p, cursor, limit, into, options) => {
+      reads.push(limit);
+      return real.copyBatch!(p, cursor, limit, into, options);
+    },
+    close: () => real.close(),
+  };
+  source = counted as RemoteSource;
+});
+
+afterAll(async () => {
+  await source?.close();
+  await db?.drop();
+  await remote?.drop();
+});
+
+async function textOf(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One batch as the runner takes it: its rows decoded, and where the next one starts. */
+async function batch(window: CopyWindow, cursor: BatchCursor) {
+  const text = await textOf(window.batchAt(cursor));
+  const rows = text === '' ? [] : text.replace(/\n$/u, '').split('\n').map(decodeCopyLine);
+  const last = rows.at(-1);
+  return { rows, lastCursor: last ? [last[0]!] : null };
+}
+
+const newWindow = () =>
+  new CopyWindow(source, plan, { limit: 100, statementTimeoutMs: 20_000, now: () => performance.now() });
+
+/** The source's sessions of this test that are inside a read (running a COPY, or in its transaction). */
+async function busySessions(): Promise<number> {
+  const { rows } = await remote.pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'",
+    [APP],
+  );
+  return rows[0]!.n;
+}
+
+describe('a first load read in windows', () => {
+  it('cuts one source COPY into batches at row boundaries, each going on where the last was written', async () => {
+    reads.length = 0;
+    const window = newWindow();
+    const got: (string | null)[][] = [];
+    let cursor: BatchCursor = null;
+    for (;;) {
+      const { rows, lastCursor } = await batch(window, cursor);
+      got.push(...rows);
+      if (rows.length < 100) break;
+      expect(rows).toHaveLength(100);
+      window.wrote(lastCursor);
+      expect(window.continues({ after: lastCursor! })).toBe(true);
+      cursor = { after: lastCursor! };
+    }
+    await window.close();
+    const { rows: expected } = await remote.pool.query<{ id: number; v: string | null }>(
+      'SELECT id, v FROM public.w ORDER BY id',
+    );
+    expect(got.length).toBe(ROWS);
+    expect(got).toEqual(expected.map((r) => [String(r.id), r.v]));
+    // A first read of one batch, then reads of many whole batches (the 26 batches need two at most).
+    expect(reads[0]).toBe(100);
+    expect(reads.length).toBeLessThanOrEqual(3);
+    expect(reads[1]! % 100).toBe(0);
+    expect(reads[1]!).toBeGreaterThan(100);
+    expect(await busySessions()).toBe(0);
+  });
+
+  it('reads again from where the run stands after a batch that did not commit, and ends an unfinished read', async () => {
+    reads.length = 0;
+    const window = newWindow();
+    const first = await batch(window, null);
+    window.wrote(first.lastCursor);
+    const after1 = { after: first.lastCursor! };
+    const second = await batch(window, after1);
+    expect(second.rows[0]![0]).toBe('101');
+    // The second batch's transaction rolled back (no `wrote`): the run retries from the first one's end.
+    expect(window.continues({ after: second.lastCursor! })).toBe(false);
+    const again = await batch(window, after1);
+    expect(again.rows).toEqual(second.rows);
+    expect(reads).toHaveLength(3);
+    window.wrote(again.lastCursor);
+    await batch(window, { after: again.lastCursor! });
+    expect(reads).toHaveLength(3);
+    // Left in the middle of a window (a pause, a stop): the read ends on the source.
+    expect(await busySessions()).toBe(1);
+    await window.close();
+    for (let i = 0; i < 50 && (await busySessions()) > 0; i += 1) await sleep(100);
+    expect(await busySessions()).toBe(0);
+  });
+
+  it('goes on only from the stored checkpoint: a batch lost after its commit (a server crash) is read again', async () => {
+    db = await createTestDatabase();
+    await remote.pool.query('CREATE TABLE public.lost (id int PRIMARY KEY, v text NOT NULL)');
+    await remote.pool.query('INSERT INTO public.lost SELECT i, md5(i::text) FROM generate_series(1, 1000) i');
+    await createConnection(
+      db.api,
+      { name: 'lost_source', kind: 'postgres', ...REMOTE_PG, database: remote.database },
+      'test',
+    );
+    const logs: string[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          logs.push(chunk.toString());
+          done();
+        },
+      }),
+    );
+    const runner = await startTestRunner(db, {
+      logger,
+      sources: {
+        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
+        statementTimeoutMs: 20_000,
+        applicationName: APP,
+        lanes: 1,
+      },
+    });
+    try {
+      // About 3 ms a row on the source: a batch of 100 takes 300 ms to arrive.
+      const pipeline = await createPipeline(db, {
+        name: 'window_lost_commit',
+        source_connection: 'lost_source',
+        source_query: 'SELECT id, v FROM public.lost WHERE pg_sleep(0.003) IS NOT NULL',
+        target_table: 'analytics.window_lost',
+        unique_key: 'id',
+        batch_size: 100,
+      });
+      // What a server crash does to batches committed without waiting for the WAL flush: batch 3 (a
+      // window's next batch, committed asynchronously) is gone with its checkpoint and ledger row,
+      // while the runner, told it committed, already copies batch 4 from the same window.
+      let rewound: Promise<void> | undefined;
+      runner.events.on('batch:committed', (event: { runId: string; batchNo: number }) => {
+        if (event.batchNo !== 3 || rewound) return;
+        rewound = (async () => {
+          const tx = await db.admin.connect();
+          try {
+            await tx.query('BEGIN');
+            const { rows } = await tx.query<{ to: string[] }>(
+              'SELECT cursor_to AS to FROM etl.etl_run_batches WHERE run_id = $1 AND batch_no = 2',
+              [event.runId],
+            );
+            const at = rows[0]!.to;
+            await tx.query('DELETE FROM analytics.window_lost WHERE id > $1', [Number(at[0])]);
+            await tx.query('UPDATE etl.etl_state SET full_cursor = $2 WHERE pipeline_id = $1', [
+              pipeline.id,
+              JSON.stringify(at),
+            ]);
+            await tx.query('DELETE FROM etl.etl_run_batches WHERE run_id = $1 AND batch_no = 3', [
+              event.runId,
+            ]);
+            await tx.query(
+              `UPDATE etl.etl_runs SET batches = batches - 1, rows_read = rows_read - 100,
+                      rows_written = rows_written - 100 WHERE id = $1`,
+              [event.runId],
+            );
+            await tx.query('COMMIT');
+          } finally {
+            tx.release();
+          }
+        })();
+      });
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000);
+      expect(rewound).toBeDefined();
+      await rewound;
+      const final = await waitForStatus(db, pipeline.id, ['IDLE']);
+      expect(final.lease_owner).toBeNull();
+      const { rows: target } = await db.admin.query<{ id: number; v: string }>(
+        'SELECT id, v FROM analytics.window_lost ORDER BY id',
+      );
+      const { rows: expected } = await remote.pool.query<{ id: number; v: string }>(
+        'SELECT id, v FROM public.lost ORDER BY id',
+      );
+      expect(target).toEqual(expected);
+      const log = logs.join('');
+      // Batch 4 found the checkpoint where batch 2 left it, rolled back, and the run read from there.
+      expect(log).toContain('the stored checkpoint is not where this batch began');
+      expect(log).toContain('reading the next batches in one source COPY');
+      const { rows: runs } = await db.admin.query<{ status: string; rows_read: number }>(
+        'SELECT status, rows_read::int FROM etl.etl_runs WHERE pipeline_id = $1',
+        [pipeline.id],
+      );
+      expect(runs).toEqual([{ status: 'SUCCESS', rows_read: 1000 }]);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
