@@ -94,11 +94,15 @@ export class CopyWindow {
       this.continues(cursor) &&
       (window!.ended || (window!.handed < window!.rows && this.#now() - window!.openedAt < this.#maxAgeMs()));
     this.#next = undefined;
-    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor), { objectMode: false });
-    // A batch whose write failed leaves the window at once, not at the source's next chunk.
-    batch.once('close', () => {
-      if (!batch.readableEnded) this.#window?.abort.abort();
-    });
+    const own: { window?: OpenWindow } = {};
+    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own), { objectMode: false });
+    // A batch whose write failed ends its window's read at once: the generator may be waiting for the
+    // source's next chunk, and its own end (and so the stream's) waits for that.
+    const destroy = batch._destroy.bind(batch);
+    batch._destroy = (error, callback) => {
+      if (!batch.readableEnded) own.window?.abort.abort();
+      destroy(error, callback);
+    };
     return batch;
   }
 
@@ -129,6 +133,9 @@ export class CopyWindow {
         // failed at its very end: nothing more of it is used
       }
     }
+    // Left early (its age, a pause, a failure): what it yielded still tells the next window's size.
+    this.#timed.rows += window.handed;
+    this.#timed.ms += this.#now() - window.openedAt;
     window.abort.abort();
     await window.read.catch(() => {});
   }
@@ -170,12 +177,17 @@ export class CopyWindow {
     return { rows, read, abort, stream, openedAt: this.#now(), handed: 0, ended: false };
   }
 
-  async *#take(open: OpenWindow | undefined, cursor: BatchCursor): AsyncGenerator<Buffer> {
+  async *#take(
+    open: OpenWindow | undefined,
+    cursor: BatchCursor,
+    own: { window?: OpenWindow },
+  ): AsyncGenerator<Buffer> {
     let window = open;
     if (!window) {
       await this.close();
       window = this.#window = this.#open(cursor);
     }
+    own.window = window;
     let rows = 0;
     let bytes = 0;
     while (rows < this.#limit && !window.ended) {

@@ -515,15 +515,21 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
         : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   assertCursorNotNull(plan, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
-  if (continuing) {
-    // The batch before committed without waiting for the WAL flush: a server crash since may have
-    // lost it, with its checkpoint. Go on only from what is stored (an empty last batch too).
-    const from = (cursor as { after: string[] }).after;
-    const to = result.rowsRead > 0 ? result.lastCursor! : from;
-    if (!(await advanceFullCheckpoint(tx, claimed.id, run.id, from, to))) {
+  if (
+    claimed.mode === 'full' &&
+    cursor !== null &&
+    'after' in cursor &&
+    (result.rowsRead > 0 || continuing)
+  ) {
+    // A full pass's batch moves the checkpoint only from where it began: the batch before may have
+    // committed without waiting for the WAL flush (docs/adr/0021) and been lost with a server crash
+    // since, or the checkpoint was changed behind the run. Then the batch rolls back and the loop
+    // reads again from what is stored. A window's empty last batch checks it too.
+    const to = result.rowsRead > 0 ? result.lastCursor! : cursor.after;
+    if (!(await advanceFullCheckpoint(tx, claimed.id, run.id, cursor.after, to))) {
       throw new SiphonError(
         'SIPHON_ERR_RUNNER_TRANSIENT',
-        'the stored checkpoint is not where this batch began (a batch committed without waiting for the WAL flush was lost); reading again from it',
+        'the stored checkpoint is not where this batch began (it was changed, or a batch committed without waiting for the WAL flush was lost); reading again from it',
       );
     }
   } else if (result.rowsRead > 0) {

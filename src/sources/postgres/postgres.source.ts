@@ -72,9 +72,14 @@ export class PostgresSource implements RemoteSource {
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      statement_timeout: options.statementTimeoutMs,
-      query_timeout: options.statementTimeoutMs + 5_000,
-      idle_in_transaction_session_timeout: options.statementTimeoutMs + 5_000,
+      // A statement timeout of 0 turns all three off (pg would otherwise give up on a read after 5 s).
+      ...(options.statementTimeoutMs > 0
+        ? {
+            statement_timeout: options.statementTimeoutMs,
+            query_timeout: options.statementTimeoutMs + 5_000,
+            idle_in_transaction_session_timeout: options.statementTimeoutMs + 5_000,
+          }
+        : {}),
       // jit off: a keyset batch is short, and compiling it on every read cost more than running it.
       options: '-c default_transaction_read_only=on -c TimeZone=UTC -c jit=off',
     });
@@ -143,6 +148,8 @@ export class PostgresSource implements RemoteSource {
         // The local side's own failure (a key twice in a batch, a value the target refuses) is not
         // the source's: it reaches the runner as it is.
         throw remoteFailed ? error : new LocalFailure(error);
+      } finally {
+        end = undefined; // the client goes back to the pool: a late abort must not close it
       }
     }, options.snapshot !== undefined);
     return read.finally(() => options.signal?.removeEventListener('abort', abort));
