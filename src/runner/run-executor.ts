@@ -24,9 +24,10 @@ import {
   insertRun,
   interruptRun,
   recordBatch,
+  runHasBatches,
   type RunRow,
 } from '../db/repositories/run.repository.js';
-import { advanceFullCheckpoint, readState, saveCheckpoint } from '../db/repositories/state.repository.js';
+import { readState, saveCheckpoint } from '../db/repositories/state.repository.js';
 import {
   hasNullIncrementalKey,
   runBatch,
@@ -515,24 +516,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
         : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   assertCursorNotNull(plan, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
-  if (
-    claimed.mode === 'full' &&
-    cursor !== null &&
-    'after' in cursor &&
-    (result.rowsRead > 0 || continuing)
-  ) {
-    // A full pass's batch moves the checkpoint only from where it began: the batch before may have
-    // committed without waiting for the WAL flush (docs/adr/0021) and been lost with a server crash
-    // since, or the checkpoint was changed behind the run. Then the batch rolls back and the loop
-    // reads again from what is stored. A window's empty last batch checks it too.
-    const to = result.rowsRead > 0 ? result.lastCursor! : cursor.after;
-    if (!(await advanceFullCheckpoint(tx, claimed.id, run.id, cursor.after, to))) {
-      throw new SiphonError(
-        'SIPHON_ERR_RUNNER_TRANSIENT',
-        'the stored checkpoint is not where this batch began (it was changed, or a batch committed without waiting for the WAL flush was lost); reading again from it',
-      );
-    }
-  } else if (result.rowsRead > 0) {
+  if (result.rowsRead > 0) {
     const next = result.lastCursor!;
     if (claimed.mode === 'full') {
       await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
@@ -545,17 +529,29 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
     }
   }
   // The last, empty batch of a full run may still delete rows past the previous cursor.
-  if (result.rowsRead > 0 || result.rowsDeleted > 0) {
-    await recordBatch(tx, {
-      runId: run.id,
-      batchNo: batchNo + 1,
-      cursorFrom: cursor,
-      cursorTo: result.lastCursor ?? cursor,
-      rowsRead: result.rowsRead,
-      rowsWritten: result.rowsWritten,
-      rowsDeleted: result.rowsDeleted,
-      durationMs,
-    });
+  // The ledger row is counted only if the run has exactly the batches this loop counted: the batch
+  // before may have committed without waiting for the WAL flush (docs/adr/0021) and been lost with a
+  // server crash since. Then this batch rolls back and the loop reloads what is stored. A window's
+  // empty last batch writes no ledger row, and asks.
+  const counted =
+    result.rowsRead > 0 || result.rowsDeleted > 0
+      ? await recordBatch(tx, {
+          runId: run.id,
+          batchNo: batchNo + 1,
+          cursorFrom: cursor,
+          cursorTo: result.lastCursor ?? cursor,
+          rowsRead: result.rowsRead,
+          rowsWritten: result.rowsWritten,
+          rowsDeleted: result.rowsDeleted,
+          durationMs,
+          expectBatches: batchNo,
+        })
+      : !continuing || (await runHasBatches(tx, run.id, batchNo));
+  if (!counted) {
+    throw new SiphonError(
+      'SIPHON_ERR_RUNNER_TRANSIENT',
+      `the run's ledger does not hold the ${batchNo} batches this runner committed (one committed without waiting for the WAL flush was lost); reading again from the stored checkpoint`,
+    );
   }
   // A batch can outlast the lease: renew once more (we hold the row lock) before COMMIT, so
   // no runner takes over the moment we commit. A quick batch left most of the lease the

@@ -50,26 +50,6 @@ export async function saveCheckpoint(
 }
 
 /**
- * A full pass's checkpoint moved from `from` to `to`, only if the stored one is still `from`: false
- * when it is not (a batch committed without waiting for the WAL flush was lost with a server crash,
- * docs/adr/0021), and the caller rolls its batch back and reads again from what is stored.
- */
-export async function advanceFullCheckpoint(
-  db: Executor,
-  pipelineId: string,
-  runId: string,
-  from: readonly string[],
-  to: readonly string[],
-): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE etl.etl_state SET full_cursor = $3, last_run_id = $4, updated_at = now()
-      WHERE pipeline_id = $1 AND full_cursor = $2::jsonb`,
-    [pipelineId, JSON.stringify(from), JSON.stringify(to), runId],
-  );
-  return rowCount === 1;
-}
-
-/**
  * Records, in a full pass's first batch transaction, whether the pass began on an empty target; a
  * later batch of the same pass (after a pause or a crash too) reads it back with `readPassIntoEmpty`.
  */
