@@ -24,7 +24,6 @@ import {
   insertRun,
   interruptRun,
   recordBatch,
-  runHasBatches,
   type RunRow,
 } from '../db/repositories/run.repository.js';
 import { readState, saveCheckpoint } from '../db/repositories/state.repository.js';
@@ -546,7 +545,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
           durationMs,
           expectBatches: batchNo,
         })
-      : !continuing || (await runHasBatches(tx, run.id, batchNo));
+      : !continuing || (await findRun(tx, run.id))?.batches === batchNo;
   if (!counted) {
     throw new SiphonError(
       'SIPHON_ERR_RUNNER_TRANSIENT',

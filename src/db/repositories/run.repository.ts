@@ -108,15 +108,6 @@ export async function recordBatch(
   return rowCount === 1;
 }
 
-/** Whether the run has exactly `batches` committed batches (see `recordBatch`'s `expectBatches`). */
-export async function runHasBatches(db: Executor, runId: string, batches: number): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM etl.etl_runs WHERE id = $1 AND batches = $2', [
-    runId,
-    batches,
-  ]);
-  return rowCount === 1;
-}
-
 export async function finishRun(
   db: Executor,
   runId: string,
