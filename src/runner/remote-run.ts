@@ -3,7 +3,7 @@ import { parseQualifiedName, type QualifiedName } from '../core/identifiers.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
-  copyColumnsIntoTarget,
+  copyStreamedIntoTarget,
   copyIntoStaging,
   copyIntoTarget,
   mergeStaged,
@@ -106,6 +106,8 @@ export async function copyRemoteBatch(
 /**
  * A batch read through Node (a MySQL source, or PostgreSQL without COPY): copied straight in during a
  * full pass into an empty target, else upserted, with its keys staged for a full pass's end.
+ * `continuing`: the batch follows one this run loop copied into an empty target in the same pass, so
+ * the pass's flag is not read again. The result says whether the batch went into an empty target.
  */
 export async function writeStreamedRemoteBatch(
   tx: PoolClient,
@@ -113,13 +115,14 @@ export async function writeStreamedRemoteBatch(
   plan: ResolvedPlan,
   cursor: BatchCursor,
   batch: StreamedBatch,
-): Promise<BatchResult> {
-  const intoEmpty = await passIntoEmpty(tx, claimed, plan, cursor);
+  continuing: boolean,
+): Promise<BatchResult & { intoEmpty: boolean }> {
+  const intoEmpty = continuing || (await passIntoEmpty(tx, claimed, plan, cursor));
   let rowsWritten = 0;
   if (batch.rows > 0) {
     rowsWritten =
       intoEmpty && !plan.dedup
-        ? await copyColumnsIntoTarget(tx, plan, batch.columns, batch.rows)
+        ? await copyStreamedIntoTarget(tx, plan, batch)
         : await writeBatchFromText(tx, plan, batch.columns);
     if (claimed.mode === 'full' && !intoEmpty) {
       const order = streamColumns(plan);
@@ -130,7 +133,7 @@ export async function writeStreamedRemoteBatch(
       );
     }
   }
-  return { rowsRead: batch.rows, rowsWritten, rowsDeleted: 0, lastCursor: batch.lastCursor };
+  return { rowsRead: batch.rows, rowsWritten, rowsDeleted: 0, lastCursor: batch.lastCursor, intoEmpty };
 }
 
 /** Whether this batch's full pass began on an empty target (decided and recorded by its first batch). */

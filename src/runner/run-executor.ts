@@ -337,6 +337,9 @@ async function batchLoop(
       })
     : undefined;
   let needsReload = false;
+  // Streamed from another server: the cursor (as JSON) after the last batch this loop copied into the
+  // empty target of a first load; the batch read there continues that pass.
+  let streamedFirstLoad: string | undefined;
   try {
     for (;;) {
       if (deps.stopSignal.aborted) {
@@ -352,9 +355,12 @@ async function batchLoop(
           needsReload = false;
         }
         const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
-        // The next batch of a first load's window commits without waiting for the WAL flush: its rows,
+        // A first load's next batch (the next of a window, or a streamed batch after one this loop
+        // copied into the empty target) commits without waiting for the WAL flush: its rows,
         // checkpoint and ledger row are lost together or not at all (docs/adr/0021).
-        const continuing = window?.continues(cursor) === true;
+        const continuing = window
+          ? window.continues(cursor)
+          : streamedFirstLoad !== undefined && streamedFirstLoad === JSON.stringify(cursor);
         const step = await batchTransaction(
           deps.pool,
           batchNo + 1,
@@ -377,6 +383,10 @@ async function batchLoop(
           { asyncCommit: continuing },
         );
         attempt = 0;
+        streamedFirstLoad =
+          step.intoEmpty && step.result.lastCursor && !step.done
+            ? JSON.stringify({ after: step.result.lastCursor })
+            : undefined;
         if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
           batchNo += 1;
           if (step.result.lastCursor) cursor = { after: step.result.lastCursor };
@@ -386,6 +396,8 @@ async function batchLoop(
               rowsRead: step.result.rowsRead,
               rowsWritten: step.result.rowsWritten,
               durationMs: step.durationMs,
+              // Committed without waiting for the WAL flush (docs/adr/0021).
+              ...(continuing ? { asyncCommit: true } : {}),
             },
             'batch committed',
           );
@@ -415,6 +427,7 @@ async function batchLoop(
       } catch (error) {
         reads?.discard();
         await window?.close();
+        streamedFirstLoad = undefined;
         if (!plan.dedup && isDuplicateKeyInBatch(error)) {
           // The source yields a key twice in this batch (an upsert's 21000, or 23505 from a batch copied
           // straight into an empty target); the batch rolled back whole. De-duplicate
@@ -479,7 +492,10 @@ interface BatchContext {
   readonly remote: RemoteSource | undefined;
   /** With the COPY path: the source read a first load's batches come from. */
   readonly window: CopyWindow | undefined;
-  /** The window's next batch after its last one: committed without waiting for the WAL flush. */
+  /**
+   * A first load's next batch (the window's next, or a streamed batch after one copied into the empty
+   * target): committed without waiting for the WAL flush.
+   */
   readonly continuing: boolean;
 }
 
@@ -498,7 +514,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
       )
     : streamed && plan.remote
       ? await inSpan('siphon.target.write', {}, () =>
-          writeStreamedRemoteBatch(tx, claimed, plan, cursor, streamed),
+          writeStreamedRemoteBatch(tx, claimed, plan, cursor, streamed, continuing),
         )
       : streamed
         ? {
@@ -567,7 +583,8 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
     await finishRun(tx, run.id, { status: 'PAUSED' });
     await releasePipeline(tx, fence, 'PAUSED');
   }
-  return { result, durationMs, pause: pause && !done, done };
+  const intoEmpty = 'intoEmpty' in result && result.intoEmpty === true;
+  return { result, durationMs, pause: pause && !done, done, intoEmpty };
 }
 
 async function fail(

@@ -1,6 +1,7 @@
 import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
 import { withTransaction } from '../db/pool.js';
 import { readBatchAsText } from '../db/repositories/target.repository.js';
+import type { SourceBatch } from '../sources/index.js';
 import type { ExecutorDeps } from './run-support.js';
 
 /** Streaming read half: the reader role, in a READ ONLY transaction (statement timeout from its pool). */
@@ -10,7 +11,8 @@ export function readStreamed(deps: ExecutorDeps, plan: BatchPlan, cursor: BatchC
   });
 }
 
-export type StreamedBatch = Awaited<ReturnType<typeof readStreamed>>;
+/** A batch read through Node: from this database (stream transfer) or a source in another one. */
+export type StreamedBatch = SourceBatch;
 
 /**
  * Reads batches one ahead: `take(cursor)` returns the batch at `cursor` and starts the next. `read` is

@@ -41,6 +41,12 @@ export interface SourceBatch {
   readonly columns: string[][];
   readonly rows: number;
   readonly lastCursor: string[] | null;
+  /**
+   * The same rows as COPY text (streamColumns order), when the kind writes it more cheaply than from
+   * `columns` (MySQL: from the rows as read, without turning them into columns). Used by a full pass
+   * into an empty target; `columns` is then never built.
+   */
+  copyText?(): Readable;
 }
 
 export interface CopyOptions {

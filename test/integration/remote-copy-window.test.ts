@@ -9,14 +9,24 @@ import type { BatchCursor, BatchPlan } from '../../src/db/batch-sql.js';
 import { CopyWindow } from '../../src/runner/copy-window.js';
 import { createConnection, SOURCE_KINDS, type RemoteSource } from '../../src/sources/index.js';
 import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { createRemotePostgres, REMOTE_PG, type RemotePostgres } from '../helpers/remote-servers.js';
+import {
+  createRemoteMysql,
+  createRemotePostgres,
+  REMOTE_MYSQL,
+  REMOTE_PG,
+  type RemoteMysql,
+  type RemotePostgres,
+} from '../helpers/remote-servers.js';
 import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
 
 /**
  * The windows a first load from PostgreSQL reads (docs/adr/0021), against the system PostgreSQL 15:
- * one source COPY cut into batches at row boundaries, whatever the values hold.
+ * one source COPY cut into batches at row boundaries, whatever the values hold; and what every first
+ * load's asynchronous commits rely on (ADR 0021, ADR 0022: a streamed first load from MariaDB too).
  */
 let remote: RemotePostgres;
+/** Created by the test that reads MariaDB. */
+let remoteMy: RemoteMysql | undefined;
 let source: RemoteSource;
 let db: TestDatabase;
 const APP = `siphon-window-${randomBytes(4).toString('hex')}`;
@@ -66,6 +76,7 @@ afterAll(async () => {
   await source?.close();
   await db?.drop();
   await remote?.drop();
+  await remoteMy?.drop();
 });
 
 async function textOf(stream: Readable): Promise<string> {
@@ -148,14 +159,25 @@ describe('a first load read in windows', () => {
 
   it.each([
     ['a window of a first load from PostgreSQL', 'remote'],
+    ['a first load streamed from MariaDB', 'mysql'],
     ['a full pass reading this database', 'local'],
   ])(
     'goes on only from what the run committed, in %s: a batch lost after its commit (a server crash) is read again',
     async (_title, where) => {
       const remoteSource = where === 'remote';
+      const mysqlSource = where === 'mysql';
       const name = `lost_${where}`;
       db ??= await createTestDatabase();
-      if (remoteSource) {
+      if (mysqlSource) {
+        remoteMy ??= await createRemoteMysql();
+        await remoteMy.pool.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v text NOT NULL)`);
+        await remoteMy.pool.query(`INSERT INTO ${name} SELECT seq, MD5(seq) FROM seq_1_to_20000`);
+        await createConnection(
+          db.api,
+          { name: 'lost_mysql', kind: 'mysql', ...REMOTE_MYSQL, database: remoteMy.database },
+          'test',
+        );
+      } else if (remoteSource) {
         await remote.pool.query(`CREATE TABLE public.${name} (id int PRIMARY KEY, v text NOT NULL)`);
         await remote.pool.query(
           `INSERT INTO public.${name} SELECT i, md5(i::text) FROM generate_series(1, 20000) i`,
@@ -194,7 +216,10 @@ describe('a first load read in windows', () => {
         const pipeline = await createPipeline(db, {
           name: `window_${name}`,
           ...(remoteSource ? { source_connection: 'lost_source' } : {}),
-          source_query: `SELECT id, v FROM ${remoteSource ? 'public' : 'content'}.${name}`,
+          ...(mysqlSource ? { source_connection: 'lost_mysql' } : {}),
+          source_query: mysqlSource
+            ? `SELECT id, v FROM ${name}`
+            : `SELECT id, v FROM ${remoteSource ? 'public' : 'content'}.${name}`,
           target_table: `analytics.window_${name}`,
           unique_key: 'id',
           batch_size: 100,
@@ -251,16 +276,26 @@ describe('a first load read in windows', () => {
         const { rows: target } = await db.admin.query<{ id: number; v: string }>(
           `SELECT id, v FROM analytics.window_${name} ORDER BY id`,
         );
-        const { rows: expected } = await (remoteSource ? remote.pool : db.admin).query<{
-          id: number;
-          v: string;
-        }>(`SELECT id, v FROM ${remoteSource ? 'public' : 'content'}.${name} ORDER BY id`);
+        const expected = mysqlSource
+          ? ((await remoteMy!.pool.query(`SELECT id, v FROM ${name} ORDER BY id`))[0] as {
+              id: number;
+              v: string;
+            }[])
+          : (
+              await (remoteSource ? remote.pool : db.admin).query<{ id: number; v: string }>(
+                `SELECT id, v FROM ${remoteSource ? 'public' : 'content'}.${name} ORDER BY id`,
+              )
+            ).rows;
         expect(target).toEqual(expected);
         const log = logs.join('');
         // The next batch found the checkpoint where the one before left it, rolled back, and the run
         // read again from there.
         expect(log).toContain("the run's ledger does not hold the");
         if (remoteSource) expect(log).toContain('reading the next batches in one source COPY');
+        // A first load's batches after its first commit without waiting for the WAL flush; a pass
+        // reading this database keeps synchronous commits.
+        if (remoteSource || mysqlSource) expect(log).toContain('"asyncCommit":true');
+        else expect(log).not.toContain('asyncCommit');
         const { rows: runs } = await db.admin.query<{ status: string; rows_read: number }>(
           'SELECT status, rows_read::int FROM etl.etl_runs WHERE pipeline_id = $1',
           [pipeline.id],

@@ -2,7 +2,9 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import {
+  columnsOfCopyText,
   copyTextOf,
+  CopyTextBuilder,
   CopyTextTail,
   decodeCopyField,
   decodeCopyLine,
@@ -84,5 +86,41 @@ describe('COPY text written from streamed values', () => {
     const chunks: string[] = [];
     for await (const chunk of copyTextOf([ids], ids.length)) chunks.push(String(chunk));
     expect(chunks.map((c) => c.split('\n').length - 1)).toEqual([1000, 1000, 500]);
+  });
+});
+
+describe('COPY text written row by row (a MySQL batch)', () => {
+  it('escapes what it must, writes verbatim columns as they are, suffixes non-NULL values', () => {
+    const text = new CopyTextBuilder([{ verbatim: true }, {}, { verbatim: true, suffix: '+00' }]);
+    text.add(['1', 'tab\there\\', '2025-01-01 00:00:00']);
+    text.add(['2', null, null]);
+    text.add(['3', '\\N', '2025-01-01 00:00:01.5']);
+    expect(text.rows).toBe(3);
+    const chunks = text.finish();
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(
+      '1\ttab\\there\\\\\t2025-01-01 00:00:00+00\n2\t\\N\t\\N\n3\t\\\\N\t2025-01-01 00:00:01.5+00\n',
+    );
+    expect(columnsOfCopyText(chunks, 3)).toEqual([
+      ['1', '2', '3'],
+      ['tab\there\\', null, '\\N'],
+      ['2025-01-01 00:00:00+00', null, '2025-01-01 00:00:01.5+00'],
+    ]);
+  });
+
+  it('keeps whole lines in chunks of a thousand rows, multi-byte text included', () => {
+    const text = new CopyTextBuilder([{ verbatim: true }, {}]);
+    for (let i = 0; i < 2500; i += 1) text.add([String(i), `ünï ✓ 🎬 line\n${i}`]);
+    const chunks = text.finish();
+    expect(chunks.map((c) => c.toString('utf8').split('\n').length - 1)).toEqual([1000, 1000, 500]);
+    const columns = columnsOfCopyText(chunks, 2);
+    expect(columns[0]).toHaveLength(2500);
+    expect(columns[1]![2499]).toBe('ünï ✓ 🎬 line\n2499');
+  });
+
+  it('writes nothing for an empty batch', () => {
+    const text = new CopyTextBuilder([{}]);
+    expect(text.rows).toBe(0);
+    expect(text.finish()).toEqual([]);
+    expect(columnsOfCopyText([], 1)).toEqual([[]]);
   });
 });

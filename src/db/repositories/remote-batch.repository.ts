@@ -85,19 +85,23 @@ export async function copyIntoTarget(tx: PoolClient, plan: BatchPlan, rows: Read
 
 /**
  * A streamed batch (a MySQL source: rows read through Node) of a full pass into an empty target,
- * written as COPY text instead of an upsert, for the same reason as `copyIntoTarget`.
+ * written as COPY text instead of an upsert, for the same reason as `copyIntoTarget`: the batch's own
+ * COPY text when its source wrote it, else written from its columns.
  */
-export async function copyColumnsIntoTarget(
+export async function copyStreamedIntoTarget(
   tx: PoolClient,
   plan: BatchPlan,
-  columns: readonly (readonly (string | null)[])[],
-  rows: number,
+  batch: {
+    readonly columns: readonly (readonly (string | null)[])[];
+    readonly rows: number;
+    copyText?(): Readable;
+  },
 ): Promise<number> {
   const into = tx.query(
     copyFrom(
       `COPY ${quoteQualified(plan.target)} (${streamColumns(plan).map(quoteIdent).join(', ')}) FROM STDIN`,
     ),
   );
-  await pipeline(copyTextOf(columns, rows), into);
+  await pipeline(batch.copyText?.() ?? copyTextOf(batch.columns, batch.rows), into);
   return into.rowCount;
 }

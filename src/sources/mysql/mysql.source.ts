@@ -1,6 +1,9 @@
+import { Readable } from 'node:stream';
+import type { Connection as CoreConnection } from 'mysql2';
 import mysql from 'mysql2/promise';
 import { SiphonError } from '../../core/errors.js';
 import { normalizeSourceQuery, streamColumns, type BatchCursor, type BatchPlan } from '../../db/batch-sql.js';
+import { columnsOfCopyText, CopyTextBuilder } from '../../db/copy-text.js';
 import { asSourceFailure } from '../source-errors.js';
 import type {
   ConnectionProbe,
@@ -13,6 +16,62 @@ import type {
   SourceBatch,
 } from '../source.js';
 import { mapMysqlField, type MysqlColumnPlan, type MysqlField } from './mysql.types.js';
+
+/**
+ * A batch kept as the COPY text of its rows, written as each row arrived: copied as it is into an
+ * empty target, and turned into columns (decoded) only when a batch is merged.
+ */
+class CopyTextBatch implements SourceBatch {
+  #columns: string[][] | undefined;
+
+  constructor(
+    private readonly chunks: readonly Buffer[],
+    private readonly width: number,
+    readonly rows: number,
+    readonly lastCursor: string[] | null,
+  ) {}
+
+  get columns(): string[][] {
+    // A NULL stays null, as in every streamed batch's columns (the write casts it back).
+    this.#columns ??= columnsOfCopyText(this.chunks, this.width) as string[][];
+    return this.#columns;
+  }
+
+  copyText(): Readable {
+    return Readable.from(this.chunks);
+  }
+}
+
+/**
+ * Runs a query whose rows are handed to `onRow` one at a time, as mysql2 parses them (its promise API
+ * keeps a whole result). A lost connection is reported on the connection, not on a query read this
+ * way (mysql2 passes it only to queries given a callback), so both are listened to.
+ */
+function eachRow(
+  connection: mysql.PoolConnection,
+  options: mysql.QueryOptions,
+  onRow: (row: Array<string | null>) => void,
+): Promise<void> {
+  const core = connection.connection as unknown as CoreConnection;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      core.off('error', settle);
+      if (error) reject(error);
+      else resolve();
+    };
+    core.on('error', settle);
+    core
+      .query(options)
+      .on('result', (row) => {
+        if (!settled) onRow(row as unknown as Array<string | null>);
+      })
+      .on('error', settle)
+      .on('end', () => settle());
+  });
+}
 
 /** `name` as a MySQL identifier. */
 const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
@@ -180,19 +239,21 @@ ${normalizeSourceQuery(plan.sourceQuery)}
 ) AS s ${where}
 ORDER BY ${plan.cursorColumns.map((c) => `s.${quote(c)}`).join(', ')}
 LIMIT ${Math.trunc(limit)}`;
+    const copyColumns = order.map((name) => {
+      const column = this.#columns.get(name);
+      return { verbatim: column?.verbatim === true, suffix: column?.utc ? '+00' : '' };
+    });
+    const cursorAt = plan.cursorColumns.map((c) => order.indexOf(c));
     return this.#readOnly(async (connection) => {
-      const [rows] = await connection.query<mysql.RowDataPacket[]>({
-        sql,
-        values,
-        rowsAsArray: true,
-        typeCast: this.#typeCast(),
+      // Row by row as they arrive: a batch never exists as rows, only as its text.
+      const text = new CopyTextBuilder(copyColumns);
+      let last: ReadonlyArray<string | null> | undefined;
+      await eachRow(connection, { sql, values, rowsAsArray: true, typeCast: this.#typeCast() }, (row) => {
+        text.add(row);
+        last = row;
       });
-      const data = rows as unknown as Array<Array<string | null>>;
-      const text = this.#asText(data, order);
-      const columns: string[][] = order.map((_, c) => text.map((row) => row[c] as string));
-      const last = data.at(-1);
-      const lastCursor = last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null;
-      return { columns, rows: data.length, lastCursor };
+      const lastCursor = last ? cursorAt.map((c) => last![c] as string) : null;
+      return new CopyTextBatch(text.finish(), order.length, text.rows, lastCursor);
     });
   }
 

@@ -20,6 +20,11 @@ export interface MysqlColumnPlan {
   readonly binary: boolean;
   /** MySQL TIMESTAMP: read in the UTC session, written with `+00` for timestamptz. */
   readonly utc: boolean;
+  /**
+   * Its text never holds a backslash, a tab or a line break (numbers, dates, times): written to COPY as
+   * it is.
+   */
+  readonly verbatim: boolean;
   /** The placeholder of a cursor value in the keyset predicate (so a bigint compares as an integer). */
   readonly placeholder: string;
 }
@@ -34,12 +39,13 @@ const BINARY_CHARSET = 63;
 export function mapMysqlField(field: MysqlField): MysqlColumnPlan {
   const unsigned = (field.flags & UNSIGNED) !== 0;
   const binary = field.characterSet === BINARY_CHARSET;
-  const plain = (sourceType: string, pgType: string, placeholder = '?') => ({
+  const plain = (sourceType: string, pgType: string, placeholder = '?', verbatim = true) => ({
     sourceType,
     pgType,
     cursorType: pgType,
     binary: false,
     utc: false,
+    verbatim,
     placeholder,
   });
   const int = (name: string, signedType: string, unsignedType: string) =>
@@ -86,14 +92,15 @@ export function mapMysqlField(field: MysqlField): MysqlColumnPlan {
         cursorType: 'timestamp',
         binary: false,
         utc: true,
+        verbatim: true,
         placeholder: 'CAST(? AS DATETIME(6))',
       };
     case 11:
       return plain('time', 'interval');
     case 245:
-      return plain('json', 'jsonb');
+      return plain('json', 'jsonb', '?', false);
     case 6:
-      return plain('null', 'text');
+      return plain('null', 'text', '?', false);
     case 15:
     case 253:
     case 254:
@@ -105,7 +112,7 @@ export function mapMysqlField(field: MysqlField): MysqlColumnPlan {
     case 252: {
       const blob = field.columnType >= 249 && field.columnType <= 252;
       const name = blob ? (binary ? 'blob' : 'text') : binary ? 'varbinary' : 'varchar';
-      return binary ? { ...plain(name, 'bytea'), binary: true } : plain(name, 'text');
+      return binary ? { ...plain(name, 'bytea', '?', false), binary: true } : plain(name, 'text', '?', false);
     }
     default:
       throw new SiphonError(
