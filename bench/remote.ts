@@ -14,8 +14,9 @@
  *
  *   npm run bench -- --remote --rows 1000000 --batch 10000 --repeat 3 --out bench/results/remote.json
  *
- * Siphon's sequential load, `pg_dump | psql`, `psql \copy | psql \copy` and the two psql loads from a
- * file run `--repeat` rounds, one after the other in each round; each reports the median round.
+ * Siphon's sequential loads from both sources, `pg_dump | psql`, `psql \copy | psql \copy`, the two
+ * psql loads from a file and pgloader from both sources run `--repeat` rounds, one after the other in
+ * each round; each reports the median round.
  *
  * `vsPgDump` and `vsPsqlCopy` are the tool's time divided by Siphon's: above 1 Siphon is faster.
  */
@@ -263,6 +264,14 @@ async function main(): Promise<void> {
       );
     };
 
+    // pgloader (Debian's package): the whole source database (only the films table) into a database
+    // of its own, indexes built after the data as it does by default; reported as null when it is not
+    // installed.
+    const pgloader = spawnSync('pgloader', ['--version']).status === 0;
+    const pgloaderFrom = async (from: string, database: string) => {
+      const url = await fresh(database);
+      return timed(`pgloader --quiet '${from}' '${url.replace(/^postgres(ql)?:/, 'pgsql:')}'`);
+    };
     // Each Siphon load into an empty target (TRUNCATE before a later load of the same pipeline).
     results.push(scenario(SIPHON_PARALLEL, await load('bench_pg_full', true, 2)));
     // A target a foreign key points at keeps its indexes through a first load (ADR 0020): loaded
@@ -290,6 +299,21 @@ async function main(): Promise<void> {
         await round(PSQL_COPY, copyFromSource);
         await round(FLOOR_ONE, () => psqlInto('bench_floor_one', oneCopy));
         await round(FLOOR_BATCHES, () => psqlInto('bench_floor_batches', perBatch));
+        await round(SIPHON_MYSQL, () => load('bench_my_full', true));
+        if (pgloader) {
+          await round(PGLOADER_PG, () =>
+            pgloaderFrom(
+              `pgsql://${SOURCE_PG.user}@${SOURCE_PG.host}:${SOURCE_PG.port}/${DB}`,
+              'bench_pgloader_pg',
+            ),
+          );
+          await round(PGLOADER_MY, () =>
+            pgloaderFrom(
+              `mysql://${SOURCE_MY.user}@${SOURCE_MY.host}:${SOURCE_MY.port}/${DB}`,
+              'bench_pgloader_my',
+            ),
+          );
+        }
       }
     } finally {
       rmSync(parts, { recursive: true, force: true });
@@ -300,31 +324,10 @@ async function main(): Promise<void> {
       results.push(scenario(name, median, { runs: runs.map((m) => round2(m.seconds)) }));
     }
     results.push(scenario('siphon: PostgreSQL 15 → 18 (rows)', await load('bench_pg_full', false)));
-    results.push(scenario(SIPHON_MYSQL, await load('bench_my_full', true)));
-
-    // pgloader (Debian's package): the whole source database (only the films table) into a database
-    // of its own, indexes built after the data as it does by default.
-    const pgloader = spawnSync('pgloader', ['--version']).status === 0;
-    for (const [name, from, database] of [
-      [
-        PGLOADER_PG,
-        `pgsql://${SOURCE_PG.user}@${SOURCE_PG.host}:${SOURCE_PG.port}/${DB}`,
-        'bench_pgloader_pg',
-      ],
-      [
-        PGLOADER_MY,
-        `mysql://${SOURCE_MY.user}@${SOURCE_MY.host}:${SOURCE_MY.port}/${DB}`,
-        'bench_pgloader_my',
-      ],
-    ] as const) {
-      if (!pgloader) {
+    if (!pgloader) {
+      for (const name of [PGLOADER_PG, PGLOADER_MY]) {
         results.push({ name, seconds: null, rowsPerSecond: null, note: 'not installed on this machine' });
-        continue;
       }
-      const url = await fresh(database);
-      results.push(
-        scenario(name, timed(`pgloader --quiet '${from}' '${url.replace(/^postgres(ql)?:/, 'pgsql:')}'`)),
-      );
     }
 
     const time = (name: string) => results.find((r) => r.name === name)?.seconds ?? null;
