@@ -1022,4 +1022,101 @@ describe('a MariaDB source', () => {
     expect(result.run.error_code).toBe('SIPHON_ERR_SOURCE_TYPE_UNMAPPED');
     expect(result.run.error).toMatch(/flags/);
   });
+
+  it('ends a first load whole when its source query is changed mid-run, and reads under the new query next', async () => {
+    await remoteMy.pool.query('CREATE TABLE changing (id int PRIMARY KEY, v varchar(20) NOT NULL)');
+    await remoteMy.pool.query("INSERT INTO changing SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000");
+    const pipeline = await createRemotePipeline({
+      name: 'my_changing',
+      source_connection: 'remote_my',
+      source_query: 'SELECT id, v FROM changing',
+      target_table: 'analytics.my_changing',
+      unique_key: 'id',
+      mode: 'full',
+      batch_size: 20,
+    });
+    // While the first load runs (150 batches), the API changes its source query for the next run,
+    // which forgets the pass's position. The running pass still ends as the pass into an empty target
+    // it is: nothing staged, so nothing may be deleted at its end.
+    let changed: Promise<{ status: number; appliesFrom: string }> | undefined;
+    const onBatch = ({ pipelineId, batchNo }: { pipelineId: string; batchNo: number }) => {
+      if (pipelineId !== pipeline.id || batchNo !== 3 || changed) return;
+      changed = (async () => {
+        const get = await app.inject({
+          method: 'GET',
+          url: `/pipelines/${pipeline.id}`,
+          headers: as(VIEWER),
+        });
+        const patch = await app.inject({
+          method: 'PATCH',
+          url: `/pipelines/${pipeline.id}`,
+          headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
+          payload: { source_query: 'SELECT id, v FROM changing WHERE id <= 100' },
+        });
+        return { status: patch.statusCode, appliesFrom: patch.json().applies_from as string };
+      })();
+    };
+    runner.events.on('batch:committed', onBatch);
+    const first = await runToEnd(pipeline.id).finally(() => runner.events.off('batch:committed', onBatch));
+    // Made while the run was writing the pass.
+    expect(await changed).toEqual({ status: 200, appliesFrom: 'next_run' });
+    const { rows: after } = await db.admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1',
+      [pipeline.id],
+    );
+    expect(after[0]!.n).toBe(150);
+    expect(first.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    const count = async () =>
+      Number((await db.admin.query('SELECT count(*) FROM analytics.my_changing')).rows[0].count);
+    expect(await count()).toBe(3000);
+    const held = await db.admin.query(
+      "SELECT 1 FROM etl.held_indexes WHERE target_schema = 'analytics' AND target_table = 'my_changing'",
+    );
+    expect(held.rowCount).toBe(0);
+    // The next run reads under the new query, and deletes what it no longer yields.
+    const second = await runToEnd(pipeline.id);
+    expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    expect(await count()).toBe(100);
+    const { rows: keys } = await db.admin.query<{ contype: string }>(
+      "SELECT contype FROM pg_constraint WHERE conrelid = 'analytics.my_changing'::regclass",
+    );
+    expect(keys.map((k) => k.contype)).toContain('p');
+  });
+
+  it('builds the indexes a paused first load held once its source query changes, then reads under the new query', async () => {
+    await remoteMy.pool.query('CREATE TABLE changing_paused (id int PRIMARY KEY, v varchar(20) NOT NULL)');
+    await remoteMy.pool.query("INSERT INTO changing_paused SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000");
+    const pipeline = await createRemotePipeline({
+      name: 'my_changing_paused',
+      source_connection: 'remote_my',
+      source_query: 'SELECT id, v FROM changing_paused',
+      target_table: 'analytics.my_changing_paused',
+      unique_key: 'id',
+      mode: 'full',
+      batch_size: 20,
+    });
+    await runAndPauseAfterFirstBatch(db, runner, pipeline.id);
+    const midPass = await db.admin.query(
+      "SELECT 1 FROM pg_indexes WHERE schemaname = 'analytics' AND tablename = 'my_changing_paused'",
+    );
+    expect(midPass.rowCount).toBe(0);
+    const get = await app.inject({ method: 'GET', url: `/pipelines/${pipeline.id}`, headers: as(VIEWER) });
+    const patch = await app.inject({
+      method: 'PATCH',
+      url: `/pipelines/${pipeline.id}`,
+      headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
+      payload: { source_query: 'SELECT id, v FROM changing_paused WHERE id > 2950' },
+    });
+    expect(patch.statusCode, patch.body).toBe(200);
+    const next = await runToEnd(pipeline.id);
+    expect(next.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    const { rows } = await db.admin.query<{ ids: number[] }>(
+      'SELECT array_agg(id ORDER BY id) AS ids FROM analytics.my_changing_paused',
+    );
+    expect(rows[0]!.ids).toEqual(Array.from({ length: 50 }, (_, i) => 2951 + i));
+    const { rows: keys } = await db.admin.query<{ contype: string }>(
+      "SELECT contype FROM pg_constraint WHERE conrelid = 'analytics.my_changing_paused'::regclass",
+    );
+    expect(keys.map((k) => k.contype)).toContain('p');
+  });
 });

@@ -81,12 +81,18 @@ export async function completeState(db: Executor, pipelineId: string, runId: str
   );
 }
 
-/** Forgets the position of an unfinished full pass (the next run reads everything again). */
+/**
+ * Forgets the position of an unfinished full pass (the next run reads everything again). The pass's
+ * into-empty flag stays: a run may still be writing that pass (the API changes a running pipeline's
+ * source query for its next run), and it must end it as the pass it is, deleting nothing, not as one
+ * that staged keys. The next pass decides the flag again in its first batch, and the indexes a
+ * forgotten pass held are built before it (`buildIndexesHeldByAnotherPass`).
+ */
 export async function restartFullPass(db: Executor, pipelineId: string): Promise<void> {
   await db.query(
     `WITH lanes AS (DELETE FROM etl.full_pass_lanes WHERE pipeline_id = $1)
      UPDATE etl.etl_state SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}',
-       full_pass_into_empty = false, updated_at = now()
+       updated_at = now()
       WHERE pipeline_id = $1`,
     [pipelineId],
   );
