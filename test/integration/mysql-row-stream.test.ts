@@ -16,12 +16,12 @@ import { createRemoteMysql, REMOTE_MYSQL, type RemoteMysql } from '../helpers/re
 let remote: RemoteMysql;
 let source: RemoteSource;
 
-const QUERY = 'SELECT id, name, price, made, changed, data, doc FROM items';
+const QUERY = 'SELECT id, name, price, made, changed, data, doc, took, ratio, kind FROM items';
 
 const PLAN: BatchPlan = {
   sourceQuery: QUERY,
   target: { schema: 'analytics', table: 'items' },
-  columns: ['id', 'name', 'price', 'made', 'changed', 'data', 'doc'],
+  columns: ['id', 'name', 'price', 'made', 'changed', 'data', 'doc', 'took', 'ratio', 'kind'],
   keys: ['id'],
   cursorColumns: ['id'],
   incrementalKey: null,
@@ -40,15 +40,23 @@ beforeAll(async () => {
   remote = await createRemoteMysql();
   await remote.pool.query(
     `CREATE TABLE items (id int PRIMARY KEY, name text, price decimal(8,3), made datetime(6),
-       changed timestamp(3) NULL, data varbinary(16), doc json)`,
+       changed timestamp(3) NULL, data varbinary(16), doc json, took time, ratio double,
+       kind enum('plain', 'tab\there'))`,
   );
-  await remote.pool.query(
-    `INSERT INTO items VALUES
-       (1, 'tab\\there, line\\nbreak, cr\\r, back\\\\slash', 1.500, '2024-02-29 23:59:59.123456', '2025-01-01 00:00:00.250', X'00FF5C0A', '{"a": "x\\\\ty"}'),
-       (2, NULL, NULL, NULL, NULL, NULL, NULL),
-       (3, '\\\\N', -0.001, '1999-12-31 00:00:00', '2025-06-30 12:00:00', X'', '[]'),
-       (4, 'ünïcödé ✓ 🎬', 99999.999, '2000-01-01 00:00:00.000001', '2038-01-19 03:14:07', X'5C', 'null')`,
-  );
+  // In UTC, as the source reads: a TIMESTAMP is stored from the session's zone.
+  const session = await remote.pool.getConnection();
+  try {
+    await session.query("SET time_zone = '+00:00'");
+    await session.query(
+      `INSERT INTO items VALUES
+         (1, 'tab\\there, line\\nbreak, cr\\r, back\\\\slash', 1.500, '2024-02-29 23:59:59.123456', '2025-01-01 00:00:00.250', X'00FF5C0A', '{"a": "x\\\\ty"}', '-838:59:59', 1e-7, 'tab\\there'),
+         (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+         (3, '\\\\N', -0.001, '1999-12-31 00:00:00', '2025-06-30 12:00:00', X'', '[]', '00:00:01', -2.5, 'plain'),
+         (4, 'ünïcödé ✓ 🎬', 99999.999, '2000-01-01 00:00:00.000001', '2038-01-19 03:14:07', X'5C', 'null', '23:59:59', 12345678.875, NULL)`,
+    );
+  } finally {
+    session.release();
+  }
   source = openMysqlSource(
     { name: 'remote_my', ...REMOTE_MYSQL, database: remote.database, password: undefined },
     { statementTimeoutMs: 30_000, applicationName: 'siphon-test' },
@@ -79,9 +87,23 @@ describe('a MySQL batch kept as COPY text', () => {
         '2025-01-01 00:00:00.250+00',
         '\\x00ff5c0a',
         '{"a": "x\\ty"}',
+        '-838:59:59',
+        '0.0000001',
+        'tab\there',
       ],
-      ['2', null, null, null, null, null, null],
-      ['3', '\\N', '-0.001', '1999-12-31 00:00:00.000000', '2025-06-30 12:00:00.000+00', '\\x', '[]'],
+      ['2', null, null, null, null, null, null, null, null, null],
+      [
+        '3',
+        '\\N',
+        '-0.001',
+        '1999-12-31 00:00:00.000000',
+        '2025-06-30 12:00:00.000+00',
+        '\\x',
+        '[]',
+        '00:00:01',
+        '-2.5',
+        'plain',
+      ],
       [
         '4',
         'ünïcödé ✓ 🎬',
@@ -90,6 +112,9 @@ describe('a MySQL batch kept as COPY text', () => {
         '2038-01-19 03:14:07.000+00',
         '\\x5c',
         'null',
+        '23:59:59',
+        '12345678.875',
+        null,
       ],
     ]);
     // Column-major, the same values (what a merge writes).
