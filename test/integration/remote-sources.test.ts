@@ -1023,38 +1023,55 @@ describe('a MariaDB source', () => {
     expect(result.run.error).toMatch(/flags/);
   });
 
-  it('ends a first load whole when its source query is changed mid-run, and reads under the new query next', async () => {
-    await remoteMy.pool.query('CREATE TABLE changing (id int PRIMARY KEY, v varchar(20) NOT NULL)');
-    await remoteMy.pool.query("INSERT INTO changing SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000");
-    const pipeline = await createRemotePipeline({
-      name: 'my_changing',
+  /** A MariaDB table of 3,000 rows and a full pipeline into an empty target, batches of 20. */
+  async function firstLoadOf3000(table: string) {
+    await remoteMy.pool.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v varchar(20) NOT NULL)`);
+    await remoteMy.pool.query(`INSERT INTO ${table} SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000`);
+    return createRemotePipeline({
+      name: `my_${table}`,
       source_connection: 'remote_my',
-      source_query: 'SELECT id, v FROM changing',
-      target_table: 'analytics.my_changing',
+      source_query: `SELECT id, v FROM ${table}`,
+      target_table: `analytics.my_${table}`,
       unique_key: 'id',
       mode: 'full',
       batch_size: 20,
     });
+  }
+
+  /** PATCH a pipeline's source query through the API, at its current version. */
+  async function changeSourceQuery(id: string, sourceQuery: string) {
+    const get = await app.inject({ method: 'GET', url: `/pipelines/${id}`, headers: as(VIEWER) });
+    return app.inject({
+      method: 'PATCH',
+      url: `/pipelines/${id}`,
+      headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
+      payload: { source_query: sourceQuery },
+    });
+  }
+
+  /** The kinds of constraint a target has (`p`: its primary key is there). */
+  async function constraintsOf(table: string): Promise<string[]> {
+    const { rows } = await db.admin.query<{ contype: string }>(
+      'SELECT contype FROM pg_constraint WHERE conrelid = $1::regclass',
+      [table],
+    );
+    return rows.map((r) => r.contype);
+  }
+
+  it('ends a first load whole when its source query is changed mid-run, and reads under the new query next', async () => {
+    const pipeline = await firstLoadOf3000('changing');
     // While the first load runs (150 batches), the API changes its source query for the next run,
     // which forgets the pass's position. The running pass still ends as the pass into an empty target
     // it is: nothing staged, so nothing may be deleted at its end.
     let changed: Promise<{ status: number; appliesFrom: string }> | undefined;
     const onBatch = ({ pipelineId, batchNo }: { pipelineId: string; batchNo: number }) => {
       if (pipelineId !== pipeline.id || batchNo !== 3 || changed) return;
-      changed = (async () => {
-        const get = await app.inject({
-          method: 'GET',
-          url: `/pipelines/${pipeline.id}`,
-          headers: as(VIEWER),
-        });
-        const patch = await app.inject({
-          method: 'PATCH',
-          url: `/pipelines/${pipeline.id}`,
-          headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
-          payload: { source_query: 'SELECT id, v FROM changing WHERE id <= 100' },
-        });
-        return { status: patch.statusCode, appliesFrom: patch.json().applies_from as string };
-      })();
+      changed = changeSourceQuery(pipeline.id, 'SELECT id, v FROM changing WHERE id <= 100').then(
+        (patch) => ({
+          status: patch.statusCode,
+          appliesFrom: patch.json().applies_from as string,
+        }),
+      );
     };
     runner.events.on('batch:committed', onBatch);
     const first = await runToEnd(pipeline.id).finally(() => runner.events.off('batch:committed', onBatch));
@@ -1077,36 +1094,17 @@ describe('a MariaDB source', () => {
     const second = await runToEnd(pipeline.id);
     expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
     expect(await count()).toBe(100);
-    const { rows: keys } = await db.admin.query<{ contype: string }>(
-      "SELECT contype FROM pg_constraint WHERE conrelid = 'analytics.my_changing'::regclass",
-    );
-    expect(keys.map((k) => k.contype)).toContain('p');
+    expect(await constraintsOf('analytics.my_changing')).toContain('p');
   });
 
   it('builds the indexes a paused first load held once its source query changes, then reads under the new query', async () => {
-    await remoteMy.pool.query('CREATE TABLE changing_paused (id int PRIMARY KEY, v varchar(20) NOT NULL)');
-    await remoteMy.pool.query("INSERT INTO changing_paused SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000");
-    const pipeline = await createRemotePipeline({
-      name: 'my_changing_paused',
-      source_connection: 'remote_my',
-      source_query: 'SELECT id, v FROM changing_paused',
-      target_table: 'analytics.my_changing_paused',
-      unique_key: 'id',
-      mode: 'full',
-      batch_size: 20,
-    });
+    const pipeline = await firstLoadOf3000('changing_paused');
     await runAndPauseAfterFirstBatch(db, runner, pipeline.id);
     const midPass = await db.admin.query(
       "SELECT 1 FROM pg_indexes WHERE schemaname = 'analytics' AND tablename = 'my_changing_paused'",
     );
     expect(midPass.rowCount).toBe(0);
-    const get = await app.inject({ method: 'GET', url: `/pipelines/${pipeline.id}`, headers: as(VIEWER) });
-    const patch = await app.inject({
-      method: 'PATCH',
-      url: `/pipelines/${pipeline.id}`,
-      headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
-      payload: { source_query: 'SELECT id, v FROM changing_paused WHERE id > 2950' },
-    });
+    const patch = await changeSourceQuery(pipeline.id, 'SELECT id, v FROM changing_paused WHERE id > 2950');
     expect(patch.statusCode, patch.body).toBe(200);
     const next = await runToEnd(pipeline.id);
     expect(next.run).toMatchObject({ status: 'SUCCESS', error_code: null });
@@ -1114,9 +1112,6 @@ describe('a MariaDB source', () => {
       'SELECT array_agg(id ORDER BY id) AS ids FROM analytics.my_changing_paused',
     );
     expect(rows[0]!.ids).toEqual(Array.from({ length: 50 }, (_, i) => 2951 + i));
-    const { rows: keys } = await db.admin.query<{ contype: string }>(
-      "SELECT contype FROM pg_constraint WHERE conrelid = 'analytics.my_changing_paused'::regclass",
-    );
-    expect(keys.map((k) => k.contype)).toContain('p');
+    expect(await constraintsOf('analytics.my_changing_paused')).toContain('p');
   });
 });
