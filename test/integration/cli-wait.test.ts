@@ -9,10 +9,11 @@ beforeAll(async () => {
   db = await createTestDatabase();
   await createSourceTable(db, `content.waited (id int PRIMARY KEY, v text NOT NULL)`);
   await db.admin.query(`INSERT INTO content.waited SELECT i, md5(i::text) FROM generate_series(1, 3000) i`);
-  // ~2 ms per row, 100 rows a batch: a run of several seconds that a pause can catch mid-way.
+  // ~6 ms per row, 100 rows a batch: a run of about 20 s that a pause can catch mid-way, even when a
+  // CLI process takes several seconds to start on a loaded machine (at 2 ms the run ended first).
   await createPipeline(db, {
     name: 'waited',
-    source_query: 'SELECT id, v FROM content.waited WHERE pg_sleep(0.002) IS NOT NULL',
+    source_query: 'SELECT id, v FROM content.waited WHERE pg_sleep(0.006) IS NOT NULL',
     target_table: 'analytics.waited',
     unique_key: 'id',
     batch_size: 100,
