@@ -1097,6 +1097,48 @@ describe('a MariaDB source', () => {
     expect(await constraintsOf('analytics.my_changing')).toContain('p');
   });
 
+  it('reads a binary key in keyset order, whatever its first byte', async () => {
+    // Keys on both sides of 0x5C (a backslash, the first byte of the `\x…` text a bytea cursor is
+    // kept as): the keyset compares bytes with bytes.
+    await remoteMy.pool.query('CREATE TABLE bin_keys (k varbinary(8) PRIMARY KEY, v int NOT NULL)');
+    await remoteMy.pool.query(
+      `INSERT INTO bin_keys SELECT UNHEX(CONCAT(LPAD(HEX(seq * 2 - 1), 2, '0'), 'FF', LPAD(HEX(seq), 2, '0'))), seq
+         FROM seq_1_to_120`,
+    );
+    const pipeline = await createRemotePipeline({
+      name: 'my_bin_keys',
+      source_connection: 'remote_my',
+      source_query: 'SELECT k, v FROM bin_keys',
+      target_table: 'analytics.my_bin_keys',
+      unique_key: 'k',
+      mode: 'full',
+      batch_size: 7,
+    });
+    const expected = async () => {
+      const [rows] = await remoteMy.pool.query<RowDataPacket[]>('SELECT LOWER(HEX(k)) AS k, v FROM bin_keys');
+      return rows.map((r) => `${r.k}:${r.v}`).sort();
+    };
+    const loaded = async () =>
+      (
+        await db.admin.query<{ r: string }>(
+          "SELECT encode(k, 'hex') || ':' || v AS r FROM analytics.my_bin_keys",
+        )
+      ).rows
+        .map((r) => r.r)
+        .sort();
+    const first = await runToEnd(pipeline.id);
+    expect(first.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    expect(await loaded()).toEqual(await expected());
+    expect(await loaded()).toHaveLength(120);
+    // A second pass merges into the full target, and deletes the keys the source lost.
+    await remoteMy.pool.query("DELETE FROM bin_keys WHERE v % 10 = 0 OR k = UNHEX('5DFF2F')");
+    await remoteMy.pool.query('UPDATE bin_keys SET v = v + 1000 WHERE v % 7 = 0');
+    const second = await runToEnd(pipeline.id);
+    expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    expect(await loaded()).toEqual(await expected());
+    expect(await loaded()).toHaveLength(107);
+  });
+
   it('builds the indexes a paused first load held once its source query changes, then reads under the new query', async () => {
     const pipeline = await firstLoadOf3000('changing_paused');
     await runAndPauseAfterFirstBatch(db, runner, pipeline.id);

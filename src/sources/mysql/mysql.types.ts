@@ -112,7 +112,10 @@ export function mapMysqlField(field: MysqlField): MysqlColumnPlan {
     case 252: {
       const blob = field.columnType >= 249 && field.columnType <= 252;
       const name = blob ? (binary ? 'blob' : 'text') : binary ? 'varbinary' : 'varchar';
-      return binary ? { ...plain(name, 'bytea', '?', false), binary: true } : plain(name, 'text', '?', false);
+      // A bytes cursor is kept as bytea's `\x…` text: compared as the bytes it stands for, not as text.
+      return binary
+        ? { ...plain(name, 'bytea', 'UNHEX(SUBSTRING(?, 3))', false), binary: true }
+        : plain(name, 'text', '?', false);
     }
     default:
       throw new SiphonError(
