@@ -11,9 +11,11 @@ import {
 import {
   readState,
   resetState,
+  requestFullPassRestart,
   restartFullPass,
   type StateRow,
 } from '../db/repositories/state.repository.js';
+import { readLanes } from '../db/repositories/lanes.repository.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
 import { assertSourceRunnable } from './plan-check.js';
@@ -276,9 +278,21 @@ const CURSOR_FIELDS = ['target_table', 'unique_key', 'mode', 'incremental_key', 
  * A checkpoint belongs to the configuration that produced it. When the target, key, mode or
  * incremental key change, it is forgotten (audited): the next run starts from the beginning. When
  * the source query changes during an unfinished full pass, that pass restarts, so rows below the old
- * cursor are refreshed and vanished ones deleted under the new query.
+ * cursor are refreshed and vanished ones deleted under the new query: at once when no run holds the
+ * pipeline, else when the next run starts (the running one goes on with its pass, migration 0029).
  */
-async function adjustCheckpoint(tx: Executor, pipelineId: string, changed: readonly string[], by: string) {
+async function adjustCheckpoint(
+  tx: Executor,
+  pipeline: { readonly id: string; readonly mode: string },
+  changed: readonly string[],
+  by: string,
+  running: boolean,
+) {
+  const pipelineId = pipeline.id;
+  if (running && pipeline.mode === 'full' && changed.includes('source_query')) {
+    await requestFullPassRestart(tx, pipelineId);
+    return true;
+  }
   const state = await readState(tx, pipelineId);
   if (!state) return false;
   if (changed.some((f) => CURSOR_FIELDS.includes(f))) {
@@ -291,7 +305,10 @@ async function adjustCheckpoint(tx: Executor, pipelineId: string, changed: reado
     });
     return true;
   }
-  if (changed.includes('source_query') && state.full_cursor) {
+  if (
+    changed.includes('source_query') &&
+    (state.full_cursor || (await readLanes(tx, pipelineId)).length > 0)
+  ) {
     await restartFullPass(tx, pipelineId);
     return true;
   }
@@ -363,7 +380,7 @@ export async function patchPipeline(
     }
     const change = Object.fromEntries(changed.map((k) => [k, { from: before[k], to: spec[k] }]));
     await recordVersion(tx, updated, by, undefined, change);
-    const checkpointReset = await adjustCheckpoint(tx, row.id, changed, by);
+    const checkpointReset = await adjustCheckpoint(tx, updated, changed, by, active);
     return {
       pipeline: updated,
       changed,

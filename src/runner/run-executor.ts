@@ -26,7 +26,7 @@ import {
   recordBatch,
   type RunRow,
 } from '../db/repositories/run.repository.js';
-import { readState, saveCheckpoint } from '../db/repositories/state.repository.js';
+import { readState, restartFullPass, saveCheckpoint } from '../db/repositories/state.repository.js';
 import {
   hasNullIncrementalKey,
   runBatch,
@@ -245,6 +245,15 @@ async function preparePlan(
       'target table created from the source columns',
     );
   };
+  // The source query changed while an earlier run wrote this pass: its position belongs to the old
+  // query, so the pass starts over (migration 0029), and the indexes it held are built below.
+  if ((await readState(deps.pool, claimed.id))?.full_pass_restart) {
+    await fenced((tx) => restartFullPass(tx, claimed.id));
+    deps.logger.info(
+      { pipelineId: claimed.id },
+      'the source query changed during the unfinished full pass: the pass starts over',
+    );
+  }
   await buildIndexesHeldByAnotherPass(deps, claimed, targetNameOf(claimed), fenced);
   // A source on another server: its dialect's guard, its description, its types (remote-run.ts).
   if (remote) return prepareRemotePlan(deps, claimed, remote, createTarget);

@@ -22,6 +22,7 @@ import {
   type RemotePostgres,
 } from '../helpers/remote-servers.js';
 import { requestRun, runAndPauseAfterFirstBatch, startTestRunner, waitForStatus } from '../helpers/runner.js';
+import { requestStatus } from '../../src/pipelines/index.js';
 import { cliEnv, runCli } from '../helpers/processes.js';
 import { testTempDir } from '../helpers/tmp.js';
 
@@ -697,6 +698,40 @@ describe('a full pass into an empty target', () => {
     ]);
   });
 
+  it('starts a paused pass in lanes over when its source query changes', async () => {
+    const pipeline = await createRemotePipeline({
+      name: 'pg_lanes_changed',
+      source_connection: 'remote_pg',
+      source_query: 'SELECT id, v FROM public.paused WHERE pg_sleep(0.0002) IS NOT NULL',
+      target_table: 'analytics.pg_lanes_changed',
+      unique_key: 'id',
+      mode: 'full',
+      batch_size: 50,
+    });
+    await runAndPauseAfterFirstBatch(db, runner, pipeline.id);
+    // A pass in lanes keeps its positions per lane, not in the pass's cursor.
+    const { rows: before } = await db.admin.query<{ cursor: string[] | null; lanes: number }>(
+      `SELECT s.full_cursor AS cursor, (SELECT count(*)::int FROM etl.full_pass_lanes l WHERE l.pipeline_id = s.pipeline_id) AS lanes
+         FROM etl.etl_state s WHERE s.pipeline_id = $1`,
+      [pipeline.id],
+    );
+    expect(before).toEqual([{ cursor: null, lanes: 2 }]);
+    const get = await app.inject({ method: 'GET', url: `/pipelines/${pipeline.id}`, headers: as(VIEWER) });
+    const patch = await app.inject({
+      method: 'PATCH',
+      url: `/pipelines/${pipeline.id}`,
+      headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
+      payload: { source_query: 'SELECT id, v FROM public.paused WHERE id % 3 = 0' },
+    });
+    expect(patch.json()).toMatchObject({ applies_from: 'now', checkpoint_reset: true });
+    const next = await runToEnd(pipeline.id);
+    expect(next.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    const { rows } = await db.admin.query<{ n: number; off: number }>(
+      'SELECT count(*)::int AS n, count(*) FILTER (WHERE id % 3 <> 0)::int AS off FROM analytics.pg_lanes_changed',
+    );
+    expect(rows[0]).toEqual({ n: 333, off: 0 });
+  });
+
   it('merges a batch instead when the source yields a key twice', async () => {
     const pipeline = await createRemotePipeline({
       name: 'pg_words_twice',
@@ -1095,6 +1130,50 @@ describe('a MariaDB source', () => {
     expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
     expect(await count()).toBe(100);
     expect(await constraintsOf('analytics.my_changing')).toContain('p');
+  });
+
+  it('starts a first load over under the new query when it is paused after its source query changed mid-run', async () => {
+    const pipeline = await firstLoadOf3000('changing_then_paused');
+    // The change applies from the next run: the running pass goes on under the old query, and is then
+    // paused mid-pass. The next run must not resume that pass's position under the new query (it would
+    // keep rows the new query no longer yields, and miss rows below the position).
+    let changed: Promise<number> | undefined;
+    let pausedAt: number | undefined;
+    const onBatch = ({ pipelineId, batchNo }: { pipelineId: string; batchNo: number }) => {
+      if (pipelineId !== pipeline.id) return;
+      if (batchNo === 3 && !changed) {
+        changed = changeSourceQuery(
+          pipeline.id,
+          'SELECT id, v FROM changing_then_paused WHERE id <= 100 OR id > 2990',
+        ).then((patch) => patch.statusCode);
+      } else if (batchNo >= 10 && changed && pausedAt === undefined) {
+        pausedAt = batchNo;
+        void changed.then(() => requestStatus(db.api, pipeline.id, 'pause', 'test', 'test'));
+      }
+    };
+    runner.events.on('batch:committed', onBatch);
+    try {
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['PAUSED'], 30_000);
+    } finally {
+      runner.events.off('batch:committed', onBatch);
+    }
+    expect(await changed).toBe(200);
+    const state = await db.admin.query<{ cursor: string[] | null }>(
+      'SELECT full_cursor AS cursor FROM etl.etl_state WHERE pipeline_id = $1',
+      [pipeline.id],
+    );
+    expect(Number(state.rows[0]!.cursor![0])).toBeGreaterThanOrEqual(200); // paused mid-pass, past id 100
+    const next = await runToEnd(pipeline.id);
+    expect(next.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    const { rows } = await db.admin.query<{ ids: number[] }>(
+      'SELECT array_agg(id ORDER BY id) AS ids FROM analytics.my_changing_then_paused',
+    );
+    expect(rows[0]!.ids).toEqual([
+      ...Array.from({ length: 100 }, (_, i) => i + 1),
+      ...Array.from({ length: 10 }, (_, i) => 2991 + i),
+    ]);
+    expect(await constraintsOf('analytics.my_changing_then_paused')).toContain('p');
   });
 
   it('reads a binary key in keyset order, whatever its first byte', async () => {
