@@ -19,10 +19,12 @@ export const SYSTEM_SCHEMAS = [
   'sys',
 ];
 
+export const isSystemSchema = (name: string) => SYSTEM_SCHEMAS.includes(name.toLowerCase());
+
 const schemaName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,63}$/, 'must be a plain schema name (letters, digits, _ and $)')
-  .refine((s) => !SYSTEM_SCHEMAS.includes(s.toLowerCase()), 'must not be a system schema');
+  .refine((s) => !isSystemSchema(s), 'must not be a system schema');
 
 /**
  * A named source connection. The credential is a reference, never the secret: `password_env` names an
@@ -85,6 +87,14 @@ export const connectionSpecSchema = z
   })
   .strict()
   .superRefine((spec, ctx) => {
+    if (spec.kind === 'mysql' && isSystemSchema(spec.database)) {
+      // A MySQL database is a schema: a table named without one would be read from it.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['database'],
+        message: 'must not be a system database (mysql, information_schema, performance_schema, sys)',
+      });
+    }
     if (spec.password_env !== undefined && spec.password_secret !== undefined) {
       ctx.addIssue({
         code: 'custom',

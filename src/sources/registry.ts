@@ -1,4 +1,4 @@
-import { allowedSchemasOf, type ConnectionKind } from '../core/connection-spec.schema.js';
+import { allowedSchemasOf, isSystemSchema, type ConnectionKind } from '../core/connection-spec.schema.js';
 import { SiphonError } from '../core/errors.js';
 import type { SqlPolicy } from '../core/sql-policy.js';
 import type { SecretResolver } from '../config/index.js';
@@ -66,6 +66,14 @@ export async function assertSafeRemoteQuery(
     throw new SiphonError('SIPHON_ERR_CONNECTION_INVALID', `unknown connection kind ${connection.kind}`, {
       field: 'kind',
     });
+  }
+  if (connection.kind === 'mysql' && isSystemSchema(connection.database)) {
+    // A table named without its database is read from the connection's own.
+    throw new SiphonError(
+      'SIPHON_ERR_SQL_FORBIDDEN',
+      `${field}: connection "${connection.name}" opens the system database ${connection.database}, which a source query never reads`,
+      { field },
+    );
   }
   await kind.assertSafeQuery(sql, allowedSchemasOf(connection), policy, field);
 }

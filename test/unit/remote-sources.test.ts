@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConnectionSpec } from '../../src/core/connection-spec.schema.js';
 import { DEFAULT_SQL_POLICY } from '../../src/core/sql-policy.js';
+import { assertSafeRemoteQuery } from '../../src/sources/index.js';
 import { assertSafeMysqlQuery } from '../../src/sources/mysql/mysql.guard.js';
 import { mapMysqlField } from '../../src/sources/mysql/mysql.types.js';
 import { mapPostgresType } from '../../src/sources/postgres/postgres.types.js';
@@ -14,6 +15,9 @@ describe('the MySQL source guard (node-sql-parser)', () => {
     'SELECT i.id, CONCAT(i.name, "!") AS n, COUNT(*) AS c FROM shop.items i JOIN orders o ON o.item = i.id GROUP BY i.id, i.name',
     'WITH recent AS (SELECT id FROM items WHERE updated > NOW() - INTERVAL 1 DAY) SELECT id FROM recent',
     'SELECT id, CAST(flags AS UNSIGNED) AS flags, IFNULL(note, "") AS note FROM items WHERE id IN (SELECT item FROM orders)',
+    // Comments the server does not run either, and comment-like text inside quotes.
+    "SELECT id, '--x /*!1*/' AS s, `a--b` AS c -- the id\nFROM items /* plain */ # trailing",
+    "SELECT id, 'it\\'s /*!' AS s, \"x--y\" AS t FROM items WHERE id - -1 > 0",
   ])('accepts %s', async (sql) => {
     await expect(check(sql)).resolves.toBeUndefined();
   });
@@ -33,6 +37,14 @@ describe('the MySQL source guard (node-sql-parser)', () => {
     ['SELECT user FROM mysql.user', /mysql\.user/],
     ['SELECT id FROM other.items', /other\.items/],
     ['SELECT id FROM (SELECT id FROM information_schema.tables) t', /information_schema/],
+    // Comments the parser skips and the server runs.
+    [
+      "SELECT id /*!, (SELECT authentication_string FROM mysql.user LIMIT 1) AS h, GET_LOCK('x',0) AS l */ FROM items",
+      /executable comments/,
+    ],
+    ["SELECT id /*M!100000 , LOAD_FILE('/etc/passwd') AS f */ FROM items", /executable comments/],
+    ['SELECT /*+ SET_VAR(max_execution_time=0) */ id FROM items', /optimizer hints/],
+    ["SELECT id --1, LOAD_FILE('/etc/passwd') AS f\nFROM items", /followed by a space/],
   ])('refuses %s', async (sql, reason) => {
     const error = await check(sql).then(
       () => undefined,
@@ -42,6 +54,34 @@ describe('the MySQL source guard (node-sql-parser)', () => {
     expect(['SIPHON_ERR_SQL_FORBIDDEN', 'SIPHON_ERR_SQL_SYNTAX']).toContain(error!.code);
     expect(error!.field).toBe('source_query');
     expect(error!.message).toMatch(reason);
+  });
+});
+
+describe('a MySQL connection stored with a system database (before the spec refused one)', () => {
+  it('has every source query refused, since a table named without a database is read from it', async () => {
+    const row = {
+      name: 'old',
+      kind: 'mysql' as const,
+      host: 'db.internal',
+      port: 3306,
+      database: 'mysql',
+      user: 'reader',
+      password_env: null,
+      password_secret: null,
+      allowed_schemas: ['shop'],
+      created_at: new Date(0),
+      created_by: 'test',
+    };
+    await expect(
+      assertSafeRemoteQuery(row, 'SELECT User FROM user', DEFAULT_SQL_POLICY),
+    ).rejects.toMatchObject({
+      code: 'SIPHON_ERR_SQL_FORBIDDEN',
+      field: 'source_query',
+      message: expect.stringMatching(/system database mysql/),
+    });
+    await expect(
+      assertSafeRemoteQuery({ ...row, database: 'shop' }, 'SELECT id FROM items', DEFAULT_SQL_POLICY),
+    ).resolves.toBeUndefined();
   });
 });
 
@@ -68,7 +108,6 @@ describe('source type tables', () => {
     });
     expect(mapMysqlField(field(12)).pgType).toBe('timestamp');
     expect(mapMysqlField(field(253)).pgType).toBe('text');
-    expect(mapMysqlField(field(253, { characterSet: 63 }))).toMatchObject({ pgType: 'bytea', binary: true });
     expect(mapMysqlField(field(252, { characterSet: 63 })).pgType).toBe('bytea');
     expect(mapMysqlField(field(245)).pgType).toBe('jsonb');
     expect(() => mapMysqlField(field(16))).toThrow(/bit/);
@@ -96,5 +135,8 @@ describe('connection spec', () => {
       parseConnectionSpec({ ...base, password_env: 'SIPHON_SECRET_A', password_secret: 'a' }),
     ).toThrow(/not both/);
     expect(() => parseConnectionSpec({ ...base, allowed_schemas: ['mysql'] })).toThrow(/system schema/);
+    // A MySQL database is a schema: tables named without one would be read from it.
+    expect(() => parseConnectionSpec({ ...base, database: 'MySQL' })).toThrow(/system database/);
+    expect(parseConnectionSpec({ ...base, kind: 'postgres', database: 'sys' }).database).toBe('sys');
   });
 });

@@ -52,6 +52,8 @@ export async function assertSafeMysqlQuery(
   field = 'source_query',
 ): Promise<void> {
   if (sql.includes('\u0000')) forbid(field, 'contains a NUL character');
+  const hidden = commentTheServerRuns(sql);
+  if (hidden) forbid(field, hidden);
   const options = { database: 'MariaDB' };
   let ast: unknown;
   let tables: string[];
@@ -102,4 +104,61 @@ function walk(value: unknown, field: string, extra: ReadonlySet<string>): void {
     }
   }
   for (const child of Object.values(node)) walk(child, field, extra);
+}
+
+/** After `--`: whitespace or a control character (code point 0–31) makes it a comment. */
+const startsComment = (ch: string) => ch.charCodeAt(0) <= 0x20 || /\s/u.test(ch);
+
+/**
+ * Where the server and the parser read a comment differently, or null. node-sql-parser skips every
+ * `/* … *\/` and every `--`; MySQL and MariaDB run what `/*! … *\/` and `/*M! … *\/` hold (version
+ * comments), MySQL applies optimizer hints `/*+ … *\/` (SET_VAR changes a session variable such as
+ * the statement timeout), and a `--` starts a comment only when whitespace or a control character
+ * follows it (`--1` is minus minus one). Text the parser never checked would run: such a query is
+ * refused. Quoted strings and identifiers are skipped, so `'--x'` or `'/*!'` inside them are fine.
+ */
+export function commentTheServerRuns(sql: string): string | null {
+  let i = 0;
+  while (i < sql.length) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"' || ch === '`') {
+      i = endOfQuoted(sql, i, ch);
+    } else if (ch === '#') {
+      i = lineEnd(sql, i);
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const next = sql[i + 2];
+      if (next === undefined || !startsComment(next)) {
+        return '"--" must be followed by a space to start a comment (MySQL reads "--x" as two minus signs); write "- -" or "-- " instead';
+      }
+      i = lineEnd(sql, i);
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const body = sql.slice(i + 2, i + 4);
+      if (body.startsWith('!') || body.startsWith('+') || /^m!/iu.test(body)) {
+        return 'executable comments (/*! … */, /*M! … */) and optimizer hints (/*+ … */) are not allowed: the server runs them';
+      }
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 2;
+    } else {
+      i += 1;
+    }
+  }
+  return null;
+}
+
+/** The index after a quoted string or identifier that starts at `start` (backslash escapes, doubled quotes). */
+function endOfQuoted(sql: string, start: number, quote: string): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    const ch = sql[i]!;
+    if (ch === '\\' && quote !== '`') i += 2;
+    else if (ch === quote && sql[i + 1] === quote) i += 2;
+    else if (ch === quote) return i + 1;
+    else i += 1;
+  }
+  return sql.length;
+}
+
+function lineEnd(sql: string, start: number): number {
+  const end = sql.indexOf('\n', start);
+  return end < 0 ? sql.length : end + 1;
 }

@@ -73,6 +73,15 @@ function eachRow(
   });
 }
 
+/**
+ * The session's sql_mode without the modes that change how quotes read: NO_BACKSLASH_ESCAPES (a
+ * backslash would end no escape, so a string could end where the guard's parser and mysql2's escaping
+ * see it go on) and ANSI_QUOTES ("…" an identifier where the parser reads a string), nor ANSI, the
+ * combination that holds it.
+ */
+const SQL_MODE_AS_PARSED = `TRIM(BOTH ',' FROM REPLACE(REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','),
+  ',NO_BACKSLASH_ESCAPES,', ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','))`;
+
 /** `name` as a MySQL identifier. */
 const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 
@@ -129,11 +138,13 @@ export class MysqlSource implements RemoteSource {
         const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
         this.#mariadb = /mariadb/i.test(String(rows[0]?.v ?? ''));
       }
-      await connection.query("SET SESSION time_zone = '+00:00'");
+      // One statement: UTC, the statement timeout, and quotes read as the guard's parser reads them.
       await connection.query(
-        this.#mariadb
-          ? `SET SESSION max_statement_time = ${(this.#timeoutMs / 1000).toFixed(3)}`
-          : `SET SESSION max_execution_time = ${Math.round(this.#timeoutMs)}`,
+        `SET SESSION time_zone = '+00:00', sql_mode = ${SQL_MODE_AS_PARSED}, ${
+          this.#mariadb
+            ? `max_statement_time = ${(this.#timeoutMs / 1000).toFixed(3)}`
+            : `max_execution_time = ${Math.round(this.#timeoutMs)}`
+        }`,
       );
       await connection.query('START TRANSACTION READ ONLY');
       const result = await work(connection);
