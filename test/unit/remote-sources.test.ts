@@ -108,6 +108,12 @@ describe('source type tables', () => {
     });
     expect(mapMysqlField(field(12)).pgType).toBe('timestamp');
     expect(mapMysqlField(field(253)).pgType).toBe('text');
+    // ENUM and SET (flags 256, 2048): a key sorts and compares as its text.
+    expect(mapMysqlField(field(254, { flags: 256 }))).toMatchObject({ pgType: 'text', byText: true });
+    expect(mapMysqlField(field(254, { flags: 2048 }))).toMatchObject({ pgType: 'text', byText: true });
+    expect(mapMysqlField(field(253)).byText).toBe(false);
+    expect(mapMysqlField(field(253, { characterSet: 63 })).placeholder).toBe('UNHEX(SUBSTRING(?, 3))');
+    expect(mapMysqlField(field(253, { characterSet: 63 }))).toMatchObject({ pgType: 'bytea', binary: true });
     expect(mapMysqlField(field(252, { characterSet: 63 })).pgType).toBe('bytea');
     expect(mapMysqlField(field(245)).pgType).toBe('jsonb');
     expect(() => mapMysqlField(field(16))).toThrow(/bit/);

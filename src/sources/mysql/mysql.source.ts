@@ -190,13 +190,19 @@ export class MysqlSource implements RemoteSource {
   #after(columns: readonly string[], values: readonly string[]): { sql: string; values: string[] } {
     const [first, ...rest] = columns;
     const ph = this.#placeholder(first!);
-    const col = `s.${quote(first!)}`;
+    const col = this.#key(first!);
     if (rest.length === 0) return { sql: `${col} > ${ph}`, values: [values[0]!] };
     const inner = this.#after(rest, values.slice(1));
     return {
       sql: `(${col} > ${ph} OR (${col} = ${ph} AND (${inner.sql})))`,
       values: [values[0]!, values[0]!, ...inner.values],
     };
+  }
+
+  /** A key column as the keyset sorts and compares it (an ENUM or SET as its text). */
+  #key(column: string): string {
+    const col = `s.${quote(column)}`;
+    return this.#columns.get(column)?.byText ? `CAST(${col} AS CHAR)` : col;
   }
 
   #placeholder(column: string): string {
@@ -238,7 +244,7 @@ export class MysqlSource implements RemoteSource {
     let values: string[] = [];
     if (cursor && 'from' in cursor) {
       const key = plan.incrementalKey!;
-      where = `WHERE s.${quote(key)} >= ${this.#placeholder(key)}`;
+      where = `WHERE ${this.#key(key)} >= ${this.#placeholder(key)}`;
       values = [cursor.from];
     } else if (cursor) {
       const after = this.#after(plan.cursorColumns, cursor.after);
@@ -248,7 +254,7 @@ export class MysqlSource implements RemoteSource {
     const sql = `SELECT ${order.map((c) => `s.${quote(c)}`).join(', ')} FROM (
 ${normalizeSourceQuery(plan.sourceQuery)}
 ) AS s ${where}
-ORDER BY ${plan.cursorColumns.map((c) => `s.${quote(c)}`).join(', ')}
+ORDER BY ${plan.cursorColumns.map((c) => this.#key(c)).join(', ')}
 LIMIT ${Math.trunc(limit)}`;
     const copyColumns = order.map((name) => {
       const column = this.#columns.get(name);
@@ -318,7 +324,7 @@ ${normalizeSourceQuery(plan.sourceQuery)}
     const source = `(\n${normalizeSourceQuery(sourceQuery)}\n) AS s`;
     const edge = (column: string, direction: 'ASC' | 'DESC') =>
       `(SELECT ${this.#canonical(column)} FROM ${source} WHERE s.${quote(column)} IS NOT NULL
-         ORDER BY s.${quote(column)} ${direction} LIMIT 1)`;
+         ORDER BY ${this.#key(column)} ${direction} LIMIT 1)`;
     const inc = incrementalKey
       ? `${edge(incrementalKey, 'ASC')} AS inc_min, ${edge(incrementalKey, 'DESC')} AS inc_max`
       : 'NULL AS inc_min, NULL AS inc_max';

@@ -27,7 +27,16 @@ export interface MysqlColumnPlan {
   readonly verbatim: boolean;
   /** The placeholder of a cursor value in the keyset predicate (so a bigint compares as an integer). */
   readonly placeholder: string;
+  /**
+   * ENUM or SET: MySQL sorts it by its position in the list but compares it with a string as text, so
+   * the keyset sorts and compares it as text (`CAST(… AS CHAR)`); ordered by position, a key range
+   * would skip the values whose text sorts before the cursor's.
+   */
+  readonly byText?: boolean;
 }
+
+const ENUM_FLAG = 256;
+const SET_FLAG = 2048;
 
 const UNSIGNED = 32;
 const BINARY_CHARSET = 63;
@@ -115,7 +124,7 @@ export function mapMysqlField(field: MysqlField): MysqlColumnPlan {
       // A bytes cursor is kept as bytea's `\x…` text: compared as the bytes it stands for, not as text.
       return binary
         ? { ...plain(name, 'bytea', 'UNHEX(SUBSTRING(?, 3))', false), binary: true }
-        : plain(name, 'text', '?', false);
+        : { ...plain(name, 'text', '?', false), byText: (field.flags & (ENUM_FLAG | SET_FLAG)) !== 0 };
     }
     default:
       throw new SiphonError(

@@ -81,7 +81,11 @@ export class PostgresSource implements RemoteSource {
           }
         : {}),
       // jit off: a keyset batch is short, and compiling it on every read cost more than running it.
-      options: '-c default_transaction_read_only=on -c TimeZone=UTC -c jit=off',
+      // Values travel as text and are cast back on Siphon's server: the settings that change a type's
+      // text are pinned to what that cast reads (ISO dates, exact floats, postgres intervals, UTC), so
+      // a source database set to `DateStyle = 'SQL, DMY'` cannot turn 2024-02-01 into January 2.
+      options:
+        '-c default_transaction_read_only=on -c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres -c extra_float_digits=3 -c jit=off',
     });
     this.#pool.on('error', () => {});
     this.#pool.on('connect', (client) => client.on('error', () => {}));
