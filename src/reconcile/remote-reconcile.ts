@@ -128,6 +128,9 @@ export async function reconcileRemote(
       const repairPlan = { ...plan, cursorColumns: plan.keys, incrementalKey: null, dedup: false };
       const columns = plan.columns.map((_, c) => toUpsert.map((r) => sourceRows[r]![c] as string));
       repaired = await withTransaction(pools.writer!, async (tx) => {
+        // The extra keys are text rendered under canonicalText (a timestamptz key in UTC): the delete
+        // compares them under the same settings, whatever this server's TimeZone is.
+        await canonicalText(tx);
         const written = toUpsert.length > 0 ? await writeBatchFromText(tx, repairPlan, columns) : 0;
         return written + (await deleteKeys(tx, plan.target, plan.keys, extra));
       });

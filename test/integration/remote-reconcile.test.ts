@@ -204,6 +204,43 @@ describe('reconcile of a PostgreSQL source on another server', () => {
   }, 120_000);
 });
 
+describe('repair of a timestamptz key on a server whose TimeZone is not UTC', () => {
+  it('deletes the extra rows it found: their keys are compared in UTC, as they were rendered', async () => {
+    await remotePg.pool.query('CREATE TABLE public.stamps (at timestamptz PRIMARY KEY, v int NOT NULL)');
+    await remotePg.pool.query(
+      "INSERT INTO public.stamps SELECT timestamptz '2025-01-01 00:00+00' + make_interval(hours => i), i FROM generate_series(1, 50) i",
+    );
+    await createAndRun({
+      name: 'rec_pg_stamps',
+      source_connection: 'rec_pg',
+      source_query: 'SELECT at, v FROM public.stamps',
+      target_table: 'analytics.rec_pg_stamps',
+      unique_key: 'at',
+      mode: 'full',
+      batch_size: 20,
+    });
+    await db.admin.query(
+      "INSERT INTO analytics.rec_pg_stamps (at, v) VALUES ('2031-01-01 00:00+00', 0), ('2031-06-01 12:30+00', 0)",
+    );
+    // The CLI's sessions (new connections) start in Berlin time.
+    await db.admin.query(`ALTER DATABASE ${db.name} SET TimeZone = 'Europe/Berlin'`);
+    try {
+      const env = cliEnv(db.adminUrl);
+      const repaired = await runCli(['reconcile', 'rec_pg_stamps', '--repair', '--json'], env);
+      expect(repaired.code, repaired.stderr.slice(-2000)).toBe(0);
+      expect(JSON.parse(repaired.stdout)).toMatchObject({ status: 'REPAIRED', repaired_rows: 2 });
+      const again = await runCli(['reconcile', 'rec_pg_stamps'], env);
+      expect(again.stdout).toMatch(/CLEAN/);
+    } finally {
+      await db.admin.query(`ALTER DATABASE ${db.name} RESET TimeZone`);
+    }
+    const { rows } = await db.admin.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM analytics.rec_pg_stamps WHERE at >= '2031-01-01 00:00+00'",
+    );
+    expect(rows[0]!.n).toBe(0);
+  }, 120_000);
+});
+
 describe('reconcile of a MariaDB source', () => {
   beforeAll(async () => {
     await remoteMy.pool.query(`CREATE TABLE things (
