@@ -56,7 +56,10 @@ export const connectionSpecSchema = z
       .min(1)
       .max(128)
       .regex(/^[^\s/\\'"`;]+$/, 'must be a database name without spaces, quotes, slashes or ;')
-      .meta({ description: 'The database to connect to.' }),
+      .meta({
+        description:
+          'The database to connect to (MySQL: not mysql, information_schema, performance_schema or sys).',
+      }),
     user: z
       .string()
       .min(1)
