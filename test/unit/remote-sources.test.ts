@@ -18,6 +18,7 @@ describe('the MySQL source guard (node-sql-parser)', () => {
     // Comments the server does not run either, and comment-like text inside quotes.
     "SELECT id, '--x /*!1*/' AS s, `a--b` AS c -- the id\nFROM items /* plain */ # trailing",
     "SELECT id, 'it\\'s /*!' AS s, \"x--y\" AS t FROM items WHERE id - -1 > 0",
+    'SELECT id -- Windows line ends\r\nFROM items # here too\r\nWHERE id > 0',
   ])('accepts %s', async (sql) => {
     await expect(check(sql)).resolves.toBeUndefined();
   });
@@ -45,6 +46,10 @@ describe('the MySQL source guard (node-sql-parser)', () => {
     ["SELECT id /*M!100000 , LOAD_FILE('/etc/passwd') AS f */ FROM items", /executable comments/],
     ['SELECT /*+ SET_VAR(max_execution_time=0) */ id FROM items', /optimizer hints/],
     ["SELECT id --1, LOAD_FILE('/etc/passwd') AS f\nFROM items", /followed by a space/],
+    // A no-break space is no space to MySQL; a carriage return ends a comment for the parser only.
+    ['SELECT a --\u00a0, LOAD_FILE(0x2F) AS x\nFROM items', /followed by a space/],
+    ["SELECT #\r'\nLOAD_FILE(0x2F) AS x, 1 #'\n AS y, a FROM items", /carriage return/],
+    ['SELECT a --\r, LOAD_FILE(0x2F) AS x\nFROM items', /carriage return/],
   ])('refuses %s', async (sql, reason) => {
     const error = await check(sql).then(
       () => undefined,

@@ -106,8 +106,8 @@ function walk(value: unknown, field: string, extra: ReadonlySet<string>): void {
   for (const child of Object.values(node)) walk(child, field, extra);
 }
 
-/** After `--`: whitespace or a control character (code point 0–31) makes it a comment. */
-const startsComment = (ch: string) => ch.charCodeAt(0) <= 0x20 || /\s/u.test(ch);
+/** After `--`: an ASCII space or control character makes it a comment (not NBSP or other spaces). */
+const startsComment = (ch: string) => ch.charCodeAt(0) <= 0x20 || ch.charCodeAt(0) === 0x7f;
 
 /**
  * Where the server and the parser read a comment differently, or null. node-sql-parser skips every
@@ -125,12 +125,14 @@ export function commentTheServerRuns(sql: string): string | null {
       i = endOfQuoted(sql, i, ch);
     } else if (ch === '#') {
       i = lineEnd(sql, i);
+      if (i < 0) return CARRIAGE_RETURN;
     } else if (ch === '-' && sql[i + 1] === '-') {
       const next = sql[i + 2];
       if (next === undefined || !startsComment(next)) {
         return '"--" must be followed by a space to start a comment (MySQL reads "--x" as two minus signs); write "- -" or "-- " instead';
       }
       i = lineEnd(sql, i);
+      if (i < 0) return CARRIAGE_RETURN;
     } else if (ch === '/' && sql[i + 1] === '*') {
       const body = sql.slice(i + 2, i + 4);
       if (body.startsWith('!') || body.startsWith('+') || /^m!/iu.test(body)) {
@@ -158,7 +160,17 @@ function endOfQuoted(sql: string, start: number, quote: string): number {
   return sql.length;
 }
 
+const CARRIAGE_RETURN =
+  'a carriage return inside a "#" or "--" comment is not allowed: the parser ends the comment there, the server only at a line feed';
+
+/**
+ * The index after the line comment that starts at `start`, or -1 when a `\r` inside it is not the
+ * `\r` of a `\r\n` (the parser would read what follows it as code, the server as comment).
+ */
 function lineEnd(sql: string, start: number): number {
-  const end = sql.indexOf('\n', start);
-  return end < 0 ? sql.length : end + 1;
+  const found = sql.indexOf('\n', start);
+  const end = found < 0 ? sql.length : found;
+  const cr = sql.indexOf('\r', start);
+  if (cr >= 0 && cr < end && !(cr === end - 1 && found >= 0)) return -1;
+  return found < 0 ? sql.length : found + 1;
 }

@@ -76,11 +76,24 @@ function eachRow(
 /**
  * The session's sql_mode without the modes that change how quotes read: NO_BACKSLASH_ESCAPES (a
  * backslash would end no escape, so a string could end where the guard's parser and mysql2's escaping
- * see it go on) and ANSI_QUOTES ("…" an identifier where the parser reads a string), nor ANSI, the
- * combination that holds it.
+ * see it go on), ANSI_QUOTES ("…" an identifier where the parser reads a string), and the
+ * combinations that hold ANSI_QUOTES (MySQL's and MariaDB's ANSI; MariaDB's ORACLE, MSSQL, DB2,
+ * POSTGRESQL and MAXDB), which the server lists by name and would switch it on again.
  */
-const SQL_MODE_AS_PARSED = `TRIM(BOTH ',' FROM REPLACE(REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','),
-  ',NO_BACKSLASH_ESCAPES,', ','), ',ANSI_QUOTES,', ','), ',ANSI,', ','))`;
+const MODES_NOT_AS_PARSED = [
+  'NO_BACKSLASH_ESCAPES',
+  'ANSI_QUOTES',
+  'ANSI',
+  'ORACLE',
+  'MSSQL',
+  'DB2',
+  'POSTGRESQL',
+  'MAXDB',
+];
+const SQL_MODE_AS_PARSED = `TRIM(BOTH ',' FROM ${MODES_NOT_AS_PARSED.reduce(
+  (list, mode) => `REPLACE(${list}, ',${mode},', ',')`,
+  "CONCAT(',', @@SESSION.sql_mode, ',')",
+)})`;
 
 /** `name` as a MySQL identifier. */
 const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
@@ -202,7 +215,11 @@ export class MysqlSource implements RemoteSource {
   /** A key column as the keyset sorts and compares it (an ENUM or SET as its text). */
   #key(column: string): string {
     const col = `s.${quote(column)}`;
-    return this.#columns.get(column)?.byText ? `CAST(${col} AS CHAR)` : col;
+    // Compared byte for byte: under the connection's case-insensitive collation two labels that differ
+    // only in case would tie.
+    return this.#columns.get(column)?.byText
+      ? `CAST(${col} AS CHAR CHARACTER SET utf8mb4) COLLATE utf8mb4_bin`
+      : col;
   }
 
   #placeholder(column: string): string {
