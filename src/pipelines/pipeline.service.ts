@@ -283,14 +283,14 @@ const CURSOR_FIELDS = ['target_table', 'unique_key', 'mode', 'incremental_key', 
  */
 async function adjustCheckpoint(
   tx: Executor,
-  pipeline: { readonly id: string; readonly mode: string },
+  pipeline: { readonly id: string; readonly mode: string; readonly version: number },
   changed: readonly string[],
   by: string,
   running: boolean,
 ) {
   const pipelineId = pipeline.id;
   if (running && pipeline.mode === 'full' && changed.includes('source_query')) {
-    await requestFullPassRestart(tx, pipelineId);
+    await requestFullPassRestart(tx, pipelineId, pipeline.version);
     return true;
   }
   const state = await readState(tx, pipelineId);

@@ -246,8 +246,10 @@ async function preparePlan(
     );
   };
   // The source query changed while an earlier run wrote this pass: its position belongs to the old
-  // query, so the pass starts over (migration 0029), and the indexes it held are built below.
-  if ((await readState(deps.pool, claimed.id))?.full_pass_restart) {
+  // query, so a run of the new query starts the pass over (migration 0029), and the indexes it held
+  // are built below. A run claimed just before the change still reads the old query: it goes on.
+  const restartAt = (await readState(deps.pool, claimed.id))?.full_pass_restart_version;
+  if (restartAt != null && claimed.version >= restartAt) {
     await fenced((tx) => restartFullPass(tx, claimed.id));
     deps.logger.info(
       { pipelineId: claimed.id },

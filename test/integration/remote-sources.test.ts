@@ -1227,6 +1227,36 @@ describe('a MariaDB source', () => {
     expect(await constraintsOf('analytics.my_changing_then_paused')).toContain('p');
   });
 
+  it('a run claimed before the source query changed goes on with its pass; only a run of the new query restarts it', async () => {
+    const pipeline = await firstLoadOf3000('restart_marked');
+    await runAndPauseAfterFirstBatch(db, runner, pipeline.id);
+    // As if the query changed right after this run's claim: the mark names a later version than the
+    // one the resumed run reads.
+    await db.admin.query(
+      `UPDATE etl.etl_state SET full_pass_restart_version = (SELECT version + 1 FROM etl.etl_pipelines WHERE id = $1)
+        WHERE pipeline_id = $1`,
+      [pipeline.id],
+    );
+    const resumed = await runToEnd(pipeline.id);
+    expect(resumed.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    const { rows: ledger } = await db.admin.query<{ rows: number }>(
+      `SELECT coalesce(sum(b.rows_read), 0)::int AS rows FROM etl.etl_runs r JOIN etl.etl_run_batches b ON b.run_id = r.id
+        WHERE r.pipeline_id = $1 GROUP BY r.id, r.started_at ORDER BY r.started_at`,
+      [pipeline.id],
+    );
+    // The pass went on from its position (3,000 rows over both runs, none read twice), and its end
+    // cleared the mark.
+    expect(ledger.map((r) => r.rows).reduce((a, b) => a + b, 0)).toBe(3000);
+    const { rows: state } = await db.admin.query<{ mark: number | null }>(
+      'SELECT full_pass_restart_version AS mark FROM etl.etl_state WHERE pipeline_id = $1',
+      [pipeline.id],
+    );
+    expect(state).toEqual([{ mark: null }]);
+    expect(
+      Number((await db.admin.query('SELECT count(*) FROM analytics.my_restart_marked')).rows[0].count),
+    ).toBe(3000);
+  });
+
   it('reads an ENUM key in keyset order although MySQL sorts it by position and compares it as text', async () => {
     // 'us' sorts before 'eu' (its position in the list), but 'eu' < 'us' as text: a keyset that
     // sorted by position and compared as text would skip every 'eu' row after the first 'us' batch.

@@ -8,8 +8,11 @@ export interface StateRow {
   full_run_started_at: Date | null;
   /** The running full pass began on an empty target (a remote source's direct COPY, migration 0027). */
   full_pass_into_empty: boolean;
-  /** The source query changed while a run wrote this pass: the next run starts it over (migration 0029). */
-  full_pass_restart: boolean;
+  /**
+   * The pipeline version whose source query changed while a run wrote this pass: a run of that version
+   * or later starts the pass over (migration 0029). NULL: none pending.
+   */
+  full_pass_restart_version: number | null;
   completed_tasks: string[];
   last_run_id: string | null;
   updated_at: Date;
@@ -77,7 +80,7 @@ export async function completeState(db: Executor, pipelineId: string, runId: str
     `WITH lanes AS (DELETE FROM etl.full_pass_lanes WHERE pipeline_id = $1)
      INSERT INTO etl.etl_state (pipeline_id, last_run_id) VALUES ($1, $2)
      ON CONFLICT (pipeline_id) DO UPDATE SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}',
-       full_pass_into_empty = false, full_pass_restart = false,
+       full_pass_into_empty = false, full_pass_restart_version = NULL,
        last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
     [pipelineId, runId],
   );
@@ -85,7 +88,7 @@ export async function completeState(db: Executor, pipelineId: string, runId: str
 
 /**
  * Forgets the position of an unfinished full pass (the next run reads everything again): by the API
- * for a pipeline no run holds, by a run that finds `full_pass_restart` set. The pass's into-empty flag
+ * for a pipeline no run holds, by a run that finds `full_pass_restart_version` at or below its own. The pass's into-empty flag
  * stays until the next pass decides it again in its first batch; the indexes a forgotten pass held are
  * built before that pass reads (`buildIndexesHeldByAnotherPass`).
  */
@@ -93,25 +96,31 @@ export async function restartFullPass(db: Executor, pipelineId: string): Promise
   await db.query(
     `WITH lanes AS (DELETE FROM etl.full_pass_lanes WHERE pipeline_id = $1)
      UPDATE etl.etl_state SET full_cursor = NULL, full_run_started_at = NULL, completed_tasks = '{}',
-       full_pass_restart = false, updated_at = now()
+       full_pass_restart_version = NULL, updated_at = now()
       WHERE pipeline_id = $1`,
     [pipelineId],
   );
 }
 
 /**
- * Asks the next run to start the full pass over (`restartFullPass`): the source query changed while a
- * run holds the pipeline. That run goes on with its pass and its position (the change applies from the
- * next run); forgetting the position now would be undone by its next batch, and a pass paused later
- * would resume at the old query's position under the new one. A pass the run completes needs nothing:
- * completing clears the request.
+ * Asks the next run of `version` or later to start the full pass over (`restartFullPass`): the source
+ * query changed (to `version`) while a run holds the pipeline. That run goes on with its pass and its
+ * position (the change applies from the next run); forgetting the position now would be undone by its
+ * next batch, and a pass paused later would resume at the old query's position under the new one. A
+ * run that claimed an older version leaves the mark alone; a pass it completes needs nothing:
+ * completing clears the mark.
  */
-export async function requestFullPassRestart(db: Executor, pipelineId: string): Promise<void> {
+export async function requestFullPassRestart(
+  db: Executor,
+  pipelineId: string,
+  version: number,
+): Promise<void> {
   // Upserted: a run that has not committed its first batch yet has no state row.
   await db.query(
-    `INSERT INTO etl.etl_state (pipeline_id, full_pass_restart) VALUES ($1, true)
-     ON CONFLICT (pipeline_id) DO UPDATE SET full_pass_restart = true, updated_at = now()`,
-    [pipelineId],
+    `INSERT INTO etl.etl_state (pipeline_id, full_pass_restart_version) VALUES ($1, $2)
+     ON CONFLICT (pipeline_id) DO UPDATE SET full_pass_restart_version = EXCLUDED.full_pass_restart_version,
+       updated_at = now()`,
+    [pipelineId, version],
   );
 }
 
