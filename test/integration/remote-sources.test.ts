@@ -1257,6 +1257,43 @@ describe('a MariaDB source', () => {
     ).toBe(3000);
   });
 
+  /**
+   * A full pass of `my_<name>` in batches of 7, a change at the source, a second pass: after each the
+   * target holds exactly the source's rows (as `r` text lines on each side), `rows` of them.
+   */
+  async function twoFullPasses(o: {
+    name: string;
+    sourceQuery: string;
+    uniqueKey: string | string[];
+    sourceText: string;
+    targetText: string;
+    change: string[];
+    rows: [number, number];
+  }) {
+    const pipeline = await createRemotePipeline({
+      name: `my_${o.name}`,
+      source_connection: 'remote_my',
+      source_query: o.sourceQuery,
+      target_table: `analytics.my_${o.name}`,
+      unique_key: o.uniqueKey,
+      mode: 'full',
+      batch_size: 7,
+    });
+    const expected = async () =>
+      ((await remoteMy.pool.query<RowDataPacket[]>(o.sourceText))[0] as { r: string }[])
+        .map((r) => r.r)
+        .sort();
+    const loaded = async () =>
+      (await db.admin.query<{ r: string }>(o.targetText)).rows.map((r) => r.r).sort();
+    for (const [pass, rows] of o.rows.entries()) {
+      if (pass > 0) for (const sql of o.change) await remoteMy.pool.query(sql);
+      const run = await runToEnd(pipeline.id);
+      expect(run.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+      expect(await loaded()).toHaveLength(rows);
+      expect(await loaded()).toEqual(await expected());
+    }
+  }
+
   it('reads an ENUM key in keyset order although MySQL sorts it by position and compares it as text', async () => {
     // 'us' sorts before 'eu' (its position in the list), but 'eu' < 'us' as text: a keyset that
     // sorted by position and compared as text would skip every 'eu' row after the first 'us' batch.
@@ -1266,38 +1303,19 @@ describe('a MariaDB source', () => {
     await remoteMy.pool.query(
       `INSERT INTO enum_keys SELECT ELT(1 + seq % 3, 'us', 'eu', 'apac'), seq, seq FROM seq_1_to_90`,
     );
-    const pipeline = await createRemotePipeline({
-      name: 'my_enum_keys',
-      source_connection: 'remote_my',
-      source_query: 'SELECT region, id, v FROM enum_keys',
-      target_table: 'analytics.my_enum_keys',
-      unique_key: ['region', 'id'],
-      mode: 'full',
-      batch_size: 7,
+    await twoFullPasses({
+      name: 'enum_keys',
+      sourceQuery: 'SELECT region, id, v FROM enum_keys',
+      uniqueKey: ['region', 'id'],
+      sourceText: "SELECT CONCAT(region, ':', id, ':', v) AS r FROM enum_keys",
+      targetText: "SELECT region || ':' || id || ':' || v AS r FROM analytics.my_enum_keys",
+      // The second pass merges into the full target and deletes only what the source lost.
+      change: [
+        'DELETE FROM enum_keys WHERE id % 10 = 0',
+        'UPDATE enum_keys SET v = v + 1000 WHERE id % 7 = 0',
+      ],
+      rows: [90, 81],
     });
-    const expected = async () => {
-      const [rows] = await remoteMy.pool.query<RowDataPacket[]>('SELECT region, id, v FROM enum_keys');
-      return rows.map((r) => `${r.region}:${r.id}:${r.v}`).sort();
-    };
-    const loaded = async () =>
-      (
-        await db.admin.query<{ r: string }>(
-          "SELECT region || ':' || id || ':' || v AS r FROM analytics.my_enum_keys",
-        )
-      ).rows
-        .map((r) => r.r)
-        .sort();
-    const first = await runToEnd(pipeline.id);
-    expect(first.run).toMatchObject({ status: 'SUCCESS', error_code: null });
-    expect(await loaded()).toHaveLength(90);
-    expect(await loaded()).toEqual(await expected());
-    // A second pass merges into the full target and deletes only what the source lost.
-    await remoteMy.pool.query('DELETE FROM enum_keys WHERE id % 10 = 0');
-    await remoteMy.pool.query('UPDATE enum_keys SET v = v + 1000 WHERE id % 7 = 0');
-    const second = await runToEnd(pipeline.id);
-    expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
-    expect(await loaded()).toHaveLength(81);
-    expect(await loaded()).toEqual(await expected());
   });
 
   it('reads a binary key in keyset order, whatever its first byte', async () => {
@@ -1308,38 +1326,18 @@ describe('a MariaDB source', () => {
       `INSERT INTO bin_keys SELECT UNHEX(CONCAT(LPAD(HEX(seq * 2 - 1), 2, '0'), 'FF', LPAD(HEX(seq), 2, '0'))), seq
          FROM seq_1_to_120`,
     );
-    const pipeline = await createRemotePipeline({
-      name: 'my_bin_keys',
-      source_connection: 'remote_my',
-      source_query: 'SELECT k, v FROM bin_keys',
-      target_table: 'analytics.my_bin_keys',
-      unique_key: 'k',
-      mode: 'full',
-      batch_size: 7,
+    await twoFullPasses({
+      name: 'bin_keys',
+      sourceQuery: 'SELECT k, v FROM bin_keys',
+      uniqueKey: 'k',
+      sourceText: "SELECT CONCAT(LOWER(HEX(k)), ':', v) AS r FROM bin_keys",
+      targetText: "SELECT encode(k, 'hex') || ':' || v AS r FROM analytics.my_bin_keys",
+      change: [
+        "DELETE FROM bin_keys WHERE v % 10 = 0 OR k = UNHEX('5DFF2F')",
+        'UPDATE bin_keys SET v = v + 1000 WHERE v % 7 = 0',
+      ],
+      rows: [120, 107],
     });
-    const expected = async () => {
-      const [rows] = await remoteMy.pool.query<RowDataPacket[]>('SELECT LOWER(HEX(k)) AS k, v FROM bin_keys');
-      return rows.map((r) => `${r.k}:${r.v}`).sort();
-    };
-    const loaded = async () =>
-      (
-        await db.admin.query<{ r: string }>(
-          "SELECT encode(k, 'hex') || ':' || v AS r FROM analytics.my_bin_keys",
-        )
-      ).rows
-        .map((r) => r.r)
-        .sort();
-    const first = await runToEnd(pipeline.id);
-    expect(first.run).toMatchObject({ status: 'SUCCESS', error_code: null });
-    expect(await loaded()).toEqual(await expected());
-    expect(await loaded()).toHaveLength(120);
-    // A second pass merges into the full target, and deletes the keys the source lost.
-    await remoteMy.pool.query("DELETE FROM bin_keys WHERE v % 10 = 0 OR k = UNHEX('5DFF2F')");
-    await remoteMy.pool.query('UPDATE bin_keys SET v = v + 1000 WHERE v % 7 = 0');
-    const second = await runToEnd(pipeline.id);
-    expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
-    expect(await loaded()).toEqual(await expected());
-    expect(await loaded()).toHaveLength(107);
   });
 
   it('builds the indexes a paused first load held once its source query changes, then reads under the new query', async () => {
