@@ -46,6 +46,8 @@ describe('the MySQL source guard (node-sql-parser)', () => {
     ["SELECT id /*M!100000 , LOAD_FILE('/etc/passwd') AS f */ FROM items", /executable comments/],
     ['SELECT /*+ SET_VAR(max_execution_time=0) */ id FROM items', /optimizer hints/],
     ["SELECT id --1, LOAD_FILE('/etc/passwd') AS f\nFROM items", /followed by a space/],
+    // A backslash escapes a double quote for the parser as for the server: the call is seen.
+    ['SELECT "a\\" AS q, " , LOAD_FILE(0x2F) AS x, "" AS z FROM items', /load_file/],
     // A no-break space is no space to MySQL; a carriage return ends a comment for the parser only.
     ['SELECT a --\u00a0, LOAD_FILE(0x2F) AS x\nFROM items', /followed by a space/],
     ["SELECT #\r'\nLOAD_FILE(0x2F) AS x, 1 #'\n AS y, a FROM items", /carriage return/],

@@ -88,9 +88,9 @@ export async function completeState(db: Executor, pipelineId: string, runId: str
 
 /**
  * Forgets the position of an unfinished full pass (the next run reads everything again): by the API
- * for a pipeline no run holds, by a run that finds `full_pass_restart_version` at or below its own. The pass's into-empty flag
- * stays until the next pass decides it again in its first batch; the indexes a forgotten pass held are
- * built before that pass reads (`buildIndexesHeldByAnotherPass`).
+ * for a pipeline no run holds, by a run that finds `full_pass_restart_version` at or below its own.
+ * The pass's into-empty flag stays until the next pass decides it again in its first batch; the
+ * indexes a forgotten pass held are built before that pass reads (`buildIndexesHeldByAnotherPass`).
  */
 export async function restartFullPass(db: Executor, pipelineId: string): Promise<void> {
   await db.query(
