@@ -103,6 +103,17 @@ async function runToEnd(id: string) {
   return { pipeline: row, run: rows[0]! };
 }
 
+/** PATCH a pipeline's source query through the API, at its current version. */
+async function changeSourceQuery(id: string, sourceQuery: string) {
+  const get = await app.inject({ method: 'GET', url: `/pipelines/${id}`, headers: as(VIEWER) });
+  return app.inject({
+    method: 'PATCH',
+    url: `/pipelines/${id}`,
+    headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
+    payload: { source_query: sourceQuery },
+  });
+}
+
 /** Both sides as sorted JSON lines of text values, for an exact comparison. */
 async function localRows(sql: string): Promise<string[]> {
   const { rows } = await db.admin.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM (${sql}) x`);
@@ -767,13 +778,7 @@ describe('a full pass into an empty target', () => {
       [pipeline.id],
     );
     expect(before).toEqual([{ cursor: null, lanes: 2 }]);
-    const get = await app.inject({ method: 'GET', url: `/pipelines/${pipeline.id}`, headers: as(VIEWER) });
-    const patch = await app.inject({
-      method: 'PATCH',
-      url: `/pipelines/${pipeline.id}`,
-      headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
-      payload: { source_query: 'SELECT id, v FROM public.paused WHERE id % 3 = 0' },
-    });
+    const patch = await changeSourceQuery(pipeline.id, 'SELECT id, v FROM public.paused WHERE id % 3 = 0');
     expect(patch.json()).toMatchObject({ applies_from: 'now', checkpoint_reset: true });
     const next = await runToEnd(pipeline.id);
     expect(next.run).toMatchObject({ status: 'SUCCESS', error_code: null });
@@ -1121,17 +1126,6 @@ describe('a MariaDB source', () => {
       unique_key: 'id',
       mode: 'full',
       batch_size: 20,
-    });
-  }
-
-  /** PATCH a pipeline's source query through the API, at its current version. */
-  async function changeSourceQuery(id: string, sourceQuery: string) {
-    const get = await app.inject({ method: 'GET', url: `/pipelines/${id}`, headers: as(VIEWER) });
-    return app.inject({
-      method: 'PATCH',
-      url: `/pipelines/${id}`,
-      headers: { ...as(OPERATOR), 'if-match': get.headers.etag as string },
-      payload: { source_query: sourceQuery },
     });
   }
 
