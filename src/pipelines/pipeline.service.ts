@@ -9,13 +9,13 @@ import {
   type StatusRequest,
 } from '../core/status.js';
 import {
+  fullPassUnfinished,
   readState,
   resetState,
   requestFullPassRestart,
   restartFullPass,
   type StateRow,
 } from '../db/repositories/state.repository.js';
-import { readLanes } from '../db/repositories/lanes.repository.js';
 import { withTransaction, type Executor, type Pool } from '../db/pool.js';
 import { parseTaskSpecs } from '../core/task-spec.schema.js';
 import { assertSourceRunnable } from './plan-check.js';
@@ -305,10 +305,7 @@ async function adjustCheckpoint(
     });
     return true;
   }
-  if (
-    changed.includes('source_query') &&
-    (state.full_cursor || (await readLanes(tx, pipelineId)).length > 0)
-  ) {
+  if (changed.includes('source_query') && (await fullPassUnfinished(tx, pipelineId))) {
     await restartFullPass(tx, pipelineId);
     return true;
   }

@@ -17,10 +17,13 @@ import {
   indexesHeldBy,
   lockHeldIndexHolder,
 } from '../db/repositories/held-indexes.repository.js';
-import { markPassIntoEmpty, readPassIntoEmpty, readState } from '../db/repositories/state.repository.js';
+import {
+  fullPassUnfinished,
+  markPassIntoEmpty,
+  readPassIntoEmpty,
+} from '../db/repositories/state.repository.js';
 import { writeBatchFromText, type BatchResult } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
-import { readLanes } from '../db/repositories/lanes.repository.js';
 import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
 import { assertAllowedTarget } from '../sql-guard/index.js';
 import {
@@ -176,9 +179,8 @@ export async function buildIndexesHeldByAnotherPass(
   if (heldBy === undefined) return;
   if (heldBy === claimed.id && claimed.mode === 'full' && claimed.source_connection) {
     // The pass that holds them is unfinished (a position stored) unless a restart forgot it.
-    const state = await readState(deps.pool, claimed.id);
-    const unfinished = state?.full_cursor != null || (await readLanes(deps.pool, claimed.id)).length > 0;
-    if (state?.full_pass_into_empty && unfinished) return; // this run goes on with that pass
+    const intoEmpty = await readPassIntoEmpty(deps.pool, claimed.id);
+    if (intoEmpty && (await fullPassUnfinished(deps.pool, claimed.id))) return; // this run goes on with that pass
   }
   await fenced((tx) => buildHeldIndexes(tx, target));
 }

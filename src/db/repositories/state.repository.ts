@@ -74,6 +74,16 @@ export async function readPassIntoEmpty(db: Executor, pipelineId: string): Promi
   return rows[0]?.into_empty ?? false;
 }
 
+/** Whether a full pass is under way: a position stored, in its cursor or in its lanes. */
+export async function fullPassUnfinished(db: Executor, pipelineId: string): Promise<boolean> {
+  const { rows } = await db.query<{ unfinished: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM etl.etl_state WHERE pipeline_id = $1 AND full_cursor IS NOT NULL)
+         OR EXISTS (SELECT 1 FROM etl.full_pass_lanes WHERE pipeline_id = $1) AS unfinished`,
+    [pipelineId],
+  );
+  return rows[0]!.unfinished;
+}
+
 /** Clears the in-progress full-run position and the completed-task list when a run finishes. */
 export async function completeState(db: Executor, pipelineId: string, runId: string): Promise<void> {
   await db.query(
