@@ -109,6 +109,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
       statementTimeoutMs: config.runner.statementTimeoutMs,
       applicationName: 'siphon-runner',
       lanes: config.runner.remoteLanes,
+      binaryCopy: config.runner.remoteCopyFormat === 'binary',
     },
     listenUrl: db.urls.writer,
     logger: logger.child({ component: 'runner' }),

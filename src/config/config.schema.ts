@@ -199,6 +199,13 @@ export const configSchema = z.object({
    */
   SIPHON_REMOTE_LANES: z.coerce.number().int().min(1).max(16).default(1),
   /**
+   * How a first load from a PostgreSQL source connection travels: `binary` (COPY's binary format)
+   * where every column has the same built-in type on the source and in the target and the key is an
+   * integer, text or uuid, else text; `text` always (a server that speaks PostgreSQL's protocol but
+   * not its binary COPY). Binary spares the target the text parser (docs/adr/0023). @default binary
+   */
+  SIPHON_REMOTE_COPY_FORMAT: z.enum(['binary', 'text']).default('binary'),
+  /**
    * `on`: a tracked account's regular sync starts only when its platform's credentials have enough
    * left of their quota day for it and for what the faster tiers still need today (docs/errors.md
    * SIPHON_ERR_QUOTA_RESERVED); `off`: quota is spent first come, first served. @default on

@@ -32,6 +32,8 @@ export interface Config {
     readonly tierReserve: boolean;
     /** Lanes of a full pass from a PostgreSQL source connection into an empty target. */
     readonly remoteLanes: number;
+    /** SIPHON_REMOTE_COPY_FORMAT. */
+    readonly remoteCopyFormat: 'binary' | 'text';
     /** Port of the runner's /metrics listener; 0 = no listener. */
     readonly metricsPort: number;
   };
@@ -119,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       maxAttempts: raw.SIPHON_RUNNER_MAX_ATTEMPTS,
       transfer: raw.SIPHON_RUNNER_TRANSFER,
       remoteLanes: raw.SIPHON_REMOTE_LANES,
+      remoteCopyFormat: raw.SIPHON_REMOTE_COPY_FORMAT,
       tierReserve: raw.SIPHON_QUOTA_TIER_RESERVE === 'on',
       metricsPort: raw.SIPHON_RUNNER_METRICS_PORT,
     }),

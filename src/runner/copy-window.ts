@@ -1,6 +1,13 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
+import { streamColumns, type BatchCursor, type BatchPlan } from '../db/batch-sql.js';
+import {
+  BINARY_COPY_HEADER,
+  BINARY_COPY_TRAILER,
+  BinaryTupleCutter,
+  decodeBinaryCursor,
+} from '../db/copy-binary.js';
+import type { CopyBatch } from '../db/repositories/remote-batch.repository.js';
 import type { RemoteSource } from '../sources/index.js';
 
 const NEWLINE = 0x0a;
@@ -28,6 +35,8 @@ interface OpenWindow {
   handed: number;
   /** The source has no row left in this window. */
   ended: boolean;
+  /** In binary: cuts the window's stream at tuple boundaries. */
+  cutter?: BinaryTupleCutter;
 }
 
 /**
@@ -44,7 +53,9 @@ interface OpenWindow {
  * window of wide rows or a slow target never runs into the timeout.
  *
  * COPY text ends every row with a raw newline (a newline inside a value is escaped), so counting
- * newlines cuts the stream at row boundaries without decoding a row.
+ * newlines cuts the stream at row boundaries without decoding a row. Where every column has the same
+ * type on both sides the window reads binary instead (docs/adr/0023), cut at tuple boundaries from
+ * the field lengths; each batch is then a binary COPY of its own (header, tuples, trailer).
  */
 export class CopyWindow {
   readonly #source: RemoteSource;
@@ -53,6 +64,8 @@ export class CopyWindow {
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #onOpen: ((rows: number) => void) | undefined;
+  /** Binary: where each cursor column is in a tuple, and its type. */
+  readonly #binary: readonly { readonly index: number; readonly type: string }[] | undefined;
   #window: OpenWindow | undefined;
   /** The cursor (as JSON) the open window's next batch starts at, once the last one was written. */
   #next: string | undefined;
@@ -69,6 +82,8 @@ export class CopyWindow {
       now: () => number;
       /** Told the size of each window as it opens (for the run's log). */
       onOpen?: (rows: number) => void;
+      /** Read in COPY's binary format (every stream column the same type on both sides). */
+      binary?: boolean;
     },
   ) {
     this.#source = source;
@@ -77,6 +92,10 @@ export class CopyWindow {
     this.#timeoutMs = options.statementTimeoutMs;
     this.#now = options.now;
     this.#onOpen = options.onOpen;
+    const order = streamColumns(plan);
+    this.#binary = options.binary
+      ? plan.cursorColumns.map((c) => ({ index: order.indexOf(c), type: plan.targetTypes[c]! }))
+      : undefined;
   }
 
   /** Whether the batch at `cursor` follows, in the open window, the batch this window handed out last. */
@@ -85,17 +104,25 @@ export class CopyWindow {
   }
 
   /**
-   * The COPY text of the batch at `cursor`: the open window's next rows when it stands exactly there,
-   * else the first rows of a new window opened there (the old one is ended first).
+   * The COPY (text, or binary with its own header and trailer) of the batch at `cursor`: the open
+   * window's next rows when it stands exactly there, else the first rows of a new window opened there
+   * (the old one is ended first). A binary batch's `lastCursor` is known once its rows ended.
    */
-  batchAt(cursor: BatchCursor): Readable {
+  batchAt(cursor: BatchCursor): CopyBatch {
     const window = this.#window;
     const reuse =
       this.continues(cursor) &&
       (window!.ended || (window!.handed < window!.rows && this.#now() - window!.openedAt < this.#maxAgeMs()));
     this.#next = undefined;
-    const own: { window?: OpenWindow } = {};
-    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own), { objectMode: false });
+    const own: { window?: OpenWindow; lastCursor?: string[] | null } = {};
+    const open = reuse ? window! : undefined;
+    const binary = this.#binary;
+    const batch = Readable.from(
+      binary ? this.#takeBinary(open, cursor, own) : this.#take(open, cursor, own),
+      {
+        objectMode: false,
+      },
+    );
     // A batch whose write failed ends its window's read at once: the generator may be waiting for the
     // source's next chunk, and its own end (and so the stream's) waits for that.
     const destroy = batch._destroy.bind(batch);
@@ -103,7 +130,8 @@ export class CopyWindow {
       if (!batch.readableEnded) own.window?.abort.abort();
       destroy(error, callback);
     };
-    return batch;
+    if (!binary) return { rows: batch, format: 'text' };
+    return { rows: batch, format: 'binary', lastCursor: () => own.lastCursor ?? null };
   }
 
   /** A window older than half the source's statement timeout is not read on: a new one is opened. */
@@ -171,10 +199,72 @@ export class CopyWindow {
         // The source's READ ONLY transaction stays open until the batches read the stream to its end.
         return finished(copy);
       },
-      { form: 'columns', signal: abort.signal },
+      { form: 'columns', signal: abort.signal, ...(this.#binary ? { binary: true } : {}) },
     );
     read.catch(() => {}); // observed by the batch reading from it, or by close()
-    return { rows, read, abort, stream, openedAt: this.#now(), handed: 0, ended: false };
+    return {
+      rows,
+      read,
+      abort,
+      stream,
+      openedAt: this.#now(),
+      handed: 0,
+      ended: false,
+      ...(this.#binary ? { cutter: new BinaryTupleCutter() } : {}),
+    };
+  }
+
+  /** The window at `cursor`: the open one to go on with, or a new one opened there. */
+  async #enter(open: OpenWindow | undefined, cursor: BatchCursor, own: { window?: OpenWindow }) {
+    let window = open;
+    if (!window) {
+      await this.close();
+      window = this.#window = this.#open(cursor);
+    }
+    own.window = window;
+    return window;
+  }
+
+  /** A batch's rows have been handed out: the next windows' size learns from them. */
+  #handed(window: OpenWindow, rows: number, bytes: number): void {
+    window.handed += rows;
+    this.#seen.rows += rows;
+    this.#seen.bytes += bytes;
+    if (window.ended || window.handed === window.rows) {
+      this.#timed.rows += window.handed;
+      this.#timed.ms += this.#now() - window.openedAt;
+    }
+  }
+
+  /** A batch in binary: a COPY of its own, the window's next `limit` tuples between header and trailer. */
+  async *#takeBinary(
+    open: OpenWindow | undefined,
+    cursor: BatchCursor,
+    own: { window?: OpenWindow; lastCursor?: string[] | null },
+  ): AsyncGenerator<Buffer> {
+    const window = await this.#enter(open, cursor, own);
+    const cutter = window.cutter!;
+    let rows = 0;
+    let bytes = 0;
+    yield BINARY_COPY_HEADER;
+    while (rows < this.#limit && !window.ended) {
+      const chunk = window.carry ?? (await this.#pull(window));
+      window.carry = undefined;
+      if (chunk === undefined) {
+        window.ended = true;
+        break;
+      }
+      const scanned = cutter.scan(chunk, this.#limit - rows);
+      window.carry = scanned.rest;
+      if (scanned.ended) window.ended = true;
+      rows += scanned.tuples;
+      bytes += scanned.bytes.length;
+      if (scanned.bytes.length > 0) yield scanned.bytes;
+    }
+    const last = rows > 0 ? cutter.lastTuple() : undefined;
+    own.lastCursor = last ? (decodeBinaryCursor(last, this.#binary!) as string[]) : null;
+    this.#handed(window, rows, bytes);
+    yield BINARY_COPY_TRAILER;
   }
 
   async *#take(
@@ -182,12 +272,7 @@ export class CopyWindow {
     cursor: BatchCursor,
     own: { window?: OpenWindow },
   ): AsyncGenerator<Buffer> {
-    let window = open;
-    if (!window) {
-      await this.close();
-      window = this.#window = this.#open(cursor);
-    }
-    own.window = window;
+    const window = await this.#enter(open, cursor, own);
     let rows = 0;
     let bytes = 0;
     while (rows < this.#limit && !window.ended) {
@@ -211,13 +296,7 @@ export class CopyWindow {
       bytes += chunk.length;
       yield chunk;
     }
-    window.handed += rows;
-    this.#seen.rows += rows;
-    this.#seen.bytes += bytes;
-    if (window.ended || window.handed === window.rows) {
-      this.#timed.rows += window.handed;
-      this.#timed.ms += this.#now() - window.openedAt;
-    }
+    this.#handed(window, rows, bytes);
   }
 
   /** The window's next chunk, or undefined at its end; a failed read throws the source's own error. */

@@ -12,6 +12,11 @@ export interface ResolvedPlan extends BatchPlan {
    * stages the keys it reads for its final delete-not-seen.
    */
   readonly remote?: boolean;
+  /**
+   * A remote source whose first load by COPY may travel in binary: every stream column has the same
+   * built-in type on both sides (db/copy-binary.ts, docs/adr/0023).
+   */
+  readonly copyBinary?: boolean;
 }
 
 type PipelineConfig = Pick<

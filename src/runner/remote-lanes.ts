@@ -237,10 +237,16 @@ async function laneBatch(
     ? await source.copyBatch!(plan, b.cursor, limit, (rows) => copyIntoStaging(tx, rows), read).then(() =>
         mergeStaged(tx, { ...plan, dedup: true }),
       )
-    : await source.copyBatch!(plan, b.cursor, limit, (rows) => copyIntoTarget(tx, plan, rows), {
-        ...read,
-        form: 'columns',
-      });
+    : await source.copyBatch!(
+        plan,
+        b.cursor,
+        limit,
+        (rows) => copyIntoTarget(tx, plan, { rows, format: 'text' }),
+        {
+          ...read,
+          form: 'columns',
+        },
+      );
   assertCursorNotNull(plan, result.lastCursor);
   const status = await fenceAndRenew(tx, r.fence, deps.leaseMs);
   if (!status) throw new LeaseLost();

@@ -1,6 +1,7 @@
 import { SiphonError } from '../core/errors.js';
 import { parseQualifiedName, type QualifiedName } from '../core/identifiers.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
+import { binaryCopyFits } from '../db/copy-binary.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   copyStreamedIntoTarget,
@@ -76,7 +77,19 @@ export async function prepareRemotePlan(
   assertAllowedTarget(claimed.target_table.split('.')[0]!, deps.sqlPolicy);
   await assertSafeRemoteQuery(connection, claimed.source_query, deps.sqlPolicy);
   const plan = await resolveRemotePlan(source, deps.pool, claimed, onMissingTarget);
-  return { ...plan, remote: true };
+  const sourceTypes = new Map(plan.remoteColumns.map((c) => [c.name, c.sourceType]));
+  const copyBinary =
+    source.copyBatch !== undefined &&
+    deps.sources?.binaryCopy !== false &&
+    binaryCopyFits(
+      streamColumns(plan).map((name) => ({
+        name,
+        sourceType: sourceTypes.get(name) ?? '',
+        targetType: plan.targetTypes[name] ?? '',
+      })),
+      plan.cursorColumns,
+    );
+  return { ...plan, remote: true, copyBinary };
 }
 
 /**

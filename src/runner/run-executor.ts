@@ -343,8 +343,12 @@ async function batchLoop(
         // A remote source is only opened with `deps.sources` (openRemoteSource).
         statementTimeoutMs: deps.sources?.statementTimeoutMs ?? 0,
         now: () => clockOf(deps).now(),
+        binary: plan.copyBinary === true,
         onOpen: (rows) =>
-          log.info({ rows, batches: rows / limit }, 'reading the next batches in one source COPY'),
+          log.info(
+            { rows, batches: rows / limit, format: plan.copyBinary ? 'binary' : 'text' },
+            'reading the next batches in one source COPY',
+          ),
       })
     : undefined;
   let needsReload = false;

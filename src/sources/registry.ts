@@ -26,6 +26,11 @@ export interface SourceDeps {
   /** A kind's COPY path when it has one. @default true */
   readonly copy?: boolean;
   /**
+   * A first load by COPY travels in COPY's binary format where every column has the same type on
+   * both sides (docs/adr/0023); off: always text, as the benchmark compares. @default true
+   */
+  readonly binaryCopy?: boolean;
+  /**
    * Parallel lanes a full pass into an empty target is read in, when the kind can (PostgreSQL:
    * one exported snapshot) and the source has at least four batches per lane (SIPHON_REMOTE_LANES).
    * @default 1

@@ -52,6 +52,8 @@ export interface SourceBatch {
 export interface CopyOptions {
   /** `array` (default): one `text[]` per row; `columns`: the stream columns in the source's types. */
   readonly form?: 'array' | 'columns';
+  /** With `columns`: COPY's binary format (`FORMAT binary`) instead of text (docs/adr/0023). */
+  readonly binary?: boolean;
   /** Read in this exported snapshot (`exportSnapshot`). */
   readonly snapshot?: string;
   /** A lane's last key, inclusive. */

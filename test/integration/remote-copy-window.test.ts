@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
@@ -87,7 +89,7 @@ async function textOf(stream: Readable): Promise<string> {
 
 /** One batch as the runner takes it: its rows decoded, and where the next one starts. */
 async function batch(window: CopyWindow, cursor: BatchCursor) {
-  const text = await textOf(window.batchAt(cursor));
+  const text = await textOf(window.batchAt(cursor).rows);
   const rows = text === '' ? [] : text.replace(/\n$/u, '').split('\n').map(decodeCopyLine);
   const last = rows.at(-1);
   return { rows, lastCursor: last ? [last[0]!] : null };
@@ -131,6 +133,54 @@ describe('a first load read in windows', () => {
     expect(reads.length).toBeLessThanOrEqual(3);
     expect(reads[1]! % 100).toBe(0);
     expect(reads[1]!).toBeGreaterThan(100);
+    expect(await busySessions()).toBe(0);
+  });
+
+  it('cuts a binary COPY the same way: each batch a binary COPY of its own, whole tuples, its cursor decoded', async () => {
+    db ??= await createTestDatabase();
+    await db.admin.query('CREATE TABLE public.w_binary (id int, v text)');
+    reads.length = 0;
+    const window = new CopyWindow(source, plan, {
+      limit: 100,
+      statementTimeoutMs: 20_000,
+      now: () => performance.now(),
+      binary: true,
+    });
+    const cursors: string[] = [];
+    let cursor: BatchCursor = null;
+    for (;;) {
+      const batch = window.batchAt(cursor);
+      expect(batch.format).toBe('binary');
+      // The target's own COPY reads each batch: a batch cut inside a tuple would fail it.
+      const client = await db.admin.connect();
+      let copied: number;
+      try {
+        const into = client.query(copyFrom('COPY public.w_binary (id, v) FROM STDIN (FORMAT binary)'));
+        await pipeline(batch.rows, into);
+        copied = into.rowCount;
+      } finally {
+        client.release();
+      }
+      const lastCursor = batch.lastCursor!();
+      if (copied < 100) {
+        expect(lastCursor === null).toBe(copied === 0);
+        break;
+      }
+      cursors.push(lastCursor![0]!);
+      window.wrote(lastCursor);
+      cursor = { after: lastCursor! };
+    }
+    await window.close();
+    const expected = await remote.pool.query<{ r: string }>(
+      'SELECT row(id, v)::text AS r FROM public.w ORDER BY id',
+    );
+    const copied = await db.admin.query<{ r: string }>(
+      'SELECT row(id, v)::text AS r FROM public.w_binary ORDER BY id',
+    );
+    expect(copied.rows.length).toBe(ROWS);
+    expect(copied.rows).toEqual(expected.rows);
+    expect(cursors).toEqual(Array.from({ length: Math.floor(ROWS / 100) }, (_, i) => String((i + 1) * 100)));
+    expect(reads.length).toBeLessThanOrEqual(3);
     expect(await busySessions()).toBe(0);
   });
 

@@ -60,27 +60,43 @@ export async function targetIsEmpty(tx: PoolClient, plan: BatchPlan): Promise<bo
   return rows[0]!.empty;
 }
 
+/** One batch of a first load's source COPY (runner/copy-window.ts), in text or binary. */
+export interface CopyBatch {
+  readonly rows: Readable;
+  readonly format: 'text' | 'binary';
+  /** Binary: the cursor of the batch's last row, once `rows` ended (text: decoded from its last line). */
+  readonly lastCursor?: () => string[] | null;
+}
+
 /**
- * A batch of a full pass into an empty target: the source's COPY text goes straight into the target
- * (`COPY target (columns) FROM STDIN`), with no staging table, no cast and no merge. Safe because the
- * pass began on an empty target and its keyset only moves forward: no row of this batch can be there
- * yet (a key the source yields twice fails the COPY with 23505; the runner then merges instead).
+ * A batch of a full pass into an empty target: the source's COPY output goes straight into the target
+ * (`COPY target (columns) FROM STDIN`, in the batch's format), with no staging table, no cast and no
+ * merge. Safe because the pass began on an empty target and its keyset only moves forward: no row of
+ * this batch can be there yet (a key the source yields twice fails the COPY with 23505; the runner
+ * then merges instead).
  */
-export async function copyIntoTarget(tx: PoolClient, plan: BatchPlan, rows: Readable): Promise<BatchResult> {
+export async function copyIntoTarget(
+  tx: PoolClient,
+  plan: BatchPlan,
+  batch: CopyBatch,
+): Promise<BatchResult> {
   const order = streamColumns(plan);
-  const tail = new CopyTextTail();
+  const format = batch.format === 'binary' ? ' (FORMAT binary)' : '';
   const into = tx.query(
-    copyFrom(`COPY ${quoteQualified(plan.target)} (${order.map(quoteIdent).join(', ')}) FROM STDIN`),
+    copyFrom(`COPY ${quoteQualified(plan.target)} (${order.map(quoteIdent).join(', ')}) FROM STDIN${format}`),
   );
-  await pipeline(rows, tail, into);
-  const last = tail.lastRow();
-  return {
-    rowsRead: into.rowCount,
-    rowsWritten: into.rowCount,
-    rowsDeleted: 0,
-    // A NULL in a cursor column is refused by the runner after the write, as for any batch.
-    lastCursor: last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null,
-  };
+  let lastCursor: string[] | null;
+  if (batch.lastCursor) {
+    await pipeline(batch.rows, into);
+    lastCursor = batch.lastCursor();
+  } else {
+    const tail = new CopyTextTail();
+    await pipeline(batch.rows, tail, into);
+    const last = tail.lastRow();
+    lastCursor = last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null;
+  }
+  // A NULL in a cursor column is refused by the runner after the write, as for any batch.
+  return { rowsRead: into.rowCount, rowsWritten: into.rowCount, rowsDeleted: 0, lastCursor };
 }
 
 /**

@@ -140,7 +140,8 @@ export class PostgresSource implements RemoteSource {
         options.form === 'columns'
           ? buildCopyRowsSql(plan, cursor, limit, literal, options.until)
           : buildCopyReadSql(plan, cursor, limit, literal, options.until);
-      const rows = client.query(copyTo(`COPY (${sql}) TO STDOUT`));
+      const format = options.form === 'columns' && options.binary ? ' (FORMAT binary)' : '';
+      const rows = client.query(copyTo(`COPY (${sql}) TO STDOUT${format}`));
       end = () => (client as unknown as pg.Client).connection.stream.destroy();
       if (options.signal?.aborted) end();
       let remoteFailed = false;
