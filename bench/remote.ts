@@ -14,6 +14,10 @@
  *
  *   npm run bench -- --remote --rows 1000000 --batch 10000 --repeat 3 --out bench/results/remote.json
  *
+ * The sequence runs again with COPY text instead of binary (ADR 0023), for `fastPath.binary`. Each
+ * scenario reports the CPU seconds of this process, the target and the source server (bench/cpu.ts);
+ * `BENCH_LOG=info` prints the runner's log to stderr.
+ *
  * Siphon's sequential loads from both sources, `pg_dump | psql`, `psql \copy | psql \copy`, the two
  * psql loads from a file and pgloader from both sources run `--repeat` rounds, one after the other in
  * each round; each reports the median round.
@@ -36,6 +40,7 @@ import { requestStatus, savePipeline } from '../src/pipelines/index.js';
 import { Runner } from '../src/runner/index.js';
 import { createConnection } from '../src/sources/index.js';
 import { DEFAULT_SQL_POLICY } from '../src/sql-guard/index.js';
+import { cpuSnapshot, cpuSpent, postmasterOf } from './cpu.js';
 import { benchServer } from './server.js';
 
 const { values: args } = parseArgs({
@@ -53,9 +58,10 @@ const REPEAT = Number(args.repeat);
 const DB = `siphon_bench_${process.pid}`;
 const SOURCE_PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
 const SOURCE_MY = { host: '127.0.0.1', port: 3306, user: 'root' };
-const logger = pino({ level: 'silent' });
+const logger = pino({ level: process.env.BENCH_LOG ?? 'silent' }, pino.destination(2));
 const SIPHON_PARALLEL = 'siphon: PostgreSQL 15 → 18 (COPY, 2 lanes)';
 const SIPHON_SEQUENTIAL = 'siphon: PostgreSQL 15 → 18 (COPY, sequential)';
+const SIPHON_TEXT = 'siphon: PostgreSQL 15 → 18 (COPY, sequential, text instead of binary)';
 const SIPHON_INDEXES_KEPT =
   'siphon: PostgreSQL 15 → 18 (COPY, sequential, indexes kept: a foreign key points at the target)';
 const SIPHON_MYSQL = 'siphon: MariaDB → PostgreSQL 18';
@@ -75,12 +81,15 @@ interface Scenario {
   rssMiB?: { baseline: number; peak: number };
   /** Every round's seconds, when the scenario ran in rounds (`seconds` is their median). */
   runs?: number[];
+  /** CPU seconds of the median round, by process (bench/cpu.ts): where a load's time goes. */
+  cpuSeconds?: Record<string, number>;
   note?: string;
 }
 
 interface Measured {
   seconds: number;
   rssMiB?: { baseline: number; peak: number };
+  cpuSeconds?: Record<string, number>;
 }
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
@@ -90,6 +99,7 @@ const scenario = (name: string, m: Measured, extra: Partial<Scenario> = {}): Sce
   seconds: round2(m.seconds),
   rowsPerSecond: Math.round(ROWS / m.seconds),
   ...(m.rssMiB ? { rssMiB: m.rssMiB } : {}),
+  ...(m.cpuSeconds ? { cpuSeconds: m.cpuSeconds } : {}),
   ...extra,
 });
 
@@ -170,7 +180,14 @@ async function main(): Promise<void> {
       );
     }
     const mib = (b: number) => Math.round(b / 2 ** 20);
-    const load = async (pipeline: string, copy: boolean, lanes = 1): Promise<Measured> => {
+    // CPU by process: this one, the target server (embedded PostgreSQL 18), the source PostgreSQL 15.
+    const pidOf = async (client: { query: pg.Client['query'] }) =>
+      postmasterOf((await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+    const postmasters = [await pidOf(target), await pidOf(sourcePg)].filter((p) => p !== undefined);
+    const cpuNames = ['target', 'source'];
+    const cpuFrom = (before: ReturnType<typeof cpuSnapshot>) =>
+      postmasters.length === 2 ? cpuSpent(before, cpuSnapshot(postmasters), cpuNames) : undefined;
+    const load = async (pipeline: string, copy: boolean, lanes = 1, binaryCopy = true): Promise<Measured> => {
       const runner = new Runner({
         pool: target,
         listenUrl: server.url,
@@ -186,6 +203,7 @@ async function main(): Promise<void> {
           applicationName: 'siphon-bench',
           copy,
           lanes,
+          binaryCopy,
         },
       });
       await runner.start();
@@ -197,6 +215,7 @@ async function main(): Promise<void> {
         const baseline = process.memoryUsage().rss;
         let peak = baseline;
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+        const cpu = cpuSnapshot(postmasters);
         const began = process.hrtime.bigint();
         await requestStatus(target, pipeline, 'run', 'bench', 'bench');
         for (;;) {
@@ -209,11 +228,12 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, 50));
         }
         const elapsed = seconds(began);
+        const cpuSeconds = cpuFrom(cpu);
         clearInterval(sampler);
         const table = `analytics.${pipeline.replace(/_full$/, '')}_films`;
         const { rows } = await target.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
         if (rows[0]!.n !== ROWS) throw new Error(`${pipeline}: ${rows[0]!.n} rows of ${ROWS}`);
-        return { seconds: elapsed, rssMiB: { baseline: mib(baseline), peak: mib(peak) } };
+        return { seconds: elapsed, rssMiB: { baseline: mib(baseline), peak: mib(peak) }, cpuSeconds };
       } finally {
         await runner.stop();
       }
@@ -230,9 +250,13 @@ async function main(): Promise<void> {
       return targetUrl(database);
     };
     const timed = (command: string): Measured => {
+      const cpu = cpuSnapshot(postmasters);
       const began = process.hrtime.bigint();
       shell(command);
-      return { seconds: seconds(began) };
+      const elapsed = seconds(began);
+      // The tools' backends exit after their client: their time counts once the postmaster reaped them.
+      execFileSync('sleep', ['0.5']);
+      return { seconds: elapsed, cpuSeconds: cpuFrom(cpu) };
     };
     // The rows as psql would load them from a file: whole, and cut into files of one batch each.
     const parts = mkdtempSync(join(tmpdir(), 'siphon-bench-remote-parts-'));
@@ -290,6 +314,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < REPEAT; r += 1) {
         await round(SIPHON_SEQUENTIAL, () => load('bench_pg_full', true));
         await round(SIPHON_INDEXES_KEPT, () => load('bench_pg_kept_full', true));
+        await round(SIPHON_TEXT, () => load('bench_pg_full', true, 1, false));
         await round(PG_DUMP, async () => {
           const url = await fresh('bench_dump');
           return timed(
@@ -350,6 +375,7 @@ async function main(): Promise<void> {
       // What each part of a first load's fast path gives (ADR 0020): the same load without it ÷ with it.
       fastPath: {
         heldIndexes: ratio(time(SIPHON_INDEXES_KEPT), SIPHON_SEQUENTIAL),
+        binary: ratio(time(SIPHON_TEXT), SIPHON_SEQUENTIAL),
       },
       // PostgreSQL's own price for a commit every batch: psql alone, one COPY against one per batch.
       floor: {
