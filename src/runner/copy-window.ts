@@ -248,12 +248,8 @@ export class CopyWindow {
     let bytes = 0;
     yield BINARY_COPY_HEADER;
     while (rows < this.#limit && !window.ended) {
-      const chunk = window.carry ?? (await this.#pull(window));
-      window.carry = undefined;
-      if (chunk === undefined) {
-        window.ended = true;
-        break;
-      }
+      const chunk = await this.#nextChunk(window);
+      if (chunk === undefined) break;
       const scanned = cutter.scan(chunk, this.#limit - rows);
       window.carry = scanned.rest;
       if (scanned.ended) window.ended = true;
@@ -276,12 +272,8 @@ export class CopyWindow {
     let rows = 0;
     let bytes = 0;
     while (rows < this.#limit && !window.ended) {
-      let chunk = window.carry ?? (await this.#pull(window));
-      window.carry = undefined;
-      if (chunk === undefined) {
-        window.ended = true;
-        break;
-      }
+      let chunk = await this.#nextChunk(window);
+      if (chunk === undefined) break;
       let at = 0;
       while (rows < this.#limit) {
         const end = chunk.indexOf(NEWLINE, at);
@@ -297,6 +289,14 @@ export class CopyWindow {
       yield chunk;
     }
     this.#handed(window, rows, bytes);
+  }
+
+  /** What the last batch left of the window, else its next chunk; undefined (the window ended) at its end. */
+  async #nextChunk(window: OpenWindow): Promise<Buffer | undefined> {
+    const chunk = window.carry ?? (await this.#pull(window));
+    window.carry = undefined;
+    if (chunk === undefined) window.ended = true;
+    return chunk;
   }
 
   /** The window's next chunk, or undefined at its end; a failed read throws the source's own error. */

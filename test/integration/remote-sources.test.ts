@@ -116,6 +116,20 @@ async function changeSourceQuery(id: string, sourceQuery: string) {
 }
 
 /** Both sides as sorted JSON lines of text values, for an exact comparison. */
+/** A pipeline's lines of the run log, parsed. */
+function logsOf(pipeline: string): Record<string, unknown>[] {
+  return logLines
+    .filter((l) => l.includes(`"${pipeline}"`))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The COPY format of each source read a pipeline's first load opened (a window, ADR 0021/0023). */
+function windowFormats(pipeline: string): unknown[] {
+  return logsOf(pipeline)
+    .filter((l) => l.msg === 'reading the next batches in one source COPY')
+    .map((l) => l.format);
+}
+
 async function localRows(sql: string): Promise<string[]> {
   const { rows } = await db.admin.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM (${sql}) x`);
   return rows.map((r) => r.r).sort();
@@ -825,14 +839,11 @@ describe('a full pass into an empty target', () => {
     logLines.length = 0;
     const run = await runToEnd(pipeline.id);
     expect(run.run, JSON.stringify(run.run)).toMatchObject({ status: 'SUCCESS', error_code: null });
-    const logs = logLines
-      .filter((l) => l.includes('"pg_kinds_full"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const windows = logs.filter((l) => l.msg === 'reading the next batches in one source COPY');
-    expect(windows.length).toBeGreaterThan(0);
-    expect(windows.every((l) => l.format === 'binary')).toBe(true);
+    const formats = windowFormats('pg_kinds_full');
+    expect(formats.length).toBeGreaterThan(0);
+    expect(formats.every((f) => f === 'binary')).toBe(true);
     // Each batch went on exactly where the last one ended: no key read twice (merged), none skipped.
-    expect(logs.some((l) => String(l.msg).includes('de-duplicating'))).toBe(false);
+    expect(logsOf('pg_kinds_full').some((l) => String(l.msg).includes('de-duplicating'))).toBe(false);
     const ledger = await db.admin.query<{ cursor_to: string[] }>(
       'SELECT b.cursor_to FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id WHERE r.pipeline_id = $1 ORDER BY b.batch_no',
       [pipeline.id],
@@ -941,12 +952,9 @@ describe('a full pass into an empty target', () => {
     logLines.length = 0;
     const run = await runToEnd(pipeline.id);
     expect(run.run, JSON.stringify(run.run)).toMatchObject({ status: 'SUCCESS', error_code: null });
-    const windows = logLines
-      .filter((l) => l.includes('"pg_narrow_full"'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => l.msg === 'reading the next batches in one source COPY');
-    expect(windows.length).toBeGreaterThan(0);
-    expect(windows.every((l) => l.format === 'text')).toBe(true);
+    const formats = windowFormats('pg_narrow_full');
+    expect(formats.length).toBeGreaterThan(0);
+    expect(formats.every((f) => f === 'text')).toBe(true);
     expect(await localRows('SELECT id, v FROM analytics.pg_narrow')).toEqual(
       (await remotePg.pool.query<{ r: string }>('SELECT row_to_json(x)::text AS r FROM public.narrow x')).rows
         .map((r) => r.r)
