@@ -26,9 +26,10 @@ const FIXED_HEADER = SIGNATURE.length + 8;
 /**
  * Built-in types (as `format_type` names them, modifiers and array brackets removed) whose binary
  * form the target reads the same as the source wrote it. Left out on purpose: `reg*` types (a binary
- * value is the OID on the source server, the text a name), `money` (its text follows lc_monetary but
- * its binary does not: safe, but a target of another type than the source's is the usual reason it
- * would be kept), and every type without binary I/O.
+ * value is the OID on the source server, the text a name); `interval` (PostgreSQL 17 writes an
+ * infinite interval as extreme field values, which a target before 17 reads as a finite interval,
+ * where its text would be refused); `money`; and every type without binary I/O. The target's type
+ * must also be built in (its OID, not only its printed name: see `TargetShape.builtin`).
  */
 const BINARY_TYPES = new Set([
   'boolean',
@@ -47,7 +48,6 @@ const BINARY_TYPES = new Set([
   'time with time zone',
   'timestamp without time zone',
   'timestamp with time zone',
-  'interval',
   'uuid',
   'json',
   'jsonb',

@@ -85,7 +85,8 @@ export async function prepareRemotePlan(
       streamColumns(plan).map((name) => ({
         name,
         sourceType: sourceTypes.get(name) ?? '',
-        targetType: plan.targetTypes[name] ?? '',
+        // A type defined in the target database never matches, whatever format_type prints for it.
+        targetType: plan.targetBuiltin[name] === true ? (plan.targetTypes[name] ?? '') : '',
       })),
       plan.cursorColumns,
     );

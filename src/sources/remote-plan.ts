@@ -24,7 +24,14 @@ export async function resolveRemotePlan(
   local: Executor,
   pipeline: RemotePipeline,
   onMissingTarget?: (create: (tx: PoolClient) => Promise<void>) => Promise<void>,
-): Promise<BatchPlan & { readonly incrementalType: number; readonly remoteColumns: RemoteColumn[] }> {
+): Promise<
+  BatchPlan & {
+    readonly incrementalType: number;
+    readonly remoteColumns: RemoteColumn[];
+    /** Whether each target column's type is built in (db/copy-binary.ts). */
+    readonly targetBuiltin: Readonly<Record<string, boolean>>;
+  }
+> {
   const target = targetNameOf(pipeline);
   const columns = await source.describe(pipeline.source_query);
   const names = columns.map((c) => c.name);
@@ -64,5 +71,6 @@ export async function resolveRemotePlan(
     targetTypes: Object.fromEntries(columns.map((c) => [c.name, shape.types[c.name] ?? c.cursorType])),
     incrementalType: incrementalColumn ? await typeOidOf(local, incrementalColumn.cursorType) : 0,
     remoteColumns: columns,
+    targetBuiltin: shape.builtin,
   };
 }

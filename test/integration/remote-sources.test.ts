@@ -809,7 +809,7 @@ describe('a full pass into an empty target', () => {
     await remotePg.pool.query(`CREATE TABLE public.kinds (
       id bigint PRIMARY KEY, b boolean, s smallint, i integer, r real, d double precision, n numeric,
       n2 numeric(6,2), t text, vc varchar(12), c char(3), by bytea, dt date, tm time, tmtz timetz,
-      ts timestamp(3), tstz timestamptz, iv interval, u uuid, j json, jb jsonb, ip inet, cd cidr,
+      ts timestamp(3), tstz timestamptz, u uuid, j json, jb jsonb, ip inet, cd cidr,
       mac macaddr, ia integer[], ta text[])`);
     await remotePg.pool.query(`INSERT INTO public.kinds
       SELECT (g - 150) * 7919000003, g % 2 = 0, (g - 150)::smallint, g * 1000003,
@@ -821,7 +821,7 @@ describe('a full pass into an empty target', () => {
              CASE WHEN g = 1 THEN 'infinity'::date ELSE date '2000-02-29' + g END, time '23:59:59.999999' - g * interval '1 min',
              timetz '12:00:00+05:30', timestamp '1999-12-31 23:59:59.123' + g * interval '1 day',
              CASE WHEN g = 2 THEN '-infinity'::timestamptz ELSE timestamptz '2024-03-31 01:30:00+00' + g * interval '1 hour' END,
-             make_interval(months => g, days => -g, secs => g / 7.0), md5(g::text)::uuid,
+             md5(g::text)::uuid,
              json_build_object('g', g, 'k', 'v'), jsonb_build_object('g', g, 'a', jsonb_build_array(1, 'x', null)),
              ('10.0.' || (g % 256) || '.1')::inet, '192.168.0.0/16'::cidr, '08:00:2b:01:02:03'::macaddr,
              ARRAY[g, NULL, -g], ARRAY['q"uote', NULL, 'c,omma']
@@ -856,7 +856,7 @@ describe('a full pass into an empty target', () => {
     );
     // The rows as each server prints them, in UTC: identical (the target has its updated_at too).
     const KINDS =
-      'id, b, s, i, r, d, n, n2, t, vc, c, by, dt, tm, tmtz, ts, tstz, iv, u, j, jb, ip, cd, mac, ia, ta';
+      'id, b, s, i, r, d, n, n2, t, vc, c, by, dt, tm, tmtz, ts, tstz, u, j, jb, ip, cd, mac, ia, ta';
     const printed = async (pool: pg.Pool, table: string) => {
       const client = await pool.connect();
       try {

@@ -53,6 +53,11 @@ export interface TargetShape {
   readonly columns: readonly string[];
   /** SQL type of each column (format_type), for casting streamed text values. */
   readonly types: Readonly<Record<string, string>>;
+  /**
+   * Whether each column's type is built in (OID below 16384): `format_type` prints a type as the
+   * session's search_path sees it, so a domain `app.uuid` may print as `uuid`.
+   */
+  readonly builtin: Readonly<Record<string, boolean>>;
   readonly hasUniqueKey: boolean;
   /** Whether any key column has a collation (text-like): ordering could differ from the source's. */
   readonly keyCollatable: boolean;
@@ -70,6 +75,7 @@ export async function describeTarget(
   const { rows } = await db.query<{
     columns: string[] | null;
     types: string[] | null;
+    builtin: boolean[] | null;
     has_key: boolean;
     collatable: boolean;
   }>(
@@ -77,6 +83,8 @@ export async function describeTarget(
               WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS columns,
             (SELECT array_agg(format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute
               WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS types,
+            (SELECT array_agg(atttypid < 16384 ORDER BY attnum) FROM pg_attribute
+              WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) AS builtin,
             EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = ANY ($3::text[])
                       AND a.attcollation <> 0) AS collatable,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND i.indpred IS NULL
@@ -91,8 +99,9 @@ export async function describeTarget(
   if (!row) return undefined;
   const columns = row.columns ?? [];
   const types = Object.fromEntries(columns.map((c, i) => [c, row.types?.[i] ?? 'text']));
+  const builtin = Object.fromEntries(columns.map((c, i) => [c, row.builtin?.[i] === true]));
   const hasUniqueKey = row.has_key || (await holdsUniqueKey(db, target, keys));
-  return { columns, types, hasUniqueKey, keyCollatable: row.collatable };
+  return { columns, types, builtin, hasUniqueKey, keyCollatable: row.collatable };
 }
 
 /**
