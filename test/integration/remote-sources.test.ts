@@ -880,8 +880,10 @@ describe('a full pass into an empty target', () => {
     const pipeline = await createRemotePipeline({
       name: 'pg_halted_full',
       source_connection: 'remote_pg',
-      // Slow enough (0.5 ms a row) for the pause to land mid-pass.
-      source_query: 'SELECT id, v FROM public.halted WHERE pg_sleep(0.0005) IS NOT NULL',
+      // Slow enough (2 ms a row, 0.2 s a batch) for the pause to land mid-pass even on a loaded
+      // machine: at 0.5 ms a row the five batches after the first took 0.3 s, which a slow pause
+      // request can miss.
+      source_query: 'SELECT id, v FROM public.halted WHERE pg_sleep(0.002) IS NOT NULL',
       target_table: 'analytics.pg_halted',
       unique_key: 'id',
       mode: 'full',
