@@ -216,17 +216,14 @@ async function main(): Promise<void> {
         let peak = baseline;
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
         const cpu = cpuSnapshot(postmasters);
+        // Timed to the run's commit, as the tools are to their exit (a status poll would add its interval).
+        const ended = new Promise<boolean>((resolve) => {
+          runner.events.once('run:succeeded', () => resolve(true));
+          runner.events.once('run:failed', () => resolve(false));
+        });
         const began = process.hrtime.bigint();
         await requestStatus(target, pipeline, 'run', 'bench', 'bench');
-        for (;;) {
-          const { rows } = await target.query<{ status: string }>(
-            'SELECT status FROM etl.etl_pipelines WHERE name = $1',
-            [pipeline],
-          );
-          if (rows[0]!.status === 'IDLE') break;
-          if (rows[0]!.status === 'FAILED') throw new Error(`${pipeline} failed`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        if (!(await ended)) throw new Error(`${pipeline} failed`);
         const elapsed = seconds(began);
         const cpuSeconds = cpuFrom(cpu);
         clearInterval(sampler);
