@@ -104,6 +104,8 @@ export class Runner {
   #retention: { stop(): Promise<void> } | undefined;
   #sweeping: Promise<void> | undefined;
   #sweptAt = Number.NEGATIVE_INFINITY;
+  /** The failure last logged for each target whose held indexes could not be built ('' for the look itself). */
+  readonly #heldIndexFailures = new Map<string, string>();
 
   constructor(options: RunnerOptions) {
     this.#options = options;
@@ -257,18 +259,25 @@ export class Runner {
     if (this.#sweeping || this.#stop.signal.aborted || now - this.#sweptAt < HELD_INDEX_SWEEP_MS) return;
     this.#sweptAt = now;
     const { pool, logger } = this.#options;
-    const failed = (error: unknown, target?: QualifiedName) =>
-      logger.warn(
-        {
-          err: (error as Error).message,
-          code: (error as { code?: unknown }).code,
-          target: target && `${target.schema}.${target.table}`,
-        },
-        'could not build the indexes a first load held back; trying again later',
-      );
+    const failed = (error: unknown, target?: QualifiedName) => {
+      const name = target && `${target.schema}.${target.table}`;
+      const fields = {
+        err: (error as Error).message,
+        code: (error as { code?: unknown }).code,
+        target: name,
+      };
+      // A failure that needs a person (a key found twice) would otherwise warn every minute: it warns
+      // once, and again only when it changes.
+      const again = this.#heldIndexFailures.get(name ?? '') === fields.err;
+      this.#heldIndexFailures.set(name ?? '', fields.err);
+      if (again)
+        logger.debug(fields, 'still cannot build the indexes a first load held back; trying again later');
+      else logger.warn(fields, 'could not build the indexes a first load held back; trying again later');
+    };
     this.#sweeping = buildOrphanedHeldIndexes(pool, this.#stop.signal, failed)
       .then((built) => {
         for (const target of built) {
+          this.#heldIndexFailures.delete(`${target.schema}.${target.table}`);
           logger.info(
             { target: `${target.schema}.${target.table}` },
             'built the indexes held back by a first load whose pipeline was deleted or retargeted',

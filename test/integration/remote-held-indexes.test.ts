@@ -320,13 +320,23 @@ describe('a full pass into an empty target from another server', () => {
     expect(deleted.statusCode, deleted.body).toBe(200);
 
     // The look at start finds the orphan and tries; no pipeline owns the rows now, so none is deleted.
-    const lines: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
-    const second = await startTestRunner(db, { sources, logger });
+    const lines: { level: number; msg: string; target?: string; code?: string }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const about = (level: number) =>
+      lines.filter((l) => l.target === 'analytics.held_orphan_twice' && l.level === level);
+    let now = Date.now();
+    const second = await startTestRunner(db, { sources, logger, clock: { now: () => now } });
     try {
-      await expect
-        .poll(() => lines.find((l) => l.includes('held_orphan_twice')), { timeout: 10_000, interval: 100 })
-        .toContain('SIPHON_ERR_TARGET_WRITE');
+      await expect.poll(() => about(40).length, { timeout: 10_000, interval: 100 }).toBe(1);
+      expect(about(40)[0]).toMatchObject({ code: 'SIPHON_ERR_TARGET_WRITE' });
+      // A minute later the next look fails the same way: logged again, but not as a warning.
+      now += 61_000;
+      await expect.poll(() => about(20).length, { timeout: 10_000, interval: 100 }).toBe(1);
+      expect(about(20)[0]).toMatchObject({
+        code: 'SIPHON_ERR_TARGET_WRITE',
+        msg: expect.stringMatching(/^still cannot/),
+      });
+      expect(about(40)).toHaveLength(1);
     } finally {
       await second.stop();
     }
