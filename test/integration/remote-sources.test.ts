@@ -247,6 +247,50 @@ describe('source connections', () => {
     expect(gone.json().error.code).toBe('SIPHON_ERR_CONNECTION_NOT_FOUND');
   });
 
+  it('warn when the credential can write through a role, whether or not the role is set', async () => {
+    const user = `siphon_ro_${suffix}_role`;
+    const role = `siphon_writes_${suffix}`;
+    const schema = remoteMy.database;
+    await remoteMy.pool.query(`CREATE ROLE ${role}`);
+    await remoteMy.pool.query(`GRANT INSERT, UPDATE ON \`${schema}\`.* TO ${role}`);
+    await remoteMy.pool.query(`CREATE USER '${user}'@'%' IDENTIFIED BY '${READER_PASSWORD}'`);
+    await remoteMy.pool.query(`GRANT SELECT ON \`${schema}\`.* TO '${user}'@'%'`);
+    await remoteMy.pool.query(`GRANT ${role} TO '${user}'@'%'`);
+    try {
+      await createConnection({
+        name: 'remote_my_role',
+        kind: 'mysql',
+        host: REMOTE_MYSQL.host,
+        port: REMOTE_MYSQL.port,
+        database: schema,
+        user,
+        password_env: SECRET_VAR,
+      });
+      const probe = async () => {
+        const response = await post('/connections/remote_my_role/test', {});
+        expect(response.statusCode, response.body).toBe(200);
+        return response.json() as { ok: boolean; readOnly: boolean; warnings: string[] };
+      };
+      const warning = `the user holds INSERT, UPDATE on ${schema}.* through the role ${role}`;
+      // Granted but not set: the user's own grants are read-only, but any session can SET ROLE.
+      const granted = await probe();
+      expect(granted).toMatchObject({ ok: true, readOnly: false });
+      expect(granted.warnings).toContain(warning);
+      // Its default role: set at every login.
+      await remoteMy.pool.query(`SET DEFAULT ROLE ${role} FOR '${user}'@'%'`);
+      const set = await probe();
+      expect(set).toMatchObject({ ok: true, readOnly: false });
+      expect(set.warnings).toContain(warning);
+      // The role reads only: the credential is read-only again.
+      await remoteMy.pool.query(`REVOKE INSERT, UPDATE ON \`${schema}\`.* FROM ${role}`);
+      expect(await probe()).toMatchObject({ ok: true, readOnly: true, warnings: [] });
+    } finally {
+      await app.inject({ method: 'DELETE', url: '/connections/remote_my_role', headers: as(OPERATOR) });
+      await remoteMy.pool.query(`DROP USER IF EXISTS '${user}'@'%'`);
+      await remoteMy.pool.query(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
   it('find a password in the secrets file by its entry name, read when the connection opens', async () => {
     const file = join(testTempDir('remote-secrets'), 'credentials.json');
     const fromFile = {

@@ -102,6 +102,54 @@ const quote = (name: string) => `\`${name.replaceAll('`', '``')}\``;
 const WRITE_PRIVILEGES =
   /\b(ALL PRIVILEGES|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|INDEX|FILE|SUPER|TRUNCATE|EXECUTE|EVENT|TRIGGER)\b/i;
 
+/** At most this many roles are read by a connection test (roles granted to roles included). */
+const MAX_PROBED_ROLES = 20;
+
+async function showGrants(connection: mysql.PoolConnection, sql: string): Promise<string[]> {
+  const [rows] = await connection.query({ sql, rowsAsArray: true });
+  return (rows as unknown as unknown[][]).map((row) => String(row[0] ?? ''));
+}
+
+/**
+ * The write privileges SHOW GRANTS lines hold on every schema, a pattern, or an allowed schema. Only
+ * the privileges, their object and a role grantee are read: a line may carry a password hash after.
+ */
+function writeGrants(lines: readonly string[], allowedSchemas: readonly string[]): string[] {
+  const warnings: string[] = [];
+  for (const line of lines) {
+    const match = /^GRANT (.+?) ON (\S+) TO (`(?:[^`]|``)*`|'(?:[^']|'')*'|[^\s@]+)(@\S+)?/i.exec(line);
+    if (!match || !WRITE_PRIVILEGES.test(match[1]!)) continue;
+    const on = match[2]!.replaceAll('`', '');
+    const db = on.split('.')[0]!;
+    if (db === '*' || allowedSchemas.some((s) => s.toLowerCase() === db.toLowerCase()) || db.includes('%')) {
+      // A grantee without a host is a role (MariaDB lists a set role's grants by its name).
+      const through = match[4] ? '' : ` through the role ${unquote(match[3]!)}`;
+      warnings.push(`the user holds ${match[1]!} on ${on}${through}`);
+    }
+  }
+  return warnings;
+}
+
+const unquote = (name: string) =>
+  /^[`']/.test(name) ? name.slice(1, -1).replaceAll(name[0]!.repeat(2), name[0]!) : name;
+
+/** The roles SHOW GRANTS lines grant (`GRANT \`r\` TO …` in MariaDB, `GRANT \`r\`@\`%\` TO …` in MySQL 8). */
+function rolesGranted(lines: readonly string[]): { name: string; host?: string }[] {
+  const roles: { name: string; host?: string }[] = [];
+  const role = /`((?:[^`]|``)+)`(?:@`((?:[^`]|``)*)`)?/g;
+  for (const line of lines) {
+    const match = /^GRANT\s+(`.+?)\s+TO\s/i.exec(line);
+    if (!match || /\sON\s/i.test(match[1]!)) continue;
+    for (const [, name, host] of match[1]!.matchAll(role)) {
+      roles.push({
+        name: name!.replaceAll('``', '`'),
+        ...(host === undefined ? {} : { host: host.replaceAll('``', '`') }),
+      });
+    }
+  }
+  return roles;
+}
+
 /**
  * A MySQL or MariaDB source (mysql2). This file holds the MySQL dialect's SQL (the one exception per
  * source kind to "SQL lives in src/db/repositories", see src/sources/README.md).
@@ -142,7 +190,10 @@ export class MysqlSource implements RemoteSource {
   }
 
   /** One READ ONLY transaction on one session; a connection that cannot roll back is dropped. */
-  async #readOnly<T>(work: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  async #readOnly<T>(
+    work: (connection: mysql.PoolConnection) => Promise<T>,
+    options: { discard?: boolean } = {},
+  ): Promise<T> {
     let connection: mysql.PoolConnection | undefined;
     let broken = false;
     try {
@@ -174,7 +225,7 @@ export class MysqlSource implements RemoteSource {
       throw asSourceFailure(error, this.#name);
     } finally {
       if (connection) {
-        if (broken) connection.destroy();
+        if (broken || options.discard) connection.destroy();
         else connection.release();
       }
     }
@@ -392,31 +443,53 @@ ${normalizeSourceQuery(shape.sourceQuery)}
   }
 
   probe(allowedSchemas: readonly string[]): Promise<ConnectionProbe> {
-    return this.#readOnly(async (connection) => {
-      const [version] = await connection.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
-      const [grants] = await connection.query<mysql.RowDataPacket[]>({
-        sql: 'SHOW GRANTS',
-        rowsAsArray: true,
-      });
-      const warnings: string[] = [];
-      for (const row of grants as unknown as string[][]) {
-        // Only the privileges and their object: a grant line may carry a password hash after them.
-        const match = /^GRANT (.+?) ON (\S+) TO /i.exec(String(row[0] ?? ''));
-        if (!match || !WRITE_PRIVILEGES.test(match[1]!)) continue;
-        const on = match[2]!.replaceAll('`', '');
-        const db = on.split('.')[0]!;
-        if (
-          db === '*' ||
-          allowedSchemas.some((s) => s.toLowerCase() === db.toLowerCase()) ||
-          db.includes('%')
-        ) {
-          warnings.push(`the user holds ${match[1]!} on ${on}`);
+    return this.#readOnly(
+      async (connection) => {
+        const [version] = await connection.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
+        const lines = await showGrants(connection, 'SHOW GRANTS');
+        const warnings = new Set(writeGrants(lines, allowedSchemas));
+        // A role's privileges are the user's once it is set. SHOW GRANTS lists those of the roles set
+        // now (a default role); one granted but not set is read by setting it (MariaDB sets one role
+        // at a time) or with USING (MySQL 8), and so are the roles granted to it.
+        const roles = rolesGranted(lines);
+        const seen = new Set<string>();
+        while (roles.length > 0 && seen.size < MAX_PROBED_ROLES) {
+          const role = roles.shift()!;
+          const key = `${role.name}@${role.host ?? ''}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          try {
+            let granted: string[];
+            if (this.#mariadb) {
+              await connection.query(`SET ROLE ${quote(role.name)}`);
+              granted = await showGrants(connection, 'SHOW GRANTS');
+            } else {
+              granted = await showGrants(
+                connection,
+                `SHOW GRANTS FOR CURRENT_USER() USING ${quote(role.name)}@${quote(role.host ?? '%')}`,
+              );
+            }
+            for (const warning of writeGrants(granted, allowedSchemas)) warnings.add(warning);
+            roles.push(...rolesGranted(granted));
+          } catch (error) {
+            warnings.add(
+              `the user holds the role ${role.name}, whose privileges could not be read (${(error as Error).message})`,
+            );
+          }
         }
-      }
-      const text = String(version[0]?.v ?? '');
-      const server = /mariadb/i.test(text) ? `MariaDB ${text}` : `MySQL ${text}`;
-      return { serverVersion: server, readOnly: warnings.length === 0, warnings };
-    });
+        const unread = roles.filter((r) => !seen.has(`${r.name}@${r.host ?? ''}`));
+        if (unread.length > 0) {
+          warnings.add(
+            `the user holds more than ${MAX_PROBED_ROLES} roles; ${unread[0]!.name} and others were not read`,
+          );
+        }
+        const text = String(version[0]?.v ?? '');
+        const server = /mariadb/i.test(text) ? `MariaDB ${text}` : `MySQL ${text}`;
+        return { serverVersion: server, readOnly: warnings.size === 0, warnings: [...warnings] };
+      },
+      // The session's role was changed to read the roles' grants: it is not used again.
+      { discard: true },
+    );
   }
 
   async close(): Promise<void> {
