@@ -259,8 +259,10 @@ export class Runner {
     if (this.#sweeping || this.#stop.signal.aborted || now - this.#sweptAt < HELD_INDEX_SWEEP_MS) return;
     this.#sweptAt = now;
     const { pool, logger } = this.#options;
+    const failing = new Set<string>();
     const failed = (error: unknown, target?: QualifiedName) => {
       const name = target && `${target.schema}.${target.table}`;
+      failing.add(name ?? '');
       const fields = {
         err: (error as Error).message,
         code: (error as { code?: unknown }).code,
@@ -277,7 +279,6 @@ export class Runner {
     this.#sweeping = buildOrphanedHeldIndexes(pool, this.#stop.signal, failed)
       .then((built) => {
         for (const target of built) {
-          this.#heldIndexFailures.delete(`${target.schema}.${target.table}`);
           logger.info(
             { target: `${target.schema}.${target.table}` },
             'built the indexes held back by a first load whose pipeline was deleted or retargeted',
@@ -285,7 +286,13 @@ export class Runner {
         }
       })
       .catch((error: unknown) => failed(error))
-      .finally(() => (this.#sweeping = undefined));
+      .finally(() => {
+        // A failure not met again in this look (built, or no longer held) warns anew if it returns.
+        for (const key of this.#heldIndexFailures.keys()) {
+          if (!failing.has(key)) this.#heldIndexFailures.delete(key);
+        }
+        this.#sweeping = undefined;
+      });
   }
 
   async #listen(): Promise<void> {
