@@ -191,6 +191,30 @@ describe('console over HTTP', () => {
     expect(rows[0].enabled).toBe(true);
   });
 
+  it('states the batch size a new pipeline gets when the form leaves it empty, as the API applies it', async () => {
+    const op = await signIn(OPERATOR);
+    const form = await app.inject({
+      method: 'GET',
+      url: '/ui/pipelines/new',
+      headers: { cookie: op.cookie },
+    });
+    const hint = /rows per batch \(default ([\d,]+)\)/.exec(form.body);
+    expect(hint).not.toBeNull();
+    const created = await app.inject({
+      method: 'POST',
+      url: '/pipelines',
+      headers: { authorization: `Bearer ${OPERATOR}` },
+      payload: {
+        name: 'default_batch_hint',
+        source_query: 'SELECT id, title FROM content.films',
+        target_table: 'analytics.default_batch_hint',
+        unique_key: 'id',
+      },
+    });
+    expect(created.statusCode).toBe(201);
+    expect(Number(hint![1]!.replaceAll(',', ''))).toBe(created.json<{ batch_size: number }>().batch_size);
+  });
+
   it('escapes hostile text: a description, a search query', async () => {
     const op = await signIn(OPERATOR);
     const page = await app.inject({

@@ -1,3 +1,4 @@
+import { DEFAULT_BATCH_SIZE } from '../../core/pipeline-spec.schema.js';
 import type { ValidationReport } from '../../pipelines/validate.service.js';
 import { formatCount } from './format.js';
 import { html, type Html, type Interpolation } from './html.js';
@@ -214,7 +215,7 @@ ${values.source_query ?? ''}</textarea>
         </label>
         ${input('incremental_key', 'Incremental key', 'mode incremental: the column the checkpoint follows')}
         ${input('lookback', 'Lookback', 'mode incremental: such as 15m')}
-        ${input('batch_size', 'Batch size', 'rows per batch (default 5,000)', html`inputmode="numeric"`)}
+        ${input('batch_size', 'Batch size', `rows per batch (default ${formatCount(DEFAULT_BATCH_SIZE)})`, html`inputmode="numeric"`)}
         ${input('schedule', 'Schedule', 'cron, UTC (empty: manual)')}
         ${input('freshness', 'Freshness', 'such as 2h (empty: none)')}
         <div class="actions">
