@@ -95,8 +95,12 @@ ${normalizeSourceQuery(plan.sourceQuery)}
 /**
  * UPSERT in key order (writers overlapping on a target lock rows in one order: no deadlock), one row
  * per key when the plan de-duplicates (the newest incremental-key value wins), and leave unchanged
- * rows alone (IS DISTINCT FROM: no dead tuples, no WAL). A full batch arrives in key order (its
- * cursor is the key, and `src` is scanned in the order it was read); an incremental one is sorted.
+ * rows alone (no dead tuples, no WAL). A full batch arrives in key order (its cursor is the key, and
+ * `src` is scanned in the order it was read); an incremental one is sorted.
+ *
+ * "Unchanged" is the stored image (`ROW(…)::record *<> ROW(…)::record`, docs/adr/0024), not each
+ * type's `=`: `=` holds numeric 1.0 and 1.00, float 0 and -0, interval '1 mon' and '30 days', or two
+ * boxes of one area, equal, which kept the old value, and json, xml and point have no `=` at all.
  */
 function upsertFrom(plan: BatchPlan, from: string): string {
   const cols = list('', plan.columns);
@@ -114,7 +118,7 @@ function upsertFrom(plan: BatchPlan, from: string): string {
   const conflict =
     nonKey.length === 0
       ? 'DO NOTHING'
-      : `DO UPDATE SET ${setList}\n    WHERE (${list('t.', nonKey)}) IS DISTINCT FROM (${list('EXCLUDED.', nonKey)})`;
+      : `DO UPDATE SET ${setList}\n    WHERE ROW(${list('t.', nonKey)})::record *<> ROW(${list('EXCLUDED.', nonKey)})::record`;
   return `INSERT INTO ${quoteQualified(plan.target)} AS t (${cols})
   ${
     plan.dedup

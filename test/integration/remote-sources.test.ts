@@ -115,7 +115,6 @@ async function changeSourceQuery(id: string, sourceQuery: string) {
   });
 }
 
-/** Both sides as sorted JSON lines of text values, for an exact comparison. */
 /** A pipeline's lines of the run log, parsed. */
 function logsOf(pipeline: string): Record<string, unknown>[] {
   return logLines
@@ -130,6 +129,7 @@ function windowFormats(pipeline: string): unknown[] {
     .map((l) => l.format);
 }
 
+/** Rows as sorted JSON lines of text values, for an exact comparison with the source's. */
 async function localRows(sql: string): Promise<string[]> {
   const { rows } = await db.admin.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM (${sql}) x`);
   return rows.map((r) => r.r).sort();
@@ -674,6 +674,65 @@ describe('a full pass into an empty target', () => {
       expect(state.rows[0]!.into_empty).toBe(false);
     } finally {
       runner.events.off('batch:committed', onBatch);
+    }
+  });
+
+  it('writes a change that equality would miss, and merges json, xml and point columns', async () => {
+    await remotePg.pool.query(
+      `CREATE TABLE public.images (id int PRIMARY KEY, n numeric, f float8, iv interval, jb jsonb, j json,
+         doc xml, p point, b box, modified timestamptz NOT NULL DEFAULT '2025-01-01')`,
+    );
+    await remotePg.pool.query(
+      `INSERT INTO public.images VALUES
+         (1, 1.0, 0, '1 mon', '{"n": 1}', '{"a": 1}', '<r/>', '(1,2)', '((1,1),(0,0))'),
+         (2, 2.5, 1.5, '1 day', '[]', '[]', '<s/>', '(3,4)', '((2,2),(0,0))')`,
+    );
+    const columns = 'id, n, f, iv, jb, j, doc, p, b';
+    const remoteImages = async () => {
+      const { rows } = await remotePg.pool.query<{ r: string }>(
+        `SELECT row_to_json(x)::text AS r FROM (SELECT ${columns} FROM public.images) x`,
+      );
+      return rows.map((r) => r.r).sort();
+    };
+    const full = await createRemotePipeline({
+      name: 'pg_images_full',
+      source_connection: 'remote_pg',
+      source_query: `SELECT ${columns} FROM public.images`,
+      target_table: 'analytics.pg_images',
+      unique_key: 'id',
+      mode: 'full',
+    });
+    // Incremental merges from its first run: json, xml and point have no "=" to compare by.
+    const incremental = await createRemotePipeline({
+      name: 'pg_images_inc',
+      source_connection: 'remote_pg',
+      source_query: `SELECT ${columns}, modified FROM public.images`,
+      target_table: 'analytics.pg_images_inc',
+      unique_key: 'id',
+      mode: 'incremental',
+      incremental_key: 'modified',
+    });
+    for (const id of [full.id, incremental.id]) {
+      expect((await runToEnd(id)).run).toMatchObject({ status: 'SUCCESS', error_code: null });
+    }
+    // Each new value is "=" to the old one (or, for a box, of the same area) and is still another value.
+    await remotePg.pool.query(
+      `UPDATE public.images SET n = 1.00, f = '-0', iv = '30 days', jb = '{"n": 1.0}', j = '{"a":1}',
+         doc = '<r></r>', p = '(1,2.5)', b = '((6,6),(5,5))', modified = '2025-01-02' WHERE id = 1`,
+    );
+    for (const [id, table] of [
+      [full.id, 'analytics.pg_images'],
+      [incremental.id, 'analytics.pg_images_inc'],
+    ] as const) {
+      const second = await runToEnd(id);
+      expect(second.run).toMatchObject({ status: 'SUCCESS', error_code: null });
+      expect(await localRows(`SELECT ${columns} FROM ${table}`)).toEqual(await remoteImages());
+      // The row that did not change was not written again.
+      const { rows } = await db.admin.query<{ rows_written: number }>(
+        'SELECT rows_written::int FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+        [id],
+      );
+      expect(rows[0]!.rows_written).toBe(1);
     }
   });
 

@@ -54,7 +54,9 @@ describe('batch SQL', () => {
     expect(text).toContain(
       'ON CONFLICT ("id") DO UPDATE SET "v" = EXCLUDED."v", "modified" = EXCLUDED."modified", "updated_at" = now()',
     );
-    expect(text).toContain('IS DISTINCT FROM');
+    expect(text).toContain(
+      'WHERE ROW(t."v", t."modified")::record *<> ROW(EXCLUDED."v", EXCLUDED."modified")::record',
+    );
   });
 
   it('starts a lookback window inclusively on the incremental key', () => {
