@@ -25,6 +25,7 @@ import { holdIndexes } from '../db/repositories/held-indexes.repository.js';
 import { DEFAULT_LANES, type RemoteSource, type SourceSnapshot } from '../sources/index.js';
 import type { ResolvedPlan } from './plan.js';
 import {
+  assertCursorMoved,
   assertCursorNotNull,
   batchTransaction,
   handOff,
@@ -248,6 +249,7 @@ async function laneBatch(
         },
       );
   assertCursorNotNull(plan, result.lastCursor);
+  if (result.rowsRead > 0) assertCursorMoved(plan, b.cursor, result.lastCursor);
   const status = await fenceAndRenew(tx, r.fence, deps.leaseMs);
   if (!status) throw new LeaseLost();
   const done = result.rowsRead < limit;

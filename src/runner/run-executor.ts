@@ -38,6 +38,7 @@ import { assertSafePipeline } from '../pipelines/index.js';
 import { resolvePlan, type ResolvedPlan } from './plan.js';
 import { finish, pendingTasks } from './run-finish.js';
 import {
+  assertCursorMoved,
   assertCursorNotNull,
   batchTransaction,
   handOff,
@@ -545,6 +546,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
           }
         : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   assertCursorNotNull(plan, result.lastCursor);
+  if (result.rowsRead > 0) assertCursorMoved(plan, cursor, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
   if (result.rowsRead > 0) {
     const next = result.lastCursor!;

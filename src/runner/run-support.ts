@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { backoffMs } from '../core/duration.js';
 import { classifyFailure, SiphonError } from '../core/errors.js';
-import type { BatchPlan } from '../db/batch-sql.js';
+import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { fenceAndRenew, releasePipeline, type Fence } from '../db/repositories/lease.repository.js';
 import { finishRun, interruptRun, type RunRow } from '../db/repositories/run.repository.js';
@@ -77,6 +77,25 @@ export function assertCursorNotNull(plan: BatchPlan, lastCursor: readonly (strin
       { field: plan.incrementalKey ? 'incremental_key' : 'unique_key' },
     );
   }
+}
+
+/**
+ * A batch read after a cursor ends past it: its rows compare greater. One whose last row is the cursor
+ * itself means the source compares the key otherwise than it prints it (a value rounded in its text),
+ * and the next batch would read the same rows again, for ever: refused before anything is written.
+ */
+export function assertCursorMoved(
+  plan: BatchPlan,
+  cursor: BatchCursor,
+  lastCursor: readonly (string | null)[] | null,
+): void {
+  if (!cursor || !('after' in cursor) || !lastCursor) return;
+  if (JSON.stringify(cursor.after) !== JSON.stringify(lastCursor)) return;
+  throw new SiphonError(
+    'SIPHON_ERR_SOURCE_QUERY',
+    `the batch after (${plan.cursorColumns.join(', ')}) = (${lastCursor.join(', ')}) ended at the same values: the source compares these columns otherwise than it prints them, so the keyset cannot move on; key on other columns or cast them in source_query`,
+    { field: plan.incrementalKey ? 'incremental_key' : 'unique_key', details: { cursor: lastCursor } },
+  );
 }
 
 /** One batch's transaction inside a "siphon.batch" span, which its queries are children of. */

@@ -1591,6 +1591,53 @@ describe('a MariaDB source', () => {
     });
   });
 
+  it('reads a FLOAT exactly, and keys on FLOAT and on DECIMALs wider than (65,30) without stalling', async () => {
+    // MySQL prints a FLOAT to 6 significant digits: each of these keys would print as "1", and each
+    // value as a rounded one. A DECIMAL cursor cast to (65,30) clipped 10^40 and truncated 1e-38 to 0.
+    await remoteMy.pool.query('CREATE TABLE float_keys (k float PRIMARY KEY, v float NOT NULL)');
+    await remoteMy.pool.query(
+      'INSERT INTO float_keys SELECT 1 + seq * POW(2, -23), seq * 123456.789 FROM seq_1_to_40',
+    );
+    await twoFullPasses({
+      name: 'float_keys',
+      sourceQuery: 'SELECT k, v FROM float_keys',
+      uniqueKey: 'k',
+      sourceText: "SELECT CONCAT(k + 0e0, ':', v + 0e0) AS r FROM float_keys",
+      targetText: "SELECT k::float8::text || ':' || v::float8::text AS r FROM analytics.my_float_keys",
+      change: [
+        'DELETE FROM float_keys WHERE v > 4000000',
+        'UPDATE float_keys SET v = v + 0.5 WHERE k < 1.000001',
+      ],
+      rows: [40, 32],
+    });
+    await remoteMy.pool.query('CREATE TABLE wide_keys (k decimal(65,0) PRIMARY KEY, v int NOT NULL)');
+    await remoteMy.pool.query(
+      "INSERT INTO wide_keys SELECT CAST(CONCAT('1', REPEAT('0', 40)) AS DECIMAL(65,0)) + seq, seq FROM seq_1_to_30",
+    );
+    await twoFullPasses({
+      name: 'wide_keys',
+      sourceQuery: 'SELECT k, v FROM wide_keys',
+      uniqueKey: 'k',
+      sourceText: "SELECT CONCAT(k, ':', v) AS r FROM wide_keys",
+      targetText: "SELECT k::text || ':' || v AS r FROM analytics.my_wide_keys",
+      change: ['DELETE FROM wide_keys WHERE v % 10 = 0'],
+      rows: [30, 27],
+    });
+    await remoteMy.pool.query('CREATE TABLE fine_keys (k decimal(40,38) PRIMARY KEY, v int NOT NULL)');
+    await remoteMy.pool.query(
+      "INSERT INTO fine_keys SELECT seq * CAST('1e-38' AS DECIMAL(40,38)), seq FROM seq_1_to_30",
+    );
+    await twoFullPasses({
+      name: 'fine_keys',
+      sourceQuery: 'SELECT k, v FROM fine_keys',
+      uniqueKey: 'k',
+      sourceText: "SELECT CONCAT(k, ':', v) AS r FROM fine_keys",
+      targetText: "SELECT k::text || ':' || v AS r FROM analytics.my_fine_keys",
+      change: ['DELETE FROM fine_keys WHERE v % 10 = 0'],
+      rows: [30, 27],
+    });
+  });
+
   it('reads a binary key in keyset order, whatever its first byte', async () => {
     // Keys on both sides of 0x5C (a backslash, the first byte of the `\x…` text a bytea cursor is
     // kept as): the keyset compares bytes with bytes.

@@ -108,6 +108,17 @@ describe('source type tables', () => {
     expect(mapMysqlField(field(3, { flags: 32 })).pgType).toBe('bigint');
     expect(mapMysqlField(field(8, { flags: 32 })).pgType).toBe('numeric(20,0)');
     expect(mapMysqlField(field(246, { columnLength: 14, decimals: 3 })).pgType).toBe('numeric(12,3)');
+    // A DECIMAL cursor compares as the column's own type, however wide or fine (MariaDB: scale up to 38).
+    expect(mapMysqlField(field(246, { columnLength: 14, decimals: 3 })).placeholder).toBe(
+      'CAST(? AS DECIMAL(12,3))',
+    );
+    expect(mapMysqlField(field(246, { columnLength: 66 })).placeholder).toBe('CAST(? AS DECIMAL(65,0))');
+    expect(mapMysqlField(field(246, { columnLength: 42, decimals: 38 })).placeholder).toBe(
+      'CAST(? AS DECIMAL(40,38))',
+    );
+    // A FLOAT is read as its exact double; a DOUBLE as it prints.
+    expect(mapMysqlField(field(4))).toMatchObject({ pgType: 'real', widened: true });
+    expect(mapMysqlField(field(5)).widened).toBeUndefined();
     expect(mapMysqlField(field(7))).toMatchObject({
       pgType: 'timestamp with time zone',
       cursorType: 'timestamp',
@@ -132,6 +143,13 @@ describe('source type tables', () => {
     expect(mapPostgresType('a', 1009, 'text[]')).toBe('text[]');
     expect(mapPostgresType('a', 1184, 'timestamp(3) with time zone')).toBe('timestamp(3) with time zone');
     expect(() => mapPostgresType('status', 16_500, 'mood')).toThrow(/status.*mood/);
+    expect(mapPostgresType('flag', 18, '"char"')).toBe('"char"');
+    expect(mapPostgresType('flags', 1002, '"char"[]')).toBe('"char"[]');
+    // Built in, but their text names objects of the source server.
+    expect(() => mapPostgresType('rel', 2205, 'regclass')).toThrow(
+      /rel.*regclass.*objects of the source server/,
+    );
+    expect(() => mapPostgresType('types', 2211, 'regtype[]')).toThrow(/regtype\[\]/);
     expect(() => mapPostgresType('x', 25, 'text); DROP TABLE t; --')).toThrow();
   });
 });

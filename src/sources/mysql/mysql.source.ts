@@ -273,6 +273,12 @@ export class MysqlSource implements RemoteSource {
       : col;
   }
 
+  /** A column as a read selects it: a FLOAT widened to DOUBLE (MysqlColumnPlan.widened). */
+  #read(column: string): string {
+    const col = `s.${quote(column)}`;
+    return this.#columns.get(column)?.widened ? `(${col} + 0e0) AS ${quote(column)}` : col;
+  }
+
   #placeholder(column: string): string {
     return this.#columns.get(column)?.placeholder ?? '?';
   }
@@ -319,7 +325,7 @@ export class MysqlSource implements RemoteSource {
       where = `WHERE ${after.sql}`;
       values = after.values;
     }
-    const sql = `SELECT ${order.map((c) => `s.${quote(c)}`).join(', ')} FROM (
+    const sql = `SELECT ${order.map((c) => this.#read(c)).join(', ')} FROM (
 ${normalizeSourceQuery(plan.sourceQuery)}
 ) AS s ${where}
 ORDER BY ${plan.cursorColumns.map((c) => this.#key(c)).join(', ')}
@@ -429,7 +435,7 @@ ${normalizeSourceQuery(plan.sourceQuery)}
   readBuckets(shape: ReconcileShape, buckets: readonly number[]): Promise<Array<Array<string | null>>> {
     this.#assertDescribed();
     if (buckets.length === 0) return Promise.resolve([]);
-    const sql = `SELECT ${shape.columns.map((c) => `s.${quote(c)}`).join(', ')} FROM (
+    const sql = `SELECT ${shape.columns.map((c) => this.#read(c)).join(', ')} FROM (
 ${normalizeSourceQuery(shape.sourceQuery)}
 ) AS s WHERE ${this.#bucket(shape)} IN (${buckets.map((b) => Math.trunc(b)).join(', ')})`;
     return this.#readOnly(async (connection) => {

@@ -33,6 +33,12 @@ export interface MysqlColumnPlan {
    * would skip the values whose text sorts before the cursor's.
    */
   readonly byText?: boolean;
+  /**
+   * FLOAT: read as a DOUBLE (`+ 0e0`). MySQL prints a FLOAT to 6 significant digits (123456792 as
+   * `123457000`), which loses the value and, for a key, makes the keyset stall or skip; the double of
+   * a float is exact, and PostgreSQL's `real` reads its text back to the same float.
+   */
+  readonly widened?: boolean;
 }
 
 const ENUM_FLAG = 256;
@@ -77,7 +83,7 @@ export function mapMysqlField(field: MysqlField): MysqlColumnPlan {
     case 13:
       return plain('year', 'smallint', 'CAST(? AS SIGNED)');
     case 4:
-      return plain('float', 'real');
+      return { ...plain('float', 'real'), widened: true };
     case 5:
       return plain('double', 'double precision');
     case 0:
@@ -87,7 +93,14 @@ export function mapMysqlField(field: MysqlField): MysqlColumnPlan {
         precision >= 1 && precision <= 65 && field.decimals <= precision
           ? `numeric(${precision},${field.decimals})`
           : 'numeric';
-      return plain('decimal', pgType, 'CAST(? AS DECIMAL(65,30))');
+      // A cursor value is compared as the column's own DECIMAL: a wider or narrower one would clip a
+      // key of more than 35 integer digits or a scale above 30 (MariaDB allows 38), and stall the keyset.
+      const own = precision >= 1 && precision <= 65 && field.decimals <= Math.min(precision, 38);
+      return plain(
+        'decimal',
+        pgType,
+        own ? `CAST(? AS DECIMAL(${precision},${field.decimals}))` : 'CAST(? AS DECIMAL(65,30))',
+      );
     }
     case 10:
     case 14:
