@@ -258,6 +258,19 @@ export function truncateMessage(message: string, max = MAX_STORED_ERROR_LENGTH):
 }
 
 /**
+ * Where in a COPY PostgreSQL refused a value, from the error's context (`COPY t, line 2, column d:
+ * "0000-01-01"`): the column and the row of the COPY (a batch's row), which its message alone does not
+ * say (`date/time field value out of range: "0000-01-01"`). Undefined for any other error.
+ */
+export function copyFailureAt(error: unknown): { column?: string; row: number } | undefined {
+  const where = (error as { where?: unknown } | null)?.where;
+  if (typeof where !== 'string') return undefined;
+  const at = /(?:^|\n)COPY [^\n]*?, line (\d+)(?:, column ([^:\n]+))?/.exec(where);
+  if (!at) return undefined;
+  return { row: Number(at[1]), ...(at[2] ? { column: at[2] } : {}) };
+}
+
+/**
  * A database error raised while running a person's source query (validate, reconcile) becomes a 422
  * SIPHON_ERR_SOURCE_QUERY naming the field; transient failures and SiphonErrors pass unchanged.
  */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { backoffMs, parseDuration } from '../core/duration.js';
 import {
   classifyFailure,
+  copyFailureAt,
   isSiphonError,
   runFailureCode,
   SiphonError,
@@ -618,7 +619,12 @@ async function fail(
   // (A failed step's own error already names it.)
   const named = at.phase && at.phase !== 'batch' && at.phase !== 'prepare' && !isSiphonError(error);
   const phase = named ? `${at.phase}: ` : '';
-  const message = truncateMessage(`${phase}${(error as Error)?.message ?? String(error)}`);
+  // A value the target's COPY refused: which column, and which row of the batch.
+  const copyAt = isSiphonError(error) ? undefined : copyFailureAt(error);
+  const atValue = copyAt
+    ? ` (${copyAt.column ? `column ${copyAt.column}, ` : ''}row ${copyAt.row} of the batch)`
+    : '';
+  const message = truncateMessage(`${phase}${(error as Error)?.message ?? String(error)}${atValue}`);
   markSpanFailed(error);
   const where = {
     ...(at.batchNo === undefined ? {} : { batchNo: at.batchNo }),
@@ -627,7 +633,7 @@ async function fail(
   const details = {
     ...(isSiphonError(error)
       ? { ...(error.details ?? {}), ...(error.field ? { field: error.field } : {}) }
-      : { sqlstate: (error as { code?: string }).code }),
+      : { sqlstate: (error as { code?: string }).code, ...(copyAt ? { copy: copyAt } : {}) }),
     ...where,
   };
   log.error(

@@ -1638,6 +1638,28 @@ describe('a MariaDB source', () => {
     });
   });
 
+  it('names the column and the row of a value the target refuses', async () => {
+    // A year 0 is a MySQL date; PostgreSQL has none.
+    await remoteMy.pool.query('CREATE TABLE year_zero (id int PRIMARY KEY, d date NOT NULL)');
+    await remoteMy.pool.query("INSERT INTO year_zero VALUES (1, '2024-02-29'), (2, '0000-01-01')");
+    const pipeline = await createRemotePipeline({
+      name: 'my_year_zero',
+      source_connection: 'remote_my',
+      source_query: 'SELECT id, d FROM year_zero',
+      target_table: 'analytics.my_year_zero',
+      unique_key: 'id',
+      mode: 'full',
+    });
+    const { run } = await runToEnd(pipeline.id);
+    expect(run).toMatchObject({ status: 'FAILED', error_code: 'SIPHON_ERR_BATCH_FAILED' });
+    expect(run.error).toContain('"0000-01-01" (column d, row 2 of the batch)');
+    const { rows } = await db.admin.query<{ details: { copy: unknown } }>(
+      'SELECT error_details AS details FROM etl.etl_runs WHERE pipeline_id = $1',
+      [pipeline.id],
+    );
+    expect(rows[0]!.details.copy).toEqual({ column: 'd', row: 2 });
+  });
+
   it('reads a binary key in keyset order, whatever its first byte', async () => {
     // Keys on both sides of 0x5C (a backslash, the first byte of the `\x…` text a bytea cursor is
     // kept as): the keyset compares bytes with bytes.
