@@ -14,6 +14,9 @@
  *
  *   npm run bench -- --remote --rows 1000000 --batch 10000 --repeat 3 --out bench/results/remote.json
  *
+ * Every measured load, Siphon's and the tools', starts once autovacuum is idle on the target and after a
+ * CHECKPOINT on both servers, so that no load pays for writing out the one before it.
+ *
  * The sequence runs again with COPY text instead of binary (ADR 0023), for `fastPath.binary`. Each
  * scenario reports the CPU seconds of this process, the target and the source server (bench/cpu.ts);
  * `BENCH_LOG=info` prints the runner's log to stderr.
@@ -187,6 +190,20 @@ async function main(): Promise<void> {
     const cpuNames = ['target', 'source'];
     const cpuFrom = (before: ReturnType<typeof cpuSnapshot>) =>
       postmasters.length === 2 ? cpuSpent(before, cpuSnapshot(postmasters), cpuNames) : undefined;
+    // Every measured load starts from the same state: autovacuum done with the rows the load before
+    // wrote, and both servers' dirty pages written out (a checkpoint or a vacuum running on into the
+    // next load slowed whichever load came next; pgbench starts its runs from a CHECKPOINT too).
+    const settle = async () => {
+      for (let waited = 0; waited < 60_000; waited += 100) {
+        const { rows } = await target.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'",
+        );
+        if (rows[0]!.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await target.query('CHECKPOINT');
+      await sourcePg.query('CHECKPOINT');
+    };
     const load = async (pipeline: string, copy: boolean, lanes = 1, binaryCopy = true): Promise<Measured> => {
       const runner = new Runner({
         pool: target,
@@ -215,6 +232,7 @@ async function main(): Promise<void> {
         const baseline = process.memoryUsage().rss;
         let peak = baseline;
         const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
+        await settle();
         const cpu = cpuSnapshot(postmasters);
         // Timed to the run's commit, as the tools are to their exit (a status poll would add its interval).
         const ended = new Promise<boolean>((resolve) => {
@@ -246,7 +264,8 @@ async function main(): Promise<void> {
       await target.query(`CREATE DATABASE ${database}`);
       return targetUrl(database);
     };
-    const timed = (command: string): Measured => {
+    const timed = async (command: string): Promise<Measured> => {
+      await settle();
       const cpu = cpuSnapshot(postmasters);
       const began = process.hrtime.bigint();
       shell(command);
