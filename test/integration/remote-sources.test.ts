@@ -1610,32 +1610,22 @@ describe('a MariaDB source', () => {
       ],
       rows: [40, 32],
     });
-    await remoteMy.pool.query('CREATE TABLE wide_keys (k decimal(65,0) PRIMARY KEY, v int NOT NULL)');
-    await remoteMy.pool.query(
-      "INSERT INTO wide_keys SELECT CAST(CONCAT('1', REPEAT('0', 40)) AS DECIMAL(65,0)) + seq, seq FROM seq_1_to_30",
-    );
-    await twoFullPasses({
-      name: 'wide_keys',
-      sourceQuery: 'SELECT k, v FROM wide_keys',
-      uniqueKey: 'k',
-      sourceText: "SELECT CONCAT(k, ':', v) AS r FROM wide_keys",
-      targetText: "SELECT k::text || ':' || v AS r FROM analytics.my_wide_keys",
-      change: ['DELETE FROM wide_keys WHERE v % 10 = 0'],
-      rows: [30, 27],
-    });
-    await remoteMy.pool.query('CREATE TABLE fine_keys (k decimal(40,38) PRIMARY KEY, v int NOT NULL)');
-    await remoteMy.pool.query(
-      "INSERT INTO fine_keys SELECT seq * CAST('1e-38' AS DECIMAL(40,38)), seq FROM seq_1_to_30",
-    );
-    await twoFullPasses({
-      name: 'fine_keys',
-      sourceQuery: 'SELECT k, v FROM fine_keys',
-      uniqueKey: 'k',
-      sourceText: "SELECT CONCAT(k, ':', v) AS r FROM fine_keys",
-      targetText: "SELECT k::text || ':' || v AS r FROM analytics.my_fine_keys",
-      change: ['DELETE FROM fine_keys WHERE v % 10 = 0'],
-      rows: [30, 27],
-    });
+    for (const [name, type, key] of [
+      ['wide_keys', 'decimal(65,0)', "CAST(CONCAT('1', REPEAT('0', 40)) AS DECIMAL(65,0)) + seq"],
+      ['fine_keys', 'decimal(40,38)', "seq * CAST('1e-38' AS DECIMAL(40,38))"],
+    ] as const) {
+      await remoteMy.pool.query(`CREATE TABLE ${name} (k ${type} PRIMARY KEY, v int NOT NULL)`);
+      await remoteMy.pool.query(`INSERT INTO ${name} SELECT ${key}, seq FROM seq_1_to_30`);
+      await twoFullPasses({
+        name,
+        sourceQuery: `SELECT k, v FROM ${name}`,
+        uniqueKey: 'k',
+        sourceText: `SELECT CONCAT(k, ':', v) AS r FROM ${name}`,
+        targetText: `SELECT k::text || ':' || v AS r FROM analytics.my_${name}`,
+        change: [`DELETE FROM ${name} WHERE v % 10 = 0`],
+        rows: [30, 27],
+      });
+    }
   });
 
   it('names the column and the row of a value the target refuses', async () => {
