@@ -72,6 +72,47 @@ describe('demo pipelines', () => {
   });
 });
 
+describe('merges in this database', () => {
+  it('write a change that equality would miss, and merge json and xml columns', async () => {
+    await createSourceTable(
+      db,
+      'content.images (id int PRIMARY KEY, n numeric, f float8, iv interval, j json, doc xml)',
+    );
+    await db.admin.query(
+      `INSERT INTO content.images VALUES (1, 1.0, 0, '1 mon', '{"a": 1}', '<r/>'), (2, 2.5, 1.5, '1 day', '[]', '<s/>')`,
+    );
+    const pipeline = await createPipeline(db, {
+      name: 'images_full',
+      source_query: 'SELECT id, n, f, iv, j, doc FROM content.images',
+      target_table: 'analytics.images',
+      unique_key: 'id',
+    });
+    const printed = async (table: string) =>
+      (
+        await db.admin.query<{ r: string }>(
+          `SELECT row_to_json(t)::text AS r FROM (SELECT id, n, f, iv, j, doc FROM ${table} ORDER BY id) t`,
+        )
+      ).rows.map((r) => r.r);
+    runner = await startTestRunner(db);
+    for (const change of [
+      null,
+      // Each value "=" to the one before, and another value.
+      `UPDATE content.images SET n = 1.00, f = '-0', iv = '30 days', j = '{"a":1}', doc = '<r></r>' WHERE id = 1`,
+    ]) {
+      if (change) await db.admin.query(change);
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED']);
+      const { rows } = await db.admin.query<{ status: string; rows_written: number }>(
+        'SELECT status, rows_written FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at DESC LIMIT 1',
+        [pipeline.id],
+      );
+      // The first run inserts both rows; the second writes only the changed one.
+      expect(rows[0]).toEqual({ status: 'SUCCESS', rows_written: change ? 1 : 2 });
+      expect(await printed('analytics.images')).toEqual(await printed('content.images'));
+    }
+  });
+});
+
 describe('incremental mode', () => {
   it('crosses batch boundaries inside runs of equal incremental_key values without losing or repeating rows', async () => {
     await createSourceTable(
