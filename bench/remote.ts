@@ -13,6 +13,7 @@
  *     PostgreSQL itself charges for committing every batch (`floor`).
  *
  *   npm run bench -- --remote --rows 1000000 --batch 10000 --repeat 3 --out bench/results/remote.json
+ *   npm run bench -- --remote --quick --repeat 7    (Siphon's sequence against pg_dump | psql only)
  *
  * Every measured load, Siphon's and the tools', starts once autovacuum is idle on the target and after a
  * CHECKPOINT on both servers, so that no load pays for writing out the one before it.
@@ -53,6 +54,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '10000' },
     repeat: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results/remote.json' },
+    // Only the two loads `vsPgDump` divides, in alternating rounds, printed as they end (no file written).
+    quick: { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(args.rows);
@@ -274,6 +277,16 @@ async function main(): Promise<void> {
       execFileSync('sleep', ['0.5']);
       return { seconds: elapsed, cpuSeconds: cpuFrom(cpu) };
     };
+    const dumpIntoFresh = async () => {
+      const url = await fresh('bench_dump');
+      return timed(
+        `pg_dump -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -t public.films --no-owner --no-privileges ${DB} | psql -q -v ON_ERROR_STOP=1 "${url}"`,
+      );
+    };
+    if (args.quick) {
+      await quickRounds(load, dumpIntoFresh);
+      return;
+    }
     // The rows as psql would load them from a file: whole, and cut into files of one batch each.
     const parts = mkdtempSync(join(tmpdir(), 'siphon-bench-remote-parts-'));
     shell(
@@ -331,12 +344,7 @@ async function main(): Promise<void> {
         await round(SIPHON_SEQUENTIAL, () => load('bench_pg_full', true));
         await round(SIPHON_INDEXES_KEPT, () => load('bench_pg_kept_full', true));
         await round(SIPHON_TEXT, () => load('bench_pg_full', true, 1, false));
-        await round(PG_DUMP, async () => {
-          const url = await fresh('bench_dump');
-          return timed(
-            `pg_dump -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -t public.films --no-owner --no-privileges ${DB} | psql -q -v ON_ERROR_STOP=1 "${url}"`,
-          );
-        });
+        await round(PG_DUMP, dumpIntoFresh);
         await round(PSQL_COPY, copyFromSource);
         await round(FLOOR_ONE, () => psqlInto('bench_floor_one', oneCopy));
         await round(FLOOR_BATCHES, () => psqlInto('bench_floor_batches', perBatch));
@@ -411,6 +419,32 @@ async function main(): Promise<void> {
     await target.end();
     await server.close();
   }
+}
+
+/**
+ * `--quick`: Siphon's sequence and `pg_dump | psql`, one after the other for `--repeat` rounds, each
+ * round's times and ratio printed as it ends; for trying a change to the batch path, not for reports.
+ */
+async function quickRounds(
+  load: (pipeline: string, copy: boolean) => Promise<Measured>,
+  dump: () => Promise<Measured>,
+): Promise<void> {
+  const ratios: number[] = [];
+  for (let r = 0; r < REPEAT; r += 1) {
+    const siphon = await load('bench_pg_full', true);
+    const tool = await dump();
+    ratios.push(tool.seconds / siphon.seconds);
+    const line = {
+      round: r + 1,
+      siphon: round2(siphon.seconds),
+      pgDump: round2(tool.seconds),
+      vsPgDump: round2(tool.seconds / siphon.seconds),
+      cpu: { siphon: siphon.cpuSeconds, pgDump: tool.cpuSeconds },
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  }
+  const sorted = [...ratios].sort((a, b) => a - b);
+  process.stdout.write(`median vsPgDump ${round2(sorted[Math.floor(sorted.length / 2)]!)}\n`);
 }
 
 main().catch((error: unknown) => {
