@@ -24,10 +24,10 @@ import {
   finishRun,
   insertRun,
   interruptRun,
-  recordBatch,
   type RunRow,
 } from '../db/repositories/run.repository.js';
-import { readState, restartFullPass, saveCheckpoint } from '../db/repositories/state.repository.js';
+import { readState, restartFullPass } from '../db/repositories/state.repository.js';
+import { sealBatch } from '../db/repositories/batch-seal.repository.js';
 import {
   hasNullIncrementalKey,
   runBatch,
@@ -517,13 +517,11 @@ interface BatchContext {
 }
 
 /**
- * One batch, inside its transaction: the fence, the rows (pushdown or streamed), the checkpoint and
- * the ledger, a renewal before COMMIT when the batch was long, and a pause that ends the run here.
+ * One batch, inside its transaction: the rows (pushdown, streamed or copied), then the seal (the fence,
+ * the checkpoint and the ledger in one statement, docs/adr/0025), and a pause that ends the run here.
  */
 async function commitBatch(tx: PoolClient, b: BatchContext) {
   const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote, window, continuing } = b;
-  const status = await fenceAndRenew(tx, fence, deps.leaseMs);
-  if (!status) throw new LeaseLost();
   const copy = !streamed && remote?.copyBatch ? { source: remote, window: window! } : undefined;
   const result = copy
     ? await inSpan('siphon.target.write', {}, () =>
@@ -549,26 +547,11 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
   assertCursorNotNull(plan, result.lastCursor);
   if (result.rowsRead > 0) assertCursorMoved(plan, cursor, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
-  if (result.rowsRead > 0) {
-    const next = result.lastCursor!;
-    if (claimed.mode === 'full') {
-      await saveCheckpoint(tx, claimed.id, run.id, { kind: 'full', cursor: next });
-    } else {
-      await saveCheckpoint(tx, claimed.id, run.id, {
-        kind: 'incremental',
-        lastValue: next[0]!,
-        lastKey: next,
-      });
-    }
-  }
+  const next = result.rowsRead > 0 ? result.lastCursor! : undefined;
   // The last, empty batch of a full run may still delete rows past the previous cursor.
-  // The ledger row is counted only if the run has exactly the batches this loop counted: the batch
-  // before may have committed without waiting for the WAL flush (docs/adr/0021) and been lost with a
-  // server crash since. Then this batch rolls back and the loop reloads what is stored. A window's
-  // empty last batch writes no ledger row, and asks.
-  const counted =
+  const ledger =
     result.rowsRead > 0 || result.rowsDeleted > 0
-      ? await recordBatch(tx, {
+      ? {
           runId: run.id,
           batchNo: batchNo + 1,
           cursorFrom: cursor,
@@ -578,19 +561,36 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
           rowsDeleted: result.rowsDeleted,
           durationMs,
           expectBatches: batchNo,
-        })
-      : !continuing || (await findRun(tx, run.id))?.batches === batchNo;
+        }
+      : undefined;
+  // The fence, the checkpoint and the ledger row in one statement, the batch's last before COMMIT
+  // (docs/adr/0025): the lease is renewed as the batch commits, however long it took.
+  const sealed = await sealBatch(tx, {
+    fence,
+    leaseMs: deps.leaseMs,
+    runId: run.id,
+    ...(next === undefined
+      ? {}
+      : {
+          checkpoint:
+            claimed.mode === 'full'
+              ? { kind: 'full' as const, cursor: next }
+              : { kind: 'incremental' as const, lastValue: next[0]!, lastKey: next },
+        }),
+    ...(ledger ? { ledger } : {}),
+  });
+  const status = sealed.status;
+  if (!status) throw new LeaseLost();
+  // The ledger row is counted only if the run has exactly the batches this loop counted: the batch
+  // before may have committed without waiting for the WAL flush (docs/adr/0021) and been lost with a
+  // server crash since. Then this batch rolls back and the loop reloads what is stored. A window's
+  // empty last batch writes no ledger row, and asks.
+  const counted = ledger ? sealed.counted : !continuing || (await findRun(tx, run.id))?.batches === batchNo;
   if (!counted) {
     throw new SiphonError(
       'SIPHON_ERR_RUNNER_TRANSIENT',
       `the run's ledger does not hold the ${batchNo} batches this runner committed (one committed without waiting for the WAL flush was lost); reading again from the stored checkpoint`,
     );
-  }
-  // A batch can outlast the lease: renew once more (we hold the row lock) before COMMIT, so
-  // no runner takes over the moment we commit. A quick batch left most of the lease the
-  // first renewal gave: no need for a second round trip.
-  if (clockOf(deps).now() - began > deps.leaseMs / 3 && !(await fenceAndRenew(tx, fence, deps.leaseMs))) {
-    throw new LeaseLost();
   }
   const pause = status === 'PAUSE_REQUESTED';
   const done = result.rowsRead < claimed.batch_size;

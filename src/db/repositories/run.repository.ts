@@ -67,6 +67,7 @@ export async function interruptRun(
   );
 }
 
+/** A lane's ledger row and the run's counters (a sequence's batch writes them in its seal, batch-seal.repository.ts). */
 export async function recordBatch(
   db: Executor,
   batch: {
@@ -78,21 +79,16 @@ export async function recordBatch(
     rowsWritten: number;
     rowsDeleted: number;
     durationMs: number;
-    /**
-     * The batches the run must have before this one: when it has not (a batch lost with a server crash
-     * after an asynchronous commit, docs/adr/0021), nothing is counted and the result is false.
-     */
-    expectBatches?: number;
   },
-): Promise<boolean> {
-  const { rowCount } = await db.query(
+): Promise<void> {
+  await db.query(
     `WITH ledger AS (
        INSERT INTO etl.etl_run_batches
          (run_id, batch_no, cursor_from, cursor_to, rows_read, rows_written, duration_ms, rows_deleted)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8))
      UPDATE etl.etl_runs SET rows_read = rows_read + $5, rows_written = rows_written + $6,
             rows_deleted = rows_deleted + $8, batches = batches + 1
-      WHERE id = $1 AND ($9::int IS NULL OR batches = $9::int)`,
+      WHERE id = $1`,
     [
       batch.runId,
       batch.batchNo,
@@ -102,10 +98,8 @@ export async function recordBatch(
       batch.rowsWritten,
       batch.durationMs,
       batch.rowsDeleted,
-      batch.expectBatches ?? null,
     ],
   );
-  return rowCount === 1;
 }
 
 export async function finishRun(

@@ -25,35 +25,6 @@ export async function readState(db: Executor, pipelineId: string): Promise<State
   return rows[0];
 }
 
-/** Advances the checkpoint; called inside the batch transaction, so it commits with the batch. */
-export async function saveCheckpoint(
-  db: Executor,
-  pipelineId: string,
-  runId: string,
-  checkpoint:
-    | { kind: 'incremental'; lastValue: string | null; lastKey: string[] }
-    | { kind: 'full'; cursor: string[] | null },
-): Promise<void> {
-  if (checkpoint.kind === 'incremental') {
-    await db.query(
-      `INSERT INTO etl.etl_state (pipeline_id, last_processed_value, last_processed_key, last_run_id)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (pipeline_id) DO UPDATE SET last_processed_value = EXCLUDED.last_processed_value,
-         last_processed_key = EXCLUDED.last_processed_key, last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
-      [pipelineId, checkpoint.lastValue, JSON.stringify(checkpoint.lastKey), runId],
-    );
-  } else {
-    await db.query(
-      `INSERT INTO etl.etl_state (pipeline_id, full_cursor, full_run_started_at, last_run_id)
-       VALUES ($1, $2, now(), $3)
-       ON CONFLICT (pipeline_id) DO UPDATE SET full_cursor = EXCLUDED.full_cursor,
-         full_run_started_at = CASE WHEN etl.etl_state.full_cursor IS NULL THEN now() ELSE etl.etl_state.full_run_started_at END,
-         last_run_id = EXCLUDED.last_run_id, updated_at = now()`,
-      [pipelineId, checkpoint.cursor === null ? null : JSON.stringify(checkpoint.cursor), runId],
-    );
-  }
-}
-
 /**
  * Records, in a full pass's first batch transaction, whether the pass began on an empty target; a
  * later batch of the same pass (after a pause or a crash too) reads it back with `readPassIntoEmpty`.

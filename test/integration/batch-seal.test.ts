@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealBatch, type BatchLedgerRow } from '../../src/db/repositories/batch-seal.repository.js';
+import { claimPipeline, type Fence } from '../../src/db/repositories/lease.repository.js';
+import { insertRun } from '../../src/db/repositories/run.repository.js';
+import { withTransaction } from '../../src/db/pool.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createPipeline, requestRun } from '../helpers/runner.js';
+
+// The statement every batch ends with (docs/adr/0025): fence, checkpoint and ledger row in one, written
+// only for the lease's owner, and the ledger counted only on top of the batches the runner expects.
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db.drop());
+
+/** A pipeline claimed by `runner`, with its run: what a batch transaction seals against. */
+async function claimed(name: string, runner: string) {
+  const p = await createPipeline(db, {
+    name,
+    source_query: 'SELECT id, v FROM content.items',
+    target_table: `analytics.${name}`,
+    unique_key: 'id',
+  });
+  await requestRun(db, p.id);
+  const claim = await claimPipeline(db.writer, runner, 60_000);
+  expect(claim?.id).toBe(p.id);
+  const fence: Fence = { pipelineId: p.id, runnerId: runner, epoch: claim!.lease_epoch };
+  const run = await insertRun(db.writer, {
+    pipelineId: p.id,
+    configVersion: 1,
+    trigger: 'manual',
+    mode: 'full',
+    runnerId: runner,
+    epoch: fence.epoch,
+  });
+  return { pipelineId: p.id, fence, runId: run.id };
+}
+
+const ledgerRow = (runId: string, batchNo: number, rowsRead: number): BatchLedgerRow => ({
+  runId,
+  batchNo,
+  cursorFrom: batchNo === 1 ? null : { after: [String((batchNo - 1) * 10)] },
+  cursorTo: [String(batchNo * 10)],
+  rowsRead,
+  rowsWritten: rowsRead,
+  rowsDeleted: 0,
+  durationMs: 3,
+  expectBatches: batchNo - 1,
+});
+
+async function stored(pipelineId: string, runId: string) {
+  const { rows } = await db.admin.query(
+    `SELECT s.full_cursor, s.last_processed_value, s.last_processed_key, s.full_run_started_at,
+            r.batches, r.rows_read::int AS rows_read,
+            (SELECT count(*)::int FROM etl.etl_run_batches b WHERE b.run_id = r.id) AS ledger_rows
+       FROM etl.etl_runs r LEFT JOIN etl.etl_state s ON s.pipeline_id = r.pipeline_id
+      WHERE r.id = $1 AND r.pipeline_id = $2`,
+    [runId, pipelineId],
+  );
+  return rows[0];
+}
+
+describe('sealing a batch', () => {
+  it('writes the checkpoint and the ledger for the owner, and keeps when a full pass began', async () => {
+    const { pipelineId, fence, runId } = await claimed('sealed_full', 'owner');
+    const first = await withTransaction(db.writer, (tx) =>
+      sealBatch(tx, {
+        fence,
+        leaseMs: 60_000,
+        runId,
+        checkpoint: { kind: 'full', cursor: ['10'] },
+        ledger: ledgerRow(runId, 1, 10),
+      }),
+    );
+    expect(first).toEqual({ status: 'RUNNING', counted: true });
+    const began = (await stored(pipelineId, runId)).full_run_started_at;
+    const second = await withTransaction(db.writer, (tx) =>
+      sealBatch(tx, {
+        fence,
+        leaseMs: 60_000,
+        runId,
+        checkpoint: { kind: 'full', cursor: ['20'] },
+        ledger: ledgerRow(runId, 2, 10),
+      }),
+    );
+    expect(second).toEqual({ status: 'RUNNING', counted: true });
+    expect(await stored(pipelineId, runId)).toMatchObject({
+      full_cursor: ['20'],
+      full_run_started_at: began,
+      batches: 2,
+      rows_read: 20,
+      ledger_rows: 2,
+    });
+  });
+
+  it('writes an incremental checkpoint, and a fence alone when the batch read nothing', async () => {
+    const { pipelineId, fence, runId } = await claimed('sealed_incremental', 'owner');
+    await withTransaction(db.writer, (tx) =>
+      sealBatch(tx, {
+        fence,
+        leaseMs: 60_000,
+        runId,
+        checkpoint: {
+          kind: 'incremental',
+          lastValue: '2026-12-01 10:00:00+00',
+          lastKey: ['2026-12-01 10:00:00+00', '7'],
+        },
+        ledger: ledgerRow(runId, 1, 7),
+      }),
+    );
+    // The pass's last, empty batch: neither a checkpoint nor a ledger row, the lease still renewed.
+    const { rows: before } = await db.admin.query(
+      'SELECT lease_expires_at FROM etl.etl_pipelines WHERE id = $1',
+      [pipelineId],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const empty = await withTransaction(db.writer, (tx) => sealBatch(tx, { fence, leaseMs: 60_000, runId }));
+    expect(empty).toEqual({ status: 'RUNNING', counted: true });
+    const { rows: after } = await db.admin.query(
+      'SELECT lease_expires_at FROM etl.etl_pipelines WHERE id = $1',
+      [pipelineId],
+    );
+    expect(after[0].lease_expires_at.getTime()).toBeGreaterThan(before[0].lease_expires_at.getTime());
+    expect(await stored(pipelineId, runId)).toMatchObject({
+      last_processed_value: '2026-12-01 10:00:00+00',
+      last_processed_key: ['2026-12-01 10:00:00+00', '7'],
+      full_cursor: null,
+      batches: 1,
+      ledger_rows: 1,
+    });
+  });
+
+  it('writes nothing for a runner whose lease was taken over', async () => {
+    const { pipelineId, fence, runId } = await claimed('sealed_taken', 'zombie');
+    await db.admin.query(
+      "UPDATE etl.etl_pipelines SET lease_owner = 'usurper', lease_epoch = lease_epoch + 1 WHERE id = $1",
+      [pipelineId],
+    );
+    const seal = await withTransaction(db.writer, (tx) =>
+      sealBatch(tx, {
+        fence,
+        leaseMs: 60_000,
+        runId,
+        checkpoint: { kind: 'full', cursor: ['10'] },
+        ledger: ledgerRow(runId, 1, 10),
+      }),
+    );
+    expect(seal.status).toBeUndefined();
+    expect(await stored(pipelineId, runId)).toMatchObject({ full_cursor: null, batches: 0, ledger_rows: 0 });
+  });
+
+  it('does not count a batch on top of a run that lacks the batches the runner committed', async () => {
+    const { pipelineId, fence, runId } = await claimed('sealed_lost', 'owner');
+    // The runner believes batch 1 committed (asynchronously) but the server lost it: batch 2 expects 1.
+    const seal = await withTransaction(db.writer, (tx) =>
+      sealBatch(tx, {
+        fence,
+        leaseMs: 60_000,
+        runId,
+        checkpoint: { kind: 'full', cursor: ['20'] },
+        ledger: ledgerRow(runId, 2, 10),
+      }),
+    );
+    expect(seal).toEqual({ status: 'RUNNING', counted: false });
+    // The runner rolls such a batch back; the run's counters were not touched either way.
+    expect((await stored(pipelineId, runId)).batches).toBe(0);
+  });
+
+  it('reads a pause request, and a disabled pipeline as one', async () => {
+    const { pipelineId, fence, runId } = await claimed('sealed_paused', 'owner');
+    await db.admin.query("UPDATE etl.etl_pipelines SET status = 'PAUSE_REQUESTED' WHERE id = $1", [
+      pipelineId,
+    ]);
+    const paused = await withTransaction(db.writer, (tx) => sealBatch(tx, { fence, leaseMs: 60_000, runId }));
+    expect(paused.status).toBe('PAUSE_REQUESTED');
+    await db.admin.query("UPDATE etl.etl_pipelines SET status = 'RUNNING', enabled = false WHERE id = $1", [
+      pipelineId,
+    ]);
+    const disabled = await withTransaction(db.writer, (tx) =>
+      sealBatch(tx, { fence, leaseMs: 60_000, runId }),
+    );
+    expect(disabled.status).toBe('PAUSE_REQUESTED');
+  });
+});
