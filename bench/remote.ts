@@ -14,6 +14,7 @@
  *
  *   npm run bench -- --remote --rows 1000000 --batch 10000 --repeat 3 --out bench/results/remote.json
  *   npm run bench -- --remote --quick --repeat 7    (Siphon's sequence against pg_dump | psql only)
+ *   npm run bench -- --remote --quick --source mysql (Siphon from MariaDB against pgloader only)
  *
  * Every measured load, Siphon's and the tools', starts once autovacuum is idle on the target and after a
  * CHECKPOINT on both servers, so that no load pays for writing out the one before it.
@@ -54,8 +55,10 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '10000' },
     repeat: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/results/remote.json' },
-    // Only the two loads `vsPgDump` divides, in alternating rounds, printed as they end (no file written).
+    // Only the two loads `vsPgDump` divides (with `--source mysql`: `mysql.vsPgloader`), in alternating
+    // rounds, printed as they end (no file written).
     quick: { type: 'boolean', default: false },
+    source: { type: 'string', default: 'pg' },
   },
 });
 const ROWS = Number(args.rows);
@@ -283,8 +286,27 @@ async function main(): Promise<void> {
         `pg_dump -h ${SOURCE_PG.host} -p ${SOURCE_PG.port} -U ${SOURCE_PG.user} -t public.films --no-owner --no-privileges ${DB} | psql -q -v ON_ERROR_STOP=1 "${url}"`,
       );
     };
+    // pgloader (Debian's package): the whole source database (only the films table) into a database
+    // of its own, indexes built after the data as it does by default; reported as null when it is not
+    // installed.
+    const pgloader = spawnSync('pgloader', ['--version']).status === 0;
+    const pgloaderFrom = async (from: string, database: string) => {
+      const url = await fresh(database);
+      return timed(`pgloader --quiet '${from}' '${url.replace(/^postgres(ql)?:/, 'pgsql:')}'`);
+    };
     if (args.quick) {
-      await quickRounds(load, dumpIntoFresh);
+      const mysqlQuick = args.source === 'mysql';
+      await quickRounds(
+        () => load(mysqlQuick ? 'bench_my_full' : 'bench_pg_full', true),
+        mysqlQuick
+          ? () =>
+              pgloaderFrom(
+                `mysql://${SOURCE_MY.user}@${SOURCE_MY.host}:${SOURCE_MY.port}/${DB}`,
+                'bench_pgloader_my',
+              )
+          : dumpIntoFresh,
+        mysqlQuick ? 'pgloader' : 'pgDump',
+      );
       return;
     }
     // The rows as psql would load them from a file: whole, and cut into files of one batch each.
@@ -317,14 +339,6 @@ async function main(): Promise<void> {
       );
     };
 
-    // pgloader (Debian's package): the whole source database (only the films table) into a database
-    // of its own, indexes built after the data as it does by default; reported as null when it is not
-    // installed.
-    const pgloader = spawnSync('pgloader', ['--version']).status === 0;
-    const pgloaderFrom = async (from: string, database: string) => {
-      const url = await fresh(database);
-      return timed(`pgloader --quiet '${from}' '${url.replace(/^postgres(ql)?:/, 'pgsql:')}'`);
-    };
     // Each Siphon load into an empty target (TRUNCATE before a later load of the same pipeline).
     results.push(scenario(SIPHON_PARALLEL, await load('bench_pg_full', true, 2)));
     // A target a foreign key points at keeps its indexes through a first load (ADR 0020): loaded
@@ -422,29 +436,31 @@ async function main(): Promise<void> {
 }
 
 /**
- * `--quick`: Siphon's sequence and `pg_dump | psql`, one after the other for `--repeat` rounds, each
- * round's times and ratio printed as it ends; for trying a change to the batch path, not for reports.
+ * `--quick`: Siphon's sequence and `pg_dump | psql` (with `--source mysql`: Siphon from MariaDB and
+ * pgloader), one after the other for `--repeat` rounds, each round's times and ratio printed as it
+ * ends; for trying a change to the batch path, not for reports.
  */
 async function quickRounds(
-  load: (pipeline: string, copy: boolean) => Promise<Measured>,
-  dump: () => Promise<Measured>,
+  siphonLoad: () => Promise<Measured>,
+  toolLoad: () => Promise<Measured>,
+  tool: string,
 ): Promise<void> {
   const ratios: number[] = [];
   for (let r = 0; r < REPEAT; r += 1) {
-    const siphon = await load('bench_pg_full', true);
-    const tool = await dump();
-    ratios.push(tool.seconds / siphon.seconds);
+    const siphon = await siphonLoad();
+    const other = await toolLoad();
+    ratios.push(other.seconds / siphon.seconds);
     const line = {
       round: r + 1,
       siphon: round2(siphon.seconds),
-      pgDump: round2(tool.seconds),
-      vsPgDump: round2(tool.seconds / siphon.seconds),
-      cpu: { siphon: siphon.cpuSeconds, pgDump: tool.cpuSeconds },
+      [tool]: round2(other.seconds),
+      ratio: round2(other.seconds / siphon.seconds),
+      cpu: { siphon: siphon.cpuSeconds, [tool]: other.cpuSeconds },
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
   const sorted = [...ratios].sort((a, b) => a - b);
-  process.stdout.write(`median vsPgDump ${round2(sorted[Math.floor(sorted.length / 2)]!)}\n`);
+  process.stdout.write(`median ratio (${tool} ÷ Siphon) ${round2(sorted[Math.floor(sorted.length / 2)]!)}\n`);
 }
 
 main().catch((error: unknown) => {
