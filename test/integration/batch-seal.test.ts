@@ -50,6 +50,21 @@ const ledgerRow = (runId: string, batchNo: number, rowsRead: number): BatchLedge
   expectBatches: batchNo - 1,
 });
 
+/** Seals a batch in a transaction of its own, as the runner's batch transaction ends. */
+function seal(
+  fence: Fence,
+  runId: string,
+  batch: Pick<Parameters<typeof sealBatch>[1], 'checkpoint' | 'ledger'> = {},
+) {
+  return withTransaction(db.writer, (tx) => sealBatch(tx, { fence, leaseMs: 60_000, runId, ...batch }));
+}
+
+/** The n-th batch of ten rows of a full pass: its checkpoint at key n × 10, and its ledger row. */
+const fullBatch = (runId: string, n: number) => ({
+  checkpoint: { kind: 'full' as const, cursor: [String(n * 10)] },
+  ledger: ledgerRow(runId, n, 10),
+});
+
 async function stored(pipelineId: string, runId: string) {
   const { rows } = await db.admin.query(
     `SELECT s.full_cursor, s.last_processed_value, s.last_processed_key, s.full_run_started_at,
@@ -65,26 +80,10 @@ async function stored(pipelineId: string, runId: string) {
 describe('sealing a batch', () => {
   it('writes the checkpoint and the ledger for the owner, and keeps when a full pass began', async () => {
     const { pipelineId, fence, runId } = await claimed('sealed_full', 'owner');
-    const first = await withTransaction(db.writer, (tx) =>
-      sealBatch(tx, {
-        fence,
-        leaseMs: 60_000,
-        runId,
-        checkpoint: { kind: 'full', cursor: ['10'] },
-        ledger: ledgerRow(runId, 1, 10),
-      }),
-    );
+    const first = await seal(fence, runId, fullBatch(runId, 1));
     expect(first).toEqual({ status: 'RUNNING', counted: true });
     const began = (await stored(pipelineId, runId)).full_run_started_at;
-    const second = await withTransaction(db.writer, (tx) =>
-      sealBatch(tx, {
-        fence,
-        leaseMs: 60_000,
-        runId,
-        checkpoint: { kind: 'full', cursor: ['20'] },
-        ledger: ledgerRow(runId, 2, 10),
-      }),
-    );
+    const second = await seal(fence, runId, fullBatch(runId, 2));
     expect(second).toEqual({ status: 'RUNNING', counted: true });
     expect(await stored(pipelineId, runId)).toMatchObject({
       full_cursor: ['20'],
@@ -97,26 +96,21 @@ describe('sealing a batch', () => {
 
   it('writes an incremental checkpoint, and a fence alone when the batch read nothing', async () => {
     const { pipelineId, fence, runId } = await claimed('sealed_incremental', 'owner');
-    await withTransaction(db.writer, (tx) =>
-      sealBatch(tx, {
-        fence,
-        leaseMs: 60_000,
-        runId,
-        checkpoint: {
-          kind: 'incremental',
-          lastValue: '2026-12-01 10:00:00+00',
-          lastKey: ['2026-12-01 10:00:00+00', '7'],
-        },
-        ledger: ledgerRow(runId, 1, 7),
-      }),
-    );
+    await seal(fence, runId, {
+      checkpoint: {
+        kind: 'incremental',
+        lastValue: '2026-12-01 10:00:00+00',
+        lastKey: ['2026-12-01 10:00:00+00', '7'],
+      },
+      ledger: ledgerRow(runId, 1, 7),
+    });
     // The pass's last, empty batch: neither a checkpoint nor a ledger row, the lease still renewed.
     const { rows: before } = await db.admin.query(
       'SELECT lease_expires_at FROM etl.etl_pipelines WHERE id = $1',
       [pipelineId],
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const empty = await withTransaction(db.writer, (tx) => sealBatch(tx, { fence, leaseMs: 60_000, runId }));
+    const empty = await seal(fence, runId);
     expect(empty).toEqual({ status: 'RUNNING', counted: true });
     const { rows: after } = await db.admin.query(
       'SELECT lease_expires_at FROM etl.etl_pipelines WHERE id = $1',
@@ -138,32 +132,16 @@ describe('sealing a batch', () => {
       "UPDATE etl.etl_pipelines SET lease_owner = 'usurper', lease_epoch = lease_epoch + 1 WHERE id = $1",
       [pipelineId],
     );
-    const seal = await withTransaction(db.writer, (tx) =>
-      sealBatch(tx, {
-        fence,
-        leaseMs: 60_000,
-        runId,
-        checkpoint: { kind: 'full', cursor: ['10'] },
-        ledger: ledgerRow(runId, 1, 10),
-      }),
-    );
-    expect(seal.status).toBeUndefined();
+    const sealed = await seal(fence, runId, fullBatch(runId, 1));
+    expect(sealed.status).toBeUndefined();
     expect(await stored(pipelineId, runId)).toMatchObject({ full_cursor: null, batches: 0, ledger_rows: 0 });
   });
 
   it('does not count a batch on top of a run that lacks the batches the runner committed', async () => {
     const { pipelineId, fence, runId } = await claimed('sealed_lost', 'owner');
     // The runner believes batch 1 committed (asynchronously) but the server lost it: batch 2 expects 1.
-    const seal = await withTransaction(db.writer, (tx) =>
-      sealBatch(tx, {
-        fence,
-        leaseMs: 60_000,
-        runId,
-        checkpoint: { kind: 'full', cursor: ['20'] },
-        ledger: ledgerRow(runId, 2, 10),
-      }),
-    );
-    expect(seal).toEqual({ status: 'RUNNING', counted: false });
+    const sealed = await seal(fence, runId, fullBatch(runId, 2));
+    expect(sealed).toEqual({ status: 'RUNNING', counted: false });
     // The runner rolls such a batch back; the run's counters were not touched either way.
     expect((await stored(pipelineId, runId)).batches).toBe(0);
   });
@@ -173,14 +151,12 @@ describe('sealing a batch', () => {
     await db.admin.query("UPDATE etl.etl_pipelines SET status = 'PAUSE_REQUESTED' WHERE id = $1", [
       pipelineId,
     ]);
-    const paused = await withTransaction(db.writer, (tx) => sealBatch(tx, { fence, leaseMs: 60_000, runId }));
+    const paused = await seal(fence, runId);
     expect(paused.status).toBe('PAUSE_REQUESTED');
     await db.admin.query("UPDATE etl.etl_pipelines SET status = 'RUNNING', enabled = false WHERE id = $1", [
       pipelineId,
     ]);
-    const disabled = await withTransaction(db.writer, (tx) =>
-      sealBatch(tx, { fence, leaseMs: 60_000, runId }),
-    );
+    const disabled = await seal(fence, runId);
     expect(disabled.status).toBe('PAUSE_REQUESTED');
   });
 });
