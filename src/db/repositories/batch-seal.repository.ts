@@ -1,5 +1,5 @@
 import { prepared, type Executor } from '../pool.js';
-import type { Fence } from './lease.repository.js';
+import { fenceUpdateSql, type Fence } from './lease.repository.js';
 
 /** Where the pass stands after a batch: the checkpoint its commit stores. */
 export type BatchCheckpoint =
@@ -60,13 +60,13 @@ export async function sealBatch(
   // Numbered on first use: a seal with neither a checkpoint nor a ledger row has no run parameter.
   let runParameter: string | undefined;
   const run = () => (runParameter ??= $(seal.runId));
-  const parts = [
-    `fence AS (
-       UPDATE etl.etl_pipelines
-          SET lease_expires_at = clock_timestamp() + make_interval(secs => ${$(seal.leaseMs)}::double precision / 1000)
-        WHERE id = ${pipeline}::uuid AND lease_owner = ${$(fence.runnerId)} AND lease_epoch = ${$(fence.epoch)}
-        RETURNING CASE WHEN enabled THEN status ELSE 'PAUSE_REQUESTED' END AS status)`,
-  ];
+  const fenceSql = fenceUpdateSql({
+    leaseMs: $(seal.leaseMs),
+    pipeline: `${pipeline}::uuid`,
+    runner: $(fence.runnerId),
+    epoch: $(fence.epoch),
+  });
+  const parts = [`fence AS (${fenceSql})`];
   if (checkpoint?.kind === 'incremental') {
     parts.push(`checkpoint AS (
        INSERT INTO etl.etl_state (pipeline_id, last_processed_value, last_processed_key, last_run_id)

@@ -74,13 +74,27 @@ export async function fenceAndRenew(
   leaseMs: number,
 ): Promise<string | undefined> {
   const { rows } = await db.query<{ status: string }>(
-    `UPDATE etl.etl_pipelines
-        SET lease_expires_at = clock_timestamp() + make_interval(secs => $4::double precision / 1000)
-      WHERE id = $1 AND lease_owner = $2 AND lease_epoch = $3
-      RETURNING CASE WHEN enabled THEN status ELSE 'PAUSE_REQUESTED' END AS status`,
+    fenceUpdateSql({ pipeline: '$1', runner: '$2', epoch: '$3', leaseMs: '$4' }),
     [fence.pipelineId, fence.runnerId, fence.epoch, leaseMs],
   );
   return rows[0]?.status;
+}
+
+/**
+ * The fence's `UPDATE`, given where its parameters are: the lease renewed only for this owner and
+ * epoch, the pipeline row locked until COMMIT, the status returned (a disabled pipeline's as a pause
+ * request). One text for `fenceAndRenew` and a batch's seal (batch-seal.repository.ts).
+ */
+export function fenceUpdateSql(at: {
+  readonly pipeline: string;
+  readonly runner: string;
+  readonly epoch: string;
+  readonly leaseMs: string;
+}): string {
+  return `UPDATE etl.etl_pipelines
+        SET lease_expires_at = clock_timestamp() + make_interval(secs => ${at.leaseMs}::double precision / 1000)
+      WHERE id = ${at.pipeline} AND lease_owner = ${at.runner} AND lease_epoch = ${at.epoch}
+      RETURNING CASE WHEN enabled THEN status ELSE 'PAUSE_REQUESTED' END AS status`;
 }
 
 /** Heartbeat for all pipelines a runner holds; SKIP LOCKED so a busy batch transaction never blocks it. */
