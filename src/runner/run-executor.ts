@@ -569,15 +569,13 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
     fence,
     leaseMs: deps.leaseMs,
     runId: run.id,
-    ...(next === undefined
-      ? {}
-      : {
-          checkpoint:
-            claimed.mode === 'full'
-              ? { kind: 'full' as const, cursor: next }
-              : { kind: 'incremental' as const, lastValue: next[0]!, lastKey: next },
-        }),
-    ...(ledger ? { ledger } : {}),
+    checkpoint:
+      next === undefined
+        ? undefined
+        : claimed.mode === 'full'
+          ? { kind: 'full', cursor: next }
+          : { kind: 'incremental', lastValue: next[0]!, lastKey: next },
+    ledger,
   });
   const status = sealed.status;
   if (!status) throw new LeaseLost();

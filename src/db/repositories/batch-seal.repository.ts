@@ -46,8 +46,10 @@ export async function sealBatch(
     readonly fence: Fence;
     readonly leaseMs: number;
     readonly runId: string;
-    readonly checkpoint?: BatchCheckpoint;
-    readonly ledger?: BatchLedgerRow;
+    /** None when the batch read no row (the pass's empty last batch). */
+    readonly checkpoint?: BatchCheckpoint | undefined;
+    /** None when the batch neither read nor deleted a row. */
+    readonly ledger?: BatchLedgerRow | undefined;
   },
 ): Promise<BatchSeal> {
   const values: unknown[] = [];
