@@ -290,6 +290,11 @@ async function main(): Promise<void> {
     // of its own, indexes built after the data as it does by default; reported as null when it is not
     // installed.
     const pgloader = spawnSync('pgloader', ['--version']).status === 0;
+    const pgloaderFromMysql = () =>
+      pgloaderFrom(
+        `mysql://${SOURCE_MY.user}@${SOURCE_MY.host}:${SOURCE_MY.port}/${DB}`,
+        'bench_pgloader_my',
+      );
     const pgloaderFrom = async (from: string, database: string) => {
       const url = await fresh(database);
       return timed(`pgloader --quiet '${from}' '${url.replace(/^postgres(ql)?:/, 'pgsql:')}'`);
@@ -298,13 +303,7 @@ async function main(): Promise<void> {
       const mysqlQuick = args.source === 'mysql';
       await quickRounds(
         () => load(mysqlQuick ? 'bench_my_full' : 'bench_pg_full', true),
-        mysqlQuick
-          ? () =>
-              pgloaderFrom(
-                `mysql://${SOURCE_MY.user}@${SOURCE_MY.host}:${SOURCE_MY.port}/${DB}`,
-                'bench_pgloader_my',
-              )
-          : dumpIntoFresh,
+        mysqlQuick ? pgloaderFromMysql : dumpIntoFresh,
         mysqlQuick ? 'pgloader' : 'pgDump',
       );
       return;
@@ -370,12 +369,7 @@ async function main(): Promise<void> {
               'bench_pgloader_pg',
             ),
           );
-          await round(PGLOADER_MY, () =>
-            pgloaderFrom(
-              `mysql://${SOURCE_MY.user}@${SOURCE_MY.host}:${SOURCE_MY.port}/${DB}`,
-              'bench_pgloader_my',
-            ),
-          );
+          await round(PGLOADER_MY, pgloaderFromMysql);
         }
       }
     } finally {
