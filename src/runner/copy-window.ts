@@ -1,16 +1,11 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { streamColumns, type BatchCursor, type BatchPlan } from '../db/batch-sql.js';
-import {
-  BINARY_COPY_HEADER,
-  BINARY_COPY_TRAILER,
-  BinaryTupleCutter,
-  decodeBinaryCursor,
-} from '../db/copy-binary.js';
+import { decodeBinaryCursor } from '../db/copy-binary.js';
+import { BINARY_HEADER_MESSAGE, BINARY_TRAILER_MESSAGE, CopyMessageCutter } from '../db/copy-frames.js';
+import { decodeCopyLine } from '../db/copy-text.js';
 import type { CopyBatch } from '../db/repositories/remote-batch.repository.js';
 import type { RemoteSource } from '../sources/index.js';
-
-const NEWLINE = 0x0a;
 
 /** At most this many bytes of COPY text per source read (a window), rounded down to whole batches. */
 export const WINDOW_BYTES = 32 * 2 ** 20;
@@ -35,8 +30,8 @@ interface OpenWindow {
   handed: number;
   /** The source has no row left in this window. */
   ended: boolean;
-  /** In binary: cuts the window's stream at tuple boundaries. */
-  cutter?: BinaryTupleCutter;
+  /** Cuts the window's stream of CopyData messages into batches. */
+  readonly cutter: CopyMessageCutter;
 }
 
 /**
@@ -52,10 +47,11 @@ interface OpenWindow {
  * text, and a quarter of the source's statement timeout at the rate the batches took rows, so a
  * window of wide rows or a slow target never runs into the timeout.
  *
- * COPY text ends every row with a raw newline (a newline inside a value is escaped), so counting
- * newlines cuts the stream at row boundaries without decoding a row. Where every column has the same
- * type on both sides the window reads binary instead (docs/adr/0023), cut at tuple boundaries from
- * the field lengths; each batch is then a binary COPY of its own (header, tuples, trailer).
+ * The window's COPY comes as the protocol's CopyData messages, one per row (docs/adr/0026): a batch is
+ * the window's next `limit` messages, sent on to the target unopened, and its cursor is read from its
+ * last message. Where every column has the same type on both sides the window reads binary instead
+ * of text (docs/adr/0023); each binary batch is then a binary COPY of its own (header, tuples,
+ * trailer).
  */
 export class CopyWindow {
   readonly #source: RemoteSource;
@@ -66,6 +62,8 @@ export class CopyWindow {
   readonly #onOpen: ((rows: number) => void) | undefined;
   /** Binary: where each cursor column is in a tuple, and its type. */
   readonly #binary: readonly { readonly index: number; readonly type: string }[] | undefined;
+  /** Text: where each cursor column is in a row. */
+  readonly #cursorAt: readonly number[];
   #window: OpenWindow | undefined;
   /** The cursor (as JSON) the open window's next batch starts at, once the last one was written. */
   #next: string | undefined;
@@ -93,6 +91,7 @@ export class CopyWindow {
     this.#now = options.now;
     this.#onOpen = options.onOpen;
     const order = streamColumns(plan);
+    this.#cursorAt = plan.cursorColumns.map((c) => order.indexOf(c));
     this.#binary = options.binary
       ? plan.cursorColumns.map((c) => ({ index: order.indexOf(c), type: plan.targetTypes[c]! }))
       : undefined;
@@ -104,9 +103,10 @@ export class CopyWindow {
   }
 
   /**
-   * The COPY (text, or binary with its own header and trailer) of the batch at `cursor`: the open
-   * window's next rows when it stands exactly there, else the first rows of a new window opened there
-   * (the old one is ended first). A binary batch's `lastCursor` is known once its rows ended.
+   * The COPY (text, or binary with its own header and trailer) of the batch at `cursor`, as CopyData
+   * messages: the open window's next rows when it stands exactly there, else the first rows of a new
+   * window opened there (the old one is ended first). Its `lastCursor` and `messages` are known once its
+   * stream ended.
    */
   batchAt(cursor: BatchCursor): CopyBatch {
     const window = this.#window;
@@ -114,15 +114,8 @@ export class CopyWindow {
       this.continues(cursor) &&
       (window!.ended || (window!.handed < window!.rows && this.#now() - window!.openedAt < this.#maxAgeMs()));
     this.#next = undefined;
-    const own: { window?: OpenWindow; lastCursor?: string[] | null } = {};
-    const open = reuse ? window! : undefined;
-    const binary = this.#binary;
-    const batch = Readable.from(
-      binary ? this.#takeBinary(open, cursor, own) : this.#take(open, cursor, own),
-      {
-        objectMode: false,
-      },
-    );
+    const own: { window?: OpenWindow; lastCursor?: string[] | null; rows?: number } = {};
+    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own), { objectMode: false });
     // A batch whose write failed ends its window's read at once: the generator may be waiting for the
     // source's next chunk, and its own end (and so the stream's) waits for that.
     const destroy = batch._destroy.bind(batch);
@@ -130,8 +123,12 @@ export class CopyWindow {
       if (!batch.readableEnded) own.window?.abort.abort();
       destroy(error, callback);
     };
-    if (!binary) return { rows: batch, format: 'text' };
-    return { rows: batch, format: 'binary', lastCursor: () => own.lastCursor ?? null };
+    return {
+      rows: batch,
+      format: this.#binary ? 'binary' : 'text',
+      messages: () => own.rows ?? 0,
+      lastCursor: () => own.lastCursor ?? null,
+    };
   }
 
   /** A window older than half the source's statement timeout is not read on: a new one is opened. */
@@ -199,7 +196,7 @@ export class CopyWindow {
         // The source's READ ONLY transaction stays open until the batches read the stream to its end.
         return finished(copy);
       },
-      { form: 'columns', signal: abort.signal, ...(this.#binary ? { binary: true } : {}) },
+      { form: 'columns', messages: true, signal: abort.signal, ...(this.#binary ? { binary: true } : {}) },
     );
     read.catch(() => {}); // observed by the batch reading from it, or by close()
     return {
@@ -210,7 +207,7 @@ export class CopyWindow {
       openedAt: this.#now(),
       handed: 0,
       ended: false,
-      ...(this.#binary ? { cutter: new BinaryTupleCutter() } : {}),
+      cutter: new CopyMessageCutter(this.#binary !== undefined),
     };
   }
 
@@ -236,59 +233,41 @@ export class CopyWindow {
     }
   }
 
-  /** A batch in binary: a COPY of its own, the window's next `limit` tuples between header and trailer. */
-  async *#takeBinary(
-    open: OpenWindow | undefined,
-    cursor: BatchCursor,
-    own: { window?: OpenWindow; lastCursor?: string[] | null },
-  ): AsyncGenerator<Buffer> {
-    const window = await this.#enter(open, cursor, own);
-    const cutter = window.cutter!;
-    let rows = 0;
-    let bytes = 0;
-    yield BINARY_COPY_HEADER;
-    while (rows < this.#limit && !window.ended) {
-      const chunk = await this.#nextChunk(window);
-      if (chunk === undefined) break;
-      const scanned = cutter.scan(chunk, this.#limit - rows);
-      window.carry = scanned.rest;
-      if (scanned.ended) window.ended = true;
-      rows += scanned.tuples;
-      bytes += scanned.bytes.length;
-      if (scanned.bytes.length > 0) yield scanned.bytes;
-    }
-    const last = rows > 0 ? cutter.lastTuple() : undefined;
-    own.lastCursor = last ? (decodeBinaryCursor(last, this.#binary!) as string[]) : null;
-    this.#handed(window, rows, bytes);
-    yield BINARY_COPY_TRAILER;
-  }
-
+  /** A batch: the window's next `limit` rows as CopyData messages (in binary between header and trailer). */
   async *#take(
     open: OpenWindow | undefined,
     cursor: BatchCursor,
-    own: { window?: OpenWindow },
+    own: { window?: OpenWindow; lastCursor?: string[] | null; rows?: number },
   ): AsyncGenerator<Buffer> {
     const window = await this.#enter(open, cursor, own);
+    const cutter = window.cutter;
     let rows = 0;
     let bytes = 0;
+    if (this.#binary) yield BINARY_HEADER_MESSAGE;
     while (rows < this.#limit && !window.ended) {
-      let chunk = await this.#nextChunk(window);
+      const chunk = await this.#nextChunk(window);
       if (chunk === undefined) break;
-      let at = 0;
-      while (rows < this.#limit) {
-        const end = chunk.indexOf(NEWLINE, at);
-        if (end < 0) break;
-        rows += 1;
-        at = end + 1;
+      const cut = cutter.scan(chunk, this.#limit - rows);
+      window.carry = cut.rest;
+      if (cut.ended) window.ended = true;
+      rows += cut.rows;
+      for (const messages of cut.messages) {
+        bytes += messages.length;
+        yield messages;
       }
-      if (rows === this.#limit && at < chunk.length) {
-        window.carry = chunk.subarray(at);
-        chunk = chunk.subarray(0, at);
-      }
-      bytes += chunk.length;
-      yield chunk;
     }
+    const last = rows > 0 ? cutter.lastRow() : undefined;
+    own.rows = rows;
+    own.lastCursor = last ? this.#cursorOf(last) : null;
     this.#handed(window, rows, bytes);
+    if (this.#binary) yield BINARY_TRAILER_MESSAGE;
+  }
+
+  /** The cursor in a row's payload: a binary tuple, or a line of text with its newline. */
+  #cursorOf(row: Buffer): string[] {
+    if (this.#binary) return decodeBinaryCursor(row, this.#binary) as string[];
+    const fields = decodeCopyLine(row.toString('utf8', 0, row.length - 1));
+    return this.#cursorAt.map((i) => fields[i] as string);
   }
 
   /** What the last batch left of the window, else its next chunk; undefined (the window ended) at its end. */

@@ -54,6 +54,11 @@ export interface CopyOptions {
   readonly form?: 'array' | 'columns';
   /** With `columns`: COPY's binary format (`FORMAT binary`) instead of text (docs/adr/0023). */
   readonly binary?: boolean;
+  /**
+   * With `columns`: the stream is the COPY's raw CopyData messages, one row each (`CopyMessagesOut`,
+   * docs/adr/0026), not their payloads joined.
+   */
+  readonly messages?: boolean;
   /** Read in this exported snapshot (`exportSnapshot`). */
   readonly snapshot?: string;
   /** A lane's last key, inclusive. */

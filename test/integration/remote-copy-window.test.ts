@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
+import { copyMessagesIn } from '../../src/db/copy-frames.js';
 import { decodeCopyLine } from '../../src/db/copy-text.js';
 import type { BatchCursor, BatchPlan } from '../../src/db/batch-sql.js';
 import { CopyWindow } from '../../src/runner/copy-window.js';
@@ -81,10 +81,19 @@ afterAll(async () => {
   await remoteMy?.drop();
 });
 
+/** A batch's COPY text: the payloads of the CopyData messages it is made of, one row each. */
 async function textOf(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  const bytes = Buffer.concat(chunks);
+  const rows: Buffer[] = [];
+  for (let at = 0; at < bytes.length;) {
+    expect(bytes[at]).toBe(0x64); // 'd'
+    const end = at + 1 + bytes.readUInt32BE(at + 1);
+    rows.push(bytes.subarray(at + 5, end));
+    at = end;
+  }
+  return Buffer.concat(rows).toString('utf8');
 }
 
 /** One batch as the runner takes it: its rows decoded, and where the next one starts. */
@@ -155,9 +164,10 @@ describe('a first load read in windows', () => {
       const client = await db.admin.connect();
       let copied: number;
       try {
-        const into = client.query(copyFrom('COPY public.w_binary (id, v) FROM STDIN (FORMAT binary)'));
+        const into = client.query(copyMessagesIn('COPY public.w_binary (id, v) FROM STDIN (FORMAT binary)'));
         await pipeline(batch.rows, into);
         copied = into.rowCount;
+        expect(batch.messages!()).toBe(copied);
       } finally {
         client.release();
       }
@@ -202,6 +212,70 @@ describe('a first load read in windows', () => {
     expect(reads).toHaveLength(3);
     // Left in the middle of a window (a pause, a stop): the read ends on the source.
     expect(await busySessions()).toBe(1);
+    await window.close();
+    for (let i = 0; i < 50 && (await busySessions()) > 0; i += 1) await sleep(100);
+    expect(await busySessions()).toBe(0);
+  });
+
+  it('relays the rows of a source that sends notices between them, and fails a batch with the error the source sent mid-COPY', async () => {
+    // A NoticeResponse between CopyData messages is the protocol's; it is not a row.
+    await remote.pool.query(`CREATE FUNCTION public.noisy(i int) RETURNS int LANGUAGE plpgsql AS $$
+      BEGIN IF i % 7 = 0 THEN RAISE NOTICE 'row %', i; END IF; RETURN i; END $$`);
+    await remote.pool.query(`CREATE FUNCTION public.refusing(i int) RETURNS int LANGUAGE plpgsql AS $$
+      BEGIN IF i = 250 THEN RAISE EXCEPTION 'source row % refused', i; END IF; RETURN i; END $$`);
+    const over = (fn: string): BatchPlan => ({
+      ...plan,
+      sourceQuery: `SELECT public.${fn}(id) AS id, v FROM public.w`,
+    });
+    for (const binary of [false, true]) {
+      const window = new CopyWindow(source, over('noisy'), {
+        limit: 100,
+        statementTimeoutMs: 20_000,
+        now: () => performance.now(),
+        binary,
+      });
+      let cursor: BatchCursor = null;
+      let rows = 0;
+      for (;;) {
+        const batch = window.batchAt(cursor);
+        const chunks: Buffer[] = [];
+        for await (const chunk of batch.rows) chunks.push(chunk as Buffer);
+        const sent = batch.messages!();
+        rows += sent;
+        // Whole CopyData messages only: each one's length leads to the next, to the end exactly.
+        const bytes = Buffer.concat(chunks);
+        let messages = 0;
+        for (let at = 0; at < bytes.length; at = at + 1 + bytes.readUInt32BE(at + 1)) {
+          expect(bytes[at]).toBe(0x64);
+          messages += 1;
+        }
+        expect(messages).toBe(sent + (binary ? 2 : 0));
+        if (sent < 100) break;
+        window.wrote(batch.lastCursor!());
+        cursor = { after: batch.lastCursor!()! };
+      }
+      await window.close();
+      expect(rows).toBe(ROWS);
+    }
+
+    const window = new CopyWindow(source, over('refusing'), {
+      limit: 100,
+      statementTimeoutMs: 20_000,
+      now: () => performance.now(),
+    });
+    // The error ends the stream where it arrives: the batch reading then fails, whichever it is.
+    let read = 0;
+    let at: BatchCursor = null;
+    const failed = await (async () => {
+      for (;;) {
+        const got = await batch(window, at);
+        read += got.rows.length;
+        window.wrote(got.lastCursor);
+        at = { after: got.lastCursor! };
+      }
+    })().catch((error: Error) => error);
+    expect(failed.message).toContain('source row 250 refused');
+    expect(read).toBeLessThan(250);
     await window.close();
     for (let i = 0; i < 50 && (await busySessions()) > 0; i += 1) await sleep(100);
     expect(await busySessions()).toBe(0);

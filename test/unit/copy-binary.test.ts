@@ -2,102 +2,21 @@ import { describe, expect, it } from 'vitest';
 import {
   BINARY_COPY_HEADER,
   binaryCopyFits,
-  BinaryTupleCutter,
   decodeBinaryCursor,
+  readBinaryHeader,
 } from '../../src/db/copy-binary.js';
+import { int4, tuple } from '../helpers/copy-binary.js';
 
-/** A tuple in COPY binary: its field count, then each field's length (-1: NULL) and bytes. */
-function tuple(fields: readonly (Buffer | null)[]): Buffer {
-  const count = Buffer.alloc(2);
-  count.writeInt16BE(fields.length);
-  return Buffer.concat([
-    count,
-    ...fields.map((f) => {
-      const length = Buffer.alloc(4);
-      length.writeInt32BE(f === null ? -1 : f.length);
-      return f === null ? length : Buffer.concat([length, f]);
-    }),
-  ]);
-}
-
-const int4 = (n: number) => {
-  const b = Buffer.alloc(4);
-  b.writeInt32BE(n);
-  return b;
-};
-
-/** A whole COPY binary stream as PostgreSQL writes it, with a header extension of `extension` bytes. */
-function stream(tuples: readonly Buffer[], extension = 0): Buffer {
-  const header = Buffer.from(BINARY_COPY_HEADER);
-  header.writeInt32BE(extension, 15);
-  return Buffer.concat([header, Buffer.alloc(extension, 7), ...tuples, Buffer.from([0xff, 0xff])]);
-}
-
-function chunksOf(bytes: Buffer, size: number): Buffer[] {
-  const chunks: Buffer[] = [];
-  for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
-  return chunks;
-}
-
-/** Cuts a stream arriving in `size`-byte chunks into batches of `limit` tuples, as a window does. */
-function cut(bytes: Buffer, size: number, limit: number) {
-  const cutter = new BinaryTupleCutter();
-  const chunks = chunksOf(bytes, size);
-  const batches: { bytes: Buffer; tuples: number; last: Buffer | undefined }[] = [];
-  let carry: Buffer | undefined;
-  let next = 0;
-  let ended = false;
-  while (!ended) {
-    const parts: Buffer[] = [];
-    let tuples = 0;
-    while (tuples < limit && !ended) {
-      const chunk = carry ?? chunks[next++];
-      carry = undefined;
-      if (!chunk) throw new Error('the stream ended before its trailer');
-      const scanned = cutter.scan(chunk, limit - tuples);
-      parts.push(scanned.bytes);
-      tuples += scanned.tuples;
-      carry = scanned.rest;
-      ended = scanned.ended;
-    }
-    batches.push({ bytes: Buffer.concat(parts), tuples, last: tuples > 0 ? cutter.lastTuple() : undefined });
-  }
-  return batches;
-}
-
-// NULLs, empty values, a field longer than most chunks, a tuple without fields.
-const TUPLES = Array.from({ length: 23 }, (_, i) =>
-  tuple(
-    i === 11
-      ? []
-      : [int4(i), i % 4 === 0 ? null : Buffer.from(i % 5 === 0 ? '' : 'ü'.repeat(i % 7 === 0 ? 150 : i))],
-  ),
-);
-
-describe('BinaryTupleCutter', () => {
-  it.each([1, 2, 3, 5, 7, 13, 64, 100_000])(
-    'cuts a stream read in %i-byte chunks at tuple boundaries, header and trailer left out',
-    (size) => {
-      for (const limit of [1, 2, 3, 7, 23, 100]) {
-        for (const extension of [0, 5]) {
-          const batches = cut(stream(TUPLES, extension), size, limit);
-          const expected: Buffer[][] = [];
-          for (let at = 0; at < TUPLES.length; at += limit) expected.push(TUPLES.slice(at, at + limit));
-          // A stream of whole batches ends with an empty one, as a read at the end of the source does.
-          if (TUPLES.length % limit === 0) expected.push([]);
-          expect(batches.map((b) => b.tuples)).toEqual(expected.map((e) => e.length));
-          expect(batches.map((b) => b.bytes)).toEqual(expected.map((e) => Buffer.concat(e)));
-          expect(batches.map((b) => b.last)).toEqual(expected.map((e) => e.at(-1)));
-        }
-      }
-    },
-  );
-
-  it('refuses a stream without the binary signature, or with OIDs', () => {
-    expect(() => new BinaryTupleCutter().scan(Buffer.from('1\tx\n'.repeat(10)), 1)).toThrow(/signature/);
-    const withOids = stream(TUPLES);
+describe('readBinaryHeader', () => {
+  it('reads the header with its extension, and refuses a stream without the signature, or with OIDs', () => {
+    const header = Buffer.from(BINARY_COPY_HEADER);
+    expect(readBinaryHeader(header)).toBe(19);
+    header.writeInt32BE(5, 15);
+    expect(readBinaryHeader(Buffer.concat([header, Buffer.alloc(5)]))).toBe(24);
+    expect(() => readBinaryHeader(Buffer.from('1\tx\n'.repeat(10)))).toThrow(/signature/);
+    const withOids = Buffer.from(BINARY_COPY_HEADER);
     withOids.writeInt32BE(1 << 16, 11);
-    expect(() => new BinaryTupleCutter().scan(withOids, 1)).toThrow(/OIDs/);
+    expect(() => readBinaryHeader(withOids)).toThrow(/OIDs/);
   });
 });
 

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { quoteIdent, quoteQualified } from '../../core/identifiers.js';
 import { buildMergeStagedSql, streamColumns, type BatchPlan } from '../batch-sql.js';
+import { assertOneRowPerMessage, copyMessagesIn } from '../copy-frames.js';
 import { copyTextOf, CopyTextTail } from '../copy-text.js';
 import type { PoolClient } from '../pool.js';
 import type { BatchResult } from './target.repository.js';
@@ -60,11 +61,16 @@ export async function targetIsEmpty(tx: PoolClient, plan: BatchPlan): Promise<bo
   return rows[0]!.empty;
 }
 
-/** One batch of a first load's source COPY (runner/copy-window.ts), in text or binary. */
+/** One batch of a COPY from the source: a first load's window (runner/copy-window.ts), or a lane's. */
 export interface CopyBatch {
   readonly rows: Readable;
   readonly format: 'text' | 'binary';
-  /** Binary: the cursor of the batch's last row, once `rows` ended (text: decoded from its last line). */
+  /**
+   * When `rows` are the source's CopyData messages (docs/adr/0026): how many rows (messages) the batch
+   * sent, once `rows` ended. Otherwise `rows` is COPY text.
+   */
+  readonly messages?: () => number;
+  /** The cursor of the batch's last row, once `rows` ended (else decoded here from its last line). */
   readonly lastCursor?: () => string[] | null;
 }
 
@@ -82,21 +88,25 @@ export async function copyIntoTarget(
 ): Promise<BatchResult> {
   const order = streamColumns(plan);
   const format = batch.format === 'binary' ? ' (FORMAT binary)' : '';
-  const into = tx.query(
-    copyFrom(`COPY ${quoteQualified(plan.target)} (${order.map(quoteIdent).join(', ')}) FROM STDIN${format}`),
-  );
+  const sql = `COPY ${quoteQualified(plan.target)} (${order.map(quoteIdent).join(', ')}) FROM STDIN${format}`;
   let lastCursor: string[] | null;
-  if (batch.lastCursor) {
+  let rowCount: number;
+  if (batch.messages) {
+    const into = tx.query(copyMessagesIn(sql));
     await pipeline(batch.rows, into);
-    lastCursor = batch.lastCursor();
+    rowCount = into.rowCount;
+    assertOneRowPerMessage(batch.messages(), rowCount);
+    lastCursor = batch.lastCursor?.() ?? null;
   } else {
+    const into = tx.query(copyFrom(sql));
     const tail = new CopyTextTail();
     await pipeline(batch.rows, tail, into);
+    rowCount = into.rowCount;
     const last = tail.lastRow();
     lastCursor = last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null;
   }
   // A NULL in a cursor column is refused by the runner after the write, as for any batch.
-  return { rowsRead: into.rowCount, rowsWritten: into.rowCount, rowsDeleted: 0, lastCursor };
+  return { rowsRead: rowCount, rowsWritten: rowCount, rowsDeleted: 0, lastCursor };
 }
 
 /**

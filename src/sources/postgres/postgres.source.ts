@@ -10,6 +10,7 @@ import {
   type BatchCursor,
   type BatchPlan,
 } from '../../db/batch-sql.js';
+import { CopyMessagesOut } from '../../db/copy-frames.js';
 import { withTransaction, oneStatement } from '../../db/pool.js';
 import { hasNullIncrementalKey, readBatchAsText } from '../../db/repositories/target.repository.js';
 import {
@@ -141,7 +142,10 @@ export class PostgresSource implements RemoteSource {
           ? buildCopyRowsSql(plan, cursor, limit, literal, options.until)
           : buildCopyReadSql(plan, cursor, limit, literal, options.until);
       const format = options.form === 'columns' && options.binary ? ' (FORMAT binary)' : '';
-      const rows = client.query(copyTo(`COPY (${sql}) TO STDOUT${format}`));
+      const text = `COPY (${sql}) TO STDOUT${format}`;
+      const rows = client.query(
+        options.form === 'columns' && options.messages ? new CopyMessagesOut(text) : copyTo(text),
+      );
       end = () => (client as unknown as pg.Client).connection.stream.destroy();
       if (options.signal?.aborted) end();
       let remoteFailed = false;
