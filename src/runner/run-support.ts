@@ -4,7 +4,13 @@ import type { Logger } from 'pino';
 import { backoffMs } from '../core/duration.js';
 import { classifyFailure, SiphonError } from '../core/errors.js';
 import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import {
+  beginTransaction,
+  withTransaction,
+  type OpenTransaction,
+  type Pool,
+  type PoolClient,
+} from '../db/pool.js';
 import { fenceAndRenew, releasePipeline, type Fence } from '../db/repositories/lease.repository.js';
 import { finishRun, interruptRun, type RunRow } from '../db/repositories/run.repository.js';
 import { inSpan } from '../observability/index.js';
@@ -98,7 +104,10 @@ export function assertCursorMoved(
   );
 }
 
-/** One batch's transaction inside a "siphon.batch" span, which its queries are children of. */
+/**
+ * One batch's transaction inside a "siphon.batch" span, which its queries are children of: begun here,
+ * or `open` (a batch written ahead, docs/adr/0026), then `work`, then COMMIT (ROLLBACK on any error).
+ */
 export function batchTransaction<
   T extends { result: { rowsRead: number; rowsWritten: number; rowsDeleted: number } },
 >(
@@ -106,11 +115,19 @@ export function batchTransaction<
   batchNo: number,
   failedAttempts: number,
   work: (tx: PoolClient) => Promise<T>,
-  options: { asyncCommit?: boolean } = {},
+  options: { asyncCommit?: boolean; open?: OpenTransaction } = {},
 ): Promise<T> {
   const attributes = { 'siphon.batch.number': batchNo, 'siphon.batch.attempt': failedAttempts + 1 };
   return inSpan('siphon.batch', attributes, async (span) => {
-    const step = await withTransaction(pool, work, options);
+    const tx = options.open ?? (await beginTransaction(pool, options));
+    let step: T;
+    try {
+      step = await work(tx.client);
+    } catch (error) {
+      await tx.rollback();
+      throw error;
+    }
+    await tx.commit();
     span.setAttributes({
       'siphon.batch.rows_read': step.result.rowsRead,
       'siphon.batch.rows_written': step.result.rowsWritten,
