@@ -84,11 +84,9 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
   const pool = createPool({
     connectionString: db.urls.writer,
     applicationName: 'siphon-runner',
-    // Runs (a full pass from a source connection in up to SIPHON_REMOTE_LANES lanes, or in one with
-    // its next batch written ahead: two), the heartbeat and LISTEN, and each sync step
-    // (graphile-worker shares this pool).
-    max:
-      config.runner.concurrency * Math.max(2, config.runner.remoteLanes) + config.runner.syncConcurrency + 3,
+    // Runs (a full pass from a source connection in up to SIPHON_REMOTE_LANES lanes), the heartbeat
+    // and LISTEN, and each sync step (graphile-worker shares this pool).
+    max: config.runner.concurrency * config.runner.remoteLanes + config.runner.syncConcurrency + 3,
     statementTimeoutMs: config.runner.statementTimeoutMs,
     idleInTransactionTimeoutMs: config.runner.leaseMs,
   });

@@ -63,79 +63,6 @@ export function createPool(options: PoolOptions): pg.Pool {
   return pool;
 }
 
-export interface TransactionOptions {
-  readonly readOnly?: boolean;
-  /** REPEATABLE READ (a snapshot exported or imported by the first statement of `work`). */
-  readonly repeatableRead?: boolean;
-  /** Roll back even when `work` succeeds: a probe that must leave nothing behind. */
-  readonly rollback?: boolean;
-  /**
-   * COMMIT without waiting for the WAL to reach the disk (`synchronous_commit = off`, set with the
-   * BEGIN in one round trip). Only for a transaction whose every effect may be lost together by a
-   * server crash and done again (docs/adr/0021); `work` can ask to wait after all (`commitDurably`).
-   */
-  readonly asyncCommit?: boolean;
-}
-
-/** A transaction on a client of its own, begun by `beginTransaction` and ended by its holder. */
-export interface OpenTransaction {
-  readonly client: pg.PoolClient;
-  /** COMMIT (ROLLBACK with `rollback`), and the client back to the pool; rolled back when it fails. */
-  commit(): Promise<void>;
-  /** ROLLBACK, and the client back to the pool (dropped when even that failed); never throws. */
-  rollback(): Promise<void>;
-}
-
-/**
- * BEGIN on a client of the pool, for a transaction whose end is not in one callback (a batch written
- * ahead while the one before it commits, docs/adr/0026); `withTransaction` otherwise.
- */
-export async function beginTransaction(
-  pool: pg.Pool,
-  options: TransactionOptions = {},
-): Promise<OpenTransaction> {
-  const client = await pool.connect();
-  // While checked out, a client has no pool listener: a server-side kill (idle-in-transaction timeout,
-  // restart) between queries would be an unhandled 'error' event. The next query reports it instead.
-  const onError = () => {};
-  client.on('error', onError);
-  let open = true;
-  const release = (broken: boolean) => {
-    open = false;
-    client.off('error', onError);
-    client.release(broken ? true : undefined);
-  };
-  const rollback = async () => {
-    if (!open) return;
-    const broken = await client.query('ROLLBACK').then(
-      () => false,
-      () => true,
-    );
-    release(broken);
-  };
-  try {
-    const isolation = options.repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : '';
-    const local = options.asyncCommit ? '; SET LOCAL synchronous_commit = off' : '';
-    await client.query(`BEGIN${isolation}${options.readOnly ? ' READ ONLY' : ''}${local}`);
-  } catch (error) {
-    await rollback();
-    throw error;
-  }
-  return {
-    client,
-    rollback,
-    async commit() {
-      try {
-        await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
-      } catch (error) {
-        await rollback();
-        throw error;
-      }
-      release(false);
-    },
-  };
-}
-
 /**
  * Runs `work` inside BEGIN/COMMIT on one client; rolls back on any error. `readOnly` opens the
  * transaction READ ONLY (source reads): PostgreSQL itself then refuses any write.
@@ -143,18 +70,44 @@ export async function beginTransaction(
 export async function withTransaction<T>(
   pool: pg.Pool,
   work: (client: pg.PoolClient) => Promise<T>,
-  options: TransactionOptions = {},
+  options: {
+    readOnly?: boolean;
+    /** REPEATABLE READ (a snapshot exported or imported by the first statement of `work`). */
+    repeatableRead?: boolean;
+    /** Roll back even when `work` succeeds: a probe that must leave nothing behind. */
+    rollback?: boolean;
+    /**
+     * COMMIT without waiting for the WAL to reach the disk (`synchronous_commit = off`, set with the
+     * BEGIN in one round trip). Only for a transaction whose every effect may be lost together by a
+     * server crash and done again (docs/adr/0021); `work` can ask to wait after all (`commitDurably`).
+     */
+    asyncCommit?: boolean;
+  } = {},
 ): Promise<T> {
-  const tx = await beginTransaction(pool, options);
-  let result: T;
+  const client = await pool.connect();
+  // While checked out, a client has no pool listener: a server-side kill (idle-in-transaction timeout,
+  // restart) between queries would be an unhandled 'error' event. The next query reports it instead.
+  const onError = () => {};
+  client.on('error', onError);
+  let broken = false;
   try {
-    result = await work(tx.client);
+    const isolation = options.repeatableRead ? ' ISOLATION LEVEL REPEATABLE READ' : '';
+    const local = options.asyncCommit ? '; SET LOCAL synchronous_commit = off' : '';
+    await client.query(`BEGIN${isolation}${options.readOnly ? ' READ ONLY' : ''}${local}`);
+    const result = await work(client);
+    await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
+    return result;
   } catch (error) {
-    await tx.rollback();
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
     throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken ? true : undefined);
   }
-  await tx.commit();
-  return result;
 }
 
 /** Makes this transaction's COMMIT wait as the server is configured to again, after `asyncCommit`. */

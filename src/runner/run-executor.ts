@@ -33,7 +33,6 @@ import {
   runBatch,
   subtractLookback,
   writeBatchFromText,
-  type BatchResult,
 } from '../db/repositories/target.repository.js';
 import { inSpan, markSpanFailed, setSpanAttributes, traceLogFields } from '../observability/index.js';
 import { assertSafePipeline } from '../pipelines/index.js';
@@ -61,7 +60,6 @@ import {
 } from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
 import { CopyWindow } from './copy-window.js';
-import { WriteAhead } from './write-ahead.js';
 import type { RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
@@ -355,8 +353,6 @@ async function batchLoop(
           ),
       })
     : undefined;
-  // A window's next batch is written while the one before it commits (docs/adr/0026).
-  const ahead = window ? new WriteAhead(deps.pool, clockOf(deps)) : undefined;
   let needsReload = false;
   // Streamed from another server: the cursor (as JSON) after the last batch this loop copied into the
   // empty target of a first load; the batch read there continues that pass.
@@ -364,12 +360,10 @@ async function batchLoop(
   try {
     for (;;) {
       if (deps.stopSignal.aborted) {
-        await window?.close();
-        await ahead?.drop();
         await handOff(deps, fence, run);
         return 'handed-off';
       }
-      let began = clockOf(deps).now();
+      const began = clockOf(deps).now();
       try {
         if (needsReload) {
           batchNo = (await totalsOf(deps.pool, run.id)).batches;
@@ -378,39 +372,32 @@ async function batchLoop(
           needsReload = false;
         }
         const streamed = reads ? await inSpan('siphon.source.read', {}, () => reads.take(cursor)) : undefined;
-        // The window's batch at this cursor, when it was written ahead: its rows are in, its seal next.
-        const taken = await ahead?.take(cursor);
-        const written = taken ? await taken.written : undefined;
-        if (taken) began = taken.began;
         // A first load's next batch (the next of a window, or a streamed batch after one this loop
         // copied into the empty target) commits without waiting for the WAL flush: its rows,
         // checkpoint and ledger row are lost together or not at all (docs/adr/0021).
-        const continuing = written
-          ? true
-          : window
-            ? window.continues(cursor)
-            : streamedFirstLoad !== undefined && streamedFirstLoad === JSON.stringify(cursor);
-        const context: BatchContext = {
-          deps,
-          claimed,
-          plan,
-          fence,
-          run,
-          cursor,
-          batchNo,
-          began,
-          streamed,
-          remote,
-          window,
-          continuing,
-          ahead,
-        };
+        const continuing = window
+          ? window.continues(cursor)
+          : streamedFirstLoad !== undefined && streamedFirstLoad === JSON.stringify(cursor);
         const step = await batchTransaction(
           deps.pool,
           batchNo + 1,
           attempt,
-          (tx) => (written ? sealBatchRows(tx, context, written.result) : commitBatch(tx, context)),
-          { asyncCommit: continuing, ...(written ? { open: written.tx } : {}) },
+          (tx) =>
+            commitBatch(tx, {
+              deps,
+              claimed,
+              plan,
+              fence,
+              run,
+              cursor,
+              batchNo,
+              began,
+              streamed,
+              remote,
+              window,
+              continuing,
+            }),
+          { asyncCommit: continuing },
         );
         attempt = 0;
         streamedFirstLoad =
@@ -457,7 +444,6 @@ async function batchLoop(
       } catch (error) {
         reads?.discard();
         await window?.close();
-        await ahead?.drop();
         streamedFirstLoad = undefined;
         if (!plan.dedup && isDuplicateKeyInBatch(error)) {
           // The source yields a key twice in this batch (an upsert's 21000, or 23505 from a batch copied
@@ -503,7 +489,6 @@ async function batchLoop(
     }
   } finally {
     await window?.close();
-    await ahead?.drop();
   }
 }
 
@@ -529,8 +514,6 @@ interface BatchContext {
    * target): committed without waiting for the WAL flush.
    */
   readonly continuing: boolean;
-  /** With a window: where its next batch is written while this one commits (docs/adr/0026). */
-  readonly ahead: WriteAhead | undefined;
 }
 
 /**
@@ -538,17 +521,9 @@ interface BatchContext {
  * the checkpoint and the ledger in one statement, docs/adr/0025), and a pause that ends the run here.
  */
 async function commitBatch(tx: PoolClient, b: BatchContext) {
-  return sealBatchRows(tx, b, await writeBatchRows(tx, b));
-}
-
-/** A batch's rows, written in its transaction: pushdown, streamed, or copied from another server. */
-async function writeBatchRows(
-  tx: PoolClient,
-  b: BatchContext,
-): Promise<BatchResult & { intoEmpty?: boolean }> {
-  const { claimed, plan, cursor, streamed, remote, window, continuing } = b;
+  const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote, window, continuing } = b;
   const copy = !streamed && remote?.copyBatch ? { source: remote, window: window! } : undefined;
-  return copy
+  const result = copy
     ? await inSpan('siphon.target.write', {}, () =>
         copyRemoteBatch(tx, copy.source, claimed, plan, cursor, copy.window),
       )
@@ -569,23 +544,10 @@ async function writeBatchRows(
             lastCursor: streamed.lastCursor,
           }
         : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
-}
-
-/**
- * The rest of a batch's transaction once its rows are written: the seal (the fence, the checkpoint and
- * the ledger in one statement, docs/adr/0025), and a pause that ends the run here. A window's full
- * batch first starts the next one's write (docs/adr/0026).
- */
-async function sealBatchRows(tx: PoolClient, b: BatchContext, result: BatchResult & { intoEmpty?: boolean }) {
-  const { deps, claimed, plan, fence, run, cursor, batchNo, began, window, continuing, ahead } = b;
   assertCursorNotNull(plan, result.lastCursor);
   if (result.rowsRead > 0) assertCursorMoved(plan, cursor, result.lastCursor);
   const durationMs = clockOf(deps).now() - began;
   const next = result.rowsRead > 0 ? result.lastCursor! : undefined;
-  if (ahead && window && next && result.rowsRead === claimed.batch_size && !plan.dedup) {
-    // The window stands after this batch only when it was written from it, into the empty target.
-    if (window.continues({ after: next })) ahead.start(plan, window, { after: next });
-  }
   // The last, empty batch of a full run may still delete rows past the previous cursor.
   const ledger =
     result.rowsRead > 0 || result.rowsDeleted > 0
@@ -634,13 +596,10 @@ async function sealBatchRows(tx: PoolClient, b: BatchContext, result: BatchResul
   // (the WAL is flushed in order): the run's end and its pause build on them.
   if (continuing && (done || pause)) await commitDurably(tx);
   if (pause && !done) {
-    // Seen paused, the run writes nothing more: the batch written ahead is rolled back first.
-    await window?.close();
-    await ahead?.drop();
     await finishRun(tx, run.id, { status: 'PAUSED' });
     await releasePipeline(tx, fence, 'PAUSED');
   }
-  const intoEmpty = result.intoEmpty === true;
+  const intoEmpty = 'intoEmpty' in result && result.intoEmpty === true;
   return { result, durationMs, pause: pause && !done, done, intoEmpty };
 }
 

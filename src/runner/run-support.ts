@@ -4,13 +4,7 @@ import type { Logger } from 'pino';
 import { backoffMs } from '../core/duration.js';
 import { classifyFailure, SiphonError } from '../core/errors.js';
 import type { BatchCursor, BatchPlan } from '../db/batch-sql.js';
-import {
-  beginTransaction,
-  withTransaction,
-  type OpenTransaction,
-  type Pool,
-  type PoolClient,
-} from '../db/pool.js';
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { fenceAndRenew, releasePipeline, type Fence } from '../db/repositories/lease.repository.js';
 import { finishRun, interruptRun, type RunRow } from '../db/repositories/run.repository.js';
 import { inSpan } from '../observability/index.js';
@@ -104,10 +98,7 @@ export function assertCursorMoved(
   );
 }
 
-/**
- * One batch's transaction inside a "siphon.batch" span, which its queries are children of: begun here,
- * or `open` (a batch written ahead, docs/adr/0026), then `work`, then COMMIT (ROLLBACK on any error).
- */
+/** One batch's transaction inside a "siphon.batch" span, which its queries are children of. */
 export function batchTransaction<
   T extends { result: { rowsRead: number; rowsWritten: number; rowsDeleted: number } },
 >(
@@ -115,19 +106,11 @@ export function batchTransaction<
   batchNo: number,
   failedAttempts: number,
   work: (tx: PoolClient) => Promise<T>,
-  options: { asyncCommit?: boolean; open?: OpenTransaction } = {},
+  options: { asyncCommit?: boolean } = {},
 ): Promise<T> {
   const attributes = { 'siphon.batch.number': batchNo, 'siphon.batch.attempt': failedAttempts + 1 };
   return inSpan('siphon.batch', attributes, async (span) => {
-    const tx = options.open ?? (await beginTransaction(pool, options));
-    let step: T;
-    try {
-      step = await work(tx.client);
-    } catch (error) {
-      await tx.rollback();
-      throw error;
-    }
-    await tx.commit();
+    const step = await withTransaction(pool, work, options);
     span.setAttributes({
       'siphon.batch.rows_read': step.result.rowsRead,
       'siphon.batch.rows_written': step.result.rowsWritten,

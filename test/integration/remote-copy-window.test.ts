@@ -5,7 +5,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretResolver } from '../../src/config/index.js';
-import { requestStatus } from '../../src/pipelines/index.js';
 import { copyMessagesIn } from '../../src/db/copy-frames.js';
 import { decodeCopyLine } from '../../src/db/copy-text.js';
 import type { BatchCursor, BatchPlan } from '../../src/db/batch-sql.js';
@@ -20,13 +19,7 @@ import {
   type RemoteMysql,
   type RemotePostgres,
 } from '../helpers/remote-servers.js';
-import {
-  createPipeline,
-  requestRun,
-  runAndPauseAfterFirstBatch,
-  startTestRunner,
-  waitForStatus,
-} from '../helpers/runner.js';
+import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
 
 /**
  * The windows a first load from PostgreSQL reads (docs/adr/0021), against the system PostgreSQL 15:
@@ -287,71 +280,6 @@ describe('a first load read in windows', () => {
     for (let i = 0; i < 50 && (await busySessions()) > 0; i += 1) await sleep(100);
     expect(await busySessions()).toBe(0);
   });
-
-  it('rolls back the batch written ahead before a pause shows: nothing of the run still writes the target', async () => {
-    db ??= await createTestDatabase();
-    await remote.pool.query('CREATE TABLE public.paused (id int PRIMARY KEY, v text NOT NULL)');
-    await remote.pool.query(
-      'INSERT INTO public.paused SELECT i, md5(i::text) FROM generate_series(1, 2000) i',
-    );
-    await createConnection(
-      db.api,
-      { name: 'paused_source', kind: 'postgres', ...REMOTE_PG, database: remote.database },
-      'test',
-    );
-    const runner = await startTestRunner(db, {
-      sources: {
-        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
-        statementTimeoutMs: 20_000,
-        applicationName: APP,
-        lanes: 1,
-      },
-    });
-    try {
-      const pipeline = await createPipeline(db, {
-        name: 'window_paused',
-        source_connection: 'paused_source',
-        // A slow source: the batch written ahead is still writing when the batch before commits.
-        source_query: 'SELECT id, v FROM public.paused WHERE pg_sleep(0.003) IS NOT NULL',
-        target_table: 'analytics.window_paused',
-        unique_key: 'id',
-        batch_size: 100,
-      });
-      // Inside the transaction that pauses the pipeline, before it commits: which other sessions
-      // hold a lock on the target (a batch written ahead and not rolled back would).
-      await db.admin.query(`
-        CREATE TABLE public.pause_witness (locks int NOT NULL);
-        CREATE FUNCTION public.witness_pause() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
-        BEGIN
-          INSERT INTO public.pause_witness SELECT count(*) FROM pg_locks
-           WHERE relation = to_regclass('analytics.window_paused') AND pid <> pg_backend_pid();
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER witness_pause AFTER UPDATE OF status ON etl.etl_pipelines FOR EACH ROW
-          WHEN (NEW.status = 'PAUSED') EXECUTE FUNCTION public.witness_pause();`);
-      await runAndPauseAfterFirstBatch(db, runner, pipeline.id);
-      await db.admin.query('DROP TRIGGER witness_pause ON etl.etl_pipelines');
-      const { rows: witnessed } = await db.admin.query<{ locks: number }>(
-        'SELECT locks FROM public.pause_witness',
-      );
-      expect(witnessed).toEqual([{ locks: 0 }]);
-      const { rows: committed } = await db.admin.query<{ n: number; batches: number }>(
-        `SELECT (SELECT count(*)::int FROM analytics.window_paused) AS n,
-                (SELECT batches FROM etl.etl_runs WHERE pipeline_id = $1) AS batches`,
-        [pipeline.id],
-      );
-      // The target holds exactly the batches the ledger counts, none written ahead.
-      expect(committed[0]!.n).toBe(committed[0]!.batches * 100);
-      await requestStatus(db.api, pipeline.id, 'run', 'test', 'test');
-      await waitForStatus(db, pipeline.id, ['IDLE'], 60_000);
-      const { rows } = await db.admin.query<{ n: number; distinct_ids: number }>(
-        'SELECT count(*)::int AS n, count(DISTINCT id)::int AS distinct_ids FROM analytics.window_paused',
-      );
-      expect(rows[0]).toEqual({ n: 2000, distinct_ids: 2000 });
-    } finally {
-      await runner.stop();
-    }
-  }, 90_000);
 
   it.each([
     ['a window of a first load from PostgreSQL', 'remote'],
