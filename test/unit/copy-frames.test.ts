@@ -1,6 +1,12 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../src/db/copy-binary.js';
-import { assertOneRowPerMessage, copyDataMessage, CopyMessageCutter } from '../../src/db/copy-frames.js';
+import {
+  assertOneRowPerMessage,
+  copyDataMessage,
+  CopyMessageCutter,
+  CopyMessagesOut,
+} from '../../src/db/copy-frames.js';
 import { int4, tuple } from '../helpers/copy-binary.js';
 
 // NULLs, empty values, a field longer than most chunks, a tuple without fields.
@@ -126,5 +132,75 @@ describe('CopyMessageCutter', () => {
   it('fails a batch whose rows were not one message each', () => {
     expect(() => assertOneRowPerMessage(10, 10)).not.toThrow();
     expect(() => assertOneRowPerMessage(10, 11)).toThrow(/not one message per row/);
+  });
+});
+
+/** A server message: its type byte, its length (counting itself), its body. */
+function message(type: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.write(type, 0, 'latin1');
+  head.writeUInt32BE(body.length + 4, 1);
+  return Buffer.concat([head, body]);
+}
+
+/**
+ * `CopyMessagesOut` on a socket that delivers `bytes` in `size`-byte chunks, as node-postgres's
+ * connection holds it: what it forwarded, and what it handed back to node-postgres's data handler.
+ */
+async function relay(bytes: Buffer, size: number) {
+  const socket = new PassThrough();
+  const handedBack: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => handedBack.push(chunk));
+  const sent: string[] = [];
+  const copy = new CopyMessagesOut('COPY (SELECT 1) TO STDOUT');
+  copy.submit({ stream: socket, query: (text: string) => sent.push(text) });
+  for (const chunk of chunksOf(bytes, size)) socket.write(chunk);
+  const forwarded: Buffer[] = [];
+  for await (const chunk of copy) forwarded.push(chunk as Buffer);
+  await new Promise((resolve) => setImmediate(resolve));
+  return { sent, forwarded: Buffer.concat(forwarded), handedBack: Buffer.concat(handedBack) };
+}
+
+describe('CopyMessagesOut', () => {
+  const rows = LINES.map(copyDataMessage);
+  const notice = message('N', Buffer.from('SNOTICE\0Mrow 7\0\0', 'latin1'));
+  const after = Buffer.concat([message('C', Buffer.from('COPY 23\0')), message('Z', Buffer.from('I'))]);
+  const stream = Buffer.concat([
+    message('H', Buffer.from([0, 0, 2, 0, 0, 0, 0])),
+    ...rows.slice(0, 7),
+    notice,
+    ...rows.slice(7),
+    message('c', Buffer.alloc(0)),
+    after,
+  ]);
+
+  it.each([1, 2, 4, 5, 6, 7, 64, 100_000])(
+    'forwards only the CopyData messages of a socket read in %i-byte chunks, and hands back what follows CopyDone',
+    async (size) => {
+      const { sent, forwarded, handedBack } = await relay(stream, size);
+      expect(sent).toEqual(['COPY (SELECT 1) TO STDOUT']);
+      expect(forwarded).toEqual(Buffer.concat(rows));
+      expect(handedBack).toEqual(after);
+    },
+  );
+
+  it('hands an ErrorResponse, and what follows it, back to node-postgres', async () => {
+    const error = Buffer.concat([
+      message('E', Buffer.from('SERROR\0C22012\0Mdivision by zero\0\0', 'latin1')),
+      message('Z', Buffer.from('I')),
+    ]);
+    for (const size of [1, 3, 100_000]) {
+      const socket = new PassThrough();
+      const handedBack: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => handedBack.push(chunk));
+      const copy = new CopyMessagesOut('COPY (SELECT 1) TO STDOUT');
+      copy.submit({ stream: socket, query: () => {} });
+      const forwarded: Buffer[] = [];
+      copy.on('data', (chunk: Buffer) => forwarded.push(chunk));
+      for (const chunk of chunksOf(Buffer.concat([...rows.slice(0, 3), error]), size)) socket.write(chunk);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(Buffer.concat(forwarded)).toEqual(Buffer.concat(rows.slice(0, 3)));
+      expect(Buffer.concat(handedBack)).toEqual(error);
+    }
   });
 });
