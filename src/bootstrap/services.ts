@@ -110,6 +110,7 @@ export async function startRunner(config: Config, db: Database, logger: Logger):
       applicationName: 'siphon-runner',
       lanes: config.runner.remoteLanes,
       binaryCopy: config.runner.remoteCopyFormat === 'binary',
+      commitGroupMs: config.runner.remoteCommitGroupMs,
     },
     listenUrl: db.urls.writer,
     logger: logger.child({ component: 'runner' }),

@@ -206,6 +206,12 @@ export const configSchema = z.object({
    */
   SIPHON_REMOTE_COPY_FORMAT: z.enum(['binary', 'text']).default('binary'),
   /**
+   * How long one transaction of a first load from a PostgreSQL source connection goes on taking the
+   * next batches of its source read: each batch keeps its ledger row and its cursor, and they commit
+   * together (docs/adr/0027); `0` commits every batch on its own. @default 200ms
+   */
+  SIPHON_REMOTE_COMMIT_GROUP: duration('200ms'),
+  /**
    * `on`: a tracked account's regular sync starts only when its platform's credentials have enough
    * left of their quota day for it and for what the faster tiers still need today (docs/errors.md
    * SIPHON_ERR_QUOTA_RESERVED); `off`: quota is spent first come, first served. @default on

@@ -34,6 +34,8 @@ export interface Config {
     readonly remoteLanes: number;
     /** SIPHON_REMOTE_COPY_FORMAT. */
     readonly remoteCopyFormat: 'binary' | 'text';
+    /** SIPHON_REMOTE_COMMIT_GROUP, in ms. */
+    readonly remoteCommitGroupMs: number;
     /** Port of the runner's /metrics listener; 0 = no listener. */
     readonly metricsPort: number;
   };
@@ -122,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       transfer: raw.SIPHON_RUNNER_TRANSFER,
       remoteLanes: raw.SIPHON_REMOTE_LANES,
       remoteCopyFormat: raw.SIPHON_REMOTE_COPY_FORMAT,
+      remoteCommitGroupMs: raw.SIPHON_REMOTE_COMMIT_GROUP,
       tierReserve: raw.SIPHON_QUOTA_TIER_RESERVE === 'on',
       metricsPort: raw.SIPHON_RUNNER_METRICS_PORT,
     }),

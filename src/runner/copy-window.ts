@@ -4,7 +4,7 @@ import { streamColumns, type BatchCursor, type BatchPlan } from '../db/batch-sql
 import { decodeBinaryCursor } from '../db/copy-binary.js';
 import { BINARY_HEADER_MESSAGE, BINARY_TRAILER_MESSAGE, CopyMessageCutter } from '../db/copy-frames.js';
 import { decodeCopyLine } from '../db/copy-text.js';
-import type { CopyBatch } from '../db/repositories/remote-batch.repository.js';
+import type { CopiedBatch, CopyBatch } from '../db/repositories/remote-batch.repository.js';
 import type { RemoteSource } from '../sources/index.js';
 
 /** At most this many bytes of COPY text per source read (a window), rounded down to whole batches. */
@@ -60,6 +60,7 @@ export class CopyWindow {
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #onOpen: ((rows: number) => void) | undefined;
+  readonly #groupMs: number;
   /** Binary: where each cursor column is in a tuple, and its type. */
   readonly #binary: readonly { readonly index: number; readonly type: string }[] | undefined;
   /** Text: where each cursor column is in a row. */
@@ -82,6 +83,11 @@ export class CopyWindow {
       onOpen?: (rows: number) => void;
       /** Read in COPY's binary format (every stream column the same type on both sides). */
       binary?: boolean;
+      /**
+       * How long one COPY into the target goes on taking the window's next batches after its first
+       * (docs/adr/0027); 0: one batch per COPY. @default 0
+       */
+      groupMs?: number;
     },
   ) {
     this.#source = source;
@@ -90,6 +96,7 @@ export class CopyWindow {
     this.#timeoutMs = options.statementTimeoutMs;
     this.#now = options.now;
     this.#onOpen = options.onOpen;
+    this.#groupMs = options.groupMs ?? 0;
     const order = streamColumns(plan);
     this.#cursorAt = plan.cursorColumns.map((c) => order.indexOf(c));
     this.#binary = options.binary
@@ -105,8 +112,9 @@ export class CopyWindow {
   /**
    * The COPY (text, or binary with its own header and trailer) of the batch at `cursor`, as CopyData
    * messages: the open window's next rows when it stands exactly there, else the first rows of a new
-   * window opened there (the old one is ended first). Its `lastCursor` and `messages` are known once its
-   * stream ended.
+   * window opened there (the old one is ended first). While the window has rows and `groupMs` has not
+   * passed since this call, the COPY goes on with the window's next batches (docs/adr/0027). Its
+   * `lastCursor`, `messages` and `batches` are known once its stream ended.
    */
   batchAt(cursor: BatchCursor): CopyBatch {
     const window = this.#window;
@@ -114,8 +122,11 @@ export class CopyWindow {
       this.continues(cursor) &&
       (window!.ended || (window!.handed < window!.rows && this.#now() - window!.openedAt < this.#maxAgeMs()));
     this.#next = undefined;
-    const own: { window?: OpenWindow; lastCursor?: string[] | null; rows?: number } = {};
-    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own), { objectMode: false });
+    const own: TakenRows = {};
+    const until = this.#now() + this.#groupMs;
+    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own, until), {
+      objectMode: false,
+    });
     // A batch whose write failed ends its window's read at once: the generator may be waiting for the
     // source's next chunk, and its own end (and so the stream's) waits for that.
     const destroy = batch._destroy.bind(batch);
@@ -127,7 +138,8 @@ export class CopyWindow {
       rows: batch,
       format: this.#binary ? 'binary' : 'text',
       messages: () => own.rows ?? 0,
-      lastCursor: () => own.lastCursor ?? null,
+      lastCursor: () => own.batches?.at(-1)?.lastCursor ?? null,
+      batches: () => own.batches ?? [],
     };
   }
 
@@ -233,32 +245,43 @@ export class CopyWindow {
     }
   }
 
-  /** A batch: the window's next `limit` rows as CopyData messages (in binary between header and trailer). */
+  /**
+   * A batch: the window's next `limit` rows as CopyData messages (in binary between header and
+   * trailer), and the window's next batches after it while it has rows and `until` has not come.
+   */
   async *#take(
     open: OpenWindow | undefined,
     cursor: BatchCursor,
-    own: { window?: OpenWindow; lastCursor?: string[] | null; rows?: number },
+    own: TakenRows,
+    until: number,
   ): AsyncGenerator<Buffer> {
     const window = await this.#enter(open, cursor, own);
     const cutter = window.cutter;
+    const batches: CopiedBatch[] = (own.batches = []);
     let rows = 0;
     let bytes = 0;
     if (this.#binary) yield BINARY_HEADER_MESSAGE;
-    while (rows < this.#limit && !window.ended) {
-      const chunk = await this.#nextChunk(window);
-      if (chunk === undefined) break;
-      const cut = cutter.scan(chunk, this.#limit - rows);
-      window.carry = cut.rest;
-      if (cut.ended) window.ended = true;
-      rows += cut.rows;
-      for (const messages of cut.messages) {
-        bytes += messages.length;
-        yield messages;
+    for (let end = this.#limit; ; end += this.#limit) {
+      while (rows < end && !window.ended) {
+        const chunk = await this.#nextChunk(window);
+        if (chunk === undefined) break;
+        const cut = cutter.scan(chunk, end - rows);
+        window.carry = cut.rest;
+        if (cut.ended) window.ended = true;
+        rows += cut.rows;
+        for (const messages of cut.messages) {
+          bytes += messages.length;
+          yield messages;
+        }
       }
+      const taken = rows - (end - this.#limit);
+      if (taken > 0) {
+        batches.push({ rows: taken, lastCursor: this.#cursorOf(cutter.lastRow()!), sentAt: this.#now() });
+      }
+      own.rows = rows;
+      const more = rows === end && !window.ended && window.handed + rows < window.rows && this.#now() < until;
+      if (!more) break;
     }
-    const last = rows > 0 ? cutter.lastRow() : undefined;
-    own.rows = rows;
-    own.lastCursor = last ? this.#cursorOf(last) : null;
     this.#handed(window, rows, bytes);
     if (this.#binary) yield BINARY_TRAILER_MESSAGE;
   }
@@ -293,6 +316,14 @@ export class CopyWindow {
       throw error;
     }
   }
+}
+
+/** What a batch's COPY took from its window, known once its stream ended. */
+interface TakenRows {
+  window?: OpenWindow;
+  rows?: number;
+  /** The batches of `limit` rows it was made of (the last may be shorter: the window's end). */
+  batches?: CopiedBatch[];
 }
 
 function notStarted(): never {

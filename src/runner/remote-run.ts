@@ -8,6 +8,7 @@ import {
   copyIntoStaging,
   copyIntoTarget,
   mergeStaged,
+  type CopiedResult,
   stageKeysFromStaging,
   targetIsEmpty,
 } from '../db/repositories/remote-batch.repository.js';
@@ -106,7 +107,7 @@ export async function copyRemoteBatch(
   plan: ResolvedPlan,
   cursor: BatchCursor,
   window: CopyWindow,
-): Promise<BatchResult> {
+): Promise<CopiedResult> {
   if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
   const limit = claimed.batch_size;
   // The window's next batch belongs to the pass whose earlier batch it followed: into an empty target.

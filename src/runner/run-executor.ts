@@ -27,7 +27,8 @@ import {
   type RunRow,
 } from '../db/repositories/run.repository.js';
 import { readState, restartFullPass } from '../db/repositories/state.repository.js';
-import { sealBatch } from '../db/repositories/batch-seal.repository.js';
+import { sealBatch, type BatchLedgerRow } from '../db/repositories/batch-seal.repository.js';
+import type { CopiedResult } from '../db/repositories/remote-batch.repository.js';
 import {
   hasNullIncrementalKey,
   runBatch,
@@ -60,7 +61,7 @@ import {
 } from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
 import { CopyWindow } from './copy-window.js';
-import type { RemoteSource } from '../sources/index.js';
+import { DEFAULT_COMMIT_GROUP_MS, type RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
 export type { ExecutorDeps } from './run-support.js';
@@ -346,6 +347,7 @@ async function batchLoop(
         statementTimeoutMs: deps.sources?.statementTimeoutMs ?? 0,
         now: () => clockOf(deps).now(),
         binary: plan.copyBinary === true,
+        groupMs: deps.sources?.commitGroupMs ?? DEFAULT_COMMIT_GROUP_MS,
         onOpen: (rows) =>
           log.info(
             { rows, batches: rows / limit, format: plan.copyBinary ? 'binary' : 'text' },
@@ -404,15 +406,14 @@ async function batchLoop(
           step.intoEmpty && step.result.lastCursor && !step.done
             ? JSON.stringify({ after: step.result.lastCursor })
             : undefined;
-        if (step.result.rowsRead > 0 || step.result.rowsDeleted > 0) {
-          batchNo += 1;
-          if (step.result.lastCursor) cursor = { after: step.result.lastCursor };
+        for (const batch of step.ledger) {
+          batchNo = batch.batchNo;
           log.info(
             {
               batchNo,
-              rowsRead: step.result.rowsRead,
-              rowsWritten: step.result.rowsWritten,
-              durationMs: step.durationMs,
+              rowsRead: batch.rowsRead,
+              rowsWritten: batch.rowsWritten,
+              durationMs: batch.durationMs,
               // Committed without waiting for the WAL flush (docs/adr/0021).
               ...(continuing ? { asyncCommit: true } : {}),
             },
@@ -422,11 +423,12 @@ async function batchLoop(
             pipelineId: claimed.id,
             runId: run.id,
             batchNo,
-            rowsRead: step.result.rowsRead,
-            rowsWritten: step.result.rowsWritten,
-            durationMs: step.durationMs,
+            rowsRead: batch.rowsRead,
+            rowsWritten: batch.rowsWritten,
+            durationMs: batch.durationMs,
           });
         }
+        if (step.result.rowsRead > 0 && step.result.lastCursor) cursor = { after: step.result.lastCursor };
         if (step.pause) return 'paused';
         if (step.done) {
           const nullKey = plan.incrementalKey
@@ -523,7 +525,7 @@ interface BatchContext {
 async function commitBatch(tx: PoolClient, b: BatchContext) {
   const { deps, claimed, plan, fence, run, cursor, batchNo, began, streamed, remote, window, continuing } = b;
   const copy = !streamed && remote?.copyBatch ? { source: remote, window: window! } : undefined;
-  const result = copy
+  const result: CopiedResult & { readonly intoEmpty?: boolean } = copy
     ? await inSpan('siphon.target.write', {}, () =>
         copyRemoteBatch(tx, copy.source, claimed, plan, cursor, copy.window),
       )
@@ -546,23 +548,39 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
         : await inSpan('siphon.target.write', {}, () => runBatch(tx, plan, cursor, claimed.batch_size));
   assertCursorNotNull(plan, result.lastCursor);
   if (result.rowsRead > 0) assertCursorMoved(plan, cursor, result.lastCursor);
-  const durationMs = clockOf(deps).now() - began;
+  const now = clockOf(deps).now();
+  const durationMs = now - began;
   const next = result.rowsRead > 0 ? result.lastCursor! : undefined;
-  // The last, empty batch of a full run may still delete rows past the previous cursor.
-  const ledger =
-    result.rowsRead > 0 || result.rowsDeleted > 0
-      ? {
-          runId: run.id,
-          batchNo: batchNo + 1,
-          cursorFrom: cursor,
-          cursorTo: result.lastCursor ?? cursor,
-          rowsRead: result.rowsRead,
-          rowsWritten: result.rowsWritten,
-          rowsDeleted: result.rowsDeleted,
-          durationMs,
-          expectBatches: batchNo,
-        }
-      : undefined;
+  // A first load's batches sent in one COPY (docs/adr/0027) keep a ledger row each. The last, empty
+  // batch of a full run may still delete rows past the previous cursor.
+  const copied = result.batches;
+  const ledger: BatchLedgerRow[] = copied
+    ? copied.map((part, i) => ({
+        runId: run.id,
+        batchNo: batchNo + 1 + i,
+        cursorFrom: i === 0 ? cursor : { after: copied[i - 1]!.lastCursor },
+        cursorTo: part.lastCursor,
+        rowsRead: part.rows,
+        rowsWritten: part.rows,
+        rowsDeleted: 0,
+        durationMs: (i === copied.length - 1 ? now : part.sentAt) - (i === 0 ? began : copied[i - 1]!.sentAt),
+        expectBatches: batchNo,
+      }))
+    : result.rowsRead > 0 || result.rowsDeleted > 0
+      ? [
+          {
+            runId: run.id,
+            batchNo: batchNo + 1,
+            cursorFrom: cursor,
+            cursorTo: result.lastCursor ?? cursor,
+            rowsRead: result.rowsRead,
+            rowsWritten: result.rowsWritten,
+            rowsDeleted: result.rowsDeleted,
+            durationMs,
+            expectBatches: batchNo,
+          },
+        ]
+      : [];
   // The fence, the checkpoint and the ledger row in one statement, the batch's last before COMMIT
   // (docs/adr/0025): the lease is renewed as the batch commits, however long it took.
   const sealed = await sealBatch(tx, {
@@ -579,11 +597,12 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
   });
   const status = sealed.status;
   if (!status) throw new LeaseLost();
-  // The ledger row is counted only if the run has exactly the batches this loop counted: the batch
+  // The ledger rows are counted only if the run has exactly the batches this loop counted: the batch
   // before may have committed without waiting for the WAL flush (docs/adr/0021) and been lost with a
   // server crash since. Then this batch rolls back and the loop reloads what is stored. A window's
   // empty last batch writes no ledger row, and asks.
-  const counted = ledger ? sealed.counted : !continuing || (await findRun(tx, run.id))?.batches === batchNo;
+  const counted =
+    ledger.length > 0 ? sealed.counted : !continuing || (await findRun(tx, run.id))?.batches === batchNo;
   if (!counted) {
     throw new SiphonError(
       'SIPHON_ERR_RUNNER_TRANSIENT',
@@ -591,7 +610,8 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
     );
   }
   const pause = status === 'PAUSE_REQUESTED';
-  const done = result.rowsRead < claimed.batch_size;
+  // The pass ends with a batch shorter than batch_size (the last of those sent together, if several).
+  const done = (ledger.at(-1)?.rowsRead ?? 0) < claimed.batch_size;
   // The pass's last batch, or one that pauses, commits durably, and so do the async ones before it
   // (the WAL is flushed in order): the run's end and its pause build on them.
   if (continuing && (done || pause)) await commitDurably(tx);
@@ -599,8 +619,8 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
     await finishRun(tx, run.id, { status: 'PAUSED' });
     await releasePipeline(tx, fence, 'PAUSED');
   }
-  const intoEmpty = 'intoEmpty' in result && result.intoEmpty === true;
-  return { result, durationMs, pause: pause && !done, done, intoEmpty };
+  const intoEmpty = result.intoEmpty === true;
+  return { result, ledger, pause: pause && !done, done, intoEmpty };
 }
 
 async function fail(

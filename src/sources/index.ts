@@ -12,6 +12,7 @@ export type {
 } from './source.js';
 export {
   DEFAULT_LANES,
+  DEFAULT_COMMIT_GROUP_MS,
   SOURCE_KINDS,
   openSource,
   assertSafeRemoteQuery,

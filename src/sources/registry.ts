@@ -16,6 +16,8 @@ export const SOURCE_KINDS: Readonly<Record<ConnectionKind, SourceKind>> = {
 /** What opening a connection needs: how to find its password, and the bounds of every remote read. */
 /** Lanes of a full pass into an empty target when SIPHON_REMOTE_LANES is not set. */
 export const DEFAULT_LANES = 1;
+/** How long a first load's transaction takes further batches when SIPHON_REMOTE_COMMIT_GROUP is not set. */
+export const DEFAULT_COMMIT_GROUP_MS = 200;
 
 export interface SourceDeps {
   readonly resolveSecret: SecretResolver;
@@ -36,6 +38,12 @@ export interface SourceDeps {
    * @default 1
    */
   readonly lanes?: number;
+  /**
+   * How long one transaction of a first load by COPY goes on taking the next batches of its source
+   * read, all committed together (docs/adr/0027, SIPHON_REMOTE_COMMIT_GROUP); 0: one batch each.
+   * @default DEFAULT_COMMIT_GROUP_MS
+   */
+  readonly commitGroupMs?: number;
 }
 
 /** Opens a connection's source (a small pool, nothing sent yet); the caller closes it. */

@@ -94,6 +94,63 @@ describe('sealing a batch', () => {
     });
   });
 
+  it('writes a ledger row for each of several batches committed together, and counts them once each', async () => {
+    const { pipelineId, fence, runId } = await claimed('sealed_group', 'owner');
+    await seal(fence, runId, fullBatch(runId, 1));
+    // Batches 2 to 4 sent in one COPY (docs/adr/0027): one seal, the checkpoint at the last.
+    const group = await seal(fence, runId, {
+      checkpoint: { kind: 'full', cursor: ['37'] },
+      ledger: [
+        ledgerRow(runId, 2, 10),
+        ledgerRow(runId, 3, 10),
+        { ...ledgerRow(runId, 4, 7), cursorTo: ['37'] },
+      ],
+    });
+    expect(group).toEqual({ status: 'RUNNING', counted: true });
+    expect(await stored(pipelineId, runId)).toMatchObject({
+      full_cursor: ['37'],
+      batches: 4,
+      rows_read: 37,
+      ledger_rows: 4,
+    });
+    const { rows } = await db.admin.query(
+      'SELECT batch_no, cursor_from, cursor_to, rows_read, rows_written, duration_ms FROM etl.etl_run_batches WHERE run_id = $1 ORDER BY batch_no',
+      [runId],
+    );
+    expect(rows.slice(1)).toEqual([
+      {
+        batch_no: 2,
+        cursor_from: { after: ['10'] },
+        cursor_to: ['20'],
+        rows_read: 10,
+        rows_written: 10,
+        duration_ms: 3,
+      },
+      {
+        batch_no: 3,
+        cursor_from: { after: ['20'] },
+        cursor_to: ['30'],
+        rows_read: 10,
+        rows_written: 10,
+        duration_ms: 3,
+      },
+      {
+        batch_no: 4,
+        cursor_from: { after: ['30'] },
+        cursor_to: ['37'],
+        rows_read: 7,
+        rows_written: 7,
+        duration_ms: 3,
+      },
+    ]);
+    // A group on top of a run that lacks a batch the runner committed is not counted, as one batch is not.
+    const lost = await seal(fence, runId, {
+      checkpoint: { kind: 'full', cursor: ['70'] },
+      ledger: [ledgerRow(runId, 6, 10), ledgerRow(runId, 7, 10)],
+    });
+    expect(lost).toEqual({ status: 'RUNNING', counted: false });
+  });
+
   it('writes an incremental checkpoint, and a fence alone when the batch read nothing', async () => {
     const { pipelineId, fence, runId } = await claimed('sealed_incremental', 'owner');
     await seal(fence, runId, {

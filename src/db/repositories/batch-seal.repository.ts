@@ -6,7 +6,7 @@ export type BatchCheckpoint =
   | { readonly kind: 'incremental'; readonly lastValue: string | null; readonly lastKey: readonly string[] }
   | { readonly kind: 'full'; readonly cursor: readonly string[] };
 
-/** The batch's row in the run's ledger, and what it adds to the run's counters. */
+/** A batch's row in the run's ledger, and what it adds to the run's counters. */
 export interface BatchLedgerRow {
   readonly runId: string;
   readonly batchNo: number;
@@ -33,12 +33,12 @@ export interface BatchSeal {
 /**
  * A batch's last statement before COMMIT, after its rows were written (docs/adr/0025): the fence (the
  * lease renewed only for this owner and epoch, the pipeline's row locked until COMMIT), the checkpoint,
- * and the ledger row with the run's counters, in one statement. The checkpoint and the ledger are
+ * and the ledger row (rows, for batches committed together) with the run's counters, in one statement. The checkpoint and the ledger are
  * written only when the fence matched (they select from it). A full pass's checkpoint keeps the time
  * the pass began (set by its first batch).
  *
- * Prepared (ADR 0018): the text is one of six (checkpoint none, incremental or full; a ledger row or
- * not), its parameters numbered in the order they are added.
+ * Prepared (ADR 0018): the text is one of six (checkpoint none, incremental or full; ledger rows or
+ * not: they go in as arrays), its parameters numbered in the order they are added.
  */
 export async function sealBatch(
   db: Executor,
@@ -48,8 +48,11 @@ export async function sealBatch(
     readonly runId: string;
     /** None when the batch read no row (the pass's empty last batch). */
     readonly checkpoint?: BatchCheckpoint | undefined;
-    /** None when the batch neither read nor deleted a row. */
-    readonly ledger?: BatchLedgerRow | undefined;
+    /**
+     * None when the batch neither read nor deleted a row. Several: consecutive batches of a first load
+     * committed together (docs/adr/0027), numbered on from the first, whose `expectBatches` counts.
+     */
+    readonly ledger?: BatchLedgerRow | readonly BatchLedgerRow[] | undefined;
   },
 ): Promise<BatchSeal> {
   const values: unknown[] = [];
@@ -57,7 +60,7 @@ export async function sealBatch(
     values.push(value);
     return `$${values.length}`;
   };
-  const { fence, checkpoint, ledger } = seal;
+  const { fence, checkpoint } = seal;
   const pipeline = $(fence.pipelineId);
   // Numbered on first use: a seal with neither a checkpoint nor a ledger row has no run parameter.
   let runParameter: string | undefined;
@@ -86,22 +89,29 @@ export async function sealBatch(
          last_run_id = EXCLUDED.last_run_id, updated_at = now())`);
   }
   let counted = 'true';
-  if (ledger) {
-    const read = $(ledger.rowsRead);
-    const written = $(ledger.rowsWritten);
-    const deleted = $(ledger.rowsDeleted);
+  const ledger = seal.ledger === undefined ? [] : 'runId' in seal.ledger ? [seal.ledger] : seal.ledger;
+  if (ledger.length > 0) {
+    const sum = (of: (row: BatchLedgerRow) => number) => ledger.reduce((total, row) => total + of(row), 0);
+    const read = $(sum((row) => row.rowsRead));
+    const written = $(sum((row) => row.rowsWritten));
+    const deleted = $(sum((row) => row.rowsDeleted));
+    const column = (of: (row: BatchLedgerRow) => unknown) => $(ledger.map(of));
     parts.push(
       `ledger AS (
          INSERT INTO etl.etl_run_batches
            (run_id, batch_no, cursor_from, cursor_to, rows_read, rows_written, duration_ms, rows_deleted)
-         SELECT ${run()}::uuid, ${$(ledger.batchNo)}::int, ${$(JSON.stringify(ledger.cursorFrom))}::jsonb,
-                ${$(JSON.stringify(ledger.cursorTo))}::jsonb, ${read}::int, ${written}::int,
-                ${$(ledger.durationMs)}::int, ${deleted}::int
-           FROM fence)`,
+         SELECT ${run()}::uuid, b.batch_no, b.cursor_from, b.cursor_to, b.rows_read, b.rows_written, b.duration_ms,
+                b.rows_deleted
+           FROM fence, unnest(${column((row) => row.batchNo)}::int[],
+                              ${column((row) => JSON.stringify(row.cursorFrom))}::jsonb[],
+                              ${column((row) => JSON.stringify(row.cursorTo))}::jsonb[],
+                              ${column((row) => row.rowsRead)}::int[], ${column((row) => row.rowsWritten)}::int[],
+                              ${column((row) => row.durationMs)}::int[], ${column((row) => row.rowsDeleted)}::int[])
+                AS b (batch_no, cursor_from, cursor_to, rows_read, rows_written, duration_ms, rows_deleted))`,
       `counters AS (
          UPDATE etl.etl_runs SET rows_read = rows_read + ${read}::int, rows_written = rows_written + ${written}::int,
-                rows_deleted = rows_deleted + ${deleted}::int, batches = batches + 1
-          WHERE id = ${run()}::uuid AND batches = ${$(ledger.expectBatches)}::int AND EXISTS (SELECT FROM fence)
+                rows_deleted = rows_deleted + ${deleted}::int, batches = batches + ${$(ledger.length)}::int
+          WHERE id = ${run()}::uuid AND batches = ${$(ledger[0]!.expectBatches)}::int AND EXISTS (SELECT FROM fence)
           RETURNING 1)`,
     );
     counted = 'EXISTS (SELECT FROM counters)';

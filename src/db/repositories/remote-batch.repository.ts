@@ -72,6 +72,21 @@ export interface CopyBatch {
   readonly messages?: () => number;
   /** The cursor of the batch's last row, once `rows` ended (else decoded here from its last line). */
   readonly lastCursor?: () => string[] | null;
+  /**
+   * With `messages`: the batches of `batch_size` rows `rows` was made of, once it ended (a first load
+   * commits consecutive batches together, docs/adr/0027).
+   */
+  readonly batches?: () => readonly CopiedBatch[];
+}
+
+/** What a COPY wrote: with several batches sent in it (docs/adr/0027), each of them. */
+export type CopiedResult = BatchResult & { readonly batches?: readonly CopiedBatch[] };
+
+/** One batch of several sent in one COPY: its rows, its last row's cursor, when its last row was sent. */
+export interface CopiedBatch {
+  readonly rows: number;
+  readonly lastCursor: string[];
+  readonly sentAt: number;
 }
 
 /**
@@ -85,7 +100,7 @@ export async function copyIntoTarget(
   tx: PoolClient,
   plan: BatchPlan,
   batch: CopyBatch,
-): Promise<BatchResult> {
+): Promise<CopiedResult> {
   const order = streamColumns(plan);
   const format = batch.format === 'binary' ? ' (FORMAT binary)' : '';
   const sql = `COPY ${quoteQualified(plan.target)} (${order.map(quoteIdent).join(', ')}) FROM STDIN${format}`;
@@ -106,7 +121,14 @@ export async function copyIntoTarget(
     lastCursor = last ? plan.cursorColumns.map((c) => last[order.indexOf(c)] as string) : null;
   }
   // A NULL in a cursor column is refused by the runner after the write, as for any batch.
-  return { rowsRead: rowCount, rowsWritten: rowCount, rowsDeleted: 0, lastCursor };
+  const batches = batch.batches?.();
+  return {
+    rowsRead: rowCount,
+    rowsWritten: rowCount,
+    rowsDeleted: 0,
+    lastCursor,
+    ...(batches && batches.length > 1 ? { batches } : {}),
+  };
 }
 
 /**
