@@ -168,8 +168,16 @@ async function executeClaimed(deps: ExecutorDeps, claimed: ClaimedPipeline): Pro
 /** Where a run failed: the number of the batch it was executing, when it failed in the batch loop. */
 interface FailurePoint {
   batchNo?: number;
+  /** Rows of the failed COPY before the failed batch's first (batches sent together, docs/adr/0027). */
+  copyRowsBefore?: number;
   /** What the run was doing: `prepare`, `batch`, `delete-not-seen`, `step <name>` or `finish`. */
   phase?: string;
+}
+
+/** Which batch of a COPY of several (docs/adr/0027), from 0, holds the row the target refused. */
+function batchOfCopyFailure(error: unknown, batchSize: number): number {
+  const at = isSiphonError(error) ? undefined : copyFailureAt(error);
+  return at ? Math.floor((at.row - 1) / batchSize) : 0;
 }
 
 /** A social pipeline: its coordinator waits for the accounts' jobs, executed by sync workers. */
@@ -459,7 +467,10 @@ async function batchLoop(
           continue;
         }
         if (error instanceof LeaseLost || classifyFailure(error) !== 'retryable' || deps.stopSignal.aborted) {
-          failure.batchNo = batchNo + 1;
+          // A row the target refused in a COPY of several batches (docs/adr/0027) names its own batch.
+          const within = batchOfCopyFailure(error, claimed.batch_size);
+          failure.batchNo = batchNo + 1 + within;
+          failure.copyRowsBefore = within * claimed.batch_size;
           throw error;
         }
         attempt += 1;
@@ -638,7 +649,8 @@ async function fail(
   const named = at.phase && at.phase !== 'batch' && at.phase !== 'prepare' && !isSiphonError(error);
   const phase = named ? `${at.phase}: ` : '';
   // A value the target's COPY refused: which column, and which row of the batch.
-  const copyAt = isSiphonError(error) ? undefined : copyFailureAt(error);
+  const copyFailure = isSiphonError(error) ? undefined : copyFailureAt(error);
+  const copyAt = copyFailure && { ...copyFailure, row: copyFailure.row - (at.copyRowsBefore ?? 0) };
   const atValue = copyAt
     ? ` (${copyAt.column ? `column ${copyAt.column}, ` : ''}row ${copyAt.row} of the batch)`
     : '';

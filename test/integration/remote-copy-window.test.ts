@@ -571,4 +571,54 @@ describe('a first load committed in groups of batches', () => {
       await runner.stop();
     }
   }, 90_000);
+
+  it('names the batch and its row when the target refuses a row of a COPY of several batches', async () => {
+    db ??= await createTestDatabase();
+    await remote.pool.query('CREATE TABLE public.refused (id int PRIMARY KEY, v text NOT NULL)');
+    await remote.pool.query(
+      "INSERT INTO public.refused SELECT i, CASE WHEN i = 1234 THEN 'refused' ELSE md5(i::text) END FROM generate_series(1, 5000) i",
+    );
+    await createConnection(
+      db.api,
+      { name: 'refused_source', kind: 'postgres', ...REMOTE_PG, database: remote.database },
+      'test',
+    );
+    // The user's own target, empty: a first load copies into it, and its CHECK refuses row 1234.
+    await db.writer.query(
+      "CREATE TABLE analytics.refused (id int PRIMARY KEY, v text NOT NULL CHECK (v <> 'refused'))",
+    );
+    const runner = await startTestRunner(db, {
+      sources: {
+        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
+        statementTimeoutMs: 20_000,
+        applicationName: APP,
+        lanes: 1,
+        commitGroupMs: 60_000,
+      },
+    });
+    try {
+      const pipeline = await createPipeline(db, {
+        name: 'refused',
+        source_connection: 'refused_source',
+        source_query: 'SELECT id, v FROM public.refused',
+        target_table: 'analytics.refused',
+        unique_key: 'id',
+        batch_size: 100,
+      });
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['FAILED'], 60_000);
+      const { rows } = await db.admin.query<{ error: string; details: { batchNo: number; copy: unknown } }>(
+        'SELECT error, error_details AS details FROM etl.etl_runs WHERE pipeline_id = $1',
+        [pipeline.id],
+      );
+      // Row 1234 is the 34th of batch 13, sent in the COPY that began with batch 2.
+      expect(rows[0]!.error).toContain('(row 34 of the batch)');
+      expect(rows[0]!.details).toMatchObject({ batchNo: 13, copy: { row: 34 } });
+      // Batch 1 committed alone (the first window); nothing of the failed COPY did.
+      const { rows: kept } = await db.admin.query('SELECT count(*)::int AS n FROM analytics.refused');
+      expect(kept).toEqual([{ n: 100 }]);
+    } finally {
+      await runner.stop();
+    }
+  }, 60_000);
 });

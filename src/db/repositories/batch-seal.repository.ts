@@ -33,9 +33,9 @@ export interface BatchSeal {
 /**
  * A batch's last statement before COMMIT, after its rows were written (docs/adr/0025): the fence (the
  * lease renewed only for this owner and epoch, the pipeline's row locked until COMMIT), the checkpoint,
- * and the ledger row (rows, for batches committed together) with the run's counters, in one statement. The checkpoint and the ledger are
- * written only when the fence matched (they select from it). A full pass's checkpoint keeps the time
- * the pass began (set by its first batch).
+ * and the ledger row (a row each, for batches committed together) with the run's counters, in one
+ * statement. The checkpoint and the ledger are written only when the fence matched (they select from
+ * it). A full pass's checkpoint keeps the time the pass began (set by its first batch).
  *
  * Prepared (ADR 0018): the text is one of six (checkpoint none, incremental or full; ledger rows or
  * not: they go in as arrays), its parameters numbered in the order they are added.
