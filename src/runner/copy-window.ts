@@ -113,10 +113,13 @@ export class CopyWindow {
    * The COPY (text, or binary with its own header and trailer) of the batch at `cursor`, as CopyData
    * messages: the open window's next rows when it stands exactly there, else the first rows of a new
    * window opened there (the old one is ended first). While the window has rows and `groupMs` has not
-   * passed since this call, the COPY goes on with the window's next batches (docs/adr/0027). Its
-   * `lastCursor`, `messages` and `batches` are known once its stream ended.
+   * passed since this call, up to `group.batches` and until `group.ends()`, the COPY goes on with the
+   * window's next batches (docs/adr/0027). Its `lastCursor`, `messages` and `batches` are known once its stream ended.
    */
-  batchAt(cursor: BatchCursor): CopyBatch {
+  batchAt(
+    cursor: BatchCursor,
+    group: CopyGroup = { batches: Number.POSITIVE_INFINITY, ends: () => false },
+  ): CopyBatch {
     const window = this.#window;
     const reuse =
       this.continues(cursor) &&
@@ -124,7 +127,7 @@ export class CopyWindow {
     this.#next = undefined;
     const own: TakenRows = {};
     const until = this.#now() + this.#groupMs;
-    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own, until), {
+    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own, until, group), {
       objectMode: false,
     });
     // A batch whose write failed ends its window's read at once: the generator may be waiting for the
@@ -247,13 +250,15 @@ export class CopyWindow {
 
   /**
    * A batch: the window's next `limit` rows as CopyData messages (in binary between header and
-   * trailer), and the window's next batches after it while it has rows and `until` has not come.
+   * trailer), and the window's next batches after it while it has rows, `until` has not come and
+   * the group allows.
    */
   async *#take(
     open: OpenWindow | undefined,
     cursor: BatchCursor,
     own: TakenRows,
     until: number,
+    group: CopyGroup,
   ): AsyncGenerator<Buffer> {
     const window = await this.#enter(open, cursor, own);
     const cutter = window.cutter;
@@ -279,7 +284,13 @@ export class CopyWindow {
         batches.push({ rows: taken, lastCursor: this.#cursorOf(cutter.lastRow()!), sentAt: this.#now() });
       }
       own.rows = rows;
-      const more = rows === end && !window.ended && window.handed + rows < window.rows && this.#now() < until;
+      const more =
+        rows === end &&
+        !window.ended &&
+        window.handed + rows < window.rows &&
+        batches.length < group.batches &&
+        this.#now() < until &&
+        !group.ends();
       if (!more) break;
     }
     this.#handed(window, rows, bytes);
@@ -316,6 +327,14 @@ export class CopyWindow {
       throw error;
     }
   }
+}
+
+/** How far one COPY may go on with a window's next batches (docs/adr/0027). */
+export interface CopyGroup {
+  /** At most this many batches, the first included. */
+  readonly batches: number;
+  /** Asked at each batch's end: true ends the group there (a stop, a pause). */
+  ends(): boolean;
 }
 
 /** What a batch's COPY took from its window, known once its stream ended. */

@@ -1,13 +1,16 @@
+import { Readable } from 'node:stream';
 import { SiphonError } from '../core/errors.js';
 import { parseQualifiedName, type QualifiedName } from '../core/identifiers.js';
 import { streamColumns, type BatchCursor } from '../db/batch-sql.js';
 import { binaryCopyFits } from '../db/copy-binary.js';
+import { copyTextOf } from '../db/copy-text.js';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import {
   copyStreamedIntoTarget,
   copyIntoStaging,
   copyIntoTarget,
   mergeStaged,
+  type CopiedBatch,
   type CopiedResult,
   stageKeysFromStaging,
   targetIsEmpty,
@@ -24,7 +27,7 @@ import {
   markPassIntoEmpty,
   readPassIntoEmpty,
 } from '../db/repositories/state.repository.js';
-import { writeBatchFromText, type BatchResult } from '../db/repositories/target.repository.js';
+import { writeBatchFromText } from '../db/repositories/target.repository.js';
 import type { ClaimedPipeline } from '../db/repositories/lease.repository.js';
 import { clearSeenKeys, stageSeenKeys } from '../db/repositories/seen-keys.repository.js';
 import { assertAllowedTarget } from '../sql-guard/index.js';
@@ -37,7 +40,7 @@ import {
 } from '../sources/index.js';
 import type { ResolvedPlan } from './plan.js';
 import type { StreamedBatch } from './stream-reader.js';
-import type { CopyWindow } from './copy-window.js';
+import type { CopyGroup, CopyWindow } from './copy-window.js';
 import type { ExecutorDeps } from './run-support.js';
 
 /**
@@ -107,13 +110,14 @@ export async function copyRemoteBatch(
   plan: ResolvedPlan,
   cursor: BatchCursor,
   window: CopyWindow,
+  group?: CopyGroup,
 ): Promise<CopiedResult> {
   if (!source.copyBatch) throw new SiphonError('SIPHON_ERR_INTERNAL', 'this source kind has no COPY path');
   const limit = claimed.batch_size;
   // The window's next batch belongs to the pass whose earlier batch it followed: into an empty target.
   const intoEmpty = window.continues(cursor) || (await passIntoEmpty(tx, claimed, plan, cursor));
   if (intoEmpty && !plan.dedup) {
-    const result = await copyIntoTarget(tx, plan, window.batchAt(cursor));
+    const result = await copyIntoTarget(tx, plan, window.batchAt(cursor, group));
     window.wrote(result.lastCursor);
     return result;
   }
@@ -127,6 +131,8 @@ export async function copyRemoteBatch(
  * full pass into an empty target, else upserted, with its keys staged for a full pass's end.
  * `continuing`: the batch follows one this run loop copied into an empty target in the same pass, so
  * the pass's flag is not read again. The result says whether the batch went into an empty target.
+ * Copied straight in, the same COPY goes on with the batches `group.next()` reads after it, while it
+ * yields them (docs/adr/0027); each is then one of the result's `batches`.
  */
 export async function writeStreamedRemoteBatch(
   tx: PoolClient,
@@ -135,14 +141,30 @@ export async function writeStreamedRemoteBatch(
   cursor: BatchCursor,
   batch: StreamedBatch,
   continuing: boolean,
-): Promise<BatchResult & { intoEmpty: boolean }> {
+  group?: StreamedGroup,
+): Promise<CopiedResult & { intoEmpty: boolean }> {
   const intoEmpty = continuing || (await passIntoEmpty(tx, claimed, plan, cursor));
+  if (batch.rows > 0 && intoEmpty && !plan.dedup) {
+    const batches: CopiedBatch[] = [];
+    const rowsWritten = await copyStreamedIntoTarget(
+      tx,
+      plan,
+      Readable.from(groupText(batch, batches, group)),
+    );
+    const rowsRead = batches.reduce((n, b) => n + b.rows, 0);
+    const lastCursor = batches.at(-1)!.lastCursor;
+    return {
+      rowsRead,
+      rowsWritten,
+      rowsDeleted: 0,
+      lastCursor,
+      intoEmpty,
+      ...(batches.length > 1 ? { batches } : {}),
+    };
+  }
   let rowsWritten = 0;
   if (batch.rows > 0) {
-    rowsWritten =
-      intoEmpty && !plan.dedup
-        ? await copyStreamedIntoTarget(tx, plan, batch)
-        : await writeBatchFromText(tx, plan, batch.columns);
+    rowsWritten = await writeBatchFromText(tx, plan, batch.columns);
     if (claimed.mode === 'full' && !intoEmpty) {
       const order = streamColumns(plan);
       await stageSeenKeys(
@@ -153,6 +175,30 @@ export async function writeStreamedRemoteBatch(
     }
   }
   return { rowsRead: batch.rows, rowsWritten, rowsDeleted: 0, lastCursor: batch.lastCursor, intoEmpty };
+}
+
+/** The batches a streamed first load's COPY goes on with (docs/adr/0027). */
+export interface StreamedGroup {
+  /**
+   * The batch after `after`, the `sent`-th sent, or undefined: the group ends (its time or size is
+   * up, a pause or a stop, or the pass is at its end).
+   */
+  next(after: StreamedBatch, sent: number): Promise<StreamedBatch | undefined>;
+  now(): number;
+}
+
+/** The COPY text of a batch and of the group's batches after it, each recorded as it is sent. */
+async function* groupText(
+  first: StreamedBatch,
+  batches: CopiedBatch[],
+  group: StreamedGroup | undefined,
+): AsyncGenerator<Buffer> {
+  for (let batch: StreamedBatch | undefined = first; batch && batch.rows > 0;) {
+    const text = batch.copyText?.() ?? copyTextOf(batch.columns, batch.rows);
+    for await (const chunk of text) yield chunk as Buffer;
+    batches.push({ rows: batch.rows, lastCursor: batch.lastCursor!, sentAt: group?.now() ?? 0 });
+    batch = await group?.next(batch, batches.length);
+  }
 }
 
 /** Whether this batch's full pass began on an empty target (decided and recorded by its first batch). */

@@ -58,6 +58,7 @@ import {
   openRemoteSource,
   prepareRemotePlan,
   writeStreamedRemoteBatch,
+  type StreamedGroup,
 } from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
 import { CopyWindow } from './copy-window.js';
@@ -367,6 +368,8 @@ async function batchLoop(
   // Streamed from another server: the cursor (as JSON) after the last batch this loop copied into the
   // empty target of a first load; the batch read there continues that pass.
   let streamedFirstLoad: string | undefined;
+  let sealedBefore = clockOf(deps).now();
+  let groupBatches = 1;
   try {
     for (;;) {
       if (deps.stopSignal.aborted) {
@@ -405,11 +408,16 @@ async function batchLoop(
               streamed,
               remote,
               window,
+              reads,
               continuing,
+              sealedBefore,
+              groupBatches,
             }),
           { asyncCommit: continuing },
         );
         attempt = 0;
+        sealedBefore = step.sealStartedAt;
+        groupBatches = Math.min(groupBatches * 2, MAX_GROUP_BATCHES);
         streamedFirstLoad =
           step.intoEmpty && step.result.lastCursor && !step.done
             ? JSON.stringify({ after: step.result.lastCursor })
@@ -522,11 +530,51 @@ interface BatchContext {
   readonly remote: RemoteSource | undefined;
   /** With the COPY path: the source read a first load's batches come from. */
   readonly window: CopyWindow | undefined;
+  /** Streaming: where the batch came from; a first load's COPY goes on with its next ones. */
+  readonly reads?: StreamReader | undefined;
+  /** When the run's last seal read the pipeline's status (this clock), or the run began. */
+  readonly sealedBefore: number;
+  /**
+   * At most this many batches in this transaction (docs/adr/0027): 1 for a run's first, doubling
+   * with each commit, so a short load still commits often and its first batches commit alone.
+   */
+  readonly groupBatches: number;
   /**
    * A first load's next batch (the window's next, or a streamed batch after one copied into the empty
    * target): committed without waiting for the WAL flush.
    */
   readonly continuing: boolean;
+}
+
+/** The most batches one transaction takes, whatever SIPHON_REMOTE_COMMIT_GROUP allows (docs/adr/0027). */
+const MAX_GROUP_BATCHES = 1024;
+
+/**
+ * The batches a streamed first load's COPY goes on with after this one, for up to
+ * SIPHON_REMOTE_COMMIT_GROUP (docs/adr/0027): while each is whole and the runner is not stopping.
+ */
+function groupOf(b: BatchContext, reads: StreamReader): StreamedGroup {
+  const now = () => clockOf(b.deps).now();
+  const until = now() + (b.deps.sources?.commitGroupMs ?? DEFAULT_COMMIT_GROUP_MS);
+  return {
+    now,
+    next: async (after, sent) =>
+      after.rows < b.claimed.batch_size ||
+      !after.lastCursor ||
+      sent >= b.groupBatches ||
+      now() >= until ||
+      groupEnds(b)
+        ? undefined
+        : reads.take({ after: after.lastCursor }),
+  };
+}
+
+/**
+ * A group of batches ends early when the runner stops, or when the pipeline was asked to pause after
+ * the run's last seal read its status (the pause waited for that commit, docs/adr/0027).
+ */
+function groupEnds(b: BatchContext): boolean {
+  return b.deps.stopSignal.aborted || (b.deps.pauseAskedSince?.(b.claimed.id, b.sealedBefore) ?? false);
 }
 
 /**
@@ -538,11 +586,22 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
   const copy = !streamed && remote?.copyBatch ? { source: remote, window: window! } : undefined;
   const result: CopiedResult & { readonly intoEmpty?: boolean } = copy
     ? await inSpan('siphon.target.write', {}, () =>
-        copyRemoteBatch(tx, copy.source, claimed, plan, cursor, copy.window),
+        copyRemoteBatch(tx, copy.source, claimed, plan, cursor, copy.window, {
+          batches: b.groupBatches,
+          ends: () => groupEnds(b),
+        }),
       )
     : streamed && plan.remote
       ? await inSpan('siphon.target.write', {}, () =>
-          writeStreamedRemoteBatch(tx, claimed, plan, cursor, streamed, continuing),
+          writeStreamedRemoteBatch(
+            tx,
+            claimed,
+            plan,
+            cursor,
+            streamed,
+            continuing,
+            continuing && b.reads ? groupOf(b, b.reads) : undefined,
+          ),
         )
       : streamed
         ? {
@@ -594,6 +653,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
       : [];
   // The fence, the checkpoint and the ledger row in one statement, the batch's last before COMMIT
   // (docs/adr/0025): the lease is renewed as the batch commits, however long it took.
+  const sealStartedAt = clockOf(deps).now();
   const sealed = await sealBatch(tx, {
     fence,
     leaseMs: deps.leaseMs,
@@ -631,7 +691,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
     await releasePipeline(tx, fence, 'PAUSED');
   }
   const intoEmpty = result.intoEmpty === true;
-  return { result, ledger, pause: pause && !done, done, intoEmpty };
+  return { result, ledger, pause: pause && !done, done, intoEmpty, sealStartedAt };
 }
 
 async function fail(

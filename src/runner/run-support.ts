@@ -46,6 +46,11 @@ export interface ExecutorDeps {
   readonly sources?: SourceDeps | undefined;
   /** Durations, lease renewal before COMMIT and task timing read it. @default systemClock */
   readonly clock?: Clock;
+  /**
+   * Whether the pipeline was announced as asked to pause at or after `since` (this clock): a group of
+   * batches committed together ends at the next batch (docs/adr/0027). @default never
+   */
+  readonly pauseAskedSince?: (pipelineId: string, since: number) => boolean;
 }
 
 /** Backoff between attempts of a batch after a transient failure: 0.5 s doubling up to 15 s. */

@@ -10,6 +10,7 @@ import { nextOccurrence } from '../core/schedule.js';
 import {
   heartbeatRunner,
   listenForPipelineChanges,
+  pausedBy,
   markRunnerStopped,
   registerRunner,
 } from '../db/repositories/runner.repository.js';
@@ -106,6 +107,8 @@ export class Runner {
   #sweptAt = Number.NEGATIVE_INFINITY;
   /** The failure last logged for each target whose held indexes could not be built ('' for the look itself). */
   readonly #heldIndexFailures = new Map<string, string>();
+  /** When each pipeline this runner is running was last announced as asked to pause (its clock). */
+  readonly #pauseNotices = new Map<string, number>();
 
   constructor(options: RunnerOptions) {
     this.#options = options;
@@ -208,6 +211,8 @@ export class Runner {
                 adapters: this.#options.sync?.adapters ?? new Map(),
                 pools: this.#options.sync?.pools,
                 sources: this.#options.sources,
+                pauseAskedSince: (id, since) =>
+                  (this.#pauseNotices.get(id) ?? Number.NEGATIVE_INFINITY) >= since,
                 ...(this.#options.clock ? { clock: this.#options.clock } : {}),
               },
               pipeline,
@@ -215,7 +220,10 @@ export class Runner {
               .catch((error: unknown) => logger.error({ err: error, pipelineId: pipeline.id }, 'run crashed'))
               .finally(() => {
                 // The same runner may have re-claimed this pipeline meanwhile: forget only this work.
-                if (this.#active.get(pipeline.id) === work) this.#active.delete(pipeline.id);
+                if (this.#active.get(pipeline.id) === work) {
+                  this.#active.delete(pipeline.id);
+                  this.#pauseNotices.delete(pipeline.id);
+                }
                 this.#wake?.();
               });
             this.#active.set(pipeline.id, work);
@@ -301,7 +309,14 @@ export class Runner {
       connectionString: this.#options.listenUrl,
       application_name: 'siphon-runner-listen',
     });
-    client.on('notification', () => this.#wake?.());
+    client.on('notification', (message) => {
+      // A run of a pipeline asked to pause ends a group of batches at the next one (docs/adr/0027).
+      const paused = pausedBy(message.payload);
+      if (paused !== undefined && this.#active.has(paused)) {
+        this.#pauseNotices.set(paused, clockOf(this.#options).now());
+      }
+      this.#wake?.();
+    });
     client.on('error', () => {
       // PostgreSQL went away: polling keeps working; re-listen after a pause.
       this.#listener = undefined;

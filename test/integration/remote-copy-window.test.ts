@@ -19,6 +19,7 @@ import {
   type RemoteMysql,
   type RemotePostgres,
 } from '../helpers/remote-servers.js';
+import { requestStatus } from '../../src/pipelines/index.js';
 import { createPipeline, requestRun, startTestRunner, waitForStatus } from '../helpers/runner.js';
 
 /**
@@ -241,6 +242,33 @@ describe('a first load read in windows', () => {
       expect(await busySessions()).toBe(0);
     },
   );
+
+  it("ends the COPY of several batches at the group's size, or when the group says it ends", async () => {
+    const window = new CopyWindow(source, plan, {
+      limit: 100,
+      statementTimeoutMs: 20_000,
+      now: () => performance.now(),
+      groupMs: 60_000,
+    });
+    const first = window.batchAt(null);
+    await textOf(first.rows);
+    window.wrote(first.lastCursor!());
+    // At most three batches.
+    const three = window.batchAt({ after: first.lastCursor!()! }, { batches: 3, ends: () => false });
+    await textOf(three.rows);
+    expect(three.batches!().map((b) => b.rows)).toEqual([100, 100, 100]);
+    window.wrote(three.lastCursor!());
+    // Ended by the group after its second batch (a pause announced meanwhile).
+    let asked = 0;
+    const ended = window.batchAt(
+      { after: three.lastCursor!()! },
+      { batches: 100, ends: () => (asked += 1) >= 2 },
+    );
+    await textOf(ended.rows);
+    expect(ended.batches!().map((b) => b.lastCursor[0])).toEqual(['500', '600']);
+    await window.close();
+    expect(await busySessions()).toBe(0);
+  });
 
   it('reads again from where the run stands after a batch that did not commit, and ends an unfinished read', async () => {
     reads.length = 0;
@@ -490,87 +518,109 @@ describe('a first load read in windows', () => {
 });
 
 describe('a first load committed in groups of batches', () => {
-  it("commits a window's next batches together, each with its own ledger row and cursor, the run exact", async () => {
-    db ??= await createTestDatabase();
-    await remote.pool.query('CREATE TABLE public.grouped (id int PRIMARY KEY, v text NOT NULL)');
-    await remote.pool.query(
-      'INSERT INTO public.grouped SELECT i, md5(i::text) FROM generate_series(1, 20000) i',
-    );
-    await createConnection(
-      db.api,
-      { name: 'group_source', kind: 'postgres', ...REMOTE_PG, database: remote.database },
-      'test',
-    );
-    // SIPHON_REMOTE_COMMIT_GROUP's default (200 ms).
-    const runner = await startTestRunner(db, {
-      sources: {
-        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
-        statementTimeoutMs: 20_000,
-        applicationName: APP,
-        lanes: 1,
-      },
-    });
-    const events: number[] = [];
-    runner.events.on('batch:committed', (event: { batchNo: number }) => events.push(event.batchNo));
-    try {
-      const pipeline = await createPipeline(db, {
-        name: 'grouped',
-        source_connection: 'group_source',
-        source_query: 'SELECT id, v FROM public.grouped',
-        target_table: 'analytics.grouped',
-        unique_key: 'id',
-        batch_size: 100,
+  it.each(['postgres', 'mysql'] as const)(
+    'commits its next batches together in one COPY, each with its own ledger row and cursor, the run exact (%s)',
+    async (kind) => {
+      db ??= await createTestDatabase();
+      const name = `grouped_${kind}`;
+      if (kind === 'mysql') {
+        // Read through Node, batch by batch: the COPY goes on with the batches read after it.
+        remoteMy ??= await createRemoteMysql();
+        await remoteMy.pool.query(`CREATE TABLE ${name} (id int PRIMARY KEY, v text NOT NULL)`);
+        await remoteMy.pool.query(`INSERT INTO ${name} SELECT seq, MD5(seq) FROM seq_1_to_20000`);
+        await createConnection(
+          db.api,
+          { name: `${name}_source`, kind: 'mysql', ...REMOTE_MYSQL, database: remoteMy.database },
+          'test',
+        );
+      } else {
+        await remote.pool.query(`CREATE TABLE public.${name} (id int PRIMARY KEY, v text NOT NULL)`);
+        await remote.pool.query(
+          `INSERT INTO public.${name} SELECT i, md5(i::text) FROM generate_series(1, 20000) i`,
+        );
+        await createConnection(
+          db.api,
+          { name: `${name}_source`, kind: 'postgres', ...REMOTE_PG, database: remote.database },
+          'test',
+        );
+      }
+      // SIPHON_REMOTE_COMMIT_GROUP's default (200 ms).
+      const runner = await startTestRunner(db, {
+        sources: {
+          resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
+          statementTimeoutMs: 20_000,
+          applicationName: APP,
+          lanes: 1,
+        },
       });
-      await requestRun(db, pipeline.id);
-      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000);
-      const { rows: target } = await db.admin.query<{ n: number; sum: string }>(
-        'SELECT count(*)::int AS n, sum(id)::text AS sum FROM analytics.grouped',
-      );
-      expect(target[0]).toEqual({ n: 20000, sum: String((20000 * 20001) / 2) });
-      // A ledger row per batch of 100, numbered on, each going on from the cursor of the one before.
-      const { rows: ledger } = await db.admin.query<{
-        n: number;
-        from: { after: string[] } | null;
-        to: string[];
-        rows: number;
-        tx: string;
-      }>(
-        `SELECT b.batch_no AS n, b.cursor_from AS from, b.cursor_to AS to, b.rows_read AS rows, b.xmin::text AS tx
+      const events: number[] = [];
+      runner.events.on('batch:committed', (event: { batchNo: number }) => events.push(event.batchNo));
+      try {
+        const pipeline = await createPipeline(db, {
+          name,
+          source_connection: `${name}_source`,
+          source_query: kind === 'mysql' ? `SELECT id, v FROM ${name}` : `SELECT id, v FROM public.${name}`,
+          target_table: `analytics.${name}`,
+          unique_key: 'id',
+          batch_size: 100,
+        });
+        await requestRun(db, pipeline.id);
+        await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000);
+        const { rows: target } = await db.admin.query<{ n: number; sum: string }>(
+          `SELECT count(*)::int AS n, sum(id)::text AS sum FROM analytics.${name}`,
+        );
+        expect(target[0]).toEqual({ n: 20000, sum: String((20000 * 20001) / 2) });
+        // A ledger row per batch of 100, numbered on, each going on from the cursor of the one before.
+        const { rows: ledger } = await db.admin.query<{
+          n: number;
+          from: { after: string[] } | null;
+          to: string[];
+          rows: number;
+          tx: string;
+        }>(
+          `SELECT b.batch_no AS n, b.cursor_from AS from, b.cursor_to AS to, b.rows_read AS rows, b.xmin::text AS tx
            FROM etl.etl_run_batches b JOIN etl.etl_runs r ON r.id = b.run_id
           WHERE r.pipeline_id = $1 ORDER BY b.batch_no`,
-        [pipeline.id],
-      );
-      expect(ledger.map((b) => b.n)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-      expect(ledger.every((b) => b.rows === 100)).toBe(true);
-      expect(ledger.map((b) => b.to[0])).toEqual(
-        Array.from({ length: 200 }, (_, i) => String((i + 1) * 100)),
-      );
-      expect(ledger[0]!.from).toBeNull();
-      for (let i = 1; i < ledger.length; i += 1)
-        expect(ledger[i]!.from).toEqual({ after: ledger[i - 1]!.to });
-      // Fewer commits than batches, each commit a run of consecutive batches.
-      const transactions = [...new Set(ledger.map((b) => b.tx))];
-      expect(transactions.length).toBeLessThan(ledger.length);
-      for (const tx of transactions) {
-        const numbers = ledger.filter((b) => b.tx === tx).map((b) => b.n);
-        expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => numbers[0]! + i));
+          [pipeline.id],
+        );
+        expect(ledger.map((b) => b.n)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        expect(ledger.every((b) => b.rows === 100)).toBe(true);
+        expect(ledger.map((b) => b.to[0])).toEqual(
+          Array.from({ length: 200 }, (_, i) => String((i + 1) * 100)),
+        );
+        expect(ledger[0]!.from).toBeNull();
+        for (let i = 1; i < ledger.length; i += 1)
+          expect(ledger[i]!.from).toEqual({ after: ledger[i - 1]!.to });
+        // Fewer commits than batches, each commit a run of consecutive batches: the first alone, then
+        // groups of at most 2, 4, 8 … batches.
+        const transactions = [...new Set(ledger.map((b) => b.tx))];
+        expect(transactions.length).toBeLessThan(ledger.length);
+        const sizes: number[] = [];
+        for (const tx of transactions) {
+          const numbers = ledger.filter((b) => b.tx === tx).map((b) => b.n);
+          expect(numbers).toEqual(Array.from({ length: numbers.length }, (_, i) => numbers[0]! + i));
+          sizes.push(numbers.length);
+        }
+        expect(sizes.slice(0, 3)).toEqual([1, 2, 4]);
+        sizes.forEach((size, i) => expect(size).toBeLessThanOrEqual(2 ** i));
+        // Each batch told once, in order, after its commit.
+        expect(events).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        const { rows: runs } = await db.admin.query(
+          'SELECT status, rows_read::int, batches FROM etl.etl_runs WHERE pipeline_id = $1',
+          [pipeline.id],
+        );
+        expect(runs).toEqual([{ status: 'SUCCESS', rows_read: 20000, batches: 200 }]);
+        const { rows: state } = await db.admin.query(
+          'SELECT full_cursor FROM etl.etl_state WHERE pipeline_id = $1',
+          [pipeline.id],
+        );
+        expect(state).toEqual([{ full_cursor: null }]);
+      } finally {
+        await runner.stop();
       }
-      // Each batch told once, in order, after its commit.
-      expect(events).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
-      const { rows: runs } = await db.admin.query(
-        'SELECT status, rows_read::int, batches FROM etl.etl_runs WHERE pipeline_id = $1',
-        [pipeline.id],
-      );
-      expect(runs).toEqual([{ status: 'SUCCESS', rows_read: 20000, batches: 200 }]);
-      const { rows: state } = await db.admin.query(
-        'SELECT full_cursor FROM etl.etl_state WHERE pipeline_id = $1',
-        [pipeline.id],
-      );
-      expect(state).toEqual([{ full_cursor: null }]);
-    } finally {
-      await runner.stop();
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 
   it('names the batch and its row when the target refuses a row of a COPY of several batches', async () => {
     db ??= await createTestDatabase();
@@ -611,14 +661,87 @@ describe('a first load committed in groups of batches', () => {
         'SELECT error, error_details AS details FROM etl.etl_runs WHERE pipeline_id = $1',
         [pipeline.id],
       );
-      // Row 1234 is the 34th of batch 13, sent in the COPY that began with batch 2.
+      // Groups of 1, 2, 4 and 8 batches: row 1234 is the 34th of batch 13, the 534th of the COPY that
+      // began with batch 8.
       expect(rows[0]!.error).toContain('(row 34 of the batch)');
       expect(rows[0]!.details).toMatchObject({ batchNo: 13, copy: { row: 34 } });
-      // Batch 1 committed alone (the first window); nothing of the failed COPY did.
+      // Batches 1 to 7 committed; nothing of the failed COPY did.
       const { rows: kept } = await db.admin.query('SELECT count(*)::int AS n FROM analytics.refused');
-      expect(kept).toEqual([{ n: 100 }]);
+      expect(kept).toEqual([{ n: 700 }]);
     } finally {
       await runner.stop();
     }
   }, 60_000);
+
+  it('ends a group at the next batch when the pipeline is asked to pause, and resumes exactly', async () => {
+    db ??= await createTestDatabase();
+    // From MariaDB each batch is a query of its own: a slow one spaces the group's batches in time.
+    remoteMy ??= await createRemoteMysql();
+    await remoteMy.pool.query('CREATE TABLE group_paused (id int PRIMARY KEY, v text NOT NULL)');
+    await remoteMy.pool.query("INSERT INTO group_paused SELECT seq, CONCAT('v', seq) FROM seq_1_to_1500");
+    // The source query may not call SLEEP(); a view it reads may (1 ms a row read: a batch of 100
+    // takes 0.1 s, the group of batches 4 to 7 would take 0.4 s).
+    await remoteMy.pool.query(
+      'CREATE VIEW group_paused_slow AS SELECT id, v FROM group_paused WHERE SLEEP(0.001) = 0',
+    );
+    await createConnection(
+      db.api,
+      { name: 'group_paused_source', kind: 'mysql', ...REMOTE_MYSQL, database: remoteMy.database },
+      'test',
+    );
+    // Groups as long as the load: only the pause (its NOTIFY) ends one early.
+    const runner = await startTestRunner(db, {
+      sources: {
+        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
+        statementTimeoutMs: 20_000,
+        applicationName: APP,
+        lanes: 1,
+        commitGroupMs: 600_000,
+      },
+    });
+    try {
+      const pipeline = await createPipeline(db, {
+        name: 'group_paused',
+        source_connection: 'group_paused_source',
+        source_query: 'SELECT id, v FROM group_paused_slow',
+        target_table: 'analytics.group_paused',
+        unique_key: 'id',
+        batch_size: 100,
+      });
+      // Asked to pause once batch 3 (the end of the second group) committed.
+      const onBatch = ({ batchNo }: { batchNo: number }) => {
+        if (batchNo === 3) void requestStatus(db.api, pipeline.id, 'pause', 'test', 'test');
+      };
+      runner.events.on('batch:committed', onBatch);
+      try {
+        await requestRun(db, pipeline.id);
+        await waitForStatus(db, pipeline.id, ['PAUSED', 'IDLE', 'FAILED'], 60_000);
+      } finally {
+        runner.events.off('batch:committed', onBatch);
+      }
+      const paused = await db.admin.query<{ status: string; n: number; cursor: string[] }>(
+        `SELECT p.status, (SELECT count(*)::int FROM analytics.group_paused) AS n, s.full_cursor AS cursor
+           FROM etl.etl_pipelines p JOIN etl.etl_state s ON s.pipeline_id = p.id WHERE p.id = $1`,
+        [pipeline.id],
+      );
+      // The group of batches 4 to 7 ended before batch 7: the pause landed mid-group.
+      expect(paused.rows[0]!.status).toBe('PAUSED');
+      expect(paused.rows[0]!.n).toBeGreaterThanOrEqual(400);
+      expect(paused.rows[0]!.n).toBeLessThan(700);
+      expect(paused.rows[0]!.cursor).toEqual([String(paused.rows[0]!.n)]);
+      await requestRun(db, pipeline.id);
+      await waitForStatus(db, pipeline.id, ['IDLE', 'FAILED'], 60_000);
+      const { rows } = await db.admin.query<{ n: number; sum: string }>(
+        'SELECT count(*)::int AS n, sum(id)::text AS sum FROM analytics.group_paused',
+      );
+      expect(rows[0]).toEqual({ n: 1500, sum: String((1500 * 1501) / 2) });
+      const { rows: runs } = await db.admin.query<{ status: string }>(
+        'SELECT status FROM etl.etl_runs WHERE pipeline_id = $1 ORDER BY started_at',
+        [pipeline.id],
+      );
+      expect(runs.map((r) => r.status)).toEqual(['PAUSED', 'SUCCESS']);
+    } finally {
+      await runner.stop();
+    }
+  }, 90_000);
 });

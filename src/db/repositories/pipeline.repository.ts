@@ -1,5 +1,6 @@
 import { isUuid } from '../../core/identifiers.js';
 import type { Executor } from '../pool.js';
+import { announcePause } from './runner.repository.js';
 import type {
   PipelineKind,
   PipelineMode,
@@ -184,7 +185,10 @@ export function configOf(row: PipelineRow): Record<string, unknown> {
   };
 }
 
-/** Sets a requested status; NOTIFY wakes idle runners at once when it is RUN_REQUESTED. */
+/**
+ * Sets a requested status; NOTIFY wakes idle runners at once when it is RUN_REQUESTED, and tells a
+ * running one at once when it is PAUSE_REQUESTED.
+ */
 export async function setRequestedStatus(
   db: Executor,
   id: string,
@@ -199,6 +203,7 @@ export async function setRequestedStatus(
     [id, status, trigger, by],
   );
   if (status === 'RUN_REQUESTED') await db.query(`SELECT pg_notify('siphon_pipelines', $1)`, [id]);
+  if (status === 'PAUSE_REQUESTED') await announcePause(db, id);
   return rows[0]!;
 }
 
@@ -212,6 +217,8 @@ export async function setEnabled(
     `UPDATE etl.etl_pipelines SET enabled = $2, updated_at = now(), updated_by = $3 WHERE id = $1 RETURNING *`,
     [id, enabled, by],
   );
+  // A run of a disabled pipeline pauses after its batch, as if asked to.
+  if (!enabled) await announcePause(db, id);
   return rows[0]!;
 }
 

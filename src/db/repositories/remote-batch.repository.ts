@@ -4,7 +4,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { quoteIdent, quoteQualified } from '../../core/identifiers.js';
 import { buildMergeStagedSql, streamColumns, type BatchPlan } from '../batch-sql.js';
 import { assertOneRowPerMessage, copyMessagesIn } from '../copy-frames.js';
-import { copyTextOf, CopyTextTail } from '../copy-text.js';
+import { CopyTextTail } from '../copy-text.js';
 import type { PoolClient } from '../pool.js';
 import type { BatchResult } from './target.repository.js';
 
@@ -132,24 +132,20 @@ export async function copyIntoTarget(
 }
 
 /**
- * A streamed batch (a MySQL source: rows read through Node) of a full pass into an empty target,
- * written as COPY text instead of an upsert, for the same reason as `copyIntoTarget`: the batch's own
- * COPY text when its source wrote it, else written from its columns.
+ * Streamed batches (a MySQL source: rows read through Node) of a full pass into an empty target,
+ * written as COPY text instead of an upsert, for the same reason as `copyIntoTarget`: one batch's COPY
+ * text, or several batches' one after the other (docs/adr/0027). Returns the rows copied.
  */
 export async function copyStreamedIntoTarget(
   tx: PoolClient,
   plan: BatchPlan,
-  batch: {
-    readonly columns: readonly (readonly (string | null)[])[];
-    readonly rows: number;
-    copyText?(): Readable;
-  },
+  text: Readable,
 ): Promise<number> {
   const into = tx.query(
     copyFrom(
       `COPY ${quoteQualified(plan.target)} (${streamColumns(plan).map(quoteIdent).join(', ')}) FROM STDIN`,
     ),
   );
-  await pipeline(batch.copyText?.() ?? copyTextOf(batch.columns, batch.rows), into);
+  await pipeline(text, into);
   return into.rowCount;
 }

@@ -45,6 +45,25 @@ export async function listRunners(db: Executor, staleMs: number): Promise<Runner
 /** The channel pipeline changes are announced on (pg_notify in the pipeline repository); a runner wakes on it. */
 export const PIPELINES_CHANNEL = 'siphon_pipelines';
 
+/**
+ * The payload announcing that a pipeline was asked to pause (or was disabled): a run of it that is
+ * committing several batches together ends the group at the next batch (docs/adr/0027). Any other
+ * payload is a pipeline's id, asked to run.
+ */
+export function pauseNotice(pipelineId: string): string {
+  return `${pipelineId}:pause`;
+}
+
+/** The pipeline a notice asks to pause, or undefined for any other notice. */
+export function pausedBy(payload: string | undefined): string | undefined {
+  return payload?.endsWith(':pause') ? payload.slice(0, -':pause'.length) : undefined;
+}
+
+/** Announces on PIPELINES_CHANNEL that a pipeline was asked to pause (delivered when `db` commits). */
+export async function announcePause(db: Executor, pipelineId: string): Promise<void> {
+  await db.query(`SELECT pg_notify('${PIPELINES_CHANNEL}', $1)`, [pauseNotice(pipelineId)]);
+}
+
 export async function listenForPipelineChanges(db: Executor): Promise<void> {
   await db.query(`LISTEN ${PIPELINES_CHANNEL}`);
 }
