@@ -206,9 +206,9 @@ export const configSchema = z.object({
    */
   SIPHON_REMOTE_COPY_FORMAT: z.enum(['binary', 'text']).default('binary'),
   /**
-   * How long one transaction of a first load from a PostgreSQL source connection goes on taking the
-   * next batches of its source read: each batch keeps its ledger row and its cursor, and they commit
-   * together (docs/adr/0027); `0` commits every batch on its own. @default 200ms
+   * How long one transaction of a first load from a source connection (into an empty target) goes on
+   * sending the next batches in the same COPY: each batch keeps its ledger row and its cursor, and
+   * they commit together (docs/adr/0027); `0` commits every batch on its own. @default 200ms
    */
   SIPHON_REMOTE_COMMIT_GROUP: duration('200ms'),
   /**

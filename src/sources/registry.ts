@@ -13,11 +13,12 @@ export const SOURCE_KINDS: Readonly<Record<ConnectionKind, SourceKind>> = {
   mysql: mysqlSourceKind,
 };
 
-/** What opening a connection needs: how to find its password, and the bounds of every remote read. */
 /** Lanes of a full pass into an empty target when SIPHON_REMOTE_LANES is not set. */
 export const DEFAULT_LANES = 1;
 /** How long a first load's transaction takes further batches when SIPHON_REMOTE_COMMIT_GROUP is not set. */
 export const DEFAULT_COMMIT_GROUP_MS = 200;
+
+/** What opening a connection needs: how to find its password, and the bounds of every remote read. */
 
 export interface SourceDeps {
   readonly resolveSecret: SecretResolver;
@@ -39,8 +40,9 @@ export interface SourceDeps {
    */
   readonly lanes?: number;
   /**
-   * How long one transaction of a first load by COPY goes on taking the next batches of its source
-   * read, all committed together (docs/adr/0027, SIPHON_REMOTE_COMMIT_GROUP); 0: one batch each.
+   * How long one transaction of a first load into an empty target goes on taking the next batches
+   * into the same COPY, all committed together (docs/adr/0027, SIPHON_REMOTE_COMMIT_GROUP); 0: one
+   * batch each.
    * @default DEFAULT_COMMIT_GROUP_MS
    */
   readonly commitGroupMs?: number;
