@@ -9,7 +9,13 @@ import { copyMessagesIn } from '../../src/db/copy-frames.js';
 import { decodeCopyLine } from '../../src/db/copy-text.js';
 import type { BatchCursor, BatchPlan } from '../../src/db/batch-sql.js';
 import { CopyWindow } from '../../src/runner/copy-window.js';
-import { createConnection, SOURCE_KINDS, type RemoteSource } from '../../src/sources/index.js';
+import {
+  createConnection,
+  SOURCE_KINDS,
+  type RemoteSource,
+  type SourceDeps,
+} from '../../src/sources/index.js';
+import type { RunnerOptions } from '../../src/runner/index.js';
 import { createSourceTable, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   createRemoteMysql,
@@ -107,6 +113,20 @@ async function batch(window: CopyWindow, cursor: BatchCursor) {
 
 const newWindow = () =>
   new CopyWindow(source, plan, { limit: 100, statementTimeoutMs: 20_000, now: () => performance.now() });
+
+/** A test runner reading source connections (one lane), with `sources` and `options` added. */
+function startSourcesRunner(sources: Partial<SourceDeps> = {}, options: Partial<RunnerOptions> = {}) {
+  return startTestRunner(db, {
+    ...options,
+    sources: {
+      resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
+      statementTimeoutMs: 20_000,
+      applicationName: APP,
+      lanes: 1,
+      ...sources,
+    },
+  });
+}
 
 /** The source's sessions of this test that are inside a read (running a COPY, or in its transaction). */
 async function busySessions(): Promise<number> {
@@ -403,18 +423,9 @@ describe('a first load read in windows', () => {
           },
         }),
       );
-      const runner = await startTestRunner(db, {
-        logger,
-        sources: {
-          resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
-          statementTimeoutMs: 20_000,
-          applicationName: APP,
-          lanes: 1,
-          // A window's batches commit in groups of 1 ms (docs/adr/0027): many transactions, so the one
-          // lost is not the pass's last.
-          commitGroupMs: 1,
-        },
-      });
+      // A window's batches commit in groups of 1 ms (docs/adr/0027): many transactions, so the one
+      // lost is not the pass's last.
+      const runner = await startSourcesRunner({ commitGroupMs: 1 }, { logger });
       try {
         const pipeline = await createPipeline(db, {
           name: `window_${name}`,
@@ -545,14 +556,7 @@ describe('a first load committed in groups of batches', () => {
         );
       }
       // SIPHON_REMOTE_COMMIT_GROUP's default (200 ms).
-      const runner = await startTestRunner(db, {
-        sources: {
-          resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
-          statementTimeoutMs: 20_000,
-          applicationName: APP,
-          lanes: 1,
-        },
-      });
+      const runner = await startSourcesRunner();
       const events: number[] = [];
       runner.events.on('batch:committed', (event: { batchNo: number }) => events.push(event.batchNo));
       try {
@@ -637,15 +641,7 @@ describe('a first load committed in groups of batches', () => {
     await db.writer.query(
       "CREATE TABLE analytics.refused (id int PRIMARY KEY, v text NOT NULL CHECK (v <> 'refused'))",
     );
-    const runner = await startTestRunner(db, {
-      sources: {
-        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
-        statementTimeoutMs: 20_000,
-        applicationName: APP,
-        lanes: 1,
-        commitGroupMs: 60_000,
-      },
-    });
+    const runner = await startSourcesRunner({ commitGroupMs: 60_000 });
     try {
       const pipeline = await createPipeline(db, {
         name: 'refused',
@@ -690,15 +686,7 @@ describe('a first load committed in groups of batches', () => {
       'test',
     );
     // Groups as long as the load: only the pause (its NOTIFY) ends one early.
-    const runner = await startTestRunner(db, {
-      sources: {
-        resolveSecret: createSecretResolver({ secretEnv: {}, credentialsFile: undefined }),
-        statementTimeoutMs: 20_000,
-        applicationName: APP,
-        lanes: 1,
-        commitGroupMs: 600_000,
-      },
-    });
+    const runner = await startSourcesRunner({ commitGroupMs: 600_000 });
     try {
       const pipeline = await createPipeline(db, {
         name: 'group_paused',
