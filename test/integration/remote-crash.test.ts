@@ -42,6 +42,11 @@ beforeAll(async () => {
     `INSERT INTO crash SELECT seq, md5(seq), timestamp '2025-01-01 00:00:00' + INTERVAL (seq DIV 7) SECOND
        FROM seq_1_to_${MY_ROWS}`,
   );
+  // A full first load from MariaDB commits its batches in groups (docs/adr/0027) and would end before
+  // the kills; read through a view that takes ~0.3 ms a row (a source query may not call SLEEP()).
+  await remoteMy.pool.query(
+    'CREATE VIEW crash_slow AS SELECT id, v, modified FROM crash WHERE SLEEP(0.0003) = 0',
+  );
   await createConnection(
     db.api,
     {
@@ -90,7 +95,7 @@ const runnerEnv = (lanes: number) =>
     SIPHON_RUNNER_LEASE: '3s',
     SIPHON_RUNNER_POLL_INTERVAL: '100ms',
     // A full pass from PostgreSQL into an empty target is read in two lanes (killed in them too), or
-    // in one sequence of windows: several batches per source COPY, each committed on its own.
+    // in one sequence of windows: several batches per source COPY, committed in groups (ADR 0027).
     SIPHON_REMOTE_LANES: String(lanes),
     [SECRET_VAR]: SECRET,
   });
@@ -122,7 +127,7 @@ describe('kill -9 of a runner reading a source on another server', () => {
         name: `remote_crash_${label}`,
         source_connection: mysqlSource ? 'crash_mysql' : 'crash_source',
         source_query: mysqlSource
-          ? 'SELECT id, v, modified FROM crash'
+          ? `SELECT id, v, modified FROM ${mode.mode === 'full' ? 'crash_slow' : 'crash'}`
           : `SELECT id, v, modified FROM public.crash ${SLOW}`,
         target_table: `analytics.remote_crash_${label}`,
         unique_key: 'id',
