@@ -56,7 +56,6 @@ interface PgConnection {
  */
 export class CopyMessagesOut extends Readable {
   readonly text: string;
-  rowCount = 0;
   #connection: PgConnection | undefined;
   #handler: ((chunk: Buffer) => void) | undefined;
   #onReadable = () => this.#forward();
@@ -176,10 +175,8 @@ export class CopyMessagesOut extends Readable {
     this.destroy(error);
   }
 
-  handleCommandComplete(message: { text?: string }): void {
-    const count = /COPY (\d+)/.exec(message.text ?? '');
-    if (count) this.rowCount = Number(count[1]);
-  }
+  /** The rows are counted by the target's COPY (`assertOneRowPerMessage`), not here. */
+  handleCommandComplete(): void {}
 
   handleReadyForQuery(): void {}
 }
@@ -256,7 +253,7 @@ export class CopyMessageCutter {
         holding = true;
         break;
       }
-      if (this.#first || (this.#binary && end - at === MESSAGE_HEADER + 2 && isTrailer(chunk, at))) {
+      if (this.#first || (this.#binary && isTrailer(chunk, at + MESSAGE_HEADER, end))) {
         if (at > from) messages.push(chunk.subarray(from, at));
         if (this.#message(chunk, at, end, messages)) rows += 1;
         from = end;
@@ -318,20 +315,17 @@ export class CopyMessageCutter {
    */
   #message(chunk: Buffer, at: number, end: number, messages: Buffer[]): boolean {
     let from = at + MESSAGE_HEADER;
-    if (this.#first) {
+    const first = this.#first;
+    if (first) {
       this.#first = false;
       from += readBinaryHeader(chunk.subarray(from, end));
-      if (end - from === 2 && chunk.readInt16BE(from) === -1) {
-        this.#ended = true;
-        return false;
-      }
-      messages.push(copyDataMessage(chunk.subarray(from, end)));
-    } else if (this.#binary && end - from === 2 && chunk.readInt16BE(from) === -1) {
+    }
+    if (this.#binary && isTrailer(chunk, from, end)) {
       this.#ended = true;
       return false;
-    } else {
-      messages.push(chunk.subarray(at, end));
     }
+    // The stream's first message goes on without the header it carried.
+    messages.push(first ? copyDataMessage(chunk.subarray(from, end)) : chunk.subarray(at, end));
     this.#lastChunk = chunk;
     this.#lastFrom = from;
     this.#lastTo = end;
@@ -339,8 +333,9 @@ export class CopyMessageCutter {
   }
 }
 
-function isTrailer(chunk: Buffer, at: number): boolean {
-  return chunk[at + MESSAGE_HEADER] === 0xff && chunk[at + MESSAGE_HEADER + 1] === 0xff;
+/** Whether the payload `chunk[from, end)` is a binary COPY's trailer: a field count of -1. */
+function isTrailer(chunk: Buffer, from: number, end: number): boolean {
+  return end - from === 2 && chunk.readInt16BE(from) === -1;
 }
 
 /** The target's count of rows its COPY inserted must be the batch's count of messages. */
