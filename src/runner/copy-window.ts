@@ -60,7 +60,6 @@ export class CopyWindow {
   readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #onOpen: ((rows: number) => void) | undefined;
-  readonly #groupMs: number;
   /** Binary: where each cursor column is in a tuple, and its type. */
   readonly #binary: readonly { readonly index: number; readonly type: string }[] | undefined;
   /** Text: where each cursor column is in a row. */
@@ -83,11 +82,6 @@ export class CopyWindow {
       onOpen?: (rows: number) => void;
       /** Read in COPY's binary format (every stream column the same type on both sides). */
       binary?: boolean;
-      /**
-       * How long one COPY into the target goes on taking the window's next batches after its first
-       * (docs/adr/0027); 0: one batch per COPY. @default 0
-       */
-      groupMs?: number;
     },
   ) {
     this.#source = source;
@@ -96,7 +90,6 @@ export class CopyWindow {
     this.#timeoutMs = options.statementTimeoutMs;
     this.#now = options.now;
     this.#onOpen = options.onOpen;
-    this.#groupMs = options.groupMs ?? 0;
     const order = streamColumns(plan);
     this.#cursorAt = plan.cursorColumns.map((c) => order.indexOf(c));
     this.#binary = options.binary
@@ -112,22 +105,18 @@ export class CopyWindow {
   /**
    * The COPY (text, or binary with its own header and trailer) of the batch at `cursor`, as CopyData
    * messages: the open window's next rows when it stands exactly there, else the first rows of a new
-   * window opened there (the old one is ended first). While the window has rows and `groupMs` has not
-   * passed since this call, up to `group.batches` and until `group.ends()`, the COPY goes on with the
-   * window's next batches (docs/adr/0027). Its `lastCursor`, `messages` and `batches` are known once its stream ended.
+   * window opened there (the old one is ended first). While the window has rows, up to `group.batches`
+   * and until `group.ends()`, the COPY goes on with the window's next batches (docs/adr/0027). Its
+   * `lastCursor`, `messages` and `batches` are known once its stream ended.
    */
-  batchAt(
-    cursor: BatchCursor,
-    group: CopyGroup = { batches: Number.POSITIVE_INFINITY, ends: () => false },
-  ): CopyBatch {
+  batchAt(cursor: BatchCursor, group: CopyGroup = ONE_BATCH): CopyBatch {
     const window = this.#window;
     const reuse =
       this.continues(cursor) &&
       (window!.ended || (window!.handed < window!.rows && this.#now() - window!.openedAt < this.#maxAgeMs()));
     this.#next = undefined;
     const own: TakenRows = {};
-    const until = this.#now() + this.#groupMs;
-    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own, until, group), {
+    const batch = Readable.from(this.#take(reuse ? window! : undefined, cursor, own, group), {
       objectMode: false,
     });
     // A batch whose write failed ends its window's read at once: the generator may be waiting for the
@@ -250,14 +239,12 @@ export class CopyWindow {
 
   /**
    * A batch: the window's next `limit` rows as CopyData messages (in binary between header and
-   * trailer), and the window's next batches after it while it has rows, `until` has not come and
-   * the group allows.
+   * trailer), and the window's next batches after it while it has rows and the group allows.
    */
   async *#take(
     open: OpenWindow | undefined,
     cursor: BatchCursor,
     own: TakenRows,
-    until: number,
     group: CopyGroup,
   ): AsyncGenerator<Buffer> {
     const window = await this.#enter(open, cursor, own);
@@ -289,7 +276,6 @@ export class CopyWindow {
         !window.ended &&
         window.handed + rows < window.rows &&
         batches.length < group.batches &&
-        this.#now() < until &&
         !group.ends();
       if (!more) break;
     }
@@ -329,13 +315,19 @@ export class CopyWindow {
   }
 }
 
-/** How far one COPY may go on with a window's next batches (docs/adr/0027). */
+/**
+ * How far one COPY into the target goes on with the next batches (a window's, or those a streamed
+ * reader brings), all committed together (docs/adr/0027).
+ */
 export interface CopyGroup {
   /** At most this many batches, the first included. */
   readonly batches: number;
-  /** Asked at each batch's end: true ends the group there (a stop, a pause). */
+  /** Asked at each whole batch's end: true ends the group there (its time is up, a stop, a pause). */
   ends(): boolean;
 }
+
+/** One batch per COPY: what a window hands out when no group is asked for. */
+const ONE_BATCH: CopyGroup = { batches: 1, ends: () => true };
 
 /** What a batch's COPY took from its window, known once its stream ended. */
 interface TakenRows {

@@ -149,7 +149,7 @@ export async function writeStreamedRemoteBatch(
     const rowsWritten = await copyStreamedIntoTarget(
       tx,
       plan,
-      Readable.from(groupText(batch, batches, group)),
+      Readable.from(groupText(batch, batches, claimed.batch_size, group)),
     );
     const rowsRead = batches.reduce((n, b) => n + b.rows, 0);
     const lastCursor = batches.at(-1)!.lastCursor;
@@ -177,13 +177,11 @@ export async function writeStreamedRemoteBatch(
   return { rowsRead: batch.rows, rowsWritten, rowsDeleted: 0, lastCursor: batch.lastCursor, intoEmpty };
 }
 
-/** The batches a streamed first load's COPY goes on with (docs/adr/0027). */
-export interface StreamedGroup {
-  /**
-   * The batch after `after`, the `sent`-th sent, or undefined: the group ends (its time or size is
-   * up, a pause or a stop, or the pass is at its end).
-   */
-  next(after: StreamedBatch, sent: number): Promise<StreamedBatch | undefined>;
+/** A group (docs/adr/0027) over a streamed first load: where its next batches are read. */
+export interface StreamedGroup extends CopyGroup {
+  /** The batch after `after` (a whole one). */
+  read(after: StreamedBatch): Promise<StreamedBatch>;
+  /** When a batch was sent, for its ledger row's duration. */
   now(): number;
 }
 
@@ -191,13 +189,16 @@ export interface StreamedGroup {
 async function* groupText(
   first: StreamedBatch,
   batches: CopiedBatch[],
+  batchSize: number,
   group: StreamedGroup | undefined,
 ): AsyncGenerator<Buffer> {
-  for (let batch: StreamedBatch | undefined = first; batch && batch.rows > 0;) {
+  for (let batch = first; batch.rows > 0;) {
     const text = batch.copyText?.() ?? copyTextOf(batch.columns, batch.rows);
     for await (const chunk of text) yield chunk as Buffer;
     batches.push({ rows: batch.rows, lastCursor: batch.lastCursor!, sentAt: group?.now() ?? 0 });
-    batch = await group?.next(batch, batches.length);
+    // Only after a whole batch: a shorter one is the pass's end.
+    if (!group || batch.rows < batchSize || batches.length >= group.batches || group.ends()) return;
+    batch = await group.read(batch);
   }
 }
 

@@ -61,7 +61,7 @@ import {
   type StreamedGroup,
 } from './remote-run.js';
 import { runInLanes } from './remote-lanes.js';
-import { CopyWindow } from './copy-window.js';
+import { CopyWindow, type CopyGroup } from './copy-window.js';
 import { DEFAULT_COMMIT_GROUP_MS, type RemoteSource } from '../sources/index.js';
 import { completeSocialRun, coordinateSocialRun, SocialLeaseLost } from '../sync/social-run.js';
 
@@ -356,7 +356,6 @@ async function batchLoop(
         statementTimeoutMs: deps.sources?.statementTimeoutMs ?? 0,
         now: () => clockOf(deps).now(),
         binary: plan.copyBinary === true,
-        groupMs: deps.sources?.commitGroupMs ?? DEFAULT_COMMIT_GROUP_MS,
         onOpen: (rows) =>
           log.info(
             { rows, batches: rows / limit, format: plan.copyBinary ? 'binary' : 'text' },
@@ -550,31 +549,29 @@ interface BatchContext {
 const MAX_GROUP_BATCHES = 1024;
 
 /**
- * The batches a streamed first load's COPY goes on with after this one, for up to
- * SIPHON_REMOTE_COMMIT_GROUP (docs/adr/0027): while each is whole and the runner is not stopping.
+ * This transaction's group (docs/adr/0027): at most `groupBatches` batches, for up to
+ * SIPHON_REMOTE_COMMIT_GROUP from now, ended early when the runner stops or when the pipeline was
+ * asked to pause after the run's last seal read its status (the pause waited for that commit).
  */
-function groupOf(b: BatchContext, reads: StreamReader): StreamedGroup {
+function groupOf(b: BatchContext): CopyGroup {
   const now = () => clockOf(b.deps).now();
   const until = now() + (b.deps.sources?.commitGroupMs ?? DEFAULT_COMMIT_GROUP_MS);
   return {
-    now,
-    next: async (after, sent) =>
-      after.rows < b.claimed.batch_size ||
-      !after.lastCursor ||
-      sent >= b.groupBatches ||
+    batches: b.groupBatches,
+    ends: () =>
       now() >= until ||
-      groupEnds(b)
-        ? undefined
-        : reads.take({ after: after.lastCursor }),
+      b.deps.stopSignal.aborted ||
+      (b.deps.pauseAskedSince?.(b.claimed.id, b.sealedBefore) ?? false),
   };
 }
 
-/**
- * A group of batches ends early when the runner stops, or when the pipeline was asked to pause after
- * the run's last seal read its status (the pause waited for that commit, docs/adr/0027).
- */
-function groupEnds(b: BatchContext): boolean {
-  return b.deps.stopSignal.aborted || (b.deps.pauseAskedSince?.(b.claimed.id, b.sealedBefore) ?? false);
+/** The same group over a streamed first load: its next batches are the reader's. */
+function streamedGroupOf(b: BatchContext, reads: StreamReader): StreamedGroup {
+  return {
+    ...groupOf(b),
+    read: (after) => reads.take({ after: after.lastCursor! }),
+    now: () => clockOf(b.deps).now(),
+  };
 }
 
 /**
@@ -586,10 +583,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
   const copy = !streamed && remote?.copyBatch ? { source: remote, window: window! } : undefined;
   const result: CopiedResult & { readonly intoEmpty?: boolean } = copy
     ? await inSpan('siphon.target.write', {}, () =>
-        copyRemoteBatch(tx, copy.source, claimed, plan, cursor, copy.window, {
-          batches: b.groupBatches,
-          ends: () => groupEnds(b),
-        }),
+        copyRemoteBatch(tx, copy.source, claimed, plan, cursor, copy.window, groupOf(b)),
       )
     : streamed && plan.remote
       ? await inSpan('siphon.target.write', {}, () =>
@@ -600,7 +594,7 @@ async function commitBatch(tx: PoolClient, b: BatchContext) {
             cursor,
             streamed,
             continuing,
-            continuing && b.reads ? groupOf(b, b.reads) : undefined,
+            continuing && b.reads ? streamedGroupOf(b, b.reads) : undefined,
           ),
         )
       : streamed

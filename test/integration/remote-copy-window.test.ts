@@ -225,14 +225,14 @@ describe('a first load read in windows', () => {
         statementTimeoutMs: 20_000,
         now: () => performance.now(),
         binary,
-        groupMs: 60_000,
       });
+      const endless = { batches: Number.POSITIVE_INFINITY, ends: () => false };
       const sizes: number[][] = [];
       const cursors: string[] = [];
       let rows = 0;
       let cursor: BatchCursor = null;
       for (;;) {
-        const batch = window.batchAt(cursor);
+        const batch = window.batchAt(cursor, endless);
         const bytes: Buffer[] = [];
         for await (const chunk of batch.rows) bytes.push(chunk as Buffer);
         const copied = batch.batches!();
@@ -268,7 +268,6 @@ describe('a first load read in windows', () => {
       limit: 100,
       statementTimeoutMs: 20_000,
       now: () => performance.now(),
-      groupMs: 60_000,
     });
     const first = window.batchAt(null);
     await textOf(first.rows);
